@@ -1,0 +1,70 @@
+"""The reply contract: what the agent returns for one message. The API sends it unchanged."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+IntentName = Literal["consult", "apply", "query_status", "complaint", "human", "chitchat", "out_of_scope"]
+RouteKind = Literal["scenario", "matter", "faq", "catalog"]
+Channel = Literal["web", "app", "hotline"]
+
+
+class Intent(BaseModel):
+    name: IntentName
+    confidence: float = Field(ge=0, le=1)
+
+
+class Route(BaseModel):
+    kind: RouteKind
+    id: str
+    title: str
+    region: str
+    score: float
+
+
+class Citation(BaseModel):
+    doc_id: str
+    title: str
+    section: str
+    snippet: str
+
+
+class ClarifyOption(BaseModel):
+    id: str
+    title: str
+
+
+class Clarify(BaseModel):
+    question: str
+    options: list[ClarifyOption] = Field(max_length=5)
+
+
+class FormFieldValue(BaseModel):
+    key: str
+    label: str
+    type: str
+    value: str | None = None
+    source: str | None = None  # conversation | derived | e_license | user
+    valid: bool = True
+    error: str | None = None
+
+
+class FormState(BaseModel):
+    form_id: str
+    scenario_id: str
+    fields: list[FormFieldValue]
+    missing: list[str] = Field(default_factory=list)
+
+
+class Reply(BaseModel):
+    session_id: str
+    intent: Intent
+    route: Route | None = None
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    clarify: Clarify | None = None
+    form: FormState | None = None
+    handoff: bool = False
+    suggestions: list[str] = Field(default_factory=list)
+    latency_ms: int = 0

