@@ -1,12 +1,14 @@
 """The one command line: ``daoban corpus|index|search|ask|model|serve|eval``.
 
-Each package contributes its own typer sub-app; heavy imports stay inside commands
-so that ``daoban --help`` is instant."""
+Each package contributes its commands from its own ``cli.py``: ``app`` becomes a
+command group (``daoban corpus validate``) and ``top`` holds top-level commands
+(``daoban search``, ``daoban serve``). Heavy imports stay inside the commands so
+that ``daoban --help`` is instant."""
 from __future__ import annotations
 
-import typer
+import importlib
 
-from daoban import model_cli
+import typer
 
 app = typer.Typer(
     help="daoban 一件事智能导办: corpus, index, assistant, API and eval.",
@@ -14,27 +16,22 @@ app = typer.Typer(
     add_completion=False,
 )
 
-app.add_typer(model_cli.app, name="model")
+GROUPS = {"daoban.model_cli": "model", "corpus.cli": "corpus", "index.cli": "index", "agent.cli": "agent",
+          "api.cli": "api", "eval.cli": "eval"}
 
 
 def _register() -> None:
-    # Each package may not exist yet while the project grows; register what is there.
-    import importlib
-
-    for module_name, name in (("corpus.cli", "corpus"), ("index.cli", "index"), ("agent.cli", None),
-                              ("api.cli", None), ("eval.cli", "eval")):
+    for module_name, group in GROUPS.items():
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name == module_name:
+            if exc.name == module_name:  # that package has no CLI yet
                 continue
             raise
-        sub = getattr(module, "app")
-        if name:
-            app.add_typer(sub, name=name)
-        else:  # top-level commands such as `daoban search`, `daoban serve`
-            for command in sub.registered_commands:
-                app.registered_commands.append(command)
+        if hasattr(module, "app"):
+            app.add_typer(module.app, name=group)
+        if hasattr(module, "top"):
+            app.registered_commands.extend(module.top.registered_commands)
 
 
 _register()
