@@ -35,10 +35,12 @@ class Problem:
     field: str
     message: str
     code: str = "schema"
+    severity: str = "error"  # error | warning (quality gaps that do not break the assistant)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
-        return f"{where}: [{self.code}] {self.field}: {self.message}" if self.field else f"{where}: [{self.code}] {self.message}"
+        tag = self.code if self.severity == "error" else f"{self.code}, warning"
+        return f"{where}: [{tag}] {self.field}: {self.message}" if self.field else f"{where}: [{tag}] {self.message}"
 
 
 @dataclass
@@ -102,9 +104,9 @@ def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dic
     return out
 
 
-def read_yaml(path: Path) -> tuple[Any, SourceInfo]:
-    """Parse one YAML file; raises yaml.YAMLError with a mark on bad syntax."""
-    text = path.read_text(encoding="utf-8")
+def read_yaml(path: Path, text: str | None = None) -> tuple[Any, SourceInfo]:
+    """Parse one YAML file (or ``text`` standing in for it); raises yaml.YAMLError with a mark on bad syntax."""
+    text = path.read_text(encoding="utf-8") if text is None else text
     node = yaml.compose(text, Loader=_Loader)
     info = SourceInfo(file=path)
     if node is None:
@@ -120,10 +122,11 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def parse_document(path: Path, model: type[BaseModel], root: Path) -> tuple[BaseModel | None, SourceInfo, list[Problem]]:
+def parse_document(path: Path, model: type[BaseModel], root: Path,
+                   text: str | None = None) -> tuple[BaseModel | None, SourceInfo, list[Problem]]:
     rel = _rel(path, root)
     try:
-        data, info = read_yaml(path)
+        data, info = read_yaml(path, text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
@@ -143,9 +146,13 @@ def parse_document(path: Path, model: type[BaseModel], root: Path) -> tuple[Base
         return None, info, problems
 
 
-def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = None) -> Corpus:
-    """Read every region folder under ``root``. Problems are collected, never raised."""
+def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = None,
+                overrides: dict[Path, str] | None = None) -> Corpus:
+    """Read every region folder under ``root``. Problems are collected, never raised.
+
+    ``overrides`` maps a file path to text that stands in for its content (an edit being checked)."""
     root = Path(root) if root else DEFAULT_ROOT
+    overrides = {Path(k).resolve(): v for k, v in (overrides or {}).items()}
     corpus = Corpus(root=root)
     if not root.is_dir():
         corpus.problems.append(Problem(str(root), 1, "", "corpus folder does not exist", "io"))
@@ -170,7 +177,7 @@ def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = 
                 "catalog": corpus.catalog,
             }[folder]
             for path in sorted((region_dir / folder).glob("*.y*ml")):
-                doc, info, problems = parse_document(path, model, root)
+                doc, info, problems = parse_document(path, model, root, overrides.get(path.resolve()))
                 corpus.problems.extend(problems)
                 if doc is None:
                     continue

@@ -229,7 +229,8 @@ class CatalogMatter(Strict):
     department: str
     main_item: str | None = None
     code: str | None = None
-    task_type: str | None = None
+    task_type: str | None = Field(default=None, description="the platform's matter type code, e.g. 1, 20")
+    matter_type: MatterType | None = None
     link: str | None = None
     aliases: list[str] = Field(default_factory=list)
     sample_questions: list[str] = Field(default_factory=list)
