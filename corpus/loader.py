@@ -69,6 +69,9 @@ class Corpus:
     catalog: dict[str, CatalogMatter] = field(default_factory=dict)
     sources: dict[str, SourceInfo] = field(default_factory=dict)  # doc id -> where it was read
     problems: list[Problem] = field(default_factory=list)
+    # Documents that failed the schema, as raw mappings: still checked where possible, and still
+    # "existing" for references, so one bad file does not cascade into errors in others.
+    invalid: dict[str, tuple[str, dict, SourceInfo]] = field(default_factory=dict)  # id -> (folder, data, info)
 
     def get(self, doc_id: str) -> Scenario | MatterGuide | FAQ | CatalogMatter | None:
         for table in (self.scenarios, self.matters, self.faqs, self.catalog):
@@ -123,7 +126,8 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def parse_document(path: Path, model: type[BaseModel], root: Path,
-                   text: str | None = None) -> tuple[BaseModel | None, SourceInfo, list[Problem]]:
+                   text: str | None = None) -> tuple[BaseModel | dict | None, SourceInfo, list[Problem]]:
+    """The document, or on schema errors its raw mapping (for further checks) with the problems."""
     rel = _rel(path, root)
     try:
         data, info = read_yaml(path, text)
@@ -143,7 +147,7 @@ def parse_document(path: Path, model: type[BaseModel], root: Path,
             loc = tuple(err["loc"])
             field_name = ".".join(str(p) for p in loc)
             problems.append(Problem(rel, info.line_of(loc), field_name, err["msg"], "schema"))
-        return None, info, problems
+        return data, info, problems
 
 
 def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = None,
@@ -179,6 +183,10 @@ def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = 
             for path in sorted((region_dir / folder).glob("*.y*ml")):
                 doc, info, problems = parse_document(path, model, root, overrides.get(path.resolve()))
                 corpus.problems.extend(problems)
+                if isinstance(doc, dict):
+                    if isinstance(doc.get("id"), str):
+                        corpus.invalid.setdefault(doc["id"], (folder, doc, info))
+                    continue
                 if doc is None:
                     continue
                 if doc.id in corpus.sources:  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(self, doc_id: str, path: tuple, message: str, code: str, severity: str = "error") -> None:
-        info = self.corpus.sources[doc_id]
+        info = self.corpus.sources.get(doc_id) or self.corpus.invalid[doc_id][2]
         self.problems.append(Problem(
             _rel(info.file, self.corpus.root), info.line_of(path),
             ".".join(str(p) for p in path), message, code, severity))
@@ -73,7 +73,8 @@ class _Checker:
                     self.add(scenario.id, path, f"question {qid!r} has no option {oid!r}", "dangling-ref")
 
     def scenario(self, s: Scenario) -> None:
-        known = self.corpus.matters.keys() | self.corpus.catalog.keys()
+        known = self.corpus.matters.keys() | self.corpus.catalog.keys() | {
+            doc_id for doc_id, (folder, _, _) in self.corpus.invalid.items() if folder in ("matters", "catalog")}
         member_ids = [m.matter for m in s.members]
         for i, m in enumerate(s.members):
             if m.matter not in known:
@@ -138,10 +139,23 @@ class _Checker:
             self.add(doc_id, path, "gives neither legal_days nor promised_days (working days; 0 = 即办)",
                      "time-limit")
 
+    def invalid_documents(self) -> None:
+        """Checks that need no valid model, run on documents that failed the schema."""
+        for doc_id, (folder, data, _) in self.corpus.invalid.items():
+            if doc_id in self.corpus.sources:
+                continue  # a valid document holds this id; the duplicate is reported already
+            if folder == "matters":
+                for i, sit in enumerate(data.get("situations") or []):
+                    if isinstance(sit, dict) and not sit.get("materials"):
+                        self.add(doc_id, ("situations", i, "materials"), "this 情形 lists no materials",
+                                 "empty-materials")
+            elif folder == "scenarios" and not data.get("materials"):
+                self.add(doc_id, ("materials",), "the 一套材料 list is empty", "empty-materials")
+
     def faq_links(self) -> None:
         for faq in self.corpus.faqs.values():
             for i, ref in enumerate(faq.related):
-                if self.corpus.get(ref) is None:
+                if self.corpus.get(ref) is None and ref not in self.corpus.invalid:
                     self.add(faq.id, ("related", i), f"related document {ref!r} does not exist", "dangling-ref")
 
     def run(self) -> list[Problem]:
@@ -152,6 +166,7 @@ class _Checker:
         for m in self.corpus.matters.values():
             self.matter(m)
         self.faq_links()
+        self.invalid_documents()
         return self.problems
 
 
