@@ -1,0 +1,271 @@
+"""Build the index: units -> BM25 (bm25s, persisted) + dense vectors (Chroma), one collection per region and version.
+
+A build writes a *new* version next to the serving one and then switches the
+pointer file with ``os.replace``; a failure anywhere before the switch deletes the
+half-built version and leaves the old one serving. Units whose content hash is
+unchanged reuse their old vectors instead of being re-embedded."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from pydantic import BaseModel, Field
+
+from index import store
+from index.units import Unit, dictionary_words, document_units
+
+if TYPE_CHECKING:
+    from corpus.loader import Corpus
+    from daoban.settings import Settings
+
+Progress = Callable[[str, int, int], None]  # (stage description, done, total)
+
+
+class RegionReport(BaseModel):
+    region: str
+    version: str
+    documents: int
+    units: int
+    embedded: int
+    reused: int
+    removed: int
+    unchanged: bool = False
+
+
+class BuildReport(BaseModel):
+    version: str = Field(description="version id written by this build (unchanged regions keep theirs)")
+    embedded: int = 0
+    reused: int = 0
+    removed: int = 0
+    documents: int = 0
+    units: int = 0
+    seconds: float = 0.0
+    skipped_files: int = Field(default=0, description="corpus files with errors, left out of the index")
+    regions: list[RegionReport] = Field(default_factory=list)
+    calibrated: bool = False
+
+
+def _group_by_region(corpus: "Corpus") -> dict[str, list]:
+    """Index region = the region folder's name from region.yaml (falls back to the document's own region)."""
+    groups: dict[str, list] = defaultdict(list)
+    for doc in corpus.documents():
+        info = corpus.sources.get(doc.id)
+        region = None
+        if info is not None:
+            folder = Path(info.file).parent.parent.name
+            if folder in corpus.regions:
+                region = corpus.regions[folder].name
+        groups[region or doc.region].append(doc)
+    return groups
+
+
+def _fingerprint(units: list[Unit], embedding_id: str) -> str:
+    h = hashlib.sha1(f"{store.FORMAT}|{embedding_id}".encode())
+    for u in units:
+        h.update("\x1f".join((u.uid, u.kind, u.title, u.region, u.audience, u.text, u.embed_text)).encode("utf-8"))
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def build_index(settings: "Settings", regions: list[str] | None = None, progress: Progress | None = None,
+                corpus: "Corpus | None" = None) -> BuildReport:
+    """Build or refresh the index of ``regions`` (names or folder names; all when None)."""
+    from corpus.loader import load_corpus
+    from index import text
+    from index.embeddings import embedding_id, get_embeddings
+
+    progress = progress or _noop
+    started = time.perf_counter()
+    if corpus is None:
+        progress("reading corpus", 0, 1)
+        corpus = load_corpus(settings.corpus_dir, regions)
+    if not corpus.regions and not len(corpus):
+        raise FileNotFoundError(f"no corpus documents under {settings.corpus_dir}"
+                                + (f" for regions {regions}" if regions else "")
+                                + "; check DAOBAN_CORPUS_DIR or the --region name")
+    index_dir = Path(settings.index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    emb_id = embedding_id(settings)
+    version = time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2)
+    report = BuildReport(version=version, skipped_files=len({p.file for p in corpus.problems if p.severity == "error"}))
+
+    groups = _group_by_region(corpus)
+    words = dictionary_words(corpus.documents())
+    text.add_words(words)
+    client = store.chroma_client(settings)
+    embeddings = None
+    changed = False
+
+    for region, docs in sorted(groups.items()):
+        units = [u for d in docs for u in document_units(d)]
+        fp = _fingerprint(units, emb_id)
+        pointer = store.read_pointer(index_dir)
+        old = pointer["regions"].get(region)
+        if old and old.get("fingerprint") == fp and (index_dir / old["dir"]).is_dir():
+            report.regions.append(RegionReport(region=region, version=old["version"], documents=len(docs),
+                                               units=len(units), embedded=0, reused=len(units), removed=0,
+                                               unchanged=True))
+            report.reused += len(units)
+            continue
+        if embeddings is None:
+            embeddings = get_embeddings(settings)
+        rr = _build_region(settings, client, embeddings, emb_id, region, docs, units, words, fp, version,
+                           old, progress)
+        report.regions.append(rr)
+        report.embedded += rr.embedded
+        report.reused += rr.reused
+        report.removed += rr.removed
+        changed = True
+    report.documents = sum(r.documents for r in report.regions)
+    report.units = sum(r.units for r in report.regions)
+
+    calib_path = index_dir / "calibration.json"
+    stale = True
+    if calib_path.exists():
+        stale = json.loads(calib_path.read_text(encoding="utf-8")).get("embedding_id") != emb_id
+    if changed or stale:
+        from index.calibrate import calibrate_index
+        progress("calibrating scores", 0, 1)
+        report.calibrated = calibrate_index(settings, corpus) is not None
+        progress("calibrating scores", 1, 1)
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
+
+
+def _old_vectors(client, old: dict | None, emb_id: str, units: list[Unit]) -> dict[str, list[float]]:
+    """content hash -> vector, from the serving version, for units whose text is unchanged."""
+    if not old or old.get("embedding_id") != emb_id:
+        return {}
+    try:
+        col = client.get_collection(old["collection"])
+    except Exception:  # the old collection is gone: embed everything again
+        return {}
+    old_units = _read_units(Path(old["abs_dir"]))
+    old_hash = {u["uid"]: u["hash"] for u in old_units}
+    wanted = [u.uid for u in units if old_hash.get(u.uid) == u.content_hash]
+    vectors: dict[str, list[float]] = {}
+    for i in range(0, len(wanted), 2000):
+        got = col.get(ids=wanted[i:i + 2000], include=["embeddings"])
+        for uid, vec in zip(got["ids"], got["embeddings"]):
+            vectors[old_hash[uid]] = list(vec)
+    return vectors
+
+
+def _read_units(version_dir: Path) -> list[dict]:
+    path = version_dir / "units.jsonl"
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: list, units: list[Unit],
+                  words: set[str], fingerprint: str, version: str, old: dict | None, progress: Progress) -> RegionReport:
+    import bm25s
+    import numpy as np
+
+    from index.text import tokenize
+
+    index_dir = Path(settings.index_dir)
+    rel_dir = f"versions/{store.region_slug(region)}-{version}"
+    vdir = index_dir / rel_dir
+    name = store.collection_name(region, version)
+    if old:
+        old = {**old, "abs_dir": str(index_dir / old["dir"])}
+    col = None
+    try:
+        vdir.mkdir(parents=True, exist_ok=False)
+        # Dense: reuse vectors of unchanged units, embed each distinct new text once.
+        vectors = _old_vectors(client, old, emb_id, units)
+        reused = sum(1 for u in units if u.content_hash in vectors)
+        todo: dict[str, str] = {}
+        for u in units:
+            if u.content_hash not in vectors:
+                todo.setdefault(u.content_hash, u.embed_text)
+        hashes, texts = list(todo), list(todo.values())
+        batch = max(8, settings.embedding.batch_size)
+        label = f"embedding {region}"
+        progress(label, 0, len(texts))
+        for i in range(0, len(texts), batch):
+            vecs = embeddings.embed_documents(texts[i:i + batch])
+            for h, v in zip(hashes[i:i + batch], vecs):
+                vectors[h] = v
+            progress(label, min(i + batch, len(texts)), len(texts))
+
+        col = client.create_collection(name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+                                       metadata={"region": region, "version": version, "embedding_id": emb_id})
+        step = min(4000, client.get_max_batch_size())
+        label = f"storing {region}"
+        progress(label, 0, len(units))
+        for i in range(0, len(units), step):
+            chunk = units[i:i + step]
+            col.add(ids=[u.uid for u in chunk],
+                    embeddings=[vectors[u.content_hash] for u in chunk],
+                    metadatas=[{"doc_id": u.doc_id, "kind": u.kind, "section": u.section, "region": u.region,
+                                "aud_person": (not u.audience) or "个人" in u.audience,
+                                "aud_legal": (not u.audience) or "法人" in u.audience,
+                                "row": i + j} for j, u in enumerate(chunk)])
+            progress(label, min(i + step, len(units)), len(units))
+
+        # Sparse: bm25s over jieba tokens of each unit; an empty unit gets a placeholder so rows stay aligned.
+        progress(f"BM25 {region}", 0, 1)
+        token_lists = [tokenize(u.text) or ["_"] for u in units]
+        bm25 = bm25s.BM25()
+        bm25.index(token_lists, show_progress=False)
+        bm25.save(str(vdir / "bm25"), show_progress=False)
+        df = Counter(t for toks in token_lists for t in set(toks))
+        with (vdir / "units.jsonl").open("w", encoding="utf-8") as f:
+            for u, toks in zip(units, token_lists):
+                f.write(json.dumps({"uid": u.uid, "doc_id": u.doc_id, "kind": u.kind, "title": u.title,
+                                    "section": u.section, "region": u.region, "audience": u.audience,
+                                    "text": u.text, "hash": u.content_hash, "tokens": toks},
+                                   ensure_ascii=False) + "\n")
+        (vdir / "stats.json").write_text(json.dumps({"n": len(units), "df": df}, ensure_ascii=False), encoding="utf-8")
+        (vdir / "userdict.txt").write_text("\n".join(sorted(words)), encoding="utf-8")
+        manifest = {"region": region, "version": version, "collection": name, "dir": rel_dir,
+                    "embedding_id": emb_id, "fingerprint": fingerprint, "documents": len(docs), "units": len(units),
+                    "dim": len(next(iter(vectors.values()))) if vectors else 0, "built": time.time()}
+        store.write_json_atomic(vdir / "manifest.json", manifest)
+        progress(f"BM25 {region}", 1, 1)
+        if col.count() != len(units):
+            raise RuntimeError(f"Chroma holds {col.count()} vectors for {len(units)} units of {region}")
+        _ = np  # numpy is used by bm25s; imported here to fail early if missing
+    except BaseException:
+        # Leave the serving version untouched; drop what this build wrote.
+        if col is not None:
+            try:
+                client.delete_collection(name)
+            except Exception:
+                pass
+        shutil.rmtree(vdir, ignore_errors=True)
+        raise
+
+    # Switch: one os.replace of the pointer file. Older versions beyond the previous one are removed.
+    pointer = store.read_pointer(index_dir)
+    previous = pointer["regions"].get(region)
+    pointer["regions"][region] = {k: manifest[k] for k in ("version", "collection", "dir", "embedding_id",
+                                                           "fingerprint", "documents", "units")}
+    if previous:
+        pointer["regions"][region]["previous"] = {k: previous[k] for k in ("version", "collection", "dir")}
+    store.write_json_atomic(index_dir / store.POINTER, pointer)
+    older = (previous or {}).get("previous")
+    if older:
+        try:
+            client.delete_collection(older["collection"])
+        except Exception:
+            pass
+        shutil.rmtree(index_dir / older["dir"], ignore_errors=True)
+    old_uids = {u["uid"] for u in _read_units(index_dir / previous["dir"])} if previous else set()
+    removed = len(old_uids - {u.uid for u in units})
+    return RegionReport(region=region, version=version, documents=len(docs), units=len(units),
+                        embedded=len(texts), reused=reused, removed=removed)

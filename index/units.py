@@ -1,0 +1,145 @@
+"""Field-aware retrieval units: each document yields a title card, one unit per 情形, steps,
+the time and fee line, each FAQ and each sample question (question-to-question matching)."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Iterable
+
+from corpus.schema import FAQ, CatalogMatter, MatterGuide, Scenario
+
+# Dense vectors are truncated here: e5-small reads 512 tokens, and long lists blur the vector.
+_MAX_EMBED_CHARS = 400
+
+
+@dataclass(frozen=True)
+class Unit:
+    uid: str          # "<doc id>#<section>"
+    doc_id: str
+    kind: str         # scenario | matter | faq | catalog
+    title: str        # the document's title
+    section: str      # title | situation:<id> | steps | time_fee | faq:<n> | sample_question:<n> | summary | materials
+    region: str
+    audience: str     # "个人,法人" (empty = everyone)
+    text: str         # what BM25 reads and what is shown as the matched section
+    embed_text: str   # what the dense model reads
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha1(self.embed_text.encode("utf-8")).hexdigest()[:16]
+
+
+def _time_fee(doc: MatterGuide | Scenario) -> str | None:
+    t = doc.time_limit
+    parts = []
+    if t.promised_days is not None:
+        parts.append("即办" if t.promised_days == 0 else f"承诺时限{t.promised_days}个工作日")
+    if t.legal_days is not None:
+        parts.append(f"法定时限{t.legal_days}个工作日")
+    if t.note:
+        parts.append(t.note)
+    if doc.fee:
+        parts.append(f"收费：{doc.fee}")
+    return "办理时限：" + "；".join(parts) if parts else None
+
+
+def _materials(materials) -> str:
+    names = []
+    for m in materials:
+        tag = "（免提交）" if m.exempt else ""
+        names.append(m.name + tag)
+    return "、".join(names)
+
+
+def document_units(doc: MatterGuide | Scenario | FAQ | CatalogMatter) -> list[Unit]:
+    kind = doc.kind
+    title = doc.title
+    audience = ",".join(getattr(doc, "audience", []) or [])
+    out: list[Unit] = []
+
+    def add(section: str, text: str, embed: str | None = None) -> None:
+        text = text.strip()
+        if not text:
+            return
+        out.append(Unit(f"{doc.id}#{section}", doc.id, kind, title, section, doc.region, audience,
+                        text, (embed or text)[:_MAX_EMBED_CHARS]))
+
+    aliases = "、".join(getattr(doc, "aliases", []) or [])
+    if isinstance(doc, CatalogMatter):
+        card = title + (f"（又称{aliases}）" if aliases else "") + f"。{doc.department}"
+        if doc.main_item and doc.main_item not in ("未分类", title):
+            card += f"。{doc.main_item}"
+        if doc.matter_type:
+            card += f"。{doc.matter_type}"
+        add("title", card)
+    elif isinstance(doc, FAQ):
+        add("title", doc.question, doc.question)
+        add("answer", f"{doc.question} {doc.answer}", f"{doc.question} {doc.answer}")
+        if doc.tags:
+            add("tags", "、".join(doc.tags) + f"。{doc.question}")
+    elif isinstance(doc, MatterGuide):
+        card = title + (f"（又称{aliases}）" if aliases else "") + f"。{doc.department}。{doc.matter_type}"
+        add("title", card)
+        for s in doc.situations:
+            text = f"{title}：{s.title}。" + "；".join(s.conditions)
+            mats = _materials(s.materials)
+            if mats:
+                text += f"。所需材料：{mats}"
+            add(f"situation:{s.id}", text)
+        if doc.steps:
+            add("steps", f"{title}办理流程：" + "；".join(doc.steps))
+        tf = _time_fee(doc)
+        if tf:
+            add("time_fee", f"{title}{tf}")
+        if doc.online or doc.places:
+            where = "；".join([o.name + (f"（{o.path}）" if o.path else "") for o in doc.online]
+                             + [p.name for p in doc.places])
+            add("where", f"{title}办理渠道：{where}")
+    elif isinstance(doc, Scenario):
+        card = title + (f"（又称{aliases}）" if aliases else "") + f"。{doc.lead_department}"
+        add("title", card)
+        add("summary", f"{title}：{doc.summary}")
+        if doc.conditions:
+            add("conditions", f"{title}申请条件：" + "；".join(doc.conditions))
+        if doc.materials:
+            add("materials", f"{title}所需材料：{_materials(doc.materials)}")
+        for q in doc.questions:
+            add(f"question:{q.id}", f"{title}：{q.text} " + "；".join(o.title for o in q.options))
+        if doc.steps:
+            add("steps", f"{title}办理流程：" + "；".join(doc.steps))
+        tf = _time_fee(doc)
+        if tf:
+            add("time_fee", f"{title}{tf}")
+        if doc.online or doc.places:
+            where = "；".join([o.name + (f"（{o.path}）" if o.path else "") for o in doc.online]
+                             + [p.name for p in doc.places])
+            add("where", f"{title}办理渠道：{where}")
+    for i, qa in enumerate(getattr(doc, "faqs", []) or []):
+        add(f"faq:{i}", f"{qa.q} {qa.a}", qa.q + " " + qa.a)
+    for i, q in enumerate(doc.sample_questions or []):
+        add(f"sample_question:{i}", q)
+    return out
+
+
+def dictionary_words(docs: Iterable[MatterGuide | Scenario | FAQ | CatalogMatter]) -> set[str]:
+    """Domain words for jieba: short titles, aliases, material names, departments."""
+    words: set[str] = set()
+    for doc in docs:
+        words.update(getattr(doc, "aliases", []) or [])
+        if len(doc.title) <= 10:
+            words.add(doc.title)
+        for attr in ("department", "lead_department", "main_item"):
+            v = getattr(doc, attr, None)
+            if v and v != "未分类":
+                words.add(v)
+        words.update(getattr(doc, "departments", []) or [])
+        mats = list(getattr(doc, "materials", []) or [])
+        for s in getattr(doc, "situations", []) or []:
+            mats.extend(s.materials)
+        for m in mats:
+            words.add(m.name.split("（")[0].split("(")[0])
+        if isinstance(doc, Scenario):
+            for q in doc.questions:
+                for o in q.options:
+                    words.update(o.keywords)
+    return {w.strip() for w in words if w and 2 <= len(w.strip()) <= 12}
