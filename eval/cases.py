@@ -1,0 +1,80 @@
+"""Eval cases: one JSON object a line, as written by people, never in code."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ExpectKind = Literal["consult", "apply", "clarify", "out_of_scope", "complaint", "human", "chitchat", "query_status"]
+
+
+class Expect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ExpectKind
+    target: str | None = Field(default=None, description="scenario or matter title the route must match")
+    must: list[str] = Field(default_factory=list, description="facts the answer must contain; a|b = either")
+    must_not: list[str] = Field(default_factory=list)
+    slots: dict[str, str] = Field(default_factory=dict, description="label pattern (a|b) -> value the form must hold")
+    options: list[str] = Field(default_factory=list, description="clarify: one of these among the offered options")
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    query: str | None = None
+    turns: list[str] | None = None
+    channel: Literal["web", "app", "hotline"] = "web"
+    region: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    expect: Expect
+
+    @model_validator(mode="after")
+    def _one_of_query_or_turns(self) -> "Case":
+        if bool(self.query) == bool(self.turns):
+            raise ValueError("give exactly one of query or turns")
+        if self.expect.kind in ("consult", "apply") and not self.expect.target:
+            raise ValueError(f"a {self.expect.kind} case needs expect.target")
+        return self
+
+    @property
+    def messages(self) -> list[str]:
+        return list(self.turns) if self.turns else [self.query or ""]
+
+
+class CaseFileError(ValueError):
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+def load_cases(path: Path | str) -> list[Case]:
+    """Read a JSONL case file; every bad line is reported at once with its line number."""
+    path = Path(path)
+    if not path.is_file():
+        raise CaseFileError([f"{path}: file not found"])
+    cases, errors, seen = [], [], set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("//"):
+            continue
+        try:
+            case = Case.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            errors.append(f"{path.name}:{number}: not valid JSON ({exc.msg})")
+            continue
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = ".".join(str(p) for p in err["loc"]) or "case"
+                errors.append(f"{path.name}:{number}: {where}: {err['msg']}")
+            continue
+        if case.id in seen:
+            errors.append(f"{path.name}:{number}: duplicate case id {case.id!r}")
+            continue
+        seen.add(case.id)
+        cases.append(case)
+    if errors:
+        raise CaseFileError(errors)
+    return cases

@@ -1,0 +1,55 @@
+"""Play eval cases through the same assistant the API uses and score the last reply of each."""
+from __future__ import annotations
+
+import uuid
+from typing import Callable, Iterable, Protocol
+
+from agent.reply import Reply
+from eval.cases import Case
+from eval.metrics import Summary, summarize
+from eval.scoring import CaseResult, score_case, titles_match
+
+
+class Responder(Protocol):
+    def handle(self, message: str, session_id: str | None = None, channel: str = "web",
+               region: str | None = None) -> Reply: ...
+
+
+Search = Callable[[str, str | None], list[str]]
+"""(query, region) -> ranked document titles, for retrieval recall of the target."""
+
+
+def target_rank(search: Search | None, case: Case) -> int | None:
+    if search is None or not case.expect.target or case.expect.kind not in ("consult", "apply"):
+        return None
+    # The last turn alone is what a retriever sees for a one-turn case; for a multi-turn case
+    # the turns together carry the topic.
+    query = case.messages[-1] if len(case.messages) == 1 else " ".join(case.messages)
+    for rank, title in enumerate(search(query, case.region), start=1):
+        if titles_match(title, case.expect.target):
+            return rank
+    return None
+
+
+def run_case(responder: Responder, case: Case, search: Search | None = None,
+             fallback_probe: Callable[[], bool | None] | None = None) -> CaseResult:
+    session_id = f"eval-{case.id}-{uuid.uuid4().hex[:8]}"
+    reply: Reply | None = None
+    for message in case.messages:
+        reply = responder.handle(message, session_id=session_id, channel=case.channel, region=case.region)
+        session_id = reply.session_id
+    assert reply is not None
+    fallback = fallback_probe() if fallback_probe else None
+    return score_case(case, reply, target_rank(search, case), fallback)
+
+
+def run_cases(responder: Responder, cases: Iterable[Case], search: Search | None = None,
+              fallback_probe: Callable[[], bool | None] | None = None,
+              progress: Callable[[CaseResult], None] | None = None) -> tuple[list[CaseResult], Summary]:
+    results = []
+    for case in cases:
+        result = run_case(responder, case, search, fallback_probe)
+        results.append(result)
+        if progress:
+            progress(result)
+    return results, summarize(results)

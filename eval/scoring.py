@@ -1,0 +1,157 @@
+"""Scoring one case on the reply to its last turn. Pure functions: tested on hand-made replies."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pydantic import BaseModel, Field
+
+from agent.reply import Reply
+from eval.cases import Case
+
+_TITLE_NOISE = re.compile(r"[\s\"'“”‘’《》「」『』()（）]+")
+_VALUE_NOISE = re.compile(r"[\s\-—_/.:：,，]+")
+
+# What each expected kind requires of the intent.
+INTENT_OF_KIND = {
+    "consult": "consult", "apply": "apply", "out_of_scope": "out_of_scope", "chitchat": "chitchat",
+    "complaint": "complaint", "human": "human", "query_status": "query_status",
+}
+
+
+def normalize_title(title: str) -> str:
+    """Titles match ignoring the 一件事 suffix, quotes, brackets and spaces."""
+    t = unicodedata.normalize("NFKC", title or "")
+    t = _TITLE_NOISE.sub("", t)
+    return t.removesuffix("一件事")
+
+
+def titles_match(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and normalize_title(a) == normalize_title(b)
+
+
+def normalize_value(value: str) -> str:
+    return _VALUE_NOISE.sub("", unicodedata.normalize("NFKC", str(value or ""))).upper()
+
+
+def fact_present(fact: str, text: str) -> bool:
+    """``a|b`` means either alternative satisfies the fact. Matching ignores width and case."""
+    haystack = unicodedata.normalize("NFKC", text or "").lower()
+    return any(unicodedata.normalize("NFKC", alt).lower() in haystack for alt in fact.split("|") if alt)
+
+
+class SlotScore(BaseModel):
+    true_positive: int = 0
+    false_positive: int = 0
+    false_negative: int = 0
+
+
+class CaseResult(BaseModel):
+    id: str
+    kind: str
+    target: str | None
+    channel: str
+    resolved: bool
+    reasons: list[str] = Field(default_factory=list, description="why it failed; empty when resolved")
+    intent_expected: str | None = None
+    intent_got: str
+    route_title: str | None = None
+    route_ok: bool | None = None     # None: the case has no target
+    clarified: bool = False
+    clarify_expected: bool = False
+    slots: SlotScore = Field(default_factory=SlotScore)
+    target_rank: int | None = None   # retrieval rank of the target (1-based), None when absent/not measured
+    latency_ms: int = 0
+    verifier_fallback: bool | None = None
+    answer: str = ""
+
+
+def score_slots(expected: dict[str, str], reply: Reply) -> tuple[SlotScore, list[str]]:
+    score, reasons = SlotScore(), []
+    fields = reply.form.fields if reply.form else []
+    for pattern, want in expected.items():
+        alternatives = [p for p in pattern.split("|") if p]
+        matching = [f for f in fields if any(a in f.label or a == f.key for a in alternatives)]
+        got = [f.value for f in matching if f.value]
+        if any(normalize_value(v) == normalize_value(want) for v in got):
+            score.true_positive += 1
+        elif got:
+            score.false_positive += 1
+            score.false_negative += 1
+            reasons.append(f"slot {pattern}: expected {want!r}, form holds {got[0]!r}")
+        else:
+            score.false_negative += 1
+            reasons.append(f"slot {pattern}: expected {want!r}, not filled" if matching
+                           else f"slot {pattern}: no form field with that label")
+    return score, reasons
+
+
+def score_case(case: Case, reply: Reply, target_rank: int | None = None,
+               verifier_fallback: bool | None = None) -> CaseResult:
+    e = case.expect
+    reasons: list[str] = []
+    route_title = reply.route.title if reply.route else None
+    route_ok = titles_match(route_title, e.target) if e.target else None
+    clarified = reply.clarify is not None and bool(reply.clarify.options)
+    result = CaseResult(
+        id=case.id, kind=e.kind, target=e.target, channel=case.channel, resolved=False,
+        intent_expected=INTENT_OF_KIND.get(e.kind), intent_got=reply.intent.name, route_title=route_title,
+        route_ok=route_ok, clarified=clarified, clarify_expected=e.kind == "clarify",
+        target_rank=target_rank, latency_ms=reply.latency_ms, verifier_fallback=verifier_fallback,
+        answer=reply.answer,
+    )
+
+    def route_reason() -> None:
+        if not route_ok:
+            reasons.append(f"route: expected {e.target!r}, got {route_title!r}"
+                           + (" (asked a clarifying question instead)" if clarified else ""))
+
+    if e.kind == "consult":
+        route_reason()
+        missing = [f for f in e.must if not fact_present(f, reply.answer)]
+        if missing:
+            reasons.append("answer lacks " + ", ".join(repr(m) for m in missing))
+        present = [f for f in e.must_not if fact_present(f, reply.answer)]
+        if present:
+            reasons.append("answer contains " + ", ".join(repr(m) for m in present))
+        if not reply.citations:
+            reasons.append("no citation")
+    elif e.kind == "apply":
+        route_reason()
+        if reply.form is None:
+            reasons.append("no form opened")
+        result.slots, slot_reasons = score_slots(e.slots, reply)
+        reasons += slot_reasons
+    elif e.kind == "clarify":
+        offered = [o.title for o in reply.clarify.options] if clarified else []
+        routed_to_option = any(titles_match(route_title, o) for o in e.options) and not clarified
+        offered_ok = any(titles_match(t, o) or fact_present(o, t) for t in offered for o in e.options)
+        if not (offered_ok or routed_to_option):
+            if clarified:
+                reasons.append(f"clarify offered {offered}, none of {e.options}")
+            else:
+                reasons.append(f"no clarifying question (routed to {route_title!r}), expected one of {e.options}")
+    elif e.kind in ("out_of_scope", "chitchat"):
+        if reply.route is not None:
+            reasons.append(f"routed to {route_title!r}; expected no route")
+        if reply.intent.name != e.kind:
+            reasons.append(f"intent {reply.intent.name}, expected {e.kind}")
+        if not reply.answer.strip():
+            reasons.append("empty answer")
+    elif e.kind == "complaint":
+        if reply.intent.name != "complaint":
+            reasons.append(f"intent {reply.intent.name}, expected complaint")
+        if not (reply.handoff or "12345" in reply.answer):
+            reasons.append("no handoff and no 12345 channel")
+    elif e.kind == "human":
+        if not reply.handoff:
+            reasons.append("no handoff")
+    elif e.kind == "query_status":
+        if reply.intent.name != "query_status":
+            reasons.append(f"intent {reply.intent.name}, expected query_status")
+        missing = [f for f in e.must if not fact_present(f, reply.answer)]
+        if missing:
+            reasons.append("answer lacks " + ", ".join(repr(m) for m in missing))
+    result.reasons = reasons
+    result.resolved = not reasons
+    return result

@@ -1,0 +1,136 @@
+"""The harness's own scoring, on hand-made replies: a resolved case and each way a case can fail."""
+import json
+
+import pytest
+
+from agent.reply import Citation, Clarify, ClarifyOption, FormFieldValue, FormState, Intent, Reply, Route
+from eval.cases import Case, CaseFileError, load_cases
+from eval.metrics import compare, percentile, summarize
+from eval.report import write_report
+from eval.scoring import score_case, titles_match
+
+
+def reply(intent="consult", route=None, answer="", citations=1, clarify=None, form=None, handoff=False, latency=10):
+    return Reply(
+        session_id="s", intent=Intent(name=intent, confidence=0.9),
+        route=Route(kind="scenario", id="x", title=route, region="山东省", score=0.8) if route else None,
+        answer=answer,
+        citations=[Citation(doc_id="x", title=route or "", section="materials", snippet="…")] * citations,
+        clarify=Clarify(question="您想办哪一项？", options=[ClarifyOption(id=f"o{i}", title=t) for i, t in enumerate(clarify)])
+        if clarify else None,
+        form=FormState(form_id="f", scenario_id="x", fields=[
+            FormFieldValue(key=k, label=label, type="text", value=v) for k, label, v in form]) if form else None,
+        handoff=handoff, latency_ms=latency)
+
+
+_ids = iter(range(10_000))
+
+
+def case(kind, **expect):
+    return Case(id=f"c{next(_ids)}", query="问题", expect={"kind": kind, **expect})
+
+
+CONSULT = dict(target="新生儿出生一件事", must=["出生医学证明", "户口|户籍"], must_not=["收费500元"])
+
+
+def test_titles_match_ignores_suffix_quotes_and_spaces():
+    assert titles_match("新生儿出生一件事", "“新生儿 出生”")
+    assert titles_match("《企业开办》一件事", "企业开办")
+    assert not titles_match("企业开办", "企业注销")
+    assert not titles_match(None, "企业开办")
+
+
+def test_consult_resolved():
+    r = score_case(case("consult", **CONSULT), reply(route="新生儿出生", answer="需要出生医学证明、户籍资料。"))
+    assert r.resolved and r.reasons == [] and r.route_ok
+
+
+@pytest.mark.parametrize("kwargs, reason", [
+    (dict(route="企业开办", answer="出生医学证明 户口"), "route"),
+    (dict(route="新生儿出生", answer="只需要出生医学证明"), "answer lacks '户口|户籍'"),
+    (dict(route="新生儿出生", answer="出生医学证明 户口 收费500元"), "answer contains '收费500元'"),
+    (dict(route="新生儿出生", answer="出生医学证明 户口", citations=0), "no citation"),
+])
+def test_consult_failures(kwargs, reason):
+    r = score_case(case("consult", **CONSULT), reply(**kwargs))
+    assert not r.resolved
+    assert any(reason in x for x in r.reasons), r.reasons
+
+
+def test_apply_resolved_and_failures():
+    exp = dict(target="企业开办", slots={"姓名": "王丽", "身份证": "370602199001011234", "手机|电话": "13912345678"})
+    form = [("applicant_name", "申请人姓名", "王丽"), ("applicant_id_number", "申请人身份证号", "370602199001011234"),
+            ("applicant_phone", "联系电话", "139-1234-5678")]
+    ok = score_case(case("apply", **exp), reply("apply", route="企业开办一件事", form=form))
+    assert ok.resolved and ok.slots.true_positive == 3
+    no_form = score_case(case("apply", **exp), reply("apply", route="企业开办"))
+    assert not no_form.resolved and "no form opened" in no_form.reasons
+    wrong = form[:2] + [("applicant_phone", "联系电话", "13800000000")]
+    bad = score_case(case("apply", **exp), reply("apply", route="企业开办", form=wrong))
+    assert not bad.resolved and bad.slots.false_positive == 1 and bad.slots.true_positive == 2
+    missing = score_case(case("apply", **exp), reply("apply", route="企业开办", form=form[:2] + [("applicant_phone", "联系电话", None)]))
+    assert missing.slots.false_negative == 1 and any("not filled" in x for x in missing.reasons)
+
+
+def test_clarify():
+    exp = dict(options=["住房公积金提取", "养老保险"])
+    asked = score_case(case("clarify", **exp), reply(route=None, clarify=["住房公积金提取", "企业年金提取"]))
+    assert asked.resolved and asked.clarified
+    direct = score_case(case("clarify", **exp), reply(route="住房公积金提取"))
+    assert direct.resolved
+    wrong = score_case(case("clarify", **exp), reply(route="企业开办"))
+    assert not wrong.resolved and "no clarifying question" in wrong.reasons[0]
+    off = score_case(case("clarify", **exp), reply(clarify=["结婚登记", "离婚登记"]))
+    assert not off.resolved
+
+
+def test_out_of_scope_complaint_human_status():
+    assert score_case(case("out_of_scope"), reply("out_of_scope", answer="抱歉，这个问题我无法回答。")).resolved
+    routed = score_case(case("out_of_scope"), reply("consult", route="企业开办", answer="…"))
+    assert not routed.resolved and len(routed.reasons) == 2
+    assert not score_case(case("chitchat"), reply("chitchat", answer=" ")).resolved
+    assert score_case(case("complaint"), reply("complaint", answer="可拨打12345反映")).resolved
+    assert not score_case(case("complaint"), reply("complaint", answer="好的")).resolved
+    assert score_case(case("human"), reply("human", handoff=True, answer="正在转人工")).resolved
+    assert not score_case(case("human"), reply("human", answer="正在转人工")).resolved
+    assert score_case(case("query_status", must=["办件查询"]), reply("query_status", answer="请在爱山东办件查询")).resolved
+
+
+def test_summary_metrics_and_report(tmp_path):
+    results = [
+        score_case(case("consult", **CONSULT), reply(route="新生儿出生", answer="出生医学证明 户口", latency=20), target_rank=1),
+        score_case(case("consult", **CONSULT), reply(route="企业开办", answer="x", latency=40), target_rank=3),
+        score_case(case("clarify", options=["住房公积金提取"]), reply(clarify=["住房公积金提取"], latency=30)),
+        score_case(case("consult", **CONSULT), reply(clarify=["新生儿出生"], latency=200), target_rank=None),
+    ]
+    s = summarize(results)
+    assert s.cases == 4 and s.resolved == 2 and s.resolution_rate == 0.5
+    assert s.retrieval_recall_at_1 == round(1 / 3, 4) and s.retrieval_recall_at_5 == round(2 / 3, 4)
+    assert s.retrieval_mrr == round((1 + 1 / 3) / 3, 4)
+    assert s.clarify_precision == 0.5 and s.clarify_recall == 1.0
+    assert s.routing_top1 == round(1 / 3, 4)
+    assert s.latency_p95_ms == 200 and percentile([1, 2, 3, 4], 50) == 2
+    assert s.confusion["consult"]["consult"] == 3
+    paths = write_report(tmp_path, s, results, {"set": "hand", "llm": "none"})
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page and "咨询解决率 50.0%" in page
+    saved = json.loads(paths["json"].read_text(encoding="utf-8"))
+    better = dict(saved, resolution_rate=0.75, failures=saved["failures"][:1])
+    rows = {r["metric"]: r for r in compare(saved, better)}
+    assert rows["resolution_rate"]["change"] == 0.25
+    assert len(rows["newly_resolved"]["new"]) == 1
+
+
+def test_case_file_errors_are_reported_with_lines(tmp_path):
+    f = tmp_path / "cases.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"id": "a", "query": "公积金怎么取", "expect": {"kind": "consult", "target": "住房公积金提取"}}),
+        "{not json",
+        json.dumps({"id": "b", "expect": {"kind": "human"}}),
+        json.dumps({"id": "c", "query": "x", "expect": {"kind": "consult"}}),
+        json.dumps({"id": "a", "query": "y", "expect": {"kind": "human"}}),
+    ]), encoding="utf-8")
+    with pytest.raises(CaseFileError) as exc:
+        load_cases(f)
+    text = str(exc.value)
+    assert "cases.jsonl:2" in text and "cases.jsonl:3" in text and "cases.jsonl:4" in text and "duplicate" in text
