@@ -52,11 +52,26 @@ class CaseFileError(ValueError):
 
 
 def load_cases(path: Path | str) -> list[Case]:
-    """Read a JSONL case file; every bad line is reported at once with its line number."""
+    """Read a JSONL case file, or every ``*.jsonl`` in a folder; every bad line is reported at once
+    with its file and line number."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+        if not files:
+            raise CaseFileError([f"{path}: no .jsonl files in this folder"])
+    elif path.is_file():
+        files = [path]
+    else:
         raise CaseFileError([f"{path}: file not found"])
     cases, errors, seen = [], [], set()
+    for file in files:
+        _read_file(file, cases, errors, seen)
+    if errors:
+        raise CaseFileError(errors)
+    return cases
+
+
+def _read_file(path: Path, cases: list[Case], errors: list[str], seen: set[str]) -> None:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("//"):
             continue
@@ -75,6 +90,3 @@ def load_cases(path: Path | str) -> list[Case]:
             continue
         seen.add(case.id)
         cases.append(case)
-    if errors:
-        raise CaseFileError(errors)
-    return cases
