@@ -1,0 +1,532 @@
+"""一表申请: fill a scenario's unified form from what the user said.
+
+Generic over forms: a field is matched by its type, the role in its key or label
+(``mother_id_number`` wants the mother's ID) and the words of its label; no
+scenario is named here. Turns are read in order so a later statement corrects an
+earlier one; values the user typed into the form (source ``user``) stay unless
+the latest message states a new one. Invalid values are kept and flagged.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import functools
+import json
+import logging
+import re
+from dataclasses import dataclass, field as dc_field
+from typing import Any
+
+from corpus.schema import Form, FormField
+from agent.reply import FormFieldValue, FormState
+from agent.slots import ROLE_CUES, Slot, _role_for, extract_slots
+from agent.validators import enum_surfaces, id_number_info, to_halfwidth, validate
+
+log = logging.getLogger("daoban.agent.prefill")
+
+# The role a field belongs to, from its key prefix or label prefix.
+FIELD_ROLE_KEYS: dict[str, str] = {
+    "applicant": "applicant", "mother": "mother", "father": "father", "baby": "child", "child": "child",
+    "newborn": "child", "infant": "child", "spouse": "spouse", "wife": "wife", "husband": "husband",
+    "legal_rep": "legal_rep", "legal_representative": "legal_rep", "company": "company", "enterprise": "company",
+    "business": "company", "contact": "contact", "agent": "agent",
+}
+FIELD_ROLE_LABELS: dict[str, str] = {
+    "申请人": "applicant", "母亲": "mother", "父亲": "father", "新生儿": "child", "婴儿": "child", "孩子": "child",
+    "子女": "child", "配偶": "spouse", "法定代表人": "legal_rep", "法人": "legal_rep", "企业": "company",
+    "公司": "company", "单位": "company", "联系人": "contact", "经办人": "agent",
+}
+# Which slot roles a field role takes, and how strongly (None = no cue in the text).
+ROLE_FIT: dict[str | None, dict[str | None, int]] = {
+    "applicant": {"applicant": 10, None: 6, "contact": 3},
+    "mother": {"mother": 10, "wife": 9, "spouse": 5},
+    "father": {"father": 10, "husband": 9, "spouse": 5},
+    "spouse": {"spouse": 10, "wife": 10, "husband": 10},
+    "wife": {"wife": 10, "spouse": 8, "mother": 5},
+    "husband": {"husband": 10, "spouse": 8, "father": 5},
+    "child": {"child": 10},
+    "legal_rep": {"legal_rep": 10},
+    "company": {"company": 10, None: 6, "applicant": 4, "legal_rep": 3},
+    "contact": {"contact": 10, "applicant": 7, None: 6},
+    "agent": {"agent": 10, "applicant": 6, None: 5},
+}
+# Fields without a role (落户地址, 出生医院) take any slot, preferring unlabelled ones.
+_ANY_ROLE = 5
+_UNLABELLED_NO_ROLE = 6
+# A value given right after the form asked for this field, and a correction ("不对，是…").
+_ASKED = 7
+_CORRECTION = 8
+_EXPLICIT_LABEL = 20
+# Slot types whose owner is the value itself: a USCC or company name is the company's.
+_ROLELESS_SLOT_TYPES = {"uscc", "company", "org", "money", "int"}
+_CORRECTION_CUE = re.compile(r"不对|错了|写错|说错|改成|改为|更正|应该是|重新|修改|换成")
+_ORG_LABEL_TAIL = re.compile(r"(医院|保健院|卫生院|学校|幼儿园|银行|单位|机构|公司|企业|店|厂)$")
+_NAME_LABEL = re.compile(r"(姓名|名字)$")
+_COMPANY_NAME_LABEL = re.compile(r"(企业|公司|单位|商户|个体工商户|店铺|字号|市场主体).*名称|^名称$")
+
+SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
+_STICKY_SOURCES = {SOURCE_USER, "e_license"}
+
+
+def field_role(f: FormField) -> str | None:
+    for prefix, role in sorted(FIELD_ROLE_KEYS.items(), key=lambda kv: -len(kv[0])):
+        if f.key == prefix or f.key.startswith(prefix + "_"):
+            return role
+    for prefix, role in sorted(FIELD_ROLE_LABELS.items(), key=lambda kv: -len(kv[0])):
+        if f.label.startswith(prefix):
+            return role
+    return None
+
+
+def slot_kinds(f: FormField) -> set[str]:
+    """Slot types that can fill the field."""
+    if f.type in ("id_number", "phone", "date", "address", "uscc", "money", "int"):
+        return {f.type}
+    if f.type != "text":
+        return set()
+    if _COMPANY_NAME_LABEL.search(f.label) or (field_role(f) == "company" and f.key.endswith("name")):
+        return {"company", "org"}
+    if _NAME_LABEL.search(f.label) or f.key.endswith("_name") or f.key == "name":
+        return {"name"}
+    if _ORG_LABEL_TAIL.search(f.label):
+        return {"org", "company"}
+    return set()
+
+
+def condition_holds(when: dict[str, list[str]] | None, answers: dict[str, str]) -> bool | None:
+    """True/False when the 情形 answers decide it; None while a question in it is unanswered."""
+    if not when:
+        return True
+    undecided = False
+    for question, options in when.items():
+        if question not in answers:
+            undecided = True
+        elif answers[question] not in options:
+            return False
+    return None if undecided else True
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"[^\u4e00-\u9fa5A-Za-z0-9]", "", text)
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def _label_words(f: FormField) -> set[str]:
+    label = f.label
+    for prefix in sorted(FIELD_ROLE_LABELS, key=len, reverse=True):
+        if label.startswith(prefix):
+            label = label[len(prefix):]
+            break
+    return _bigrams(label) - {"姓名", "号码", "名称"}
+
+
+@dataclass
+class _Value:
+    value: str
+    source: str
+    valid: bool = True
+    error: str | None = None
+    turn: int = -1  # which text set it (-1: from ``previous``)
+
+
+@dataclass
+class _Candidate:
+    score: float
+    pos: int
+    key: str
+    value: str
+    slot_id: int | None = None
+    identity: bool = False
+
+
+@dataclass
+class _Turn:
+    text: str
+    slots: list[Slot]
+    identities: set[str] = dc_field(default_factory=set)  # roles the applicant also holds
+
+
+class FormFiller:
+    """Fills a ``Form`` into a ``FormState`` from the session's user messages."""
+
+    def __init__(self, llm: Any = None, llm_timeout_s: float = 8.0):
+        self.llm = llm
+        self.llm_timeout_s = llm_timeout_s
+
+    # -- public API -------------------------------------------------------
+
+    def fill(self, form: Form, texts: list[str], answers: dict[str, str] | None = None,
+             previous: FormState | None = None, scenario_id: str = "", today: dt.date | None = None) -> FormState:
+        """Fill ``form`` from ``texts`` (the user's messages, oldest first).
+
+        ``texts`` may be the whole session or only the new messages; ``previous``
+        is the state after the last turn. Only the last text overrides a value the
+        user typed into the form."""
+        answers = answers or {}
+        today = today or dt.date.today()
+        fields = self._active_fields(form, answers)
+        values: dict[str, _Value] = {}
+        prev_values: dict[str, _Value] = {}
+        if previous:
+            for fv in previous.fields:
+                if fv.value is not None and fv.value != "":
+                    prev_values[fv.key] = _Value(fv.value, fv.source or SOURCE_CONVERSATION, fv.valid, fv.error)
+
+        asked = list(previous.missing) if previous else [f.key for f in fields if self._required(f, answers)]
+        last_set: dict[str, str] = {}  # slot kind -> key of the field it last filled
+        identities: set[str] = set()
+        for i, text in enumerate(texts):
+            turn = self._read(text, today, identities)
+            identities = turn.identities
+            for key, cand in self._assign(fields, turn, asked, last_set, today).items():
+                f = next(x for x in fields if x.key == key)
+                checked = validate(f.type, cand.value, f.options, today=today)
+                values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i)
+                for kind in slot_kinds(f) or {f"enum:{key}"}:
+                    last_set[kind] = key
+            asked = [f.key for f in fields if self._required(f, answers)
+                     and not (f.key in values and values[f.key].valid) and f.key not in prev_values]
+
+        last = len(texts) - 1
+        merged: dict[str, _Value] = {}
+        for f in fields:
+            new, old = values.get(f.key), prev_values.get(f.key)
+            if new and new.turn == last:
+                merged[f.key] = new  # the user just said it: it wins, also over their own edit
+            elif old and (old.source in _STICKY_SOURCES or not new):
+                merged[f.key] = old
+            elif new:
+                merged[f.key] = new
+
+        if self.llm is not None:
+            self._merge_llm(fields, texts, merged, today)
+        self._derive(fields, merged, today)
+        return self._state(form, fields, merged, answers, scenario_id)
+
+    def apply_edits(self, form: Form, state: FormState, edits: dict[str, str],
+                    answers: dict[str, str] | None = None, today: dt.date | None = None) -> FormState:
+        """The user's own edits in the form: validated, source ``user``; unknown keys are an error."""
+        answers = answers or {}
+        today = today or dt.date.today()
+        by_key = {f.key: f for f in form.fields}
+        unknown = sorted(set(edits) - set(by_key))
+        if unknown:
+            raise ValueError(f"表单 {form.id} 没有这些字段：{', '.join(unknown)}")
+        fields = self._active_fields(form, answers)
+        merged = {fv.key: _Value(fv.value, fv.source or SOURCE_CONVERSATION, fv.valid, fv.error)
+                  for fv in state.fields if fv.value not in (None, "")}
+        for key, raw in edits.items():
+            f = by_key[key]
+            if raw is None or str(raw).strip() == "":
+                merged.pop(key, None)  # clearing a field is a valid edit
+                continue
+            checked = validate(f.type, str(raw), f.options, today=today)
+            merged[key] = _Value(checked.value, SOURCE_USER, checked.valid, checked.error)
+            for d in form.fields:  # a new source value re-derives its dependants
+                if d.derived_from == key and d.key not in edits and merged.get(d.key, _Value("", "")).source != SOURCE_USER:
+                    merged.pop(d.key, None)
+        self._derive(fields, merged, today)
+        return self._state(form, fields, merged, answers, state.scenario_id)
+
+    # -- reading ----------------------------------------------------------
+
+    @staticmethod
+    def _read(text: str, today: dt.date, identities: set[str]) -> _Turn:
+        slots = _cached_slots(text, today)
+        ids = set(identities)
+        for s in slots:
+            if s.type == "relation":
+                ids = {s.value}  # "我是孩子妈妈": the applicant is the mother (a new statement replaces it)
+        return _Turn(text=text, slots=slots, identities=ids)
+
+    @staticmethod
+    def _active_fields(form: Form, answers: dict[str, str]) -> list[FormField]:
+        # A field under a 情形 the user ruled out is not shown; undecided ones are shown, not required.
+        return [f for f in form.fields if condition_holds(f.when, answers) is not False]
+
+    @staticmethod
+    def _required(f: FormField, answers: dict[str, str]) -> bool:
+        return f.required and condition_holds(f.when, answers) is True
+
+    # -- matching ---------------------------------------------------------
+
+    def _fit(self, f: FormField, slot: Slot, turn: _Turn, asked: list[str], last_set: dict[str, str],
+             kind: str) -> tuple[float, bool] | None:
+        """How well ``slot`` fits field ``f`` (None: not at all); the flag marks an identity match."""
+        frole = field_role(f)
+        srole = None if slot.type in _ROLELESS_SLOT_TYPES and frole not in ("legal_rep", "contact") else slot.role
+        overlap = len(_label_words(f) & _bigrams(self._around(turn.text, slot)))
+        identity = False
+        if frole is None:
+            score = _UNLABELLED_NO_ROLE if srole is None else _ANY_ROLE
+        else:
+            fit = ROLE_FIT.get(frole, {frole: 10})
+            score = fit.get(srole)
+            if score is None and srole == "applicant" and frole in turn.identities:
+                score, identity = 9, True
+            elif score is None and frole == "applicant" and srole in turn.identities:
+                score, identity = 9, True
+            if score is None and srole is None:
+                if asked and self._first_asked(asked, kind, f.key):
+                    score = _ASKED
+                elif _CORRECTION_CUE.search(turn.text) and last_set.get(kind) == f.key:
+                    score = _CORRECTION
+                elif overlap:
+                    score = _ANY_ROLE
+            if score is None:
+                return None
+        if srole is None and _CORRECTION_CUE.search(turn.text) and last_set.get(kind) == f.key:
+            score = max(score, _CORRECTION)
+        return score + 2 * overlap, identity
+
+    def _first_asked(self, asked: list[str], kind: str, key: str) -> bool:
+        kinds = getattr(self, "_kinds_cache", {})
+        for k in asked:
+            if kind in kinds.get(k, ()):
+                return k == key
+        return False
+
+    @staticmethod
+    def _around(text: str, slot: Slot) -> str:
+        return text[max(0, slot.start - 8):slot.start] + text[slot.end:slot.end + 6]
+
+    def _assign(self, fields: list[FormField], turn: _Turn, asked: list[str], last_set: dict[str, str],
+                today: dt.date) -> dict[str, _Candidate]:
+        self._kinds_cache = {f.key: slot_kinds(f) | ({f"enum:{f.key}"} if f.type == "enum" else set()) for f in fields}
+        cands: list[_Candidate] = []
+        for f in fields:
+            if f.derive and "conversation" not in f.sources:
+                continue
+            kinds = slot_kinds(f)
+            for sid, slot in enumerate(turn.slots):
+                if slot.type not in kinds:
+                    continue
+                if kinds == {"org", "company"} and not self._org_matches(f, slot):
+                    continue
+                fit = self._fit(f, slot, turn, asked, last_set, slot.type)
+                if fit:
+                    cands.append(_Candidate(fit[0], slot.start, f.key, slot.value, sid, fit[1]))
+            if f.type == "enum":
+                cands.extend(self._enum_candidates(f, turn, asked, last_set))
+            cands.extend(self._explicit(f, turn.text))
+        # Best first; at equal fit the later mention (a correction) wins.
+        cands.sort(key=lambda c: (c.score, c.pos), reverse=True)
+        chosen: dict[str, _Candidate] = {}
+        used: set[int] = set()
+        for c in cands:
+            if c.key in chosen:
+                continue
+            if c.slot_id is not None and c.slot_id in used and not c.identity:
+                continue
+            chosen[c.key] = c
+            if c.slot_id is not None:
+                used.add(c.slot_id)
+        return chosen
+
+    @staticmethod
+    def _org_matches(f: FormField, slot: Slot) -> bool:
+        tail = _ORG_LABEL_TAIL.search(f.label)
+        if not tail or tail.group(1) in ("单位", "机构", "公司", "企业"):
+            return True
+        noun = tail.group(1)
+        return noun in slot.value or noun[-1] == slot.value[-1]
+
+    def _enum_candidates(self, f: FormField, turn: _Turn, asked: list[str], last_set: dict[str, str]) -> list[_Candidate]:
+        text = to_halfwidth(turn.text)
+        out: list[_Candidate] = []
+        relation_spans = [(s.start, s.end) for s in turn.slots if s.type == "relation"]
+        core = _label_core(f)
+        seen: list[tuple[int, int]] = []
+        for surface, option in enum_surfaces(f.options):
+            for m in re.finditer(re.escape(surface), text):
+                a, b = m.span()
+                if any(a < y and x < b for x, y in seen):
+                    continue  # a longer surface already covers it
+                if len(surface) == 1 and text.strip() != surface and not any(w in text[max(0, a - 5):a] for w in core):
+                    continue  # 男/女/父/母 alone are too common: only right after the label (性别：女) or as the reply
+                seen.append((a, b))
+                cue = next((c for c in sorted(ROLE_CUES, key=len, reverse=True) if surface.endswith(c)), None)
+                if any(a < y and x < b for x, y in relation_spans):
+                    mrole = "applicant"  # 我是孩子妈妈
+                elif cue and len(cue) >= 2 and cue in surface:
+                    mrole = ROLE_CUES[cue]  # the option word names a person: 孩子妈妈 is about the mother
+                else:
+                    mrole = _role_for(text, a, b, [])
+                fake = Slot(type=f"enum:{f.key}", value=option, raw=surface, start=a, end=b, role=mrole)
+                fit = self._fit(f, fake, turn, asked, last_set, f"enum:{f.key}")
+                if fit is None and not cue:
+                    # an option word like 男孩 or 随父 is specific enough without a role cue
+                    fit = self._fit(f, fake.model_copy(update={"role": None}), turn, asked, last_set, f"enum:{f.key}")
+                    fit = fit or (_ANY_ROLE, False)
+                if fit:
+                    out.append(_Candidate(fit[0], a, f.key, option))
+        return out
+
+    @staticmethod
+    def _explicit(f: FormField, text: str) -> list[_Candidate]:
+        """'落户地址是…' / '生育津贴收款账号：…': the user named the field."""
+        out = []
+        for m in re.finditer(re.escape(f.label) + r"\s*(?:是|为|填|写)?\s*[：:]?\s*([^，。；;,!！?？\n]+)", text):
+            value = m.group(1).strip()
+            if value:
+                out.append(_Candidate(_EXPLICIT_LABEL, m.start(1), f.key, value))
+        return out
+
+    # -- LLM --------------------------------------------------------------
+
+    def _merge_llm(self, fields: list[FormField], texts: list[str], merged: dict[str, _Value], today: dt.date) -> None:
+        wanted = [f for f in fields if "conversation" in f.sources and not f.derive
+                  and not (f.key in merged and merged[f.key].valid)]
+        if not wanted or not any(t.strip() for t in texts):
+            return
+        try:
+            proposed = self._ask_llm(wanted, texts)
+        except Exception as exc:  # noqa: BLE001 - the LLM is optional; rules already filled what they could
+            log.warning("LLM form extraction ignored: %s: %s", type(exc).__name__, exc)
+            return
+        said = re.sub(r"\s", "", to_halfwidth("\n".join(texts)))
+        said_compact = re.sub(r"[\s\-+]", "", said).upper()
+        for f in wanted:
+            raw = proposed.get(f.key)
+            if raw in (None, "", [], {}) or not isinstance(raw, (str, int, float)):
+                continue
+            checked = validate(f.type, str(raw), f.options, today=today)
+            if not checked.valid:
+                continue  # an invalid guess is noise; an invalid user value is already kept by the rules
+            if not _grounded(f, str(raw), checked.value, said, said_compact):
+                log.info("LLM value for %s not found in the conversation; ignored", f.key)
+                continue
+            merged[f.key] = _Value(checked.value, SOURCE_LLM, True, None)
+
+    def _ask_llm(self, wanted: list[FormField], texts: list[str]) -> dict[str, Any]:
+        schema = json_schema_for(wanted)
+        lines = []
+        for f in wanted:
+            extra = f"，可选值：{'/'.join(f.options)}" if f.options else ""
+            lines.append(f"- {f.key}：{f.label}（{_TYPE_HINT[f.type]}{extra}）")
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        messages = [
+            SystemMessage(content="你是政务服务表单信息抽取助手。只抽取用户明确说出的信息，不要猜测或编造；"
+                                  "没提到的字段填 null。只输出一个 JSON 对象。"),
+            HumanMessage(content="要填写的字段：\n" + "\n".join(lines) + "\n\n用户说的话：\n"
+                         + "\n".join(f"{i + 1}. {t}" for i, t in enumerate(texts))
+                         + "\n\n请输出 JSON，键为上面的字段名。"),
+        ]
+
+        def call() -> Any:
+            try:
+                return self.llm.invoke(messages, response_format={"type": "json_object", "schema": schema})
+            except TypeError:
+                return self.llm.invoke(messages)
+
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        try:
+            result = pool.submit(call).result(timeout=self.llm_timeout_s)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"no answer within {self.llm_timeout_s:.1f}s") from None
+        finally:
+            pool.shutdown(wait=False)
+        content = result if isinstance(result, str) else getattr(result, "content", "")
+        return parse_json_object(content if isinstance(content, str) else str(content))
+
+    # -- derived fields and the state -------------------------------------
+
+    @staticmethod
+    def _derive(fields: list[FormField], merged: dict[str, _Value], today: dt.date) -> None:
+        for f in fields:
+            if not (f.derived_from and f.derive):
+                continue
+            if f.key in merged and merged[f.key].source in _STICKY_SOURCES:
+                continue
+            src = merged.get(f.derived_from)
+            info = id_number_info(src.value, today) if src and src.valid else None
+            if info is None:
+                if f.key in merged and merged[f.key].source == SOURCE_DERIVED:
+                    del merged[f.key]  # its source went away or became invalid
+                continue
+            raw = {"birth_date": info.birth_date.isoformat(), "gender": info.gender, "age": str(info.age),
+                   "region": info.region_name or info.region_code}[f.derive]
+            checked = validate(f.type, raw, f.options, today=today)
+            merged[f.key] = _Value(checked.value, SOURCE_DERIVED, checked.valid, checked.error)
+
+    def _state(self, form: Form, fields: list[FormField], merged: dict[str, _Value],
+               answers: dict[str, str], scenario_id: str) -> FormState:
+        out, missing = [], []
+        for f in fields:
+            v = merged.get(f.key)
+            out.append(FormFieldValue(key=f.key, label=f.label, type=f.type, value=v.value if v else None,
+                                      source=v.source if v else None, valid=v.valid if v else True,
+                                      error=v.error if v else None))
+            if self._required(f, answers) and (v is None or not v.valid):
+                missing.append(f.key)
+        return FormState(form_id=form.id, scenario_id=scenario_id, fields=out, missing=missing)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_slots(text: str, today: dt.date) -> tuple[Slot, ...]:
+    # Each turn re-reads the session; a message's slots never change for the same day.
+    return tuple(extract_slots(text, today=today))
+
+
+def _label_core(f: FormField) -> list[str]:
+    label = f.label
+    for prefix in FIELD_ROLE_LABELS:
+        label = label.replace(prefix, "")
+    return [w for w in (label[-2:], label) if len(w) >= 2]
+
+
+_TYPE_HINT = {
+    "text": "文本", "id_number": "18位身份证号", "phone": "手机号或固定电话", "date": "日期，YYYY-MM-DD",
+    "enum": "选项", "address": "详细地址", "uscc": "18位统一社会信用代码", "money": "金额，单位元", "int": "整数",
+}
+
+
+def json_schema_for(fields: list[FormField]) -> dict[str, Any]:
+    """A JSON schema with one nullable string property per field (enums list their options)."""
+    props: dict[str, Any] = {}
+    for f in fields:
+        prop: dict[str, Any] = {"type": ["string", "null"], "description": f.label}
+        if f.options:
+            prop["enum"] = [*f.options, None]
+        props[f.key] = prop
+    return {"type": "object", "properties": props}
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """The first JSON object in a model's answer (tolerates ```json fences and chatter)."""
+    text = text.strip()
+    fenced = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, re.S)
+    if fenced:
+        text = fenced.group(1)
+    start = text.find("{")
+    if start < 0:
+        raise ValueError("the model's answer has no JSON object")
+    obj, _ = json.JSONDecoder().raw_decode(text[start:])
+    if not isinstance(obj, dict):
+        raise ValueError("the model's answer is not a JSON object")
+    return obj
+
+
+def _grounded(f: FormField, raw: str, value: str, said: str, said_compact: str) -> bool:
+    """An LLM value counts only if the user said it (dates, money and counts may be reworded)."""
+    if f.type in ("date", "money", "int", "enum"):
+        return True
+    if f.type in ("id_number", "phone", "uscc"):
+        digits = re.sub(r"[\s\-+]", "", to_halfwidth(value)).upper()
+        return digits in said_compact or digits.removeprefix("86") in said_compact
+    return re.sub(r"\s", "", to_halfwidth(raw)) in said
+
+
+def missing_prompt(state: FormState) -> str:
+    """A Chinese sentence asking for what the form still needs ("" when nothing)."""
+    by_key = {f.key: f for f in state.fields}
+    empty = [by_key[k].label for k in state.missing if k in by_key and not by_key[k].value]
+    wrong = [f"{by_key[k].label}（{by_key[k].error or '格式不对'}）" for k in state.missing
+             if k in by_key and by_key[k].value and not by_key[k].valid]
+    parts = []
+    if empty:
+        parts.append("还需要您提供：" + "、".join(empty) + "。")
+    if wrong:
+        parts.append("请核对并重新提供：" + "；".join(wrong) + "。")
+    return "".join(parts)
