@@ -1,0 +1,130 @@
+"""``daoban eval ...``: resolution rate and its parts, and answer retrieval on QA datasets."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Measure the assistant: resolution rate, intent, routing, retrieval, slots, latency.",
+                  no_args_is_help=True)
+
+DEFAULT_REPORTS = Path("eval/reports")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+@app.command("run")
+def run(
+    set_: Path = typer.Option(..., "--set", help="a JSONL case file or a folder of them (e.g. eval/datasets/dev)"),
+    llm: Optional[str] = typer.Option(None, "--llm", help="local | none | openai (default: configuration)"),
+    report: Optional[Path] = typer.Option(None, "--report", help="folder for summary.json, cases.jsonl, report.html"),
+    compare: Optional[Path] = typer.Option(None, "--compare", help="a previous summary.json to compare with"),
+    min_resolution: Optional[float] = typer.Option(None, "--min-resolution",
+                                                   help="exit 1 when the resolution rate is below this (CI gate)"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="only the first N cases (quick look)"),
+    show_failures: int = typer.Option(15, "--show-failures", help="how many failed cases to print"),
+) -> None:
+    """Play every case through the same assistant the API uses and score the reply to its last turn."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from eval.cases import CaseFileError, load_cases
+    from eval.harness import build_assistant
+    from eval.metrics import HEADLINE, compare as compare_runs
+    from eval.report import LABELS, write_report
+    from eval.runner import run_cases
+
+    if llm not in (None, "local", "none", "openai"):
+        _fail(f"--llm must be local, none or openai (got {llm!r})")
+    try:
+        cases = load_cases(set_)
+    except CaseFileError as exc:
+        for line in exc.errors:
+            typer.secho(line, fg="red", err=True)
+        _fail(f"{len(exc.errors)} bad line(s) in {set_}; fix them and run again", 1)
+    previous = None
+    if compare:
+        try:
+            previous = json.loads(compare.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            _fail(f"cannot read --compare {compare}: {exc}")
+    if limit:
+        cases = cases[:limit]
+    assistant, search, fallback_probe, backend = build_assistant(llm)
+    console = Console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=False) as bar:
+        task = bar.add_task(f"eval {set_.name} (llm={backend})", total=len(cases))
+        resolved = 0
+
+        def step(result) -> None:
+            nonlocal resolved
+            resolved += result.resolved
+            bar.update(task, advance=1, description=f"eval {set_.name} (llm={backend}) resolved {resolved}")
+
+        results, summary = run_cases(assistant, cases, search, fallback_probe, progress=step)
+
+    table = Table(title=f"{set_} · llm={backend} · {summary.cases} cases")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    data = summary.model_dump()
+    for name in HEADLINE:
+        v = data[name]
+        table.add_row(LABELS.get(name, name), "–" if v is None else (f"{v:.1%}" if name not in ("latency_p50_ms", "latency_p95_ms") else f"{v:.0f}"))
+    console.print(table)
+    kinds = Table(title="by kind")
+    for col in ("kind", "cases", "resolved", "rate"):
+        kinds.add_column(col)
+    for kind, row in summary.by_kind.items():
+        kinds.add_row(kind, str(row["cases"]), str(row["resolved"]), f"{row['rate']:.1%}")
+    console.print(kinds)
+    for failure in summary.failures[:show_failures]:
+        console.print(f"[red]✗ {failure['id']}[/red] ({failure['kind']}, {failure['target'] or '-'}): "
+                      + "; ".join(failure["reasons"]))
+    if len(summary.failures) > show_failures:
+        console.print(f"… and {len(summary.failures) - show_failures} more failed case(s) in the report")
+    if previous is not None:
+        for row in compare_runs(previous, data):
+            if row["change"]:
+                console.print(f"{LABELS.get(row['metric'], row['metric'])}: {row['old']} → {row['new']} ({row['change']:+.4g})")
+    meta = {"set": str(set_), "llm": backend, "finished": dt.datetime.now().isoformat(timespec="seconds"),
+            "cases": len(cases)}
+    out = report or DEFAULT_REPORTS / f"{set_.stem}-{backend}"
+    paths = write_report(out, summary, results, meta, previous)
+    console.print(f"report: {paths['html']}  json: {paths['json']}")
+    if min_resolution is not None and (summary.resolution_rate or 0) < min_resolution:
+        typer.secho(f"resolution rate {summary.resolution_rate:.1%} is below the gate {min_resolution:.1%}",
+                    fg="red", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("retrieval")
+def retrieval(
+    faq: Path = typer.Option(..., "--faq", help="QA dataset (.csv/.xlsx/.jsonl with question and answer columns)"),
+    map_: list[str] = typer.Option([], "--map", help="FIELD=COLUMN, e.g. --map question=问题 --map answer=答案"),
+    k: int = typer.Option(10, "-k", help="how deep to look for the right answer"),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid | sparse (BM25 only) | dense"),
+) -> None:
+    """Answer retrieval on a QA dataset: the answers are indexed as documents, the questions are the
+    queries; prints recall@1/@5/@k and MRR."""
+    from eval.harness import QADatasetError, evaluate_qa_retrieval
+
+    mapping = {}
+    for pair in map_:
+        if "=" not in pair:
+            _fail(f"--map {pair!r}: use FIELD=COLUMN")
+        key, column = pair.split("=", 1)
+        mapping[key.strip()] = column.strip()
+    try:
+        result = evaluate_qa_retrieval(faq, mapping, k=k, mode=mode)
+    except QADatasetError as exc:
+        _fail(str(exc), 1)
+    for name, value in result.items():
+        typer.echo(f"{name:>12}: {value}")

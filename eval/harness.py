@@ -1,0 +1,108 @@
+"""Wiring for eval runs: the same assistant and retriever the API uses, built from settings."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from daoban.settings import Settings, get_settings
+
+
+class QADatasetError(ValueError):
+    pass
+
+
+def ensure_index(settings: Settings) -> None:
+    """Build the index once if there is none, so a fresh checkout can run the eval straight away."""
+    from index.build import build_index
+    from index.retriever import HybridRetriever
+
+    if not HybridRetriever.from_settings(settings).ready:
+        build_index(settings)
+
+
+def build_assistant(llm: str | None, settings: Settings | None = None):
+    """(assistant, search, fallback_probe, backend name) for ``eval.runner.run_cases``."""
+    from agent.pipeline import Assistant
+    from index.retriever import HybridRetriever
+    from index.types import SearchFilters
+
+    settings = settings or get_settings()
+    if llm:
+        settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"backend": llm})})
+    ensure_index(settings)
+    retriever = HybridRetriever.from_settings(settings)
+    assistant = Assistant.from_settings(settings, retriever=retriever)
+
+    def search(query: str, region: str | None) -> list[str]:
+        filters = SearchFilters(region=region or settings.default_region)
+        return [h.title for h in retriever.search(query, k=10, filters=filters)]
+
+    def fallback_probe() -> bool | None:
+        # True/False when the last turn's answer was phrased by the LLM (fell back or not); None otherwise.
+        return getattr(assistant, "last_verifier_fallback", None)
+
+    return assistant, search, fallback_probe, settings.llm.backend
+
+
+def evaluate_qa_retrieval(path: Path, mapping: dict[str, str], k: int = 10, mode: str = "hybrid",
+                          settings: Settings | None = None, progress: Callable | None = None) -> dict:
+    """Index the answers of a QA dataset as documents in a scratch region and query with the questions."""
+    import datetime as dt
+
+    import yaml
+
+    from corpus.importers import ImportFailed, _read_rows, _resolve_columns
+    from index.build import build_index
+    from index.retriever import HybridRetriever
+    from index.types import SearchFilters
+
+    try:
+        columns, rows = _read_rows(Path(path))
+        cols = _resolve_columns(columns, mapping)
+    except ImportFailed as exc:
+        raise QADatasetError(str(exc)) from exc
+    pairs = [(str(r.get(cols["question"]) or "").strip(), str(r.get(cols["answer"]) or "").strip()) for _, r in rows]
+    pairs = [(q, a) for q, a in pairs if q and a]
+    if len(pairs) < 2:
+        raise QADatasetError(f"{path}: fewer than two question–answer pairs")
+    settings = settings or get_settings()
+    region = "评测问答集"
+    with tempfile.TemporaryDirectory(prefix="daoban-qa-") as tmp:
+        root = Path(tmp) / "corpus"
+        folder = root / "qa" / "faqs"
+        folder.mkdir(parents=True)
+        (root / "qa" / "region.yaml").write_text(yaml.safe_dump({"name": region}, allow_unicode=True), encoding="utf-8")
+        answer_ids: dict[str, str] = {}
+        for i, (_, answer) in enumerate(pairs):
+            if answer in answer_ids:
+                continue
+            doc_id = f"qa-{len(answer_ids):05d}"
+            answer_ids[answer] = doc_id
+            # The answer alone is the document: its first sentence stands as the title, the
+            # dataset's question is never indexed.
+            head = answer.split("。")[0][:60] or answer[:60]
+            doc = {"id": doc_id, "question": head, "answer": answer, "region": region,
+                   "updated": dt.date.today().isoformat()}
+            (folder / f"{doc_id}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        scratch = settings.model_copy(update={"corpus_dir": root, "data_dir": Path(tmp) / "var"})
+        build_index(scratch)
+        retriever = HybridRetriever.from_settings(scratch)
+        ranks = []
+        for question, answer in pairs:
+            hits = retriever.search_with(question, k=k, filters=SearchFilters(region=region), mode=mode)
+            ids = [h.doc_id for h in hits]
+            target = answer_ids[answer]
+            ranks.append(ids.index(target) + 1 if target in ids else None)
+            if progress:
+                progress(len(ranks), len(pairs))
+    n = len(ranks)
+    return {
+        "queries": n,
+        "documents": len(answer_ids),
+        "recall@1": round(sum(r == 1 for r in ranks) / n, 4),
+        "recall@5": round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
+        f"recall@{k}": round(sum(r is not None for r in ranks) / n, 4),
+        "mrr": round(sum(1 / r for r in ranks if r) / n, 4),
+        "mode": mode,
+    }
