@@ -1,0 +1,460 @@
+"""From a routed document to an answer: 情形 questions, the composed (template)
+answer with citations, the verifier of LLM text, and the channel formatter.
+
+Every fact in a composed answer is read from the document; every section used
+is cited. Nothing here names a scenario or matter."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agent.reply import Citation, ClarifyOption
+from agent.session import PendingClarify
+from agent.understand import Message, pick_option
+
+if TYPE_CHECKING:
+    from corpus.loader import Corpus
+    from corpus.schema import CatalogMatter, Condition, FAQ, Material, MatterGuide, Question, Region, Scenario, TimeLimit
+
+SECTION_TITLES = {
+    "summary": "事项说明", "conditions": "办理条件", "members": "包含事项", "materials": "所需材料",
+    "steps": "办理流程", "time_limit": "办理时限", "fee": "收费标准", "places": "办理地点",
+    "online": "网上办理", "phone": "咨询电话", "faq": "常见问题", "answer": "解答", "catalog": "事项目录",
+    "situation": "适用情形",
+}
+ASPECT_ORDER = ["conditions", "materials", "steps", "time_limit", "fee", "places", "online", "phone"]
+
+
+def condition_holds(when: "Condition | None", answers: dict[str, str]) -> bool | None:
+    """True/False when the answers decide ``when``; None while a question in it is unanswered."""
+    if not when:
+        return True
+    undecided = False
+    for qid, allowed in when.items():
+        if qid not in answers:
+            undecided = True
+            continue
+        if answers[qid] not in allowed:
+            return False
+    return None if undecided else True
+
+
+# --- 情形 -----------------------------------------------------------------------------------------
+
+@dataclass
+class SituationOutcome:
+    answers: dict[str, str]
+    newly_answered: list[str] = field(default_factory=list)
+    question: PendingClarify | None = None     # the one 情形 question to ask now, if any
+    keywords: dict[str, list[str]] = field(default_factory=dict)
+
+
+class SituationResolver:
+    """Ask a scenario's 情形 questions only when they matter, and never twice.
+
+    A question is answered from the message (option keywords, title, number) or a
+    pending question; it is asked only when its ``when`` holds and some member,
+    material or form field depends on it (or an option carries a note)."""
+
+    def relevant(self, scenario: "Scenario", q: "Question") -> bool:
+        def uses(when) -> bool:
+            return bool(when) and q.id in when
+        return (any(uses(m.when) for m in scenario.members) or any(uses(m.when) for m in scenario.materials)
+                or any(uses(f.when) for f in scenario.form.fields) or any(o.note for o in q.options)
+                or any(uses(other.when) for other in scenario.questions))
+
+    def run(self, scenario: "Scenario", answers: dict[str, str], texts: list[Message],
+            pending: PendingClarify | None) -> SituationOutcome:
+        answers = dict(answers)
+        out = SituationOutcome(answers=answers)
+        by_id = {q.id: q for q in scenario.questions}
+        last = texts[-1] if texts else None
+        # 1. The answer to the question we asked last turn.
+        if pending and pending.kind == "situation" and pending.question_id in by_id and last is not None:
+            q = by_id[pending.question_id]
+            picked = pick_option(last, pending.options, {o.id: o.keywords for o in q.options})
+            if picked:
+                answers[q.id] = picked
+                out.newly_answered.append(q.id)
+        # 2. Anything the user already said that answers a question (keywords are data).
+        for q in scenario.questions:
+            if q.id in answers:
+                continue
+            for m in reversed(texts):
+                picked = _keyword_option(m, q)
+                if picked:
+                    answers[q.id] = picked
+                    out.newly_answered.append(q.id)
+                    break
+        # 3. The next question worth asking.
+        for q in scenario.questions:
+            if q.id in answers or condition_holds(q.when, answers) is not True or not self.relevant(scenario, q):
+                continue
+            out.question = PendingClarify(kind="situation", question=q.text, question_id=q.id,
+                                          options=[ClarifyOption(id=o.id, title=o.title) for o in q.options])
+            out.keywords = {o.id: o.keywords for o in q.options}
+            break
+        return out
+
+
+def _keyword_option(msg: Message, q: "Question") -> str | None:
+    from index.text import normalize
+    found = [o.id for o in q.options if any(normalize(k) in msg.text for k in o.keywords if k)]
+    return found[0] if len(set(found)) == 1 else None
+
+
+# --- composing ------------------------------------------------------------------------------------
+
+@dataclass
+class Composed:
+    """A grounded answer: text blocks per section, their sources, and short forms for other channels."""
+
+    title: str
+    doc_id: str
+    blocks: list[tuple[str, str]] = field(default_factory=list)  # (section, text), in display order
+    citations: list[Citation] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)         # section -> source text (for the verifier)
+    spoken: str = ""                                              # one or two sentences for the hotline
+    checklist: list[str] = field(default_factory=list)            # materials, one per line
+    notes: list[str] = field(default_factory=list)                # 情形 notes, questions
+
+    @property
+    def text(self) -> str:
+        parts = []
+        for section, body in self.blocks:
+            head = SECTION_TITLES.get(section.split(":")[0], section)
+            parts.append(body if section in ("lead", "question") else f"**{head}**\n{body}")
+        return "\n\n".join(p for p in parts if p)
+
+    def add(self, section: str, body: str, source: str | None = None, cite: bool = True) -> None:
+        if not body:
+            return
+        self.blocks.append((section, body))
+        if cite:
+            src = source if source is not None else body
+            self.sources[section] = src
+            self.citations.append(Citation(doc_id=self.doc_id, title=self.title,
+                                           section=section, snippet=_snippet(src)))
+
+
+def _snippet(text: str, n: int = 120) -> str:
+    text = re.sub(r"\s+", " ", text.replace("**", "")).strip()
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _bullets(items: list[str]) -> str:
+    return "\n".join(f"- {i}" for i in items if i)
+
+
+def _numbered(items: list[str]) -> str:
+    return "\n".join(f"{n}. {i}" for n, i in enumerate(items, 1) if i)
+
+
+def material_line(m: "Material", extra: str = "") -> str:
+    parts = [m.name]
+    form = ("" if m.form in m.name else m.form) + (f" {m.count}份" if m.count > 1 else "")
+    if m.count == 0:
+        form = m.form + "（仅查验）"
+    if form.strip():
+        parts.append(f"（{form.strip()}）")
+    if m.exempt:
+        parts.append(f"【免提交：{m.exempt_reason}】" if m.exempt_reason else "【免提交】")
+    if not m.required:
+        parts.append("（非必需）")
+    line = "".join(parts)
+    if m.notes:
+        line += f"：{m.notes}"
+    return line + extra
+
+
+def time_line(t: "TimeLimit | None") -> str:
+    if t is None:
+        return ""
+    parts = []
+    if t.promised_days is not None:
+        parts.append("即办（当场办结）" if t.promised_days == 0 else f"承诺{t.promised_days}个工作日内办结")
+    if t.legal_days is not None:
+        parts.append(f"法定时限{t.legal_days}个工作日")
+    line = "，".join(parts)
+    if t.note:
+        line = f"{line}。{t.note}" if line else t.note
+    return line
+
+
+def _option_title(scenario: "Scenario", qid: str, oid: str) -> str:
+    for q in scenario.questions:
+        if q.id == qid:
+            for o in q.options:
+                if o.id == oid:
+                    return o.title
+    return oid
+
+
+def _when_text(scenario: "Scenario", when: "Condition | None") -> str:
+    if not when:
+        return ""
+    parts = ["或".join(_option_title(scenario, qid, o) for o in opts) for qid, opts in when.items()]
+    return "（仅限：" + "；".join(parts) + "）"
+
+
+class AnswerComposer:
+    """The template answer: tailored to the 情形 answers, focused on the aspects asked about."""
+
+    def __init__(self, corpus: "Corpus"):
+        self.corpus = corpus
+
+    def region_of(self, region_name: str) -> "Region | None":
+        return self.corpus.region_of(region_name)
+
+    def run(self, doc, answers: dict[str, str], aspects: list[str], faq_sections: list[str] | None = None,
+            situation_hint: Message | None = None) -> Composed:
+        kind = doc.kind
+        if kind == "scenario":
+            return self.scenario(doc, answers, aspects, faq_sections or [])
+        if kind == "matter":
+            return self.matter(doc, aspects, faq_sections or [], situation_hint)
+        if kind == "faq":
+            return self.faq(doc)
+        return self.catalog(doc)
+
+    # Shared tail: steps, time, fee, places, online, phone, with focus on what was asked.
+    def _common(self, c: Composed, doc, aspects: list[str], steps: list[str], tl: "TimeLimit | None",
+                fee: str | None, conditions: list[str]) -> None:
+        show = set(aspects) if aspects else set(ASPECT_ORDER)
+        if "conditions" in show and conditions:
+            c.add("conditions", _bullets(conditions))
+        # materials are added by the caller (they are tailored), in the right order
+        if "steps" in show and steps:
+            c.add("steps", _numbered(steps))
+        if "time_limit" in show and (tl_text := time_line(tl)):
+            c.add("time_limit", tl_text)
+        if "fee" in show and fee:
+            c.add("fee", fee)
+        if "places" in show and doc.places:
+            c.add("places", _bullets([f"{p.name}：{p.address}" + (f"（{p.hours}）" if p.hours else "")
+                                      + (f"，电话{p.phone}" if p.phone else "") for p in doc.places]))
+        if "online" in show and doc.online:
+            c.add("online", _bullets([o.name + (f"：{o.path}" if o.path else "") + (f"（{o.url}）" if o.url else "")
+                                      for o in doc.online]))
+        if "phone" in show or not aspects:
+            c.add("phone", f"咨询电话：{doc.phone}" + ("" if doc.phone == "12345" else "，也可拨打12345政务服务便民热线"))
+
+    def _faqs(self, c: Composed, doc, faq_sections: list[str]) -> None:
+        for sec in faq_sections:
+            m = re.fullmatch(r"faq:(\d+)", sec)
+            if m and int(m.group(1)) < len(doc.faqs):
+                qa = doc.faqs[int(m.group(1))]
+                c.add(sec, f"问：{qa.q}\n答：{qa.a}", source=qa.a)
+
+    def scenario(self, s: "Scenario", answers: dict[str, str], aspects: list[str], faq_sections: list[str]) -> Composed:
+        c = Composed(title=s.title, doc_id=s.id)
+        chosen = [f"{_option_title(s, q, o)}" for q, o in answers.items() if any(x.id == q for x in s.questions)]
+        lead = f"「{s.title}」：{s.summary}" if not aspects else f"关于「{s.title}」："
+        if chosen:
+            lead += f"\n按您的情况（{'；'.join(chosen)}）整理如下。"
+        c.add("lead", lead, source=s.summary)
+        self._faqs(c, s, faq_sections)
+        for q in s.questions:
+            if q.id in answers:
+                opt = next((o for o in q.options if o.id == answers[q.id]), None)
+                if opt and opt.note:
+                    c.add(f"situation:{q.id}", opt.note)
+        show = set(aspects) if aspects else set(ASPECT_ORDER)
+        if "conditions" in show and s.conditions:
+            c.add("conditions", _bullets(s.conditions))
+        if not aspects:
+            members = []
+            for m in s.members:
+                holds = condition_holds(m.when, answers)
+                if holds is False:
+                    continue
+                matter = self.corpus.get(m.matter)
+                name = matter.title if matter else m.matter
+                extra = _when_text(s, m.when) if holds is None else ""
+                if m.note and holds is None:
+                    extra += f"（{m.note}）"
+                members.append(name + extra)
+            c.add("members", _bullets(members))
+        materials = []
+        for m in s.materials:
+            holds = condition_holds(m.when, answers)
+            if holds is False:
+                continue
+            materials.append(material_line(m, _when_text(s, m.when) if holds is None else ""))
+            c.checklist.append(m.name + ("（免提交）" if m.exempt else ""))
+        if "materials" in show and materials:
+            c.add("materials", _bullets(materials))
+        self._common(c, s, [a for a in aspects if a != "conditions"] or ([] if not aspects else ["_none"]),
+                     s.steps, s.time_limit, s.fee, [])
+        c.spoken = self._spoken(s.title, c.checklist, s.time_limit, s.fee, s.online)
+        return c
+
+    def pick_situation(self, doc: "MatterGuide", hint: Message | None):
+        if len(doc.situations) == 1:
+            return doc.situations[0]
+        if hint is None:
+            return None
+        from index.text import normalize
+        scored = []
+        for sit in doc.situations:
+            title = normalize(sit.title)
+            overlap = sum(len(t) for t in hint.tokens if len(t) >= 2 and t in title)
+            scored.append((overlap, sit.id))
+        scored.sort(reverse=True)
+        if scored[0][0] > 0 and scored[0][0] > scored[1][0]:
+            return next(s for s in doc.situations if s.id == scored[0][1])
+        return None
+
+    def matter(self, d: "MatterGuide", aspects: list[str], faq_sections: list[str], hint: Message | None) -> Composed:
+        c = Composed(title=d.title, doc_id=d.id)
+        c.add("lead", f"「{d.title}」由{d.department}办理（{d.matter_type}）。" if not aspects else f"关于「{d.title}」：",
+              source=f"{d.title} {d.department} {d.matter_type}")
+        self._faqs(c, d, faq_sections)
+        show = set(aspects) if aspects else set(ASPECT_ORDER)
+        sit = self.pick_situation(d, hint)
+        situations = [sit] if sit else d.situations
+        multi = len(situations) > 1
+        conds, mats = [], []
+        for s in situations:
+            prefix = f"【{s.title}】" if multi else ""
+            conds += [prefix + x for x in s.conditions]
+            for m in s.materials:
+                mats.append(prefix + material_line(m))
+                c.checklist.append(prefix + m.name + ("（免提交）" if m.exempt else ""))
+        if sit is not None and len(d.situations) > 1:
+            c.add("situation", f"适用情形：{sit.title}")
+        if "conditions" in show and conds:
+            c.add("conditions", _bullets(conds))
+        if "materials" in show and mats:
+            c.add("materials", _bullets(mats))
+        steps = (sit.steps if sit and sit.steps else d.steps)
+        tl = sit.time_limit if sit and sit.time_limit else d.time_limit
+        fee = sit.fee if sit and sit.fee else d.fee
+        if multi and any(s.fee for s in situations):
+            fee = "；".join(f"{s.title}：{s.fee or d.fee}" for s in situations)
+        self._common(c, d, [a for a in aspects if a != "conditions"] or ([] if not aspects else ["_none"]),
+                     steps, tl, fee, [])
+        if multi and "materials" in show:
+            c.notes.append("不同情形所需材料不同，请告诉我您属于哪种情形：" + "；".join(s.title for s in d.situations))
+        c.spoken = self._spoken(d.title, c.checklist, tl, fee, d.online)
+        return c
+
+    def faq(self, f: "FAQ") -> Composed:
+        c = Composed(title=f.question, doc_id=f.id)
+        c.add("answer", f"问：{f.question}\n答：{f.answer}", source=f.answer)
+        c.spoken = f.answer[:120]
+        return c
+
+    def catalog(self, m: "CatalogMatter") -> Composed:
+        c = Composed(title=m.title, doc_id=m.id)
+        region = self.region_of(m.region)
+        body = f"「{m.title}」由{m.region}{m.department}办理"
+        if m.matter_type:
+            body += f"，事项类型：{m.matter_type}"
+        if m.code:
+            body += f"，事项编码：{m.code}"
+        body += "。目前只收录了该事项的目录信息，详细的材料和流程请查看官方办事指南。"
+        c.add("catalog", body)
+        if m.link:
+            c.add("online", f"官方办事指南：{m.link}")
+        elif region and region.online:
+            c.add("online", _bullets([o.name + (f"（{o.url}）" if o.url else "") for o in region.online]))
+        hotline = region.hotline if region else "12345"
+        c.add("phone", f"也可拨打{hotline}政务服务便民热线，或到{m.department}窗口咨询。", cite=False)
+        c.spoken = f"这个事项由{m.department}办理，具体材料请以官方办事指南为准，也可以拨打{hotline}咨询。"
+        return c
+
+    @staticmethod
+    def _spoken(title: str, checklist: list[str], tl: "TimeLimit | None", fee: str | None, online) -> str:
+        parts = [f"您好，{title}"]
+        needed = []
+        for x in checklist:
+            name = re.sub(r"^【[^】]*】", "", x)
+            if "免提交" not in name and name not in needed:
+                needed.append(name)
+        if needed:
+            parts.append("需要准备" + "、".join(needed[:3]) + ("等材料" if len(needed) > 3 else ""))
+        if tl and tl.promised_days is not None:
+            parts.append("当场办结" if tl.promised_days == 0 else f"一般{tl.promised_days}个工作日办结")
+        if fee:
+            parts.append(re.split(r"[；;。]", fee)[0])
+        if online:
+            parts.append(f"可以在{online[0].name}上办理")
+        return "，".join(parts) + "。"
+
+
+# --- verifier -----------------------------------------------------------------------------------
+
+_MATERIAL_RE = re.compile(
+    r"[\u4e00-\u9fa5A-Za-z（）()《》]{0,12}?(?:证明|证件|证书|登记表|申请表|申请书|协议书?|合同|执照|户口簿|户口本|身份证|结婚证|照片|发票|存折|银行卡|报告|承诺书|委托书|复印件)")
+_MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*元")
+_DAYS_RE = re.compile(r"(\d+)\s*(?:个)?(?:工作日|自然日|天|日|个月|小时)")
+_PHONE_NUM_RE = re.compile(r"(?<!\d)(?:\d{3,4}-)?\d{5,11}(?!\d)")
+_FREE_WORDS = ("不收费", "免费", "无需缴费", "不收取")
+# Material words too generic to check (they are never a specific document).
+_GENERIC_MATERIALS = {"证明", "证件", "材料", "复印件", "照片", "身份证明", "相关证明", "有效证件", "报告", "合同", "协议"}
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    unsupported: list[str] = field(default_factory=list)
+
+
+class Verifier:
+    """Every material, fee, time limit and phone number in generated text must be in the cited sources."""
+
+    def run(self, text: str, sources: list[str]) -> Verdict:
+        from index.text import normalize
+        src = normalize("\n".join(sources))
+        src_compact = re.sub(r"\s", "", src)
+        body = normalize(text)
+        bad: list[str] = []
+        for m in _MATERIAL_RE.finditer(body):
+            phrase = re.sub(r"^(?:需要|带上|带|提供|准备|提交|携带|及|和|与|或|以及|的|并|须|需|要)+", "", m.group(0))
+            phrase = phrase.strip("（）()《》")
+            if len(phrase) < 3 or phrase in _GENERIC_MATERIALS:
+                continue
+            if phrase in src_compact or _core_supported(phrase, src_compact):
+                continue
+            bad.append(phrase)
+        for m in _MONEY_RE.finditer(body):
+            if re.sub(r"\s", "", m.group(0)) not in src_compact:
+                bad.append(m.group(0))
+        if any(w in body for w in _FREE_WORDS) and not any(w in src for w in _FREE_WORDS):
+            bad.append("免费")
+        for m in _DAYS_RE.finditer(body):
+            if not re.search(rf"(?<!\d){m.group(1)}(?!\d)", src):
+                bad.append(m.group(0))
+        for m in _PHONE_NUM_RE.finditer(body):
+            num = m.group(0)
+            if num not in src_compact and not _DAYS_RE.match(body[m.start():]):
+                bad.append(num)
+        return Verdict(ok=not bad, unsupported=bad)
+
+
+def _core_supported(phrase: str, src: str) -> bool:
+    """A material phrase is supported when its distinctive tail (the document's own name) is in the sources."""
+    for n in range(min(len(phrase), 8), 3, -1):
+        if phrase[-n:] in src:
+            return True
+    return False
+
+
+# --- channels -----------------------------------------------------------------------------------
+
+class ChannelFormatter:
+    """web/app: the answer as composed. hotline: a spoken suggested answer first, then key points and the checklist."""
+
+    def run(self, channel: str, answer: str, composed: Composed | None) -> str:
+        if channel != "hotline" or composed is None:
+            return answer
+        parts = [f"【建议答复】{composed.spoken}" if composed.spoken else ""]
+        points = [b for s, b in composed.blocks if s in ("time_limit", "fee", "places", "online", "phone")]
+        if points:
+            parts.append("【要点】\n" + "\n".join(f"- {p.splitlines()[0].lstrip('- ')}" for p in points))
+        if composed.checklist:
+            parts.append("【材料清单】\n" + "\n".join(f"□ {m}" for m in composed.checklist))
+        parts.append("【详细答复】\n" + answer)
+        return "\n\n".join(p for p in parts if p)

@@ -1,0 +1,411 @@
+"""The assistant: one message (plus the session) in, one ``Reply`` out.
+
+The turn runs top to bottom through small components (see ``Assistant._turn``):
+
+    Normalizer -> IntentStep -> (Status | Complaint | Human | Chitchat | OutOfScope responders)
+    -> Router (retrieval, clarify when close or generic, follow-ups) -> SituationResolver (情形)
+    -> FormPrefiller (on apply) -> AnswerComposer (template, cited) -> LLMPhraser (optional)
+    -> Verifier -> ChannelFormatter
+
+It never raises for user input: an internal failure becomes a polite reply and a log line."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator, Literal
+
+from agent.compose import AnswerComposer, ChannelFormatter, Composed, SituationResolver, Verifier
+from agent.intent import IntentClassifier, IntentResult, llm_label
+from agent.llm import LLMRunner, LLMUnavailable, get_chat_model
+from agent.reply import Clarify, FormState, Intent, Reply, Route
+from agent.respond import (ChitchatResponder, ComplaintResponder, HumanResponder, LLMPhraser, NoMatchResponder,
+                           OutOfScopeResponder, Simple, StatusResponder)
+from agent.session import InMemorySessionStore, SessionState, SessionStore, Turn
+from agent.understand import Message, Normalizer, Router, pick_option
+
+if TYPE_CHECKING:
+    from agent.status import StatusLookup
+    from corpus.loader import Corpus
+    from daoban.settings import Settings
+
+log = logging.getLogger("daoban.agent")
+
+ChannelName = Literal["web", "app", "hotline"]
+FAILURES_BEFORE_HANDOFF = 2
+LLM_INTENT_BELOW = 0.7       # ask the LLM for the intent only when the classifier is less sure than this
+OOS_OVERRULED_BY_HIT = 0.9   # a weakly out-of-scope message that retrieval matches this well is a consult
+ASPECT_SUGGESTIONS = {"materials": "需要带什么材料？", "time_limit": "多久能办好？", "online": "可以网上办吗？",
+                      "places": "在哪里办？", "fee": "要收费吗？"}
+
+
+class FallbackMaskingFilter(logging.Filter):
+    """Used only until agent.privacy lands: masks ID numbers and mobile numbers in log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import re
+        msg = record.getMessage()
+        msg = re.sub(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)", r"\1********\2", msg)
+        msg = re.sub(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)", r"\1****\2", msg)
+        record.msg, record.args = msg, None
+        return True
+
+
+def install_log_masking() -> None:
+    """Mask personal data in everything logged under ``daoban`` (once per process)."""
+    logger = logging.getLogger("daoban")
+    try:
+        from agent.privacy import MaskingFilter
+    except ImportError:
+        MaskingFilter = FallbackMaskingFilter  # noqa: N806
+    if not any(isinstance(f, MaskingFilter) for f in logger.filters):
+        logger.addFilter(MaskingFilter())
+    for h in logger.handlers:
+        if not any(isinstance(f, MaskingFilter) for f in h.filters):
+            h.addFilter(MaskingFilter())
+
+
+@dataclass
+class IntentStep:
+    """Classifier, then the LLM's forced choice when unsure, then context rules."""
+
+    classifier: IntentClassifier
+    runner: LLMRunner | None = None
+
+    def run(self, msg: Message, session: SessionState, stats: Counter) -> IntentResult:
+        res = self.classifier.predict(msg.raw)
+        if self.runner is not None and res.confidence < LLM_INTENT_BELOW:
+            try:
+                res = llm_label(self.runner, msg.raw, res)
+            except LLMUnavailable as exc:
+                stats["llm_fallbacks"] += 1
+                log.warning("intent LLM fallback: %s", exc)
+        # Personal data while a form is open continues the application.
+        if session.form is not None and msg.has_personal_data and res.name in ("consult", "chitchat", "out_of_scope"):
+            res = IntentResult("apply", max(res.confidence, 0.6), res.probs, "rule")
+        return res
+
+
+class Assistant:
+    def __init__(self, settings: "Settings", corpus: "Corpus", retriever, classifier: IntentClassifier,
+                 session_store: SessionStore | None = None, status_lookup: "StatusLookup | None" = None,
+                 chat_model=None):
+        self.settings = settings
+        self.corpus = corpus
+        self.retriever = retriever
+        self.sessions: SessionStore = session_store or InMemorySessionStore()
+        self.stats: Counter[str] = Counter()
+        self.runner = LLMRunner(chat_model, settings.llm.timeout_s, settings.llm.backend) if chat_model else None
+        # components, in pipeline order
+        self.normalizer = Normalizer()
+        self.intent = IntentStep(classifier, self.runner)
+        self.status = StatusResponder(status_lookup)
+        self.complaint = ComplaintResponder()
+        self.human = HumanResponder()
+        self.chitchat = ChitchatResponder()
+        self.out_of_scope = OutOfScopeResponder()
+        self.no_match = NoMatchResponder()
+        self.router = Router(corpus, retriever, self.normalizer)
+        self.situations = SituationResolver()
+        self.composer = AnswerComposer(corpus)
+        self.phraser = LLMPhraser(self.runner) if self.runner else None
+        self.verifier = Verifier()
+        self.formatter = ChannelFormatter()
+        self._session_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        install_log_masking()
+
+    @classmethod
+    def from_settings(cls, settings: "Settings", session_store: SessionStore | None = None,
+                      status_lookup: "StatusLookup | None" = None, retriever=None) -> "Assistant":
+        from corpus.loader import load_corpus
+
+        corpus = load_corpus(settings.corpus_dir)
+        if retriever is None:
+            from index.retriever import HybridRetriever
+            retriever = HybridRetriever.from_settings(settings)
+        classifier = IntentClassifier.from_corpus(corpus)
+        chat_model = None
+        if settings.llm.backend != "none":
+            try:
+                chat_model = get_chat_model(settings)
+            except Exception as exc:  # noqa: BLE001 - the assistant still works without the LLM
+                log.error("LLM backend %r unavailable, answering without it: %s", settings.llm.backend, exc)
+        return cls(settings, corpus, retriever, classifier, session_store, status_lookup, chat_model)
+
+    @property
+    def ready(self) -> bool:
+        index_ready = getattr(self.retriever, "ready", True)
+        if callable(index_ready):
+            index_ready = index_ready()
+        return bool(index_ready) and (self.settings.llm.backend == "none" or self.runner is not None)
+
+    # -- public API ---------------------------------------------------------------------------------
+    def handle(self, message: str, session_id: str | None = None, channel: ChannelName = "web",
+               region: str | None = None) -> Reply:
+        reply = None
+        for event in self.stream(message, session_id, channel, region):
+            if event["type"] == "reply":
+                reply = event["reply"]
+        assert reply is not None
+        return reply
+
+    def stream(self, message: str, session_id: str | None = None, channel: ChannelName = "web",
+               region: str | None = None) -> Iterator[dict]:
+        """Yield ``{"type": "token", "text"}`` while the LLM phrases, then ``{"type": "reply", "reply"}``.
+
+        Streamed tokens are a preview: the final reply's ``answer`` is what counts (it is the
+        composed answer when the verifier rejected the LLM text)."""
+        started = time.perf_counter()
+        session_id = session_id or uuid.uuid4().hex
+        lock = self._lock_for(session_id)
+        with lock:
+            try:
+                session = self._load(session_id, region)
+                reply = None
+                for event in self._turn(message if isinstance(message, str) else str(message or ""),
+                                        session, channel if channel in ("web", "app", "hotline") else "web", region):
+                    if event["type"] == "reply":
+                        reply = event["reply"]
+                    else:
+                        yield event
+                assert reply is not None
+                self._save(session, message, reply)
+            except Exception:  # noqa: BLE001 - never fail the user's turn
+                log.exception("turn failed (session %s)", session_id)
+                self.stats["errors"] += 1
+                reply = Reply(session_id=session_id, intent=Intent(name="consult", confidence=0.0),
+                              answer="抱歉，系统暂时出了点问题，请稍后再试，或拨打12345政务服务便民热线咨询。",
+                              suggestions=["转人工"])
+            reply.latency_ms = int((time.perf_counter() - started) * 1000)
+            self.stats["turns"] += 1
+            yield {"type": "reply", "reply": reply}
+
+    # -- the pipeline -------------------------------------------------------------------------------
+    def _turn(self, message: str, session: SessionState, channel: ChannelName, region: str | None) -> Iterator[dict]:
+        msg = self.normalizer.run(message)
+        region_doc = self.corpus.region_of(region or session.region or self.settings.default_region)
+        if not msg.text:
+            yield self._simple(session, IntentResult("chitchat", 1.0, {}), self.chitchat.run(region_doc))
+            return
+        intent = self.intent.run(msg, session, self.stats)
+        if intent.name == "query_status":
+            yield self._simple(session, intent, self.status.run(msg.raw, region_doc))
+            return
+        if intent.name == "complaint":
+            yield self._simple(session, intent, self.complaint.run(region_doc))
+            return
+        if intent.name == "human":
+            yield self._simple(session, intent, self.human.run(region_doc))
+            return
+
+        if intent.name in ("chitchat", "out_of_scope"):
+            # "第二个" / an option title answers the question we asked, whatever the classifier says.
+            answers_pending = session.pending is not None and pick_option(
+                msg, session.pending.options, self._option_keywords(session)) is not None
+            rescued = answers_pending
+            if not rescued and intent.name == "out_of_scope" and intent.confidence < 0.6 and not _refusal(msg.raw):
+                probe = self.router.run(msg, SessionState(session_id="probe"), region)
+                top = probe.hits[0] if probe.hits else None
+                rescued = top is not None and top.confident and top.score >= OOS_OVERRULED_BY_HIT
+            if not rescued:
+                simple = self.chitchat.run(region_doc) if intent.name == "chitchat" \
+                    else self.out_of_scope.run(msg.raw, region_doc)
+                yield self._simple(session, intent, simple)
+                return
+            intent = IntentResult("consult", intent.confidence, intent.probs, "rule")
+        decision = self.router.run(msg, session, region)
+
+        if decision.clarify is not None:
+            session.pending = decision.clarify
+            session.failures = 0
+            yield {"type": "reply", "reply": Reply(
+                session_id=session.session_id, intent=_intent(intent), answer=decision.clarify.question + "\n"
+                + "\n".join(f"{i}. {o.title}" for i, o in enumerate(decision.clarify.options, 1)),
+                clarify=Clarify(question=decision.clarify.question, options=decision.clarify.options),
+                suggestions=[o.title for o in decision.clarify.options])}
+            return
+        if decision.no_match or decision.route is None:
+            session.failures += 1
+            session.pending = None
+            simple = self.no_match.run(region_doc, handoff=session.failures >= FAILURES_BEFORE_HANDOFF)
+            yield self._simple(session, intent, simple)
+            return
+
+        route = decision.route
+        doc = self.corpus.get(route.id)
+        if doc is None:  # index and corpus out of step (a rebuild is pending)
+            session.failures += 1
+            yield self._simple(session, intent, self.no_match.run(region_doc, handoff=False))
+            return
+        if decision.switched or (session.route and session.route.id != route.id):
+            session.form = None if (session.form and session.form.scenario_id != route.id) else session.form
+        session.route = route
+        session.region = route.region
+        session.failures = 0
+        region_doc = self.corpus.region_of(route.region) or region_doc
+
+        # 情形: answered from what the user said, asked only when it changes what they must do.
+        user_msgs = [self.normalizer.run(t.text) for t in session.turns if t.role == "user"] + [msg]
+        question = None
+        if doc.kind == "scenario":
+            outcome = self.situations.run(doc, session.answers, user_msgs, session.pending)
+            session.answers = outcome.answers
+            # Asked with a full answer, a materials question or an application; not after 「那要多久?」.
+            if not msg.aspects or {"materials", "conditions"} & set(msg.aspects) or intent.name == "apply":
+                question = outcome.question
+        session.pending = question
+
+        # 一表申请: open or update the scenario's form on apply (and keep filling an open one).
+        form: FormState | None = None
+        if doc.kind == "scenario" and (intent.name == "apply" or (session.form is not None and msg.has_personal_data)):
+            form = self._prefill(doc, session, user_msgs)
+            session.form = form or session.form
+
+        faq_sections = [s.section for s in (self._hit_for(decision, route.id).sections
+                                              if self._hit_for(decision, route.id) else [])
+                        if s.section.startswith("faq:")][:1]
+        composed = self.composer.run(doc, session.answers, msg.aspects, faq_sections,
+                                     situation_hint=_join(user_msgs) if doc.kind == "matter" else None)
+        answer = composed.text
+        if form is not None:
+            answer = self._form_text(form, composed) if intent.name == "apply" else answer
+        if question is not None:
+            answer += "\n\n" + question.question + "\n" + "\n".join(
+                f"{i}. {o.title}" for i, o in enumerate(question.options, 1))
+        for note in composed.notes:
+            answer += "\n\n" + note
+
+        # LLM phrasing (optional): a short lead from the cited sections only, then verified.
+        if self.phraser is not None and intent.name == "consult" and doc.kind != "catalog":
+            facts = composed.text
+            pieces: list[str] = []
+            try:
+                for tok in self.phraser.stream(facts, msg.raw):
+                    pieces.append(tok)
+                    yield {"type": "token", "text": tok}
+                llm_text = "".join(pieces).strip()
+                verdict = self.verifier.run(llm_text, list(composed.sources.values()) + [facts])
+                if verdict.ok and llm_text:
+                    answer = llm_text + "\n\n" + answer
+                    self.stats["llm_answers"] += 1
+                else:
+                    self.stats["verifier_fallbacks"] += 1
+                    log.info("verifier rejected LLM text (unsupported: %s)", verdict.unsupported[:5])
+            except LLMUnavailable as exc:
+                self.stats["llm_fallbacks"] += 1
+                log.warning("LLM phrasing fallback: %s", exc)
+
+        answer = self.formatter.run(channel, answer, composed)
+        suggestions = [q for a, q in ASPECT_SUGGESTIONS.items() if a not in msg.aspects][:3]
+        if doc.kind == "scenario" and form is None:
+            suggestions.append("我要申请")
+        if question is not None:
+            suggestions = [o.title for o in question.options] + suggestions[:1]
+        yield {"type": "reply", "reply": Reply(
+            session_id=session.session_id, intent=_intent(intent), route=route, answer=answer,
+            citations=composed.citations, form=form or (session.form if intent.name == "apply" else None),
+            suggestions=suggestions[:5])}
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _option_keywords(self, session: SessionState) -> dict[str, list[str]]:
+        p = session.pending
+        if p is None or p.kind != "situation" or session.route is None:
+            return {}
+        doc = self.corpus.get(session.route.id)
+        q = next((q for q in getattr(doc, "questions", []) if q.id == p.question_id), None)
+        return {o.id: o.keywords for o in q.options} if q else {}
+
+    @staticmethod
+    def _hit_for(decision, doc_id: str):
+        return next((h for h in decision.hits if h.doc_id == doc_id), None)
+
+    def _prefill(self, scenario, session: SessionState, msgs: list[Message]) -> FormState | None:
+        try:
+            from agent.prefill import FormFiller
+        except ImportError:
+            log.warning("agent.prefill is not available: form not prefilled")
+            return None
+        llm = self.runner.model if self.runner else None
+        try:
+            return FormFiller(llm=llm).fill(scenario.form, [m.raw for m in msgs], session.answers, session.form,
+                                            scenario.id, dt.date.today())
+        except Exception:  # noqa: BLE001 - a prefill bug must not lose the reply
+            log.exception("form prefill failed")
+            self.stats["prefill_errors"] += 1
+            return session.form
+
+    def _form_text(self, form: FormState, composed: Composed) -> str:
+        filled = [f for f in form.fields if f.value]
+        lines = [f"好的，已为您打开「{composed.title}」的联办申请表。"]
+        if filled:
+            lines.append("已根据您提供的信息填写：")
+            for f in filled:
+                flag = "" if f.valid else f"（{f.error or '格式有误，请核对'}）"
+                lines.append(f"- {f.label}：{f.value}{flag}")
+        try:
+            from agent.prefill import missing_prompt
+            prompt = missing_prompt(form)
+        except ImportError:
+            labels = {f.key: f.label for f in form.fields}
+            prompt = "还需要您提供：" + "、".join(labels.get(k, k) for k in form.missing) if form.missing else ""
+        if prompt:
+            lines.append(prompt)
+        elif not form.missing:
+            lines.append("必填信息已齐全，请核对后提交。")
+        if composed.checklist:
+            lines.append("需准备的材料：" + "、".join(composed.checklist))
+        return "\n".join(lines)
+
+    def _simple(self, session: SessionState, intent: IntentResult, s: Simple) -> dict:
+        if intent.name in ("out_of_scope", "chitchat", "complaint", "human", "query_status"):
+            session.pending = None
+        return {"type": "reply", "reply": Reply(session_id=session.session_id, intent=_intent(intent),
+                                                answer=s.answer, handoff=s.handoff, suggestions=s.suggestions)}
+
+    def _lock_for(self, session_id: str) -> threading.Lock:
+        with self._locks_lock:
+            if len(self._session_locks) > 10_000:
+                self._session_locks.clear()
+            return self._session_locks.setdefault(session_id, threading.Lock())
+
+    def _load(self, session_id: str, region: str | None) -> SessionState:
+        state = None
+        try:
+            state = self.sessions.load(session_id)
+        except Exception:  # noqa: BLE001 - a broken store means a fresh session, not a failed turn
+            log.exception("session load failed")
+        if state is None:
+            state = SessionState(session_id=session_id, region=region)
+        elif region:
+            state.region = region
+        return state
+
+    def _save(self, session: SessionState, message: str, reply: Reply) -> None:
+        summary = f"{reply.intent.name}" + (f" -> {reply.route.kind}:{reply.route.id}" if reply.route else "")
+        session.turns.append(Turn(role="user", text=str(message)[:1000]))
+        session.turns.append(Turn(role="assistant", text=reply.answer[:500], summary=summary))
+        session.turns = session.turns[-40:]
+        try:
+            self.sessions.save(session)
+        except Exception:  # noqa: BLE001
+            log.exception("session save failed")
+
+
+def _intent(res: IntentResult) -> Intent:
+    return Intent(name=res.name, confidence=max(0.0, min(1.0, float(res.confidence))))
+
+
+def _refusal(text: str) -> bool:
+    from agent.respond import _FORGE, _META
+    return bool(_FORGE.search(text) or _META.search(text))
+
+
+def _join(msgs: list[Message]) -> Message:
+    """All the user's messages as one, for matching a matter's 情形 titles."""
+    return Message(raw=" ".join(m.raw for m in msgs), text=" ".join(m.text for m in msgs),
+                   tokens=[t for m in msgs for t in m.tokens], has_personal_data=False)

@@ -1,0 +1,63 @@
+"""Application status lookup (办件查询) for receipts issued by daoban's own form submissions."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+
+class ApplicationStatus(BaseModel):
+    receipt_no: str
+    status: str = Field(description="e.g. 已受理, 审核中, 已办结, 需补正")
+    submitted_at: dt.datetime
+    scenario_title: str
+    departments: list[str] = Field(default_factory=list)
+    promised_days: int | None = None
+
+
+@runtime_checkable
+class StatusLookup(Protocol):
+    def lookup(self, receipt_no: str) -> ApplicationStatus | None: ...
+
+
+class InMemoryStatusLookup:
+    """Statuses held in a dict: for the CLI demo, tests and the eval harness."""
+
+    def __init__(self, statuses: list[ApplicationStatus] | None = None):
+        self._data: dict[str, ApplicationStatus] = {}
+        self._lock = threading.Lock()
+        for s in statuses or []:
+            self.add(s)
+
+    def add(self, status: ApplicationStatus) -> None:
+        with self._lock:
+            self._data[normalize_receipt(status.receipt_no)] = status
+
+    def lookup(self, receipt_no: str) -> ApplicationStatus | None:
+        with self._lock:
+            return self._data.get(normalize_receipt(receipt_no))
+
+
+def normalize_receipt(receipt_no: str) -> str:
+    return re.sub(r"[\s-]", "", receipt_no).upper()
+
+
+# Receipt numbers: letters and digits (dashes allowed), at least 6 characters, with at least 4 digits.
+# ID numbers (18 chars) and mobile numbers are excluded by the caller before lookup.
+_RECEIPT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{0,6}-?\d[\dA-Za-z-]{5,30})(?![A-Za-z0-9])")
+
+
+def receipt_candidates(text: str) -> list[str]:
+    out = []
+    for m in _RECEIPT.finditer(text):
+        s = m.group(1).strip("-")
+        digits = sum(c.isdigit() for c in s)
+        if digits < 4:
+            continue
+        if re.fullmatch(r"1[3-9]\d{9}", s) or re.fullmatch(r"\d{17}[\dXx]", s):
+            continue  # a phone or an ID number, never a receipt
+        out.append(s)
+    return out

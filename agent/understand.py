@@ -1,0 +1,277 @@
+"""Understanding one message: normalise it, find what it asks about, pick clarify options,
+and route it to a document. Everything here is generic over the corpus: no code
+branch names a scenario or matter."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from agent.reply import ClarifyOption, Route
+from agent.session import PendingClarify, SessionState
+
+if TYPE_CHECKING:
+    from corpus.loader import Corpus
+    from index.types import Hit
+
+DATA_DIR = Path(__file__).parent / "data"
+MAX_MESSAGE_CHARS = 1000
+
+_ID_RE = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)")
+_PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
+_NAME_RE = re.compile(r"(?:我叫|我的名字是|名字叫|姓名[是为:：]?|叫做)\s*[\u4e00-\u9fa5]{2,4}")
+_USCC_RE = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Z])")
+# Words that start a follow-up about what was just discussed.
+_FOLLOWUP_START = re.compile(r"^(那|那么|那个|这个|还有|另外|它|其中|然后|再问|如果|要是)")
+_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+_ORDINAL_RE = re.compile(r"(?:第\s*([一二两三四五12345])\s*(?:个|项|种|条)?|^([12345一二三四五])(?:[.、．]|$))")
+
+
+@dataclass
+class Message:
+    """A normalised user message and the personal data it carries."""
+
+    raw: str
+    text: str                      # normalised (simplified, half-width, Arabic numerals, lower case)
+    tokens: list[str]
+    has_personal_data: bool
+    aspects: list[str] = field(default_factory=list)  # materials, time_limit, fee, places, online, ...
+
+
+class Normalizer:
+    """Bound the length, normalise, tokenise; note personal data and the aspects asked about."""
+
+    def __init__(self, aspects: dict[str, list[str]] | None = None):
+        if aspects is None:
+            aspects = yaml.safe_load((DATA_DIR / "aspects.yaml").read_text(encoding="utf-8"))
+        self.aspects = {k: [w.lower() for w in v] for k, v in aspects.items()}
+        self.aspect_words = {w for ws in self.aspects.values() for w in ws}
+
+    def run(self, message: str) -> Message:
+        from index.text import normalize, tokenize
+
+        raw = (message or "").strip()[:MAX_MESSAGE_CHARS]
+        text = normalize(raw)
+        personal = bool(_ID_RE.search(raw) or _PHONE_RE.search(raw) or _NAME_RE.search(raw) or _USCC_RE.search(raw))
+        aspects = [k for k, words in self.aspects.items() if any(w in text for w in words)]
+        return Message(raw=raw, text=text, tokens=tokenize(raw), has_personal_data=personal, aspects=aspects)
+
+    def topic_tokens(self, msg: Message) -> list[str]:
+        """Tokens that name a topic: not aspect words (材料, 多久…), not a lone character, not a number."""
+        out = []
+        for t in msg.tokens:
+            if len(t) < 2 or t.isdigit() or t in self.aspect_words:
+                continue
+            if any(t in w for w in self.aspect_words if len(t) >= 2 and len(w) > len(t)) and len(t) <= 2:
+                continue
+            out.append(t)
+        return out
+
+
+def pick_option(msg: Message, options: list[ClarifyOption], keywords: dict[str, list[str]] | None = None) -> str | None:
+    """The option a reply picks: by number (第二个, 2), by id, by title, or by one of its keywords."""
+    from index.text import normalize
+
+    text = msg.text
+    m = _ORDINAL_RE.search(msg.raw.strip())
+    if m:
+        n = _ORDINALS.get(m.group(1) or m.group(2) or "")
+        if n and 1 <= n <= len(options):
+            return options[n - 1].id
+    for o in options:
+        if o.id.lower() == text.strip():
+            return o.id
+    matches = []
+    for o in options:
+        title = normalize(o.title)
+        words = [normalize(k) for k in (keywords or {}).get(o.id, [])]
+        if title and (title in text or (len(text) >= 2 and text in title)):
+            matches.append((len(title) + 100, o.id))
+        elif any(w and w in text for w in words):
+            matches.append((max(len(w) for w in words if w in text), o.id))
+    if matches:
+        matches.sort(reverse=True)
+        if len(matches) == 1 or matches[0][0] > matches[1][0]:
+            return matches[0][1]
+    # Best token overlap with a title, when it is unique.
+    scored = []
+    for o in options:
+        title = normalize(o.title)
+        overlap = sum(len(t) for t in msg.tokens if len(t) >= 2 and t in title)
+        if overlap:
+            scored.append((overlap, o.id))
+    scored.sort(reverse=True)
+    if scored and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+        return scored[0][1]
+    return None
+
+
+@dataclass
+class RouteDecision:
+    route: Route | None = None
+    hits: list["Hit"] = field(default_factory=list)
+    clarify: PendingClarify | None = None
+    followup: bool = False       # the message continues the session's current route
+    switched: bool = False       # a new topic replaced the session's route
+    no_match: bool = False
+    reason: str = ""
+
+
+class Router:
+    """一句话办事: route a message to a scenario, matter, FAQ or catalogue matter, or ask which one.
+
+    Signals, in order: a pending clarify the message answers; a follow-up to the
+    current route; a document title or alias named in the message; generic
+    wording (every topic word is shared by many titles) or close candidates ->
+    clarify; else the top confident hit."""
+
+    def __init__(self, corpus: "Corpus", retriever, normalizer: Normalizer, k: int = 8,
+                 close_margin: float = 0.03, max_options: int = 5):
+        from index.text import normalize
+        generic = yaml.safe_load((DATA_DIR / "generic.yaml").read_text(encoding="utf-8"))
+        self.generic_words = {normalize(w) for w in generic["words"]}
+        self.generic_df = int(generic.get("min_title_df", 10))
+
+        self.corpus = corpus
+        self.retriever = retriever
+        self.normalizer = normalizer
+        self.k = k
+        self.close_margin = close_margin
+        self.max_options = max_options
+        # Names a user may type for each routable document, longest first.
+        self.names: list[tuple[str, str]] = []
+        for doc in corpus.documents():
+            if doc.kind == "faq":
+                continue
+            for name in [doc.title, *getattr(doc, "aliases", [])]:
+                n = normalize(name)
+                if len(n) >= 3:
+                    self.names.append((n, doc.id))
+        self.names.sort(key=lambda x: -len(x[0]))
+        self._titles = [(normalize(" ".join([d.title, *getattr(d, "aliases", [])])), d.id)
+                        for d in corpus.documents() if d.kind != "faq"]
+        self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def route_of(self, doc_id: str, score: float = 1.0) -> Route | None:
+        doc = self.corpus.get(doc_id)
+        if doc is None:
+            return None
+        return Route(kind=doc.kind, id=doc.id, title=doc.title, region=doc.region, score=round(float(score), 4))
+
+    def named_docs(self, msg: Message) -> list[str]:
+        """Documents whose full title or alias appears in the message (longest name first)."""
+        out: list[str] = []
+        text = msg.text
+        for name, doc_id in self.names:
+            if name in text and doc_id not in out:
+                # a shorter name inside an already-matched longer one is the same mention
+                out.append(doc_id)
+        return out
+
+    def title_df(self, token: str) -> int:
+        return sum(1 for t, _ in self._titles if token in t)
+
+    def is_generic(self, msg: Message, topic: list[str]) -> bool:
+        """Generic: no topic word, or every topic word appears in many titles (我想办个证, 我要提取)."""
+        if not topic:
+            return True
+        return all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic)
+
+    def related(self, a: str, b: str) -> bool:
+        """A scenario and one of its member matters answer the same need."""
+        return b in self.members.get(a, set()) or a in self.members.get(b, set())
+
+    def search(self, text: str, region: str | None) -> list["Hit"]:
+        from index.types import SearchFilters
+        return self.retriever.search(text, k=self.k, filters=SearchFilters(region=region) if region else None)
+
+    def options_from(self, hits: list["Hit"], topic: list[str]) -> list["Hit"]:
+        """Distinct candidates for a clarify question: hits sharing a topic word first, then by score."""
+        seen, out = set(), []
+        def key(h: "Hit") -> tuple:
+            shared = any(t in h.title for t in topic)
+            return (not shared, -h.score)
+        for h in sorted(hits, key=key):
+            if h.doc_id in seen or h.kind == "faq":
+                continue
+            seen.add(h.doc_id)
+            out.append(h)
+            if len(out) == self.max_options:
+                break
+        return out
+
+    def clarify(self, hits: list["Hit"], topic: list[str], question: str) -> PendingClarify | None:
+        cands = self.options_from(hits, topic)
+        if len(cands) < 2:
+            return None
+        return PendingClarify(
+            kind="route", question=question,
+            options=[ClarifyOption(id=h.doc_id, title=h.title) for h in cands],
+            routes=[Route(kind=h.kind, id=h.doc_id, title=h.title, region=h.region, score=h.score) for h in cands])
+
+    # -- the decision -----------------------------------------------------------------------------
+    def run(self, msg: Message, session: SessionState, region: str | None, has_topic_hint: bool = True) -> RouteDecision:
+        pending = session.pending
+        if pending and pending.kind == "route":
+            picked = pick_option(msg, pending.options)
+            if picked:
+                route = next(r for r in pending.routes if r.id == picked)
+                return RouteDecision(route=route, reason="picked a clarify option", switched=True)
+
+        topic = self.normalizer.topic_tokens(msg)
+        named = self.named_docs(msg)
+        hits = self.search(msg.raw, region) if (topic or named or not session.route) else []
+        current = session.route
+
+        # Follow-up: no new topic, or nothing clearly better than the current document.
+        if current is not None:
+            top = hits[0] if hits else None
+            cur_hit = next((h for h in hits if h.doc_id == current.id), None)
+            other_named = [d for d in named if d != current.id]
+            if (not named and self.is_generic(msg, topic)) or (msg.has_personal_data and not other_named) \
+                    or (named and not other_named):
+                return RouteDecision(route=current, hits=hits, followup=True, reason="follow-up without a new topic")
+            if not other_named:
+                starts_followup = bool(_FOLLOWUP_START.match(msg.text))
+                if (top is None or not top.confident or top.doc_id == current.id
+                        or (cur_hit is not None and top.score - cur_hit.score < 0.1)
+                        or (starts_followup and top.score < 0.9)):
+                    return RouteDecision(route=current, hits=hits, followup=True, reason="follow-up on the current route")
+
+        if named:
+            # The longest name wins, unless the message says more than that matter and the top hit is
+            # a scenario bundling it (宝宝出生了上户口办医保怎么一起办 -> the 一件事, not the 医保 matter).
+            doc_id = named[0]
+            top = hits[0] if hits else None
+            if top is not None and top.kind == "scenario" and top.confident and doc_id in self.members.get(top.doc_id, ()):
+                names = [n for n, d in self.names if d == doc_id]
+                uncovered = [t for t in topic if not any(t in n for n in names)]
+                if len(uncovered) >= 2:
+                    doc_id = top.doc_id
+            hit = next((h for h in hits if h.doc_id == doc_id), None)
+            route = self.route_of(doc_id, hit.score if hit else 1.0)
+            return RouteDecision(route=route, hits=hits, switched=current is not None and current.id != doc_id,
+                                 reason="title or alias named")
+
+        confident = [h for h in hits if h.confident]
+        if self.is_generic(msg, topic):
+            pc = self.clarify([h for h in hits if h.score > 0.05] or hits, topic,
+                              "您想办理的是下面哪一项？请回复序号或名称。")
+            if pc is not None:
+                return RouteDecision(hits=hits, clarify=pc, reason="generic wording")
+        if not confident:
+            return RouteDecision(hits=hits, no_match=True, reason="no confident match")
+        top = confident[0]
+        close = [h for h in confident[1:] if top.score - h.score < self.close_margin
+                 and not self.related(top.doc_id, h.doc_id) and h.kind != "faq"]
+        if close:
+            pc = self.clarify([top, *close], topic, "您问的是下面哪一项？请回复序号或名称。")
+            if pc is not None:
+                return RouteDecision(hits=hits, clarify=pc, reason="close candidates")
+        route = Route(kind=top.kind, id=top.doc_id, title=top.title, region=top.region, score=top.score)
+        return RouteDecision(route=route, hits=hits, switched=current is not None and current.id != top.doc_id,
+                             reason="top hit")
