@@ -366,7 +366,7 @@ class FormFiller:
     def _explicit(f: FormField, text: str) -> list[_Candidate]:
         """'落户地址是…' / '生育津贴收款账号：…': the user named the field."""
         out = []
-        for m in re.finditer(re.escape(f.label) + r"\s*(?:是|为|填|写)?\s*[：:]?\s*([^，。；;,!！?？\n]+)", text):
+        for m in re.finditer(re.escape(f.label) + r"\s*(?:是|为|填|写|在|叫)?\s*[：:]?\s*([^，。；;,!！?？\n]+)", text):
             value = m.group(1).strip()
             if value:
                 out.append(_Candidate(_EXPLICIT_LABEL, m.start(1), f.key, value))

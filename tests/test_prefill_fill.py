@@ -1,0 +1,190 @@
+"""agent.prefill.FormFiller on the real newborn form and a business-shaped form, no LLM."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from agent.prefill import FormFiller, missing_prompt
+from tests.conftest_prefill import break_check, business_form, make_id, make_uscc, newborn_form
+
+TODAY = dt.date(2026, 11, 23)
+DAD = make_id("370112", "19900307", "153")
+MOM = make_id("370102", "19930512", "128")
+
+
+def values(state):
+    return {f.key: f.value for f in state.fields}
+
+
+def field(state, key):
+    return next(f for f in state.fields if f.key == key)
+
+
+@pytest.fixture(scope="module")
+def newborn():
+    return newborn_form()
+
+
+def test_multi_turn_fill_of_the_newborn_form(newborn):
+    sc, form = newborn
+    texts = [
+        f"我要给宝宝办出生一件事，我是孩子爸爸，叫张伟，身份证{DAD}，手机138 1234 5678",
+        f"孩子妈妈叫李娜，身份证号{MOM}，宝宝叫张小宝，上周三在济南市妇幼保健院出生，是个男孩",
+        "户口随父落户，落在济南市历下区泉城路8号3单元201室",
+    ]
+    ff, state = FormFiller(), None
+    for i in range(len(texts)):
+        state = ff.fill(form, texts[:i + 1], answers={"hukou-place": "in-province"}, previous=state,
+                        scenario_id=sc.id, today=TODAY)
+    v = values(state)
+    assert v["applicant_name"] == "张伟" and v["applicant_id_number"] == DAD
+    assert v["applicant_phone"] == "13812345678"
+    assert v["applicant_relation"] == "父亲"
+    assert v["father_name"] == "张伟" and v["father_id_number"] == DAD  # the applicant said he is the father
+    assert v["mother_name"] == "李娜" and v["mother_id_number"] == MOM  # the mother's ID, not the applicant's
+    assert v["baby_name"] == "张小宝" and v["baby_gender"] == "男" and v["baby_birth_date"] == "2026-11-18"
+    assert v["birth_hospital"] == "济南市妇幼保健院"
+    assert v["hukou_follow"] == "随父" and v["hukou_address"] == "济南市历下区泉城路8号3单元201室"
+    assert field(state, "applicant_birth_date").value == "1990-03-07"
+    assert field(state, "applicant_birth_date").source == "derived"
+    assert field(state, "applicant_name").source == "conversation"
+    assert state.missing == [] and missing_prompt(state) == ""
+    assert state.form_id == form.id and state.scenario_id == sc.id
+
+
+def test_only_new_messages_with_previous_state_gives_the_same_result(newborn):
+    _, form = newborn
+    ff = FormFiller()
+    s1 = ff.fill(form, [f"我叫王丽，身份证{MOM}"], today=TODAY)
+    s2 = ff.fill(form, ["电话13912345678"], previous=s1, today=TODAY)
+    v = values(s2)
+    assert v["applicant_name"] == "王丽" and v["applicant_id_number"] == MOM and v["applicant_phone"] == "13912345678"
+
+
+def test_mother_id_goes_to_mother_when_applicant_is_mother(newborn):
+    _, form = newborn
+    state = FormFiller().fill(form, [f"我是孩子妈妈，叫刘晓燕，我的身份证是{MOM}，我老公的身份证是{DAD}"], today=TODAY)
+    v = values(state)
+    assert v["applicant_relation"] == "母亲"
+    assert v["applicant_name"] == v["mother_name"] == "刘晓燕"
+    assert v["applicant_id_number"] == v["mother_id_number"] == MOM
+    assert v["father_id_number"] == DAD
+
+
+def test_correction_in_a_later_turn_replaces_the_value(newborn):
+    _, form = newborn
+    texts = ["我叫王丽，电话13812345678", "孩子11月16日出生的", "不对，电话写错了，是13900001111", "不对，是11月17日"]
+    state = FormFiller().fill(form, texts, today=TODAY)
+    assert field(state, "applicant_phone").value == "13900001111"
+    assert field(state, "baby_birth_date").value == "2026-11-17"
+    assert field(state, "applicant_name").value == "王丽"
+
+
+def test_invalid_values_are_kept_and_flagged(newborn):
+    _, form = newborn
+    bad = break_check(MOM)
+    state = FormFiller().fill(form, [f"孩子妈妈身份证号{bad}，我电话1381234567"], today=TODAY)
+    mid = field(state, "mother_id_number")
+    assert mid.value == bad and mid.valid is False and "校验位" in mid.error
+    phone = field(state, "applicant_phone")
+    assert phone.value == "1381234567" and not phone.valid and "11位" in phone.error
+    assert "mother_id_number" in state.missing and "applicant_phone" in state.missing
+    prompt = missing_prompt(state)
+    assert "母亲身份证号（" in prompt and "校验位" in prompt and "申请人姓名" in prompt
+
+
+def test_derived_field_needs_a_valid_source(newborn):
+    _, form = newborn
+    state = FormFiller().fill(form, [f"我的身份证{break_check(DAD)}"], today=TODAY)
+    assert field(state, "applicant_birth_date").value is None
+    state = FormFiller().fill(form, [f"不对，是{DAD}"], previous=state, today=TODAY)
+    assert field(state, "applicant_birth_date").value == "1990-03-07"
+
+
+def test_missing_and_when_gating(newborn):
+    _, form = newborn
+    ff = FormFiller()
+    undecided = ff.fill(form, ["我叫王丽"], answers={}, today=TODAY)
+    assert "bank_account" in [f.key for f in undecided.fields]  # shown while undecided
+    assert "applicant_name" not in undecided.missing and "applicant_phone" in undecided.missing
+    assert undecided.missing[0] == "applicant_id_number"
+    assert "bank_account" not in undecided.missing
+    resident = ff.fill(form, ["我叫王丽"], answers={"mother-insurance": "resident"}, today=TODAY)
+    assert "bank_account" not in [f.key for f in resident.fields]  # ruled out by the 情形 answer
+    gated = form.model_copy(deep=True)
+    next(f for f in gated.fields if f.key == "bank_account").required = True
+    employee = ff.fill(gated, ["我叫王丽"], answers={"mother-insurance": "employee"}, today=TODAY)
+    assert "bank_account" in employee.missing
+    employee = ff.fill(gated, ["生育津贴收款账号：6222 0202 0000 1234 567"], previous=employee,
+                       answers={"mother-insurance": "employee"}, today=TODAY)
+    assert field(employee, "bank_account").value == "6222 0202 0000 1234 567"
+    assert "bank_account" not in employee.missing
+
+
+def test_unlabelled_answer_goes_to_the_field_that_was_asked(newborn):
+    _, form = newborn
+    ff = FormFiller()
+    s1 = ff.fill(form, ["我叫王丽，孩子叫张小宝"], today=TODAY)
+    assert s1.missing.index("mother_name") < s1.missing.index("father_name") if "father_name" in s1.missing else True
+    s2 = ff.fill(form, ["李娜"], previous=s1, today=TODAY)
+    assert field(s2, "mother_name").value == "李娜"
+    assert field(s2, "applicant_name").value == "王丽"
+
+
+def test_user_edits_stick_until_the_user_says_otherwise(newborn):
+    _, form = newborn
+    ff = FormFiller()
+    s1 = ff.fill(form, ["我叫王丽，电话13812345678"], today=TODAY)
+    edited = ff.apply_edits(form, s1, {"applicant_name": "王丽丽", "applicant_id_number": DAD})
+    assert field(edited, "applicant_name").source == "user"
+    assert field(edited, "applicant_birth_date").value == "1990-03-07"  # re-derived from the edit
+    s2 = ff.fill(form, ["我叫王丽，电话13812345678", "孩子叫张小宝"], previous=edited, today=TODAY)
+    assert field(s2, "applicant_name").value == "王丽丽"  # an old message does not undo an edit
+    s3 = ff.fill(form, ["我叫王丽，电话13812345678", "孩子叫张小宝", "我叫王美丽"], previous=s2, today=TODAY)
+    assert field(s3, "applicant_name").value == "王美丽"
+    assert field(s3, "applicant_name").source == "conversation"
+
+
+def test_apply_edits_validates_and_rejects_unknown_keys(newborn):
+    _, form = newborn
+    ff = FormFiller()
+    state = ff.fill(form, ["我叫王丽"], today=TODAY)
+    edited = ff.apply_edits(form, state, {"applicant_phone": "139 0000 1111", "baby_gender": "女孩",
+                                          "mother_id_number": "123"})
+    assert field(edited, "applicant_phone").value == "13900001111"
+    assert field(edited, "baby_gender").value == "女"
+    bad = field(edited, "mother_id_number")
+    assert bad.value == "123" and not bad.valid and bad.source == "user"
+    assert "mother_id_number" in edited.missing
+    with pytest.raises(ValueError, match="no_such_field"):
+        ff.apply_edits(form, state, {"no_such_field": "x"})
+
+
+def test_business_form_with_legal_rep_company_and_contact():
+    form = business_form()
+    code = make_uscc("91370100MA3C4XY2")
+    rep = make_id("370102", "19851111", "224")
+    texts = [
+        f"我们公司叫济南泉城科技有限公司，统一社会信用代码{code}",
+        f"法定代表人是赵强，身份证{rep}，注册资本3.5万，员工12人",
+        "经营地址在济南市历城区工业北路100号，联系人孙莉，电话0531-8888 9999，下周一开业",
+    ]
+    state = FormFiller().fill(form, texts, today=TODAY)
+    v = values(state)
+    assert v["company_name"] == "济南泉城科技有限公司" and v["uscc"] == code
+    assert v["legal_rep_name"] == "赵强" and v["legal_rep_id_number"] == rep
+    assert v["legal_rep_gender"] == "女" and v["legal_rep_age"] == "41"
+    assert v["registered_capital"] == "35000" and v["employee_count"] == "12"
+    assert v["business_address"] == "济南市历城区工业北路100号"
+    assert v["contact_name"] == "孙莉" and v["contact_phone"] == "0531-88889999"
+    assert v["start_date"] == "2026-11-30"
+    assert state.missing == []
+
+
+def test_bad_uscc_is_flagged_on_the_business_form():
+    form = business_form()
+    code = break_check(make_uscc("91370100MA3C4XY2"))
+    state = FormFiller().fill(form, [f"营业执照上的信用代码是{code}"], today=TODAY)
+    f = field(state, "uscc")
+    assert f.value == code and not f.valid and "校验位" in f.error

