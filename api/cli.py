@@ -1,0 +1,104 @@
+"""``daoban serve``: start the API and its three pages (builds the index first if there is none)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+top = typer.Typer()
+
+
+def _index_exists(settings) -> bool:
+    from index import store
+
+    try:
+        return bool(store.read_pointer(settings.index_dir).get("regions"))
+    except (OSError, ValueError):
+        return False
+
+
+def _build_index(settings) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from index.build import build_index
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn()) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        report = build_index(settings, progress=progress)
+    typer.secho(f"index built: {report.documents} documents, {report.units} units in {report.seconds} s", fg="green")
+
+
+def _local_keys(settings) -> dict[str, str]:
+    """One key per role for a local start, generated once and kept (mode 600) in data_dir."""
+    import json
+    import os
+    import secrets
+
+    path = settings.data_dir / "api_keys.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    keys = {f"{role}-{secrets.token_urlsafe(12)}": role for role in ("hotline", "staff")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(keys, f, indent=1)
+    return keys
+
+
+@top.command()
+def serve(
+    host: Optional[str] = typer.Option(None, "--host", help="address to listen on (default: settings api.host, 127.0.0.1)"),
+    port: Optional[int] = typer.Option(None, "--port", help="port (default: settings api.port, 8000)"),
+    llm: Optional[str] = typer.Option(None, "--llm", help="answer generator: local (GGUF model), none (templates "
+                                      "from the guides, fastest) or openai (settings llm.base_url)"),
+    reload_index: bool = typer.Option(False, "--reindex", help="refresh the index from the corpus before starting"),
+) -> None:
+    """Start the assistant's HTTP API with the citizen widget, the 12345 hotline console and the
+    content staff console. Configure with DAOBAN_* variables or a daoban.toml named by DAOBAN_CONFIG."""
+    import logging
+
+    import uvicorn
+
+    from daoban.settings import load_settings
+
+    if llm is not None and llm not in ("local", "none", "openai"):
+        raise typer.BadParameter("use local, none or openai", param_hint="--llm")
+    settings = load_settings()
+    updates = {}
+    if llm:
+        updates["llm"] = settings.llm.model_copy(update={"backend": llm})
+    api = settings.api.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
+    updates["api"] = api
+    settings = settings.model_copy(update=updates)
+
+    if reload_index or not _index_exists(settings):
+        typer.echo("building the search index (first start only)…")
+        try:
+            _build_index(settings)
+        except FileNotFoundError as exc:
+            typer.secho(f"cannot build the index: {exc}", fg="red", err=True)
+            raise typer.Exit(1)
+
+    from api.app import create_app
+
+    base = f"http://{'127.0.0.1' if api.host in ('0.0.0.0', '::') else api.host}:{api.port}"
+    typer.secho("daoban 一件事智能导办 is starting:", bold=True)
+    for label, path in (("citizen widget demo", "/"), ("12345 hotline console", "/hotline"),
+                        ("content staff console", "/admin"), ("API docs", "/docs")):
+        typer.echo(f"  {label:<22} {base}{path}")
+    if not settings.api.api_keys:
+        keys = _local_keys(settings)
+        settings = settings.model_copy(update={"api": api.model_copy(update={"api_keys": keys})})
+        typer.echo("  no API keys configured (DAOBAN_API__API_KEYS): local keys kept in "
+                   f"{settings.data_dir / 'api_keys.json'}")
+        for key, role in keys.items():
+            typer.echo(f"  {role:<8} key  {key}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=api.host, port=api.port, log_level="info")

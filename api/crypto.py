@@ -1,0 +1,59 @@
+"""Encryption of personal data at rest (Fernet) and masking of ID numbers and phones in text."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from daoban.settings import Settings
+
+KEY_FILE = "secret.key"
+
+try:  # the agent's masker knows more formats; fall back to the two we must never leak
+    from agent.privacy import mask as _agent_mask  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - until agent.privacy lands
+    _agent_mask = None
+
+_ID = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def mask(text: str) -> str:
+    """Hide the middle of ID numbers and mobile phones (also when the agent's masker misses one)."""
+    if not text:
+        return text
+    if _agent_mask is not None:
+        text = _agent_mask(text)
+    text = _ID.sub(lambda m: m.group(1) + "********" + m.group(3), text)
+    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+
+
+def load_key(settings: Settings) -> bytes:
+    """The configured key, else one generated once and kept (mode 600) in data_dir."""
+    if settings.api.secret_key:
+        return settings.api.secret_key.encode()
+    path = Path(settings.data_dir) / KEY_FILE
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+class Vault:
+    def __init__(self, key: bytes):
+        self._fernet = Fernet(key)
+
+    def encrypt(self, text: str) -> str:
+        return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except InvalidToken as exc:
+            raise ValueError("stored data cannot be decrypted: was the secret key changed?") from exc

@@ -1,0 +1,145 @@
+"""Persistence: SQLAlchemy 2 tables for sessions, messages, replies, feedback, form drafts and submissions.
+
+SQLite (WAL, synchronous=FULL so a committed submission survives a crash) under ``data_dir`` by
+default; any SQLAlchemy URL (PostgreSQL) through ``settings.api.database_url``. ID numbers and
+phones never reach a column in clear text: free text is stored masked plus a Fernet-encrypted
+original, form values and session state only encrypted."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from daoban.settings import Settings
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    region: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    state_enc: Mapped[str | None] = mapped_column(Text, nullable=True)  # encrypted SessionState JSON
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # user | assistant
+    text_masked: Mapped[str] = mapped_column(Text)
+    text_enc: Mapped[str] = mapped_column(Text)
+    reply_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class ReplyRow(Base):
+    __tablename__ = "replies"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    question_masked: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(32))
+    intent_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    route_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    route_id: Mapped[str | None] = mapped_column(String(96), nullable=True, index=True)
+    route_title: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    route_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cited_ids: Mapped[str] = mapped_column(Text, default="")  # space-separated doc ids
+    clarify: Mapped[bool] = mapped_column(Boolean, default=False)
+    handoff: Mapped[bool] = mapped_column(Boolean, default=False)
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    low_confidence: Mapped[bool] = mapped_column(Boolean, default=False)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    reply_enc: Mapped[str] = mapped_column(Text)  # the whole Reply, encrypted (forms hold personal data)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reply_id: Mapped[str] = mapped_column(String(32), ForeignKey("replies.id"), index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    thumbs: Mapped[str | None] = mapped_column(String(8), nullable=True)  # up | down
+    resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comment_masked: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class FormDraftRow(Base):
+    __tablename__ = "form_drafts"
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    form_id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(String(96))
+    state_enc: Mapped[str] = mapped_column(Text)  # encrypted FormState JSON
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SubmissionRow(Base):
+    __tablename__ = "submissions"
+    receipt_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    form_id: Mapped[str] = mapped_column(String(96))
+    scenario_id: Mapped[str] = mapped_column(String(96))
+    scenario_title: Mapped[str] = mapped_column(String(256))
+    departments: Mapped[str] = mapped_column(Text)  # JSON list
+    promised_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(32), default="已受理")
+    values_enc: Mapped[str] = mapped_column(Text)  # encrypted field values
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def database_url(settings: Settings) -> str:
+    if settings.api.database_url:
+        return settings.api.database_url
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(settings.data_dir) / 'daoban.sqlite3'}"
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = database_url(settings)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # commit reaches the disk before we answer
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -1,0 +1,84 @@
+"""FastAPI dependencies: runtime (settings, db), API-key roles and the per-client rate limit."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from typing import Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from api.errors import ApiError
+from api.runtime import Runtime
+from daoban.settings import Settings
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def get_settings(rt: Runtime = Depends(get_runtime)) -> Settings:
+    return rt.settings
+
+
+def get_db(rt: Runtime = Depends(get_runtime)) -> Iterator[Session]:
+    with rt.db() as session:
+        yield session
+
+
+ROLE_NAMES = {"hotline": "12345 热线坐席", "staff": "内容运营人员"}
+
+
+def require_role(*roles: str):
+    """Key from ``X-API-Key``; 401 without a known key, 403 when its role is not one of ``roles``."""
+
+    def check(request: Request, settings: Settings = Depends(get_settings)) -> str:
+        key = request.headers.get("x-api-key", "").strip()
+        role = settings.api.api_keys.get(key) if key else None
+        if role is None:
+            raise ApiError(401, "unauthorized", "需要有效的访问密钥（X-API-Key）",
+                           headers={"WWW-Authenticate": "APIKey"})
+        if role not in roles:
+            wanted = "、".join(ROLE_NAMES.get(r, r) for r in roles)
+            raise ApiError(403, "forbidden", f"该访问密钥的角色无权使用此功能（需要：{wanted}）")
+        return role
+
+    return check
+
+
+class RateLimiter:
+    """Sliding one-minute window per client address, in memory (one process serves a site)."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._hits: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> float | None:
+        """None when allowed, else seconds until the client may retry."""
+        if self.per_minute <= 0:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(client, deque())
+            while hits and now - hits[0] >= 60:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                return 60 - (now - hits[0])
+            hits.append(now)
+            if len(self._hits) > 10_000:  # forget idle clients
+                for k in [k for k, v in self._hits.items() if not v]:
+                    del self._hits[k]
+            return None
+
+
+def rate_limited(request: Request) -> None:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.check(client)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(429, "rate_limited", f"请求过于频繁，请 {seconds} 秒后再试",
+                       headers={"Retry-After": str(seconds)})

@@ -1,0 +1,84 @@
+"""Every error leaves as JSON ``{code, message}`` with a Chinese message the pages can show as is."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("daoban.api")
+
+DEFAULT_MESSAGES = {
+    400: ("bad_request", "请求有误"),
+    401: ("unauthorized", "需要有效的访问密钥（X-API-Key）"),
+    403: ("forbidden", "该访问密钥无权使用此功能"),
+    404: ("not_found", "找不到请求的内容"),
+    405: ("method_not_allowed", "不支持此请求方法"),
+    413: ("payload_too_large", "请求内容过大"),
+    415: ("unsupported_media_type", "请求内容须为 JSON"),
+    422: ("invalid_request", "请求内容格式不正确"),
+    429: ("rate_limited", "请求过于频繁，请稍后再试"),
+    503: ("not_ready", "服务正在启动，请稍后再试"),
+}
+
+
+class ApiError(Exception):
+    """Raise from a handler: ``ApiError(404, "matter_not_found", "找不到该事项")``."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None, **extra):
+        self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers, extra
+        super().__init__(message)
+
+
+def error_body(code: str, message: str, **extra) -> dict:
+    return {"code": code, "message": message, **extra}
+
+
+_FIELD_MESSAGES = {
+    "missing": "缺少必填项",
+    "json_invalid": "不是有效的 JSON",
+    "string_too_long": "内容过长",
+    "string_too_short": "内容不能为空",
+    "literal_error": "取值不在允许范围内",
+    "model_attributes_type": "应为 JSON 对象",
+    "dict_type": "应为 JSON 对象",
+    "string_type": "应为文字",
+    "bool_type": "应为 true 或 false",
+    "int_parsing": "应为整数",
+    "extra_forbidden": "不认识的字段",
+}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError):
+        return JSONResponse(error_body(exc.code, exc.message, **exc.extra), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException):
+        code, message = DEFAULT_MESSAGES.get(exc.status_code, ("error", "请求失败"))
+        if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii():
+            message = exc.detail
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError):
+        details = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+            details.append({"field": ".".join(loc), "message": _FIELD_MESSAGES.get(err.get("type", ""), err.get("msg", ""))})
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            message = "请求内容不是有效的 JSON"
+        elif any(e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",) for e in exc.errors()):
+            message = "请求内容为空"
+        else:
+            message = "请求内容格式不正确：" + "；".join(
+                f"{d['field'] or '请求'} {d['message']}" for d in details[:3])
+        return JSONResponse(error_body("invalid_request", message, errors=details), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal", "服务内部错误，请稍后再试或拨打 12345"), status_code=500)

@@ -1,0 +1,154 @@
+"""Content staff console: questions that need work, coverage, corpus health, and fixing the corpus."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import Counter, defaultdict
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from api.db import FeedbackRow, ReplyRow, utcnow
+from api.deps import get_runtime, require_role
+from api.errors import ApiError
+from api.runtime import Runtime
+from api.schemas import SampleQuestionRequest
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_role("staff"))])
+log = logging.getLogger("daoban.api")
+REASONS = {"unresolved": "未解决", "thumbs_down": "点踩", "fallback": "未匹配", "low_confidence": "低置信度"}
+_jieba_lock = threading.Lock()
+
+
+def _keyword_topic(question: str) -> str:
+    """Questions the assistant could not route are grouped by their main keyword."""
+    with _jieba_lock:
+        import jieba.analyse
+
+        tags = jieba.analyse.extract_tags(question, topK=1)
+    return f"关键词：{tags[0]}" if tags else "其他"
+
+
+def _validation(rt: Runtime) -> dict:
+    cached = getattr(rt, "_validation_cache", None)
+    if cached is not None:
+        return cached
+    from corpus.validate import validate_corpus
+
+    problems = validate_corpus(rt.corpus_root)
+    errors = [p for p in problems if p.severity == "error"]
+    result = {"ok": not errors, "errors": len(errors), "warnings": len(problems) - len(errors),
+              "problems": [str(p) for p in errors[:30]] + [str(p) for p in problems if p.severity != "error"][:20],
+              "checked_at": utcnow().isoformat(timespec="seconds")}
+    rt._validation_cache = result  # type: ignore[attr-defined]
+    return result
+
+
+@router.get("/overview", summary="Problem questions by topic with trends, top questions, coverage, corpus status")
+def overview(days: int = Query(14, ge=1, le=90), rt: Runtime = Depends(get_runtime)):
+    since = utcnow() - dt.timedelta(days=days)
+    day_list = [(utcnow().date() - dt.timedelta(days=i)).isoformat() for i in range(days - 1, -1, -1)]
+    with rt.db() as s:
+        replies = s.scalars(select(ReplyRow).where(ReplyRow.created_at >= since)
+                            .order_by(ReplyRow.created_at.desc()).limit(20000)).all()
+        feedback = s.scalars(select(FeedbackRow).where(FeedbackRow.created_at >= since)).all()
+    fb: dict[str, set] = defaultdict(set)
+    for f in feedback:
+        if f.resolved is False:
+            fb[f.reply_id].add("unresolved")
+        if f.thumbs == "down":
+            fb[f.reply_id].add("thumbs_down")
+
+    groups: dict[str, dict] = {}
+    question_counts: Counter = Counter()
+    question_doc: dict[str, str | None] = {}
+    doc_hits: Counter = Counter()
+    for r in replies:
+        q = r.question_masked.strip()
+        question_counts[q] += 1
+        question_doc.setdefault(q, r.route_title)
+        hit_ids = set(filter(None, [r.route_id, *r.cited_ids.split()]))
+        doc_hits.update(hit_ids)
+        reasons = set(fb.get(r.id, ()))
+        if r.fallback:
+            reasons.add("fallback")
+        if r.low_confidence:
+            reasons.add("low_confidence")
+        if not reasons:
+            continue
+        topic = r.route_title or _keyword_topic(q)
+        g = groups.setdefault(topic, {"topic": topic, "doc_id": r.route_id, "count": 0, "reasons": Counter(),
+                                      "trend": Counter(), "questions": {}})
+        g["count"] += 1
+        g["reasons"].update(reasons)
+        g["trend"][r.created_at.date().isoformat()] += 1
+        item = g["questions"].setdefault(q, {"question": q, "count": 0, "reasons": set(), "reply_id": r.id,
+                                             "last_at": r.created_at.isoformat(timespec="seconds")})
+        item["count"] += 1
+        item["reasons"] |= reasons
+    issue_groups = []
+    for g in sorted(groups.values(), key=lambda g: -g["count"]):
+        issue_groups.append({
+            "topic": g["topic"], "doc_id": g["doc_id"], "count": g["count"],
+            "reasons": {REASONS[k]: v for k, v in g["reasons"].items()},
+            "trend": [{"day": d, "count": g["trend"].get(d, 0)} for d in day_list],
+            "questions": [{**q, "reasons": [REASONS[x] for x in sorted(q["reasons"])]}
+                          for q in sorted(g["questions"].values(), key=lambda q: -q["count"])[:20]],
+        })
+    corpus = rt.corpus()
+    guides = [d for d in corpus.documents() if d.kind != "catalog"]
+    catalog_never = sum(1 for d in corpus.catalog.values() if d.id not in doc_hits)
+    return {
+        "days": day_list,
+        "issue_groups": issue_groups,
+        "issue_total": sum(g["count"] for g in issue_groups),
+        "top_questions": [{"question": q, "count": c, "route_title": question_doc.get(q)}
+                          for q, c in question_counts.most_common(10)],
+        "doc_hits": [{"doc_id": d, "title": getattr(corpus.get(d), "title", d), "kind": getattr(corpus.get(d), "kind", "?"),
+                      "hits": c} for d, c in doc_hits.most_common(30)],
+        "never_hit": [{"doc_id": d.id, "title": d.title, "kind": d.kind} for d in guides if d.id not in doc_hits],
+        "never_hit_catalog": catalog_never,
+        "corpus": {"scenarios": len(corpus.scenarios), "matters": len(corpus.matters), "faqs": len(corpus.faqs),
+                   "catalog": len(corpus.catalog)},
+        "validation": _validation(rt),
+        "index": {"ready": rt.ready, "load_error": rt.load_error},
+    }
+
+
+@router.get("/documents", summary="Guides staff can attach a question to (catalogue matters with ?catalog=true)")
+def documents(catalog: bool = False, rt: Runtime = Depends(get_runtime)):
+    return [{"doc_id": d.id, "title": d.title, "kind": d.kind, "region": d.region}
+            for d in rt.corpus().documents() if catalog or d.kind != "catalog"]
+
+
+def _reindex(rt: Runtime) -> dict:
+    rt._validation_cache = None  # type: ignore[attr-defined]
+    try:
+        return rt.reindex()
+    except ImportError as exc:
+        raise ApiError(503, "index_unavailable", f"索引模块不可用：{exc}") from exc
+
+
+@router.post("/reindex", summary="Incremental reindex of the corpus")
+def reindex(rt: Runtime = Depends(get_runtime)):
+    if not rt.index_lock.acquire(timeout=0.1):
+        raise ApiError(409, "reindex_running", "正在重建索引，请稍候")
+    rt.index_lock.release()
+    return {"ok": True, "stats": _reindex(rt)}
+
+
+@router.post("/sample-questions", summary="Add a question as a 相似问法 of a document (validated), then reindex")
+def add_sample_question(body: SampleQuestionRequest, rt: Runtime = Depends(get_runtime)):
+    from corpus.editing import add_sample_question as add
+
+    if rt.corpus().get(body.doc_id) is None:
+        raise ApiError(404, "matter_not_found", f"找不到文档 {body.doc_id}")
+    problems = add(body.doc_id, body.question, root=rt.corpus_root)
+    if problems:
+        raise ApiError(422, "edit_rejected", "未写入：修改后的语料未通过校验。" + "；".join(p.message for p in problems[:3]),
+                       problems=[str(p) for p in problems])
+    log.info("staff added a sample question to %s", body.doc_id)
+    rt.reload_corpus()
+    stats = _reindex(rt) if body.reindex else None
+    return {"ok": True, "doc_id": body.doc_id, "question": body.question, "reindex": stats}

@@ -1,0 +1,81 @@
+"""Citizen chat: one reply as JSON, or Server-Sent Events with tokens then the whole Reply."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Iterator
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from agent.reply import Reply
+from api.crypto import mask
+from api.deps import get_runtime, rate_limited
+from api.errors import ApiError
+from api.records import record_turn
+from api.runtime import Runtime
+from api.schemas import ChatRequest
+
+router = APIRouter(prefix="/v1", tags=["chat"], dependencies=[Depends(rate_limited)])
+log = logging.getLogger("daoban.api")
+LOAD_WAIT_S = 120.0
+
+
+def assistant_or_503(rt: Runtime):
+    rt.wait_loaded(LOAD_WAIT_S)
+    if rt.assistant is None:
+        detail = f"（{rt.load_error}）" if rt.load_error else ""
+        raise ApiError(503, "not_ready", f"智能导办助手尚未就绪，请稍后再试或拨打 12345{detail}")
+    return rt.assistant
+
+
+def _call_args(req: ChatRequest, rt: Runtime) -> dict:
+    return {"session_id": req.session_id, "channel": req.channel, "region": req.region or None}
+
+
+@router.post("/chat", response_model=Reply, summary="Ask the assistant; the agent's Reply comes back unchanged",
+             responses={200: {"headers": {"X-Reply-Id": {"description": "id to send feedback on this reply"}}}})
+def chat(req: ChatRequest, rt: Runtime = Depends(get_runtime)):
+    assistant = assistant_or_503(rt)
+    t0 = time.perf_counter()
+    reply: Reply = assistant.handle(req.message, **_call_args(req, rt))
+    if not reply.latency_ms:
+        reply.latency_ms = int((time.perf_counter() - t0) * 1000)
+    reply_id = record_turn(rt, req.message, reply, req.channel, req.region)
+    log.info("chat %s intent=%s route=%s %d ms: %s", reply.session_id, reply.intent.name,
+             reply.route.id if reply.route else "-", reply.latency_ms, mask(req.message))
+    return JSONResponse(reply.model_dump(mode="json"), headers={"X-Reply-Id": reply_id})
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.post("/chat/stream", summary="Same as /v1/chat as Server-Sent Events",
+             description="Events: `token` `{type, text}` while the answer is generated, then one `reply` "
+                         "`{type, reply: Reply, reply_id}`; `error` `{type, code, message}` if it fails midway.",
+             response_class=StreamingResponse)
+def chat_stream(req: ChatRequest, rt: Runtime = Depends(get_runtime)):
+    assistant = assistant_or_503(rt)
+
+    def events() -> Iterator[str]:
+        t0 = time.perf_counter()
+        try:
+            for item in assistant.stream(req.message, **_call_args(req, rt)):
+                if item.get("type") == "token":
+                    yield _sse("token", {"type": "token", "text": item.get("text", "")})
+                elif item.get("type") == "reply":
+                    reply = item["reply"]
+                    if not isinstance(reply, Reply):
+                        reply = Reply.model_validate(reply)
+                    if not reply.latency_ms:
+                        reply.latency_ms = int((time.perf_counter() - t0) * 1000)
+                    reply_id = record_turn(rt, req.message, reply, req.channel, req.region)
+                    yield _sse("reply", {"type": "reply", "reply": reply.model_dump(mode="json"), "reply_id": reply_id})
+        except Exception:  # noqa: BLE001 - the status line is sent already: tell the page in-band
+            log.exception("stream failed")
+            yield _sse("error", {"type": "error", "code": "internal", "message": "生成回答时出错，请重试或拨打 12345"})
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

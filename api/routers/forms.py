@@ -1,0 +1,162 @@
+"""The scenario's unified form: a session-scoped draft, edited field by field, then submitted for a receipt."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.exc import IntegrityError
+
+from agent.reply import FormFieldValue, FormState
+from api.crypto import mask
+from api.db import SubmissionRow, utcnow
+from api.deps import get_runtime, rate_limited
+from api.errors import ApiError
+from api.records import departments_json, load_draft, save_draft
+from api.runtime import Runtime
+from api.schemas import ApplicationStatusView, FieldError, FormUpdate, Receipt
+from api.stores import application_status
+
+router = APIRouter(prefix="/v1", tags=["forms"], dependencies=[Depends(rate_limited)])
+log = logging.getLogger("daoban.api")
+
+
+def _scenario(rt: Runtime, form_id: str):
+    scenario = rt.scenario_by_form(form_id)
+    if scenario is None:
+        raise ApiError(404, "form_not_found", f"找不到表单 {form_id}")
+    return scenario
+
+
+def _blank(scenario) -> FormState:
+    fields = [FormFieldValue(key=f.key, label=f.label, type=f.type) for f in scenario.form.fields if f.when is None]
+    return FormState(form_id=scenario.form.id, scenario_id=scenario.id, fields=fields,
+                     missing=[f.key for f in scenario.form.fields if f.required and f.when is None])
+
+
+def current_form(rt: Runtime, scenario, session_id: str) -> FormState:
+    """The draft, else the form the assistant prefilled in this session, else a blank one."""
+    draft = load_draft(rt, session_id, scenario.form.id)
+    if draft is not None:
+        return draft
+    state = rt.session_store.load(session_id)
+    if state is not None and state.form is not None and state.form.form_id == scenario.form.id:
+        return state.form
+    return _blank(scenario)
+
+
+def _apply(rt: Runtime, scenario, session_id: str, edits: dict[str, str | None]) -> FormState:
+    known = {f.key: f for f in scenario.form.fields}
+    unknown = [k for k in edits if k not in known]
+    if unknown:
+        raise ApiError(422, "unknown_field", f"表单中没有这些项：{'、'.join(unknown)}",
+                       errors=[{"key": k, "label": k, "message": "表单中没有此项"} for k in unknown])
+    form = current_form(rt, scenario, session_id)
+    cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in edits.items()}
+    from agent.prefill import FormFiller
+
+    state = rt.session_store.load(session_id)
+    return FormFiller().apply_edits(scenario.form, form, cleaned, answers=state.answers if state else None)
+
+
+def field_errors(scenario, form: FormState) -> list[FieldError]:
+    """Every field checked: required ones filled, every value valid for its type."""
+    from agent.validators import validate
+
+    defs = {f.key: f for f in scenario.form.fields}
+    errors: list[FieldError] = []
+    for field in form.fields:
+        spec = defs.get(field.key)
+        if spec is None:
+            continue
+        value = (field.value or "").strip()
+        if not value:
+            if spec.required or field.key in form.missing:
+                errors.append(FieldError(key=field.key, label=field.label, message=f"请填写{field.label}"))
+            continue
+        result = validate(spec.type, value, spec.options)
+        if not result.valid:
+            errors.append(FieldError(key=field.key, label=field.label, message=result.error or "格式不正确"))
+    return errors
+
+
+@router.get("/forms/{form_id}", response_model=FormState, summary="The session's draft of a form (blank if none)")
+def get_form(form_id: str, session_id: str, rt: Runtime = Depends(get_runtime)):
+    scenario = _scenario(rt, form_id)
+    return current_form(rt, scenario, session_id)
+
+
+@router.post("/forms/{form_id}", response_model=FormState, summary="Update fields of the session's draft")
+def update_form(form_id: str, body: FormUpdate, rt: Runtime = Depends(get_runtime)):
+    scenario = _scenario(rt, form_id)
+    form = _apply(rt, scenario, body.session_id, body.fields)
+    save_draft(rt, body.session_id, form)
+    return form
+
+
+def time_limit_text(scenario) -> tuple[int | None, str]:
+    tl = scenario.time_limit
+    if tl.promised_days is None:
+        return None, tl.note or "以受理部门告知为准"
+    return tl.promised_days, "即办" if tl.promised_days == 0 else f"{tl.promised_days}个工作日"
+
+
+def new_receipt_no(now: dt.datetime) -> str:
+    return f"YJS{now:%Y%m%d}{secrets.randbelow(10**8):08d}"
+
+
+@router.post("/forms/{form_id}/submit", response_model=Receipt,
+             responses={422: {"description": "`{code: form_invalid, message, errors: [{key, label, message}]}`"}},
+             summary="Validate every field, persist the submission and return the receipt")
+def submit_form(form_id: str, body: FormUpdate, rt: Runtime = Depends(get_runtime)):
+    scenario = _scenario(rt, form_id)
+    form = _apply(rt, scenario, body.session_id, body.fields) if body.fields else \
+        current_form(rt, scenario, body.session_id)
+    save_draft(rt, body.session_id, form)  # keep what was typed even when it is refused
+    errors = field_errors(scenario, form)
+    if errors:
+        raise ApiError(422, "form_invalid", f"表单有 {len(errors)} 项需要修改：{'、'.join(e.label for e in errors[:5])}",
+                       errors=[e.model_dump() for e in errors])
+    departments = list(dict.fromkeys([scenario.lead_department, *scenario.departments]))
+    promised, limit_text = time_limit_text(scenario)
+    values = {f.key: f.value for f in form.fields if f.value}
+    now = utcnow().replace(microsecond=0)
+    for _ in range(5):
+        receipt_no = new_receipt_no(now)
+        try:
+            # Committed (fsynced: synchronous=FULL) before the receipt is sent.
+            with rt.db.begin() as s:
+                s.add(SubmissionRow(receipt_no=receipt_no, session_id=body.session_id, form_id=form_id,
+                                    scenario_id=scenario.id, scenario_title=scenario.title,
+                                    departments=departments_json(departments), promised_days=promised,
+                                    status="已受理", values_enc=rt.vault.encrypt(_json(values)), submitted_at=now))
+            break
+        except IntegrityError:
+            continue
+    else:  # pragma: no cover - 10^8 numbers a day
+        raise ApiError(503, "busy", "暂时无法生成受理编号，请重试")
+    log.info("form %s submitted by session %s: receipt %s (%s)", form_id, body.session_id, receipt_no,
+             mask(values.get("applicant_phone", "")))
+    region = rt.corpus().region_of(scenario.region)
+    return Receipt(receipt_no=receipt_no, submitted_at=now, scenario_id=scenario.id, scenario_title=scenario.title,
+                   form_id=form_id, departments=departments, promised_days=promised, time_limit=limit_text,
+                   status="已受理", status_lookup=region.status_lookup if region else None)
+
+
+def _json(values: dict) -> str:
+    import json
+
+    return json.dumps(values, ensure_ascii=False)
+
+
+@router.get("/submissions/{receipt_no}", response_model=ApplicationStatusView,
+            summary="Progress of a submitted application, by receipt number")
+def submission_status(receipt_no: str, rt: Runtime = Depends(get_runtime)):
+    from sqlalchemy import select
+
+    with rt.db() as s:
+        row = s.scalars(select(SubmissionRow).where(SubmissionRow.receipt_no == receipt_no.strip().upper())).first()
+        if row is None:
+            raise ApiError(404, "receipt_not_found", f"找不到受理编号 {receipt_no} 的办件")
+        return application_status(row)

@@ -1,0 +1,25 @@
+"""Liveness and readiness."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from api.deps import get_runtime
+from api.runtime import Runtime
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process answers")
+def healthz():
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The index and the model are loaded (503 until then)")
+def readyz(rt: Runtime = Depends(get_runtime)):
+    body = {"index": rt.index_ready, "model": rt.assistant is not None and rt.ready,
+            "llm_backend": rt.settings.llm.backend}
+    if rt.ready:
+        return {"ready": True, **body}
+    message = "索引或模型正在加载" if not rt.load_error else f"加载失败：{rt.load_error}"
+    return JSONResponse({"code": "not_ready", "message": message, "ready": False, **body}, status_code=503)

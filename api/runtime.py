@@ -1,0 +1,114 @@
+"""What one API process holds: settings, database, vault, corpus, retriever and assistant.
+
+The retriever and the assistant load in a background thread so that ``/healthz`` answers at once
+and ``/readyz`` tells when the index and model are in."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from api.crypto import Vault, load_key
+from api.db import make_engine, make_sessionmaker
+from api.stores import SQLSessionStore, SQLStatusLookup
+from daoban.settings import Settings
+
+log = logging.getLogger("daoban.api")
+
+
+class Runtime:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self.db = make_sessionmaker(self.engine)
+        self.vault = Vault(load_key(settings))
+        self.session_store = SQLSessionStore(self.db, self.vault)
+        self.status_lookup = SQLStatusLookup(self.db)
+        self.retriever = None
+        self.assistant = None
+        self.load_error: str | None = None
+        self._loaded = threading.Event()
+        self._corpus = None
+        self._corpus_lock = threading.Lock()
+        self.index_lock = threading.Lock()  # one reindex at a time
+        self.started_at = time.time()
+
+    # -- corpus -------------------------------------------------------------
+    @property
+    def corpus_root(self) -> Path:
+        return Path(self.settings.corpus_dir)
+
+    def corpus(self):
+        with self._corpus_lock:
+            if self._corpus is None:
+                from corpus.loader import load_corpus
+
+                self._corpus = load_corpus(self.corpus_root)
+            return self._corpus
+
+    def reload_corpus(self) -> None:
+        with self._corpus_lock:
+            self._corpus = None
+        try:
+            from corpus.loader import cached_corpus
+
+            cached_corpus.cache_clear()
+        except ImportError:  # pragma: no cover
+            pass
+
+    def scenario_by_form(self, form_id: str):
+        return next((s for s in self.corpus().scenarios.values() if s.form.id == form_id), None)
+
+    # -- retriever and assistant -------------------------------------------
+    def start_loading(self) -> None:
+        threading.Thread(target=self._load, name="daoban-load", daemon=True).start()
+
+    def _load(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            self.retriever = self._make_retriever()
+            from agent.pipeline import Assistant
+
+            self.assistant = Assistant.from_settings(self.settings, session_store=self.session_store,
+                                                     status_lookup=self.status_lookup, retriever=self.retriever)
+            log.info("assistant loaded in %.1f s", time.perf_counter() - t0)
+        except Exception as exc:  # noqa: BLE001 - reported by /readyz, the service keeps serving the rest
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            log.exception("loading the assistant failed")
+        finally:
+            self._loaded.set()
+
+    def _make_retriever(self):
+        from index.retriever import HybridRetriever
+
+        if hasattr(HybridRetriever, "from_settings"):
+            return HybridRetriever.from_settings(self.settings)
+        return HybridRetriever(self.settings)
+
+    def wait_loaded(self, timeout: float) -> bool:
+        return self._loaded.wait(timeout)
+
+    @property
+    def ready(self) -> bool:
+        if self.assistant is None or not self.index_ready:
+            return False
+        return bool(getattr(self.assistant, "ready", True))
+
+    @property
+    def index_ready(self) -> bool:
+        return self.retriever is not None and bool(getattr(self.retriever, "ready", True))
+
+    def reindex(self, progress=None) -> dict:
+        """Incremental rebuild of the index from the corpus, then the retriever picks it up."""
+        from index.build import build_index
+
+        with self.index_lock:
+            t0 = time.perf_counter()
+            result = build_index(self.settings, progress=progress)
+            self.reload_corpus()
+            if self.retriever is not None:
+                self.retriever.reload()
+            stats = result if isinstance(result, dict) else (result.model_dump() if hasattr(result, "model_dump")
+                                                             else {"result": str(result)})
+            return {"seconds": round(time.perf_counter() - t0, 2), **stats}

@@ -1,0 +1,85 @@
+/* Shared by the hotline and admin consoles: the API key (kept in sessionStorage), JSON calls, copy, toast. */
+(function () {
+  "use strict";
+  var KEY = "daoban.apikey";
+  var gate, resolveKey;
+
+  function getKey() { try { return sessionStorage.getItem(KEY); } catch (e) { return null; } }
+  function setKey(k) { try { sessionStorage.setItem(KEY, k); } catch (e) { } }
+
+  function askKey(message) {
+    gate = gate || document.getElementById("keygate");
+    gate.hidden = false;
+    gate.querySelector(".error").textContent = message || "";
+    var input = gate.querySelector("input");
+    input.value = "";
+    setTimeout(function () { input.focus(); }, 0);
+    return new Promise(function (resolve) { resolveKey = resolve; });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    gate = document.getElementById("keygate");
+    gate.querySelector("form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var k = gate.querySelector("input").value.trim();
+      if (!k) { gate.querySelector(".error").textContent = "请输入访问密钥"; return; }
+      setKey(k); gate.hidden = true;
+      if (resolveKey) { var r = resolveKey; resolveKey = null; r(k); }
+    });
+  });
+
+  /* JSON call with X-API-Key; asks for the key on 401/403 and retries. */
+  function api(path, options) {
+    options = options || {};
+    var key = getKey();
+    var ready = key ? Promise.resolve(key) : askKey();
+    return ready.then(function (k) {
+      var headers = { "X-API-Key": k };
+      if (options.body !== undefined) headers["Content-Type"] = "application/json";
+      return fetch(path, { method: options.method || (options.body !== undefined ? "POST" : "GET"), headers: headers,
+                           body: options.body !== undefined ? JSON.stringify(options.body) : undefined });
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (body) {
+        if (res.status === 401 || res.status === 403) {
+          try { sessionStorage.removeItem(KEY); } catch (e) { }
+          return askKey(body.message || "密钥无效").then(function () { return api(path, options); });
+        }
+        if (!res.ok) { var err = new Error(body.message || ("请求失败（" + res.status + "）")); err.body = body; err.status = res.status; throw err; }
+        return body;
+      });
+    });
+  }
+
+  function toast(text) {
+    var t = document.getElementById("toast");
+    t.textContent = text; t.classList.add("show");
+    clearTimeout(t._timer); t._timer = setTimeout(function () { t.classList.remove("show"); }, 1600);
+  }
+
+  function copy(text, what) {
+    function done() { toast("已复制" + (what ? "：" + what : "")); }
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text).then(done, fallback);
+    return Promise.resolve(fallback());
+    function fallback() {
+      var ta = document.createElement("textarea"); ta.value = text; ta.setAttribute("readonly", "");
+      ta.style.position = "fixed"; ta.style.opacity = "0"; document.body.appendChild(ta); ta.select();
+      try { document.execCommand("copy"); done(); } catch (e) { toast("复制失败，请手动选择文字"); }
+      ta.remove();
+    }
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) for (var k in attrs) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "class") node.className = attrs[k];
+      else if (k.slice(0, 2) === "on") node.addEventListener(k.slice(2), attrs[k]);
+      else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) node.setAttribute(k, attrs[k] === true ? "" : attrs[k]);
+    }
+    (children || []).forEach(function (c) { if (c !== null && c !== undefined) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return node;
+  }
+
+  window.daoban = { api: api, copy: copy, toast: toast, el: el, askKey: askKey,
+                    logout: function () { try { sessionStorage.removeItem(KEY); } catch (e) { } location.reload(); } };
+})();

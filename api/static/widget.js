@@ -1,0 +1,379 @@
+/* daoban citizen chat widget. One tag adds it to any page:
+ *   <script src="https://HOST/widget.js" defer></script>
+ * Optional attributes: data-region="山东省", data-title="智能导办", data-open="true".
+ * Plain JS, no dependencies, everything served by the daoban API (no CDN, no web fonts). */
+(function () {
+  "use strict";
+  if (window.__daobanWidget) return;
+  window.__daobanWidget = true;
+
+  var script = document.currentScript || document.querySelector('script[src*="widget.js"]');
+  var BASE = script ? new URL(script.src, location.href).origin : location.origin;
+  var REGION = (script && script.dataset.region) || null;
+  var TITLE = (script && script.dataset.title) || "一件事智能导办";
+  var SKEY = "daoban.session";
+
+  var CSS = [
+    ".dbw, .dbw * { box-sizing: border-box; }",
+    ".dbw { --b:#1d5fbf; --bd:#15468f; --soft:#eaf1fc; --ink:#1f2733; --mut:#66717f; --line:#dfe4ec; --ok:#16804a; --okbg:#e6f5ec; --bad:#c0392b; --badbg:#fdecea;",
+    "  font-family: 'PingFang SC','Hiragino Sans GB','Microsoft YaHei','Noto Sans CJK SC','Noto Sans SC',system-ui,sans-serif; font-size:14px; line-height:1.6; color:var(--ink); }",
+    ".dbw button, .dbw input, .dbw select, .dbw textarea { font: inherit; color: inherit; }",
+    ".dbw :focus-visible { outline: 3px solid #7aa7ec; outline-offset: 2px; }",
+    ".dbw-bubble { position: fixed; right: 24px; bottom: 24px; z-index: 2147483000; display:flex; align-items:center; gap:8px; height: 56px; padding: 0 22px 0 18px; border-radius: 28px; border: 0;",
+    "  background: var(--b); color: #fff; font-weight: 600; font-size: 15px; cursor: pointer; box-shadow: 0 6px 24px rgba(21,70,143,.35); }",
+    ".dbw-bubble:hover { background: var(--bd); }",
+    ".dbw-bubble svg { width: 24px; height: 24px; }",
+    ".dbw-panel { position: fixed; right: 24px; bottom: 24px; z-index: 2147483001; width: 400px; height: min(680px, calc(100vh - 48px)); background: #f6f8fb;",
+    "  border-radius: 14px; box-shadow: 0 12px 48px rgba(16,30,54,.28); display: flex; flex-direction: column; overflow: hidden; border: 1px solid var(--line); }",
+    ".dbw-panel[hidden], .dbw-bubble[hidden] { display: none; }",
+    ".dbw-head { background: linear-gradient(135deg, #1d5fbf, #15468f); color: #fff; padding: 12px 14px 12px 16px; display: flex; align-items: center; gap: 10px; }",
+    ".dbw-head .dbw-logo { width: 32px; height: 32px; border-radius: 9px; background: #fff; color: var(--bd); font-weight: 800; display:flex; align-items:center; justify-content:center; }",
+    ".dbw-head h2 { font-size: 16px; margin: 0; line-height: 1.2; } .dbw-head p { margin: 0; font-size: 12px; opacity: .85; }",
+    ".dbw-head .dbw-sp { flex: 1; }",
+    ".dbw-icon { background: transparent; border: 0; color: #fff; width: 34px; height: 34px; border-radius: 8px; cursor: pointer; font-size: 20px; line-height: 1; }",
+    ".dbw-icon:hover { background: rgba(255,255,255,.16); }",
+    ".dbw-log { flex: 1; overflow-y: auto; padding: 14px 12px 6px; scroll-behavior: smooth; }",
+    ".dbw-msg { display: flex; margin: 0 0 12px; } .dbw-msg.user { justify-content: flex-end; }",
+    ".dbw-msg .dbw-b { max-width: 88%; padding: 9px 12px; border-radius: 12px; white-space: pre-wrap; word-break: break-word; }",
+    ".dbw-msg.user .dbw-b { background: var(--b); color: #fff; border-bottom-right-radius: 4px; }",
+    ".dbw-msg.bot .dbw-b { background: #fff; border: 1px solid var(--line); border-bottom-left-radius: 4px; max-width: 94%; }",
+    ".dbw-route { font-size: 12px; color: var(--b); background: var(--soft); border-radius: 999px; padding: 1px 9px; display: inline-block; margin-bottom: 6px; }",
+    ".dbw-cursor::after { content: '▍'; animation: dbwblink 1s steps(2) infinite; color: var(--b); } @keyframes dbwblink { 50% { opacity: 0; } }",
+    ".dbw-cites { margin: 8px 0 0; padding: 8px 0 0; border-top: 1px dashed var(--line); font-size: 12.5px; list-style: none; }",
+    ".dbw-cites li { margin: 2px 0; } .dbw-cites a { color: var(--b); text-decoration: none; } .dbw-cites a:hover { text-decoration: underline; }",
+    ".dbw-cites .n { display:inline-block; min-width:18px; height:18px; border-radius:4px; background:var(--soft); color:var(--b); text-align:center; font-size:11px; line-height:18px; margin-right:4px; }",
+    ".dbw-clarify { margin-top: 8px; } .dbw-clarify p { margin: 0 0 6px; font-weight: 600; }",
+    ".dbw-opt { display: block; width: 100%; text-align: left; background: #fff; border: 1px solid #bcd0f0; color: var(--bd); border-radius: 8px; padding: 7px 10px; margin: 5px 0; cursor: pointer; }",
+    ".dbw-opt:hover, .dbw-opt:focus-visible { background: var(--soft); border-color: var(--b); }",
+    ".dbw-chips { display: flex; flex-wrap: wrap; gap: 6px; padding: 0 12px 8px; }",
+    ".dbw-chip { background: #fff; border: 1px solid var(--line); color: var(--ink); border-radius: 999px; padding: 3px 11px; font-size: 12.5px; cursor: pointer; }",
+    ".dbw-chip:hover, .dbw-chip:focus-visible { border-color: var(--b); color: var(--b); }",
+    ".dbw-fb { display: flex; gap: 6px; align-items: center; margin-top: 8px; font-size: 12px; color: var(--mut); flex-wrap: wrap; }",
+    ".dbw-fb button { border: 1px solid var(--line); background: #fff; border-radius: 999px; padding: 1px 9px; cursor: pointer; font-size: 12px; }",
+    ".dbw-fb button[aria-pressed=true] { background: var(--soft); border-color: var(--b); color: var(--b); }",
+    ".dbw-form { background: #fff; border: 1px solid #bcd0f0; border-radius: 12px; margin: 0 0 12px; overflow: hidden; }",
+    ".dbw-form h3 { margin: 0; font-size: 14px; padding: 9px 12px; background: var(--soft); color: var(--bd); }",
+    ".dbw-form .dbw-fields { padding: 6px 12px 4px; }",
+    ".dbw-field { margin: 7px 0; } .dbw-field label { display: block; font-size: 12.5px; color: var(--mut); }",
+    ".dbw-field label .req { color: var(--bad); margin-left: 2px; }",
+    ".dbw-field input, .dbw-field select { width: 100%; border: 1px solid var(--line); border-radius: 7px; padding: 6px 9px; background: #fff; }",
+    ".dbw-field.invalid input, .dbw-field.invalid select { border-color: var(--bad); background: #fffafa; }",
+    ".dbw-field .err { color: var(--bad); font-size: 12px; min-height: 0; }",
+    ".dbw-field .src { font-size: 11px; color: var(--ok); margin-left: 6px; }",
+    ".dbw-form .dbw-actions { padding: 8px 12px 12px; display: flex; gap: 8px; align-items: center; }",
+    ".dbw-primary { background: var(--b); color: #fff; border: 0; border-radius: 8px; padding: 7px 16px; cursor: pointer; font-weight: 600; }",
+    ".dbw-primary:hover { background: var(--bd); } .dbw-primary:disabled { opacity: .6; cursor: default; }",
+    ".dbw-receipt { background: var(--okbg); border: 1px solid #b6e0c7; border-radius: 12px; padding: 10px 12px; margin: 0 0 12px; }",
+    ".dbw-receipt h3 { margin: 0 0 4px; color: var(--ok); font-size: 14px; } .dbw-receipt dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 2px 10px; font-size: 13px; }",
+    ".dbw-receipt dt { color: var(--mut); } .dbw-receipt dd { margin: 0; } .dbw-receipt .no { font-family: ui-monospace, Menlo, Consolas, monospace; font-weight: 700; letter-spacing: .5px; }",
+    ".dbw-input { display: flex; gap: 8px; padding: 10px 12px 12px; background: #fff; border-top: 1px solid var(--line); align-items: flex-end; }",
+    ".dbw-input textarea { flex: 1; resize: none; border: 1px solid var(--line); border-radius: 10px; padding: 8px 10px; max-height: 120px; min-height: 40px; }",
+    ".dbw-input textarea:focus { border-color: var(--b); outline: none; box-shadow: 0 0 0 3px #d6e4fa; }",
+    ".dbw-error { color: var(--bad); background: var(--badbg); border-radius: 8px; padding: 6px 10px; margin: 0 0 12px; font-size: 13px; }",
+    ".dbw-foot { font-size: 11px; color: var(--mut); text-align: center; padding: 0 0 6px; background: #fff; }",
+    "@media (max-width: 520px) { .dbw-panel { right: 0; bottom: 0; width: 100vw; height: 100vh; height: 100dvh; border-radius: 0; border: 0; }",
+    "  .dbw-bubble { right: 16px; bottom: 16px; } }"
+  ].join("\n");
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) for (var k in attrs) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "class") node.className = attrs[k];
+      else if (k.slice(0, 2) === "on") node.addEventListener(k.slice(2), attrs[k]);
+      else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) node.setAttribute(k, attrs[k] === true ? "" : attrs[k]);
+    }
+    (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return node;
+  }
+
+  var style = el("style", { text: CSS });
+  document.head.appendChild(style);
+  var root = el("div", { class: "dbw", id: "daoban-widget" });
+  var chatIcon = '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg>';
+  var bubble = el("button", { class: "dbw-bubble", type: "button", "aria-label": "打开" + TITLE, "aria-expanded": "false", "aria-controls": "dbw-panel" });
+  bubble.innerHTML = chatIcon + "<span>办事咨询</span>";
+  var log = el("div", { class: "dbw-log", role: "log", "aria-live": "polite", "aria-label": "对话记录" });
+  var chips = el("div", { class: "dbw-chips", "aria-label": "推荐问题" });
+  var input = el("textarea", { rows: "1", placeholder: "请描述您要办的事，如：孩子刚出生要办哪些证", "aria-label": "输入您的问题", maxlength: "2000" });
+  var send = el("button", { class: "dbw-primary", type: "submit", text: "发送" });
+  var closeBtn = el("button", { class: "dbw-icon", type: "button", "aria-label": "关闭对话窗口", title: "关闭 (Esc)", text: "×" });
+  var resetBtn = el("button", { class: "dbw-icon", type: "button", "aria-label": "开始新的咨询", title: "新的咨询", text: "↻" });
+  var panel = el("section", { class: "dbw-panel", id: "dbw-panel", role: "dialog", "aria-label": TITLE, hidden: true }, [
+    el("div", { class: "dbw-head" }, [
+      el("div", { class: "dbw-logo", "aria-hidden": "true", text: "办" }),
+      el("div", {}, [el("h2", { text: TITLE }), el("p", { text: "一次告知 · 一表申请 · 一次办成" })]),
+      el("div", { class: "dbw-sp" }), resetBtn, closeBtn]),
+    log, chips,
+    el("form", { class: "dbw-input", onsubmit: function (e) { e.preventDefault(); ask(input.value); } }, [input, send]),
+    el("div", { class: "dbw-foot", text: "回答依据官方办事指南生成，请以受理部门意见为准 · 人工服务请拨 12345" })
+  ]);
+  root.appendChild(bubble);
+  root.appendChild(panel);
+  document.body.appendChild(root);
+
+  var sessionId = null;
+  try { sessionId = sessionStorage.getItem(SKEY); } catch (e) { /* storage off: one page, one session */ }
+  var busy = false;
+  var formSpecs = {};
+
+  function setSession(id) { sessionId = id; try { sessionStorage.setItem(SKEY, id); } catch (e) { } }
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function open() {
+    panel.hidden = false; bubble.hidden = true; bubble.setAttribute("aria-expanded", "true");
+    if (!log.childElementCount) greet();
+    setTimeout(function () { input.focus(); }, 0);
+  }
+  function close() { panel.hidden = true; bubble.hidden = false; bubble.setAttribute("aria-expanded", "false"); bubble.focus(); }
+  bubble.addEventListener("click", open);
+  closeBtn.addEventListener("click", close);
+  resetBtn.addEventListener("click", function () {
+    sessionId = null; try { sessionStorage.removeItem(SKEY); } catch (e) { }
+    log.innerHTML = ""; greet(); input.focus();
+  });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") { e.preventDefault(); close(); } });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); ask(input.value); }
+  });
+  input.addEventListener("input", function () { input.style.height = "auto"; input.style.height = Math.min(input.scrollHeight, 120) + "px"; });
+
+  function greet() {
+    addBot("您好！我是一件事智能导办助手。告诉我您要办的事，我会告诉您要准备什么、去哪办，并帮您预填一张申请表。");
+    setChips(["孩子刚出生要办哪些证", "新开饭店要办哪些手续", "水电气报装一起办"]);
+  }
+
+  function addUser(text) {
+    log.appendChild(el("div", { class: "dbw-msg user" }, [el("div", { class: "dbw-b", text: text })]));
+    scrollDown();
+  }
+  function addBot(text) {
+    var b = el("div", { class: "dbw-b", text: text || "" });
+    var wrap = el("div", { class: "dbw-msg bot" }, [b]);
+    log.appendChild(wrap); scrollDown();
+    return b;
+  }
+  function addError(text) { log.appendChild(el("div", { class: "dbw-error", role: "alert", text: text })); scrollDown(); }
+
+  function setChips(list) {
+    chips.innerHTML = "";
+    (list || []).slice(0, 4).forEach(function (s) {
+      chips.appendChild(el("button", { class: "dbw-chip", type: "button", text: s, onclick: function () { ask(s); } }));
+    });
+  }
+
+  function payload(message) {
+    var body = { message: message, channel: "web", session_id: sessionId };
+    if (REGION) body.region = REGION;
+    return JSON.stringify(body);
+  }
+
+  function ask(text) {
+    text = (text || "").trim();
+    if (!text || busy) return;
+    busy = true; send.disabled = true; input.value = ""; input.style.height = "auto";
+    addUser(text); setChips([]);
+    var bubbleText = addBot("");
+    bubbleText.classList.add("dbw-cursor");
+    var answered = false;
+    streamChat(text, function (token) {
+      bubbleText.textContent += token; scrollDown();
+    }, function (reply, replyId) {
+      answered = true; bubbleText.classList.remove("dbw-cursor");
+      renderReply(bubbleText, reply, replyId);
+    }).catch(function (err) {
+      bubbleText.classList.remove("dbw-cursor");
+      if (!answered) { bubbleText.parentNode.remove(); addError(err.message || "网络异常，请稍后再试或拨打 12345"); }
+    }).then(function () { busy = false; send.disabled = false; input.focus(); });
+  }
+
+  // POST + Server-Sent Events read from the response body (EventSource cannot POST).
+  function streamChat(text, onToken, onReply) {
+    return fetch(BASE + "/v1/chat/stream", { method: "POST", headers: { "Content-Type": "application/json" }, body: payload(text) })
+      .then(function (res) {
+        if (!res.ok) return res.json().catch(function () { return {}; }).then(function (e) { throw new Error(e.message || "请求失败（" + res.status + "）"); });
+        var reader = res.body.getReader(), decoder = new TextDecoder(), buf = "";
+        function handle(block) {
+          var data = block.split("\n").filter(function (l) { return l.indexOf("data:") === 0; }).map(function (l) { return l.slice(5).trim(); }).join("\n");
+          if (!data) return;
+          var evt = JSON.parse(data);
+          if (evt.type === "token") onToken(evt.text);
+          else if (evt.type === "reply") onReply(evt.reply, evt.reply_id);
+          else if (evt.type === "error") throw new Error(evt.message);
+        }
+        function pump() {
+          return reader.read().then(function (r) {
+            if (r.done) { if (buf.trim()) handle(buf); return; }
+            buf += decoder.decode(r.value, { stream: true });
+            var i;
+            while ((i = buf.indexOf("\n\n")) >= 0) { handle(buf.slice(0, i)); buf = buf.slice(i + 2); }
+            return pump();
+          });
+        }
+        return pump();
+      });
+  }
+
+  function renderReply(b, reply, replyId) {
+    setSession(reply.session_id);
+    b.textContent = reply.answer;
+    if (reply.route) b.insertBefore(el("span", { class: "dbw-route", text: (reply.route.kind === "scenario" ? "一件事 · " : "") + reply.route.title }), b.firstChild).after(document.createElement("br"));
+    if (reply.citations && reply.citations.length) {
+      var ul = el("ol", { class: "dbw-cites", "aria-label": "依据" });
+      reply.citations.forEach(function (c, i) {
+        var href = BASE + "/guide/" + encodeURIComponent(c.doc_id) + "#" + encodeURIComponent(c.section);
+        ul.appendChild(el("li", {}, [el("span", { class: "n", text: String(i + 1) }),
+          el("a", { href: href, target: "_blank", rel: "noopener", title: c.snippet, text: c.title + (c.section && c.section !== "title" ? " · " + sectionName(c.section) : "") })]));
+      });
+      b.appendChild(ul);
+    }
+    if (reply.clarify) {
+      var box = el("div", { class: "dbw-clarify", role: "group", "aria-label": reply.clarify.question }, [el("p", { text: reply.clarify.question })]);
+      reply.clarify.options.forEach(function (o) {
+        box.appendChild(el("button", { class: "dbw-opt", type: "button", text: o.title, onclick: function () {
+          box.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+          ask(o.title);
+        } }));
+      });
+      b.appendChild(box);
+      setTimeout(function () { var f = box.querySelector("button"); if (f) f.focus(); }, 0);
+    }
+    b.appendChild(feedbackRow(reply.session_id, replyId));
+    if (reply.form) renderForm(reply.form);
+    setChips(reply.suggestions);
+    scrollDown();
+  }
+
+  var SECTION_NAMES = { title: "概述", steps: "办理流程", time_fee: "时限与收费", materials: "材料", summary: "简介", places: "办理地点", phone: "咨询电话", conditions: "办理条件", members: "包含事项", answer: "解答", sample_question: "常见问法" };
+  function sectionName(s) {
+    if (SECTION_NAMES[s]) return SECTION_NAMES[s];
+    if (s.indexOf("faq:") === 0) return "常见问题";
+    if (s.indexOf("situation:") === 0) return "情形材料";
+    if (s.indexOf("question:") === 0) return "情形";
+    return s;
+  }
+
+  function feedbackRow(session, replyId) {
+    var row = el("div", { class: "dbw-fb", role: "group", "aria-label": "评价这条回答" }, [el("span", { text: "这条回答：" })]);
+    function btn(label, aria, body) {
+      var x = el("button", { type: "button", "aria-pressed": "false", "aria-label": aria, text: label, onclick: function () {
+        var payload = Object.assign({ session_id: session, reply_id: replyId }, body);
+        fetch(BASE + "/v1/feedback", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) })
+          .then(function (r) { if (r.ok) { x.setAttribute("aria-pressed", "true"); thanks.textContent = "感谢反馈"; } });
+      } });
+      row.appendChild(x);
+    }
+    btn("👍", "有帮助", { thumbs: "up" });
+    btn("👎", "没帮助", { thumbs: "down" });
+    btn("问题已解决", "问题已解决", { resolved: true });
+    btn("未解决", "问题未解决", { resolved: false });
+    var thanks = el("span", { "aria-live": "polite" });
+    row.appendChild(thanks);
+    return row;
+  }
+
+  // -- the prefilled form ----------------------------------------------------------
+  function spec(scenarioId) {
+    if (!formSpecs[scenarioId]) {
+      formSpecs[scenarioId] = fetch(BASE + "/v1/matters/" + encodeURIComponent(scenarioId))
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (doc) { var m = {}; ((doc && doc.form && doc.form.fields) || []).forEach(function (f) { m[f.key] = f; }); return { title: doc && doc.form ? doc.form.title : "申请表", fields: m }; })
+        .catch(function () { return { title: "申请表", fields: {} }; });
+    }
+    return formSpecs[scenarioId];
+  }
+
+  var INPUT_TYPES = { date: "date", phone: "tel", int: "number", money: "text" };
+  var SOURCE_NAMES = { conversation: "已从对话中填入", derived: "已自动推算", e_license: "已从电子证照调取", user: "" };
+
+  function renderForm(form) {
+    var old = log.querySelector('.dbw-form[data-form="' + form.form_id + '"]');
+    spec(form.scenario_id).then(function (s) {
+      var card = el("form", { class: "dbw-form", "data-form": form.form_id, novalidate: true, "aria-label": s.title });
+      var fields = el("div", { class: "dbw-fields" });
+      var status = el("span", { class: "muted", "aria-live": "polite", style: "font-size:12px;color:#66717f" });
+      card.appendChild(el("h3", { text: "📝 " + s.title + "（已为您预填，请核对）" }));
+      form.fields.forEach(function (f) { fields.appendChild(fieldRow(form, f, s.fields[f.key] || {})); });
+      card.appendChild(fields);
+      var submit = el("button", { class: "dbw-primary", type: "submit", text: "提交申请" });
+      card.appendChild(el("div", { class: "dbw-actions" }, [submit, status]));
+      card.addEventListener("submit", function (e) { e.preventDefault(); submitForm(form, card, submit, status); });
+      if (old) old.replaceWith(card); else log.appendChild(card);
+      scrollDown();
+    });
+  }
+
+  function fieldRow(form, f, def) {
+    var id = "dbw-f-" + form.form_id + "-" + f.key;
+    var ctrl;
+    if (def.options && def.options.length) {
+      ctrl = el("select", { id: id, name: f.key }, [el("option", { value: "", text: "请选择" })]);
+      def.options.forEach(function (o) { ctrl.appendChild(el("option", { value: o, text: o, selected: o === f.value })); });
+    } else {
+      ctrl = el("input", { id: id, name: f.key, type: INPUT_TYPES[f.type] || "text", value: f.value || "", autocomplete: "off",
+        placeholder: def.hint || (f.type === "id_number" ? "18位身份证号码" : f.type === "phone" ? "11位手机号码" : "") });
+    }
+    var err = el("div", { class: "err", id: id + "-err", role: "alert" });
+    ctrl.setAttribute("aria-describedby", id + "-err");
+    var src = f.value && SOURCE_NAMES[f.source] ? el("span", { class: "src", text: "✓ " + SOURCE_NAMES[f.source] }) : null;
+    var row = el("div", { class: "dbw-field", "data-key": f.key }, [
+      el("label", { for: id }, [f.label, def.required ? el("span", { class: "req", "aria-hidden": "true", text: "*" }) : null, src]), ctrl, err]);
+    if (!f.valid && f.error) showError(row, f.error);
+    ctrl.addEventListener("change", function () {
+      var fields = {}; fields[f.key] = ctrl.value;
+      postForm("/v1/forms/" + encodeURIComponent(form.form_id), fields).then(function (res) {
+        if (!res.ok) { showError(row, res.body.message); return; }
+        var state = res.body.fields.filter(function (x) { return x.key === f.key; })[0];
+        showError(row, state && !state.valid ? state.error : "");
+      });
+    });
+    return row;
+  }
+
+  function showError(row, msg) {
+    row.classList.toggle("invalid", !!msg);
+    var c = row.querySelector("input,select"); if (c) c.setAttribute("aria-invalid", msg ? "true" : "false");
+    row.querySelector(".err").textContent = msg || "";
+  }
+
+  function postForm(path, fields) {
+    return fetch(BASE + path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ session_id: sessionId, fields: fields }) })
+      .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); });
+  }
+
+  function submitForm(form, card, button, status) {
+    var fields = {};
+    card.querySelectorAll("input,select").forEach(function (c) { fields[c.name] = c.value; });
+    button.disabled = true; status.textContent = "正在提交…";
+    postForm("/v1/forms/" + encodeURIComponent(form.form_id) + "/submit", fields).then(function (res) {
+      button.disabled = false;
+      card.querySelectorAll(".dbw-field").forEach(function (row) { showError(row, ""); });
+      if (res.ok) { status.textContent = ""; showReceipt(card, res.body); return; }
+      status.textContent = res.body.message || "提交失败";
+      (res.body.errors || []).forEach(function (e) {
+        var row = card.querySelector('.dbw-field[data-key="' + e.key + '"]');
+        if (row) showError(row, e.message);
+      });
+      var first = card.querySelector(".dbw-field.invalid input, .dbw-field.invalid select");
+      if (first) first.focus();
+    }).catch(function () { button.disabled = false; status.textContent = "网络异常，表单内容已保留，请重试"; });
+  }
+
+  function showReceipt(card, r) {
+    var when = new Date(r.submitted_at + (/[zZ]|[+-]\d\d:?\d\d$/.test(r.submitted_at) ? "" : "Z"));
+    var box = el("div", { class: "dbw-receipt", role: "status", tabindex: "-1" }, [
+      el("h3", { text: "✓ 申请已提交，" + r.status }),
+      el("dl", {}, [
+        el("dt", { text: "受理编号" }), el("dd", { class: "no", text: r.receipt_no }),
+        el("dt", { text: "提交时间" }), el("dd", { text: when.toLocaleString("zh-CN", { hour12: false }) }),
+        el("dt", { text: "办理部门" }), el("dd", { text: r.departments.join("、") }),
+        el("dt", { text: "承诺时限" }), el("dd", { text: r.time_limit }),
+        r.status_lookup ? el("dt", { text: "进度查询" }) : null, r.status_lookup ? el("dd", { text: r.status_lookup }) : null
+      ])]);
+    card.replaceWith(box);
+    box.focus(); scrollDown();
+  }
+
+  if (script && script.dataset.open === "true") open();
+  window.daobanWidget = { open: open, close: close, ask: function (t) { open(); ask(t); } };
+})();

@@ -1,0 +1,83 @@
+"""The agent's storage protocols over the API database: sessions survive restarts, receipts are looked up."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from api.crypto import Vault
+from api.db import SessionRow, SubmissionRow, utcnow
+
+
+class SQLSessionStore:
+    """``agent.session.SessionStore`` backed by the sessions table (state encrypted: it holds slots)."""
+
+    def __init__(self, db: sessionmaker, vault: Vault):
+        self.db = db
+        self.vault = vault
+
+    @staticmethod
+    def _model():
+        from agent.session import SessionState
+
+        return SessionState
+
+    def load(self, session_id: str):
+        with self.db() as s:
+            row = s.get(SessionRow, session_id)
+            if row is None or not row.state_enc:
+                return None
+            return self._model().model_validate_json(self.vault.decrypt(row.state_enc))
+
+    def load_raw(self, session_id: str) -> dict | None:
+        with self.db() as s:
+            row = s.get(SessionRow, session_id)
+            if row is None or not row.state_enc:
+                return None
+            return json.loads(self.vault.decrypt(row.state_enc))
+
+    def save(self, state: Any) -> None:
+        session_id = getattr(state, "session_id", None) or getattr(state, "id")
+        payload = self.vault.encrypt(state.model_dump_json())
+        with self.db.begin() as s:
+            row = s.get(SessionRow, session_id)
+            if row is None:
+                s.add(SessionRow(id=session_id, state_enc=payload,
+                                 channel=getattr(state, "channel", None) or "web",
+                                 region=getattr(state, "region", None)))
+            else:
+                row.state_enc = payload
+                row.updated_at = utcnow()
+
+
+def application_status(row: SubmissionRow) -> dict:
+    return {
+        "receipt_no": row.receipt_no,
+        "status": row.status,
+        "submitted_at": row.submitted_at,
+        "scenario_title": row.scenario_title,
+        "departments": json.loads(row.departments),
+        "promised_days": row.promised_days,
+    }
+
+
+class SQLStatusLookup:
+    """``agent.status.StatusLookup`` over the submissions table."""
+
+    def __init__(self, db: sessionmaker):
+        self.db = db
+
+    def lookup(self, receipt_no: str):
+        receipt_no = (receipt_no or "").strip().upper()
+        with self.db() as s:
+            row = s.scalars(select(SubmissionRow).where(SubmissionRow.receipt_no == receipt_no)).first()
+            if row is None:
+                return None
+            data = application_status(row)
+        try:
+            from agent.status import ApplicationStatus
+        except ImportError:  # pragma: no cover - until agent.status lands
+            return data
+        return ApplicationStatus(**data)

@@ -1,0 +1,160 @@
+"""Helpers for the API and page tests: a small real corpus, a real index, a real uvicorn process.
+
+Imported explicitly by tests/test_api_*.py and tests/test_pages_*.py (not a conftest plugin)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC_CORPUS = ROOT / "corpus" / "data" / "shandong"
+# One 一件事 with its member matters: enough for routing, 情形 questions and the form.
+SCENARIO = "newborn-birth"
+HOTLINE_KEY = "test-hotline-key"
+STAFF_KEY = "test-staff-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def id_number(first17: str) -> str:
+    """A valid 18-digit ID number (GB 11643 check digit), computed here, not by the code under test."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(c) * w for c, w in zip(first17, weights))
+    return first17 + "10X98765432"[total % 11]
+
+
+def make_corpus(dest: Path) -> Path:
+    """Copy the scenario and its member matters into ``dest/shandong``; returns the corpus root."""
+    import yaml
+
+    region = dest / "shandong"
+    (region / "scenarios").mkdir(parents=True, exist_ok=True)
+    (region / "matters").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SRC_CORPUS / "region.yaml", region / "region.yaml")
+    scenario_file = SRC_CORPUS / "scenarios" / f"{SCENARIO}.yaml"
+    shutil.copy(scenario_file, region / "scenarios" / scenario_file.name)
+    scenario = yaml.safe_load(scenario_file.read_text(encoding="utf-8"))
+    for member in scenario["members"]:
+        shutil.copy(SRC_CORPUS / "matters" / f"{member['matter']}.yaml", region / "matters" / f"{member['matter']}.yaml")
+    return dest
+
+
+def _fingerprint(corpus_root: Path) -> str:
+    h = hashlib.sha1()
+    for p in sorted(corpus_root.rglob("*.yaml")) + sorted((ROOT / "index").glob("*.py")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_test_index(env: dict) -> None:
+    """Build the real index for the test corpus. The result is kept in the temp folder by corpus
+    fingerprint: building it again (same files, same index code) is a no-op run of the incremental build."""
+    from daoban.settings import load_settings
+    from index.build import build_index
+
+    settings = load_settings().model_copy(update={"data_dir": Path(env["DAOBAN_DATA_DIR"]),
+                                                  "corpus_dir": Path(env["DAOBAN_CORPUS_DIR"])})
+    cache = Path(tempfile.gettempdir()) / "daoban-test-api-index" / _fingerprint(settings.corpus_dir)
+    if cache.is_dir() and not settings.index_dir.exists():
+        shutil.copytree(cache, settings.index_dir)
+    build_index(settings)
+    if not cache.is_dir():
+        tmp = cache.with_name(cache.name + f".tmp{os.getpid()}")
+        shutil.copytree(settings.index_dir, tmp)
+        try:
+            tmp.rename(cache)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def base_env(tmp: Path, corpus_root: Path, **extra: str) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "DAOBAN_DATA_DIR": str(tmp / "data"),
+        "DAOBAN_CORPUS_DIR": str(corpus_root),
+        "DAOBAN_LLM__BACKEND": "none",
+        "DAOBAN_API__API_KEYS": json.dumps({HOTLINE_KEY: "hotline", STAFF_KEY: "staff"}),
+        "DAOBAN_API__RATE_LIMIT_PER_MINUTE": "100000",
+        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Server:
+    env: dict
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait_ready: bool = True, timeout: float = 300) -> "Server":
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
+             "--port", str(self.port)], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        path = "/readyz" if wait_ready else "/healthz"
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                r = httpx.get(self.url + path, timeout=2)
+                if r.status_code == 200:
+                    return self
+                if wait_ready and r.status_code == 503 and "加载失败" in r.json().get("message", ""):
+                    raise RuntimeError(f"assistant failed to load: {r.json()['message']}\n{self.log()[-3000:]}")
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"server not {'ready' if wait_ready else 'up'} after {timeout} s:\n{self.log()[-3000:]}")
+
+    def kill(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def client(self, **kw) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=kw.pop("timeout", 120), **kw)
+
+
+@pytest.fixture(scope="session")
+def api_server(tmp_path_factory):
+    """One real server for the API and page tests: small real corpus, real index, LLM backend none."""
+    tmp = tmp_path_factory.mktemp("api")
+    corpus_root = make_corpus(tmp / "corpus")
+    env = base_env(tmp, corpus_root)
+    build_test_index(env)
+    server = Server(env=env, log_path=tmp / "server.log").start()
+    yield server
+    server.kill()
