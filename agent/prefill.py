@@ -29,12 +29,16 @@ FIELD_ROLE_KEYS: dict[str, str] = {
     "applicant": "applicant", "mother": "mother", "father": "father", "baby": "child", "child": "child",
     "newborn": "child", "infant": "child", "spouse": "spouse", "wife": "wife", "husband": "husband",
     "legal_rep": "legal_rep", "legal_representative": "legal_rep", "company": "company", "enterprise": "company",
-    "business": "company", "contact": "contact", "agent": "agent",
+    "business": "company", "contact": "contact", "agent": "agent", "student": "student", "deceased": "deceased",
+    "employee": "employee", "worker": "employee", "seller": "seller", "guardian": "guardian", "co_buyer": "co_buyer",
+    "pharmacist": "pharmacist",
 }
 FIELD_ROLE_LABELS: dict[str, str] = {
     "申请人": "applicant", "母亲": "mother", "父亲": "father", "新生儿": "child", "婴儿": "child", "孩子": "child",
     "子女": "child", "配偶": "spouse", "法定代表人": "legal_rep", "法人": "legal_rep", "企业": "company",
-    "公司": "company", "单位": "company", "联系人": "contact", "经办人": "agent",
+    "公司": "company", "单位": "company", "联系人": "contact", "经办人": "agent", "学生": "student", "逝者": "deceased",
+    "新员工": "employee", "受伤职工": "employee", "卖方": "seller", "监护人": "guardian", "共同购房人": "co_buyer",
+    "女方": "spouse", "男方": "applicant",
 }
 # Which slot roles a field role takes, and how strongly (None = no cue in the text).
 ROLE_FIT: dict[str | None, dict[str | None, int]] = {
@@ -49,6 +53,8 @@ ROLE_FIT: dict[str | None, dict[str | None, int]] = {
     "company": {"company": 10, None: 6, "applicant": 4, "legal_rep": 3},
     "contact": {"contact": 10, "applicant": 7, None: 6},
     "agent": {"agent": 10, "applicant": 6, None: 5},
+    "student": {"student": 10, "child": 9},
+    "guardian": {"guardian": 10, "applicant": 6, "mother": 5, "father": 5},
 }
 # Fields without a role (落户地址, 出生医院) take any slot, preferring unlabelled ones.
 _ANY_ROLE = 5
@@ -60,37 +66,57 @@ _EXPLICIT_LABEL = 20
 # Slot types whose owner is the value itself: a USCC or company name is the company's.
 _ROLELESS_SLOT_TYPES = {"uscc", "company", "org", "money", "int"}
 _CORRECTION_CUE = re.compile(r"不对|错了|写错|说错|改成|改为|更正|应该是|重新|修改|换成")
-_ORG_LABEL_TAIL = re.compile(r"(医院|保健院|卫生院|学校|幼儿园|银行|单位|机构|公司|企业|店|厂)$")
-_NAME_LABEL = re.compile(r"(姓名|名字)$")
+_ORG_LABEL_TAIL = re.compile(r"(医院|保健院|卫生院|学校|院校|幼儿园|银行|法院|殡仪馆|单位|机构|公司|企业|店|厂)$")
+# What an organisation of that kind is called at its end: 报名学校 takes 泉城小学.
+_ORG_NOUN_ENDINGS = {"医院": "院心所", "保健院": "院", "卫生院": "院", "学校": "校学", "院校": "校学院",
+                     "幼儿园": "园", "银行": "行社点", "法院": "院", "殡仪馆": "馆"}
+_NAME_LABEL = re.compile(r"(姓名|名字)")
 _COMPANY_NAME_LABEL = re.compile(r"(企业|公司|单位|商户|个体工商户|店铺|字号|市场主体).*名称|^名称$")
 
 SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
 
 
+_ROLE_KEYS_LONGEST = sorted(FIELD_ROLE_KEYS.items(), key=lambda kv: -len(kv[0]))
+_ROLE_LABELS_LONGEST = sorted(FIELD_ROLE_LABELS.items(), key=lambda kv: -len(kv[0]))
+
+
 def field_role(f: FormField) -> str | None:
-    for prefix, role in sorted(FIELD_ROLE_KEYS.items(), key=lambda kv: -len(kv[0])):
-        if f.key == prefix or f.key.startswith(prefix + "_"):
+    return _field_role(f.key, f.label)
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_role(key: str, label: str) -> str | None:
+    for prefix, role in _ROLE_KEYS_LONGEST:
+        if key == prefix or key.startswith(prefix + "_"):
             return role
-    for prefix, role in sorted(FIELD_ROLE_LABELS.items(), key=lambda kv: -len(kv[0])):
-        if f.label.startswith(prefix):
+    for prefix, role in _ROLE_LABELS_LONGEST:
+        if label.startswith(prefix):
             return role
     return None
 
 
-def slot_kinds(f: FormField) -> set[str]:
+def slot_kinds(f: FormField) -> frozenset[str]:
     """Slot types that can fill the field."""
-    if f.type in ("id_number", "phone", "date", "address", "uscc", "money", "int"):
-        return {f.type}
-    if f.type != "text":
-        return set()
-    if _COMPANY_NAME_LABEL.search(f.label) or (field_role(f) == "company" and f.key.endswith("name")):
-        return {"company", "org"}
-    if _NAME_LABEL.search(f.label) or f.key.endswith("_name") or f.key == "name":
-        return {"name"}
-    if _ORG_LABEL_TAIL.search(f.label):
-        return {"org", "company"}
-    return set()
+    return _slot_kinds(f.key, f.label, f.type)
+
+
+@functools.lru_cache(maxsize=4096)
+def _slot_kinds(key: str, label: str, type_: str) -> frozenset[str]:
+    if type_ in ("id_number", "phone", "date", "address", "uscc", "money", "int"):
+        return frozenset({type_})
+    if type_ != "text":
+        return frozenset()
+    core = re.sub(r"（[^）]*）|\([^)]*\)", "", label)  # 法定代表人（负责人）姓名 -> 法定代表人姓名
+    if _NAME_LABEL.search(core):
+        return frozenset({"name"})
+    if _COMPANY_NAME_LABEL.search(core) or (_field_role(key, label) == "company" and key.endswith("name")):
+        return frozenset({"company", "org"})
+    if _ORG_LABEL_TAIL.search(core):
+        return frozenset({"org", "company"})
+    if core.endswith("人") or (key.endswith("_name") and not core.endswith("名称")):
+        return frozenset({"name"})
+    return frozenset()
 
 
 def condition_holds(when: dict[str, list[str]] | None, answers: dict[str, str]) -> bool | None:
@@ -111,13 +137,17 @@ def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
-def _label_words(f: FormField) -> set[str]:
-    label = f.label
+def _label_words(f: FormField) -> frozenset[str]:
+    return _label_bigrams(f.label)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_bigrams(label: str) -> frozenset[str]:
     for prefix in sorted(FIELD_ROLE_LABELS, key=len, reverse=True):
         if label.startswith(prefix):
             label = label[len(prefix):]
             break
-    return _bigrams(label) - {"姓名", "号码", "名称"}
+    return frozenset(_bigrams(label) - {"姓名", "号码", "名称"})
 
 
 @dataclass
@@ -253,8 +283,9 @@ class FormFiller:
     def _fit(self, f: FormField, slot: Slot, turn: _Turn, asked: list[str], last_set: dict[str, str],
              kind: str) -> tuple[float, bool] | None:
         """How well ``slot`` fits field ``f`` (None: not at all); the flag marks an identity match."""
-        frole = field_role(f)
-        srole = None if slot.type in _ROLELESS_SLOT_TYPES and frole not in ("legal_rep", "contact") else slot.role
+        frole, srole = field_role(f), slot.role
+        if slot.type in _ROLELESS_SLOT_TYPES:
+            frole = srole = None  # a USCC, company name, amount or count is matched by label words only
         overlap = len(_label_words(f) & _bigrams(self._around(turn.text, slot)))
         identity = False
         if frole is None:
@@ -325,11 +356,11 @@ class FormFiller:
 
     @staticmethod
     def _org_matches(f: FormField, slot: Slot) -> bool:
-        tail = _ORG_LABEL_TAIL.search(f.label)
-        if not tail or tail.group(1) in ("单位", "机构", "公司", "企业"):
+        tail = _ORG_LABEL_TAIL.search(re.sub(r"（[^）]*）|\([^)]*\)", "", f.label))
+        if not tail or tail.group(1) not in _ORG_NOUN_ENDINGS:
             return True
         noun = tail.group(1)
-        return noun in slot.value or noun[-1] == slot.value[-1]
+        return noun in slot.value or slot.value[-1] in _ORG_NOUN_ENDINGS[noun]
 
     def _enum_candidates(self, f: FormField, turn: _Turn, asked: list[str], last_set: dict[str, str]) -> list[_Candidate]:
         text = to_halfwidth(turn.text)
@@ -338,8 +369,8 @@ class FormFiller:
         core = _label_core(f)
         seen: list[tuple[int, int]] = []
         for surface, option in enum_surfaces(f.options):
-            for m in re.finditer(re.escape(surface), text):
-                a, b = m.span()
+            for a in _find_all(text, surface):
+                b = a + len(surface)
                 if any(a < y and x < b for x, y in seen):
                     continue  # a longer surface already covers it
                 if len(surface) == 1 and text.strip() != surface and not any(w in text[max(0, a - 5):a] for w in core):
@@ -366,7 +397,9 @@ class FormFiller:
     def _explicit(f: FormField, text: str) -> list[_Candidate]:
         """'落户地址是…' / '生育津贴收款账号：…': the user named the field."""
         out = []
-        for m in re.finditer(re.escape(f.label) + r"\s*(?:是|为|填|写|在|叫)?\s*[：:]?\s*([^，。；;,!！?？\n]+)", text):
+        if f.label not in text:
+            return out
+        for m in _label_value_re(f.label).finditer(text):
             value = m.group(1).strip()
             if value:
                 out.append(_Candidate(_EXPLICIT_LABEL, m.start(1), f.key, value))
@@ -463,10 +496,22 @@ class FormFiller:
         return FormState(form_id=form.id, scenario_id=scenario_id, fields=out, missing=missing)
 
 
+@functools.lru_cache(maxsize=4096)
+def _label_value_re(label: str) -> re.Pattern:
+    return re.compile(re.escape(label) + r"\s*(?:是|为|填|写|在|叫)?\s*[：:]?\s*([^，。；;,!！?？\n]+)")
+
+
 @functools.lru_cache(maxsize=512)
 def _cached_slots(text: str, today: dt.date) -> tuple[Slot, ...]:
     # Each turn re-reads the session; a message's slots never change for the same day.
     return tuple(extract_slots(text, today=today))
+
+
+def _find_all(text: str, sub: str):
+    i = text.find(sub)
+    while i >= 0:
+        yield i
+        i = text.find(sub, i + 1)
 
 
 def _label_core(f: FormField) -> list[str]:

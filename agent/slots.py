@@ -44,6 +44,9 @@ ROLE_CUES: dict[str, str] = {
     "法人": "legal_rep", "法定代表人": "legal_rep", "法人代表": "legal_rep",
     "公司": "company", "企业": "company", "单位": "company", "商户": "company", "个体户": "company",
     "联系人": "contact", "经办人": "agent", "代办人": "agent",
+    "学生": "student", "逝者": "deceased", "死者": "deceased", "员工": "employee", "职工": "employee",
+    "卖方": "seller", "卖家": "seller", "房东": "seller", "监护人": "guardian", "共同购房人": "co_buyer",
+    "药师": "pharmacist",
 }
 
 # What a cue after "我是…" makes the applicant (identity: the applicant IS the mother).
@@ -53,6 +56,7 @@ _RELATION_WORDS = sorted(
     key=len, reverse=True,
 )
 
+_RELATION_RE = re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该企业|公司)?的?({'|'.join(_RELATION_WORDS)})")
 _CUE_RE = re.compile("|".join(sorted(map(re.escape, ROLE_CUES), key=len, reverse=True)))
 _SENTENCE_END = re.compile(r"[。！？；;!?\n]")
 
@@ -202,6 +206,7 @@ def lac_tokens(text: str) -> list[tuple[str, str, int, int]]:
 def warm_up() -> None:
     """Load LAC and jionlp's ID region table now rather than on the first user message."""
     lac_tokens("我叫王丽")
+    cn_int("十二")
     from agent.validators import _id_parser
 
     _id_parser()._prepare()
@@ -326,8 +331,7 @@ def extract_slots(text: str, today: dt.date | None = None) -> list[Slot]:
         add(type_, value, a, b)
 
     # "我是孩子妈妈": the applicant's relation to the subject, and an identity for roles.
-    rel_re = re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该企业|公司)?的?({'|'.join(_RELATION_WORDS)})")
-    for m in rel_re.finditer(norm):
+    for m in _RELATION_RE.finditer(norm):
         slots.append(Slot(type="relation", value=ROLE_CUES.get(m.group(1), "guardian"), raw=m.group(1),
                           start=m.start(1), end=m.end(1), context=text[max(0, m.start() - 8):m.start()],
                           role="applicant"))
