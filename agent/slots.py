@@ -61,8 +61,8 @@ _CUE_RE = re.compile("|".join(sorted(map(re.escape, ROLE_CUES), key=len, reverse
 _SENTENCE_END = re.compile(r"[。！？；;!?\n]")
 
 # Cue words that say what kind of number follows.
-_ID_CUE = re.compile(r"身份证|证件号|身份号码|公民身份")
-_PHONE_CUE = re.compile(r"电话|手机|联系方式|致电|打给|号码(?!.*身份)|微信")
+_ID_CUE = re.compile(r"身份证号码|身份证号|身份证|证件号码|证件号|身份号码|公民身份")
+_PHONE_CUE = re.compile(r"电话|手机|联系方式|致电|打给|(?<!身份证)(?<!证件)(?<!身份)号码|微信")
 _USCC_CUE = re.compile(r"信用代码|社会信用|执照号|营业执照|注册号|税号|纳税人识别")
 _OTHER_NUMBER_CUE = re.compile(r"账号|卡号|银行卡|账户|户号|编号|订单|回执|受理号|车牌")
 
@@ -90,7 +90,8 @@ _ADDRESS_CUE = re.compile(
 )
 _ADDRESS_TAIL = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9\-#()（）]+")
 _ADDRESS_MARK = re.compile(r"[省市区县旗镇乡村路街巷道号楼室栋幢组]|街道|小区|社区|单元")
-_ADDRESS_STOP = re.compile(r"(?:的话|吗|呢|吧|了|，|。|,|办理|申请|落户|上户口|出生|居住|工作|上班)")
+_ADDRESS_STOP = re.compile(r"(?:的话|吗|呢|吧|了|，|。|,|办理|申请|落户|上户口|出生|居住|工作|上班|需要|怎么|什么|哪)")
+_QUESTION = re.compile(r"什么|怎么|哪|多少|吗|呢")
 
 _MONEY_CUE = re.compile(r"资本|资金|金额|钱|收入|工资|薪|费|价|补贴|津贴|补助|款|投资|营业额|贷款|存款|租金|报销")
 _NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|[{CN_NUM}点]+)"
@@ -238,12 +239,10 @@ def _role_for(text: str, start: int, end: int, taken: list[tuple[int, int]]) -> 
         if any(a <= m.start() < b for a, b in taken):
             continue  # a cue word inside another value (公司 in …有限公司) says nothing
         best = m
-    if best:
-        return ROLE_CUES[best.group(0)]
     after = re.match(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({_CUE_RE.pattern})", text[end:end + 10])
-    if after:
+    if after:  # "张三是孩子爸爸" says more than a cue earlier in the sentence
         return ROLE_CUES[after.group(1)]
-    return None
+    return ROLE_CUES[best.group(0)] if best else None
 
 
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
@@ -395,7 +394,9 @@ def _addresses(text, tokens, add, taken) -> None:
         if tail:
             stop = _ADDRESS_STOP.search(text, tail.start(), tail.end())
             end = stop.start() if stop else tail.end()
-            if end - tail.start() >= 2:
+            span = text[tail.start():end]
+            # after 落户/住在 only something that looks like a place; after 地址： anything (flagged if too short)
+            if len(span) >= 2 and (_ADDRESS_MARK.search(span) or "址" in m.group(0) and not _QUESTION.search(span)):
                 spans.append((tail.start(), end))
     # A run of place words from LAC: 济南市|历下区|泉城路8号|3|单元|201室
     i = 0
@@ -465,6 +466,8 @@ def _money_and_ints(text, add, taken) -> None:
         a, b = m.span()
         if _overlaps((a, b), taken):
             continue
+        if m.group("num") == "一" and m.group("unit") in ("个", "家", "次", "张", "份", "只", "条", "位", "名"):
+            continue  # 一个/一家 is an article, not a count
         n = cn_int(m.group("num"))
         if n is not None:
             add("int", str(n), a, b)

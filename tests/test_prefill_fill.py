@@ -188,3 +188,38 @@ def test_bad_uscc_is_flagged_on_the_business_form():
     state = FormFiller().fill(form, [f"营业执照上的信用代码是{code}"], today=TODAY)
     f = field(state, "uscc")
     assert f.value == code and not f.valid and "校验位" in f.error
+
+
+def _all_forms():
+    from corpus.loader import load_corpus
+
+    corpus = load_corpus(regions=["shandong"])
+    return [(s.id, s.form) for s in corpus.scenarios.values()]
+
+
+def test_every_corpus_form_fills_generically():
+    """The same sentences fill the applicant's fields of every real form; nothing is scenario-specific."""
+    ident = make_id("370102", "19900307", "123")
+    texts = [f"我叫王丽，身份证号{ident}", "我的电话是 139-1234-5678"]
+    forms = _all_forms()
+    assert len(forms) >= 1
+    checked = 0
+    for sid, form in forms:
+        state = FormFiller().fill(form, texts, scenario_id=sid, today=TODAY)
+        keys = {f.key for f in form.fields}
+        v = values(state)
+        required = {f.key for f in form.fields if f.required}
+        assert set(state.missing) <= required, sid
+        for f in state.fields:  # whatever got filled is validated and has a source
+            assert (f.value is None) == (f.source is None), (sid, f.key)
+        if "applicant_id_number" in keys:
+            assert v["applicant_id_number"] == ident, sid
+            checked += 1
+        if "applicant_name" in keys:
+            assert v["applicant_name"] == "王丽", sid
+        if "applicant_phone" in keys:
+            assert v["applicant_phone"] == "13912345678", sid
+        for f in form.fields:
+            if f.derived_from == "applicant_id_number" and f.derive == "birth_date":
+                assert v[f.key] == "1990-03-07", sid
+    assert checked >= 1

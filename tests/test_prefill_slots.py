@@ -102,3 +102,20 @@ def test_two_numbers_separated_by_a_space_and_uscc_vs_id():
 
 def test_bank_card_is_not_an_id_or_phone():
     assert extract_slots("银行卡号6222020200001234567", TODAY) == []
+
+
+def test_questions_without_values_give_no_slots():
+    for text in ["孩子刚出生要办哪些证", "新生儿落户需要什么材料", "我要开一家饭店需要什么手续", "公积金提取要多久"]:
+        assert extract_slots(text, TODAY) == [], text
+
+
+def test_spaced_id_after_id_cue_is_not_a_phone_and_cue_after_name_wins():
+    ident = make_id("370102", "19900307", "123")
+    slots = extract_slots(f"我的身份证号码是 {ident[:6]} {ident[6:14]} {ident[14:]}", TODAY)
+    assert [(s.type, s.value) for s in slots] == [("id_number", ident)]
+    names = extract_slots("张三是孩子爸爸，李四是孩子妈妈", TODAY)
+    assert [(s.value, s.role) for s in names] == [("张三", "father"), ("李四", "mother")]
+
+
+def test_explicit_address_cue_keeps_a_too_short_address_for_flagging():
+    assert [(s.type, s.value) for s in extract_slots("地址：济南", TODAY)] == [("address", "济南")]
