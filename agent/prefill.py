@@ -235,14 +235,24 @@ class FormFiller:
 
     def apply_edits(self, form: Form, state: FormState, edits: dict[str, str],
                     answers: dict[str, str] | None = None, today: dt.date | None = None) -> FormState:
-        """The user's own edits in the form: validated, source ``user``; unknown keys are an error."""
-        answers = answers or {}
+        """The user's own edits in the form: validated, source ``user``; unknown keys are an error.
+
+        Without ``answers`` the 情形 gating of ``state`` is kept: its fields stay, and a
+        conditional field counts as required if it was missing or filled before."""
         today = today or dt.date.today()
         by_key = {f.key: f for f in form.fields}
         unknown = sorted(set(edits) - set(by_key))
         if unknown:
             raise ValueError(f"表单 {form.id} 没有这些字段：{', '.join(unknown)}")
-        fields = self._active_fields(form, answers)
+        required_keys = None
+        if answers is None:
+            shown = {fv.key for fv in state.fields}
+            fields = [f for f in form.fields if f.key in shown]
+            had = {fv.key for fv in state.fields if fv.value not in (None, "")} | set(state.missing)
+            required_keys = {f.key for f in fields if f.required and (not f.when or f.key in had)}
+            answers = {}
+        else:
+            fields = self._active_fields(form, answers)
         merged = {fv.key: _Value(fv.value, fv.source or SOURCE_CONVERSATION, fv.valid, fv.error)
                   for fv in state.fields if fv.value not in (None, "")}
         for key, raw in edits.items():
@@ -256,7 +266,7 @@ class FormFiller:
                 if d.derived_from == key and d.key not in edits and merged.get(d.key, _Value("", "")).source != SOURCE_USER:
                     merged.pop(d.key, None)
         self._derive(fields, merged, today)
-        return self._state(form, fields, merged, answers, state.scenario_id)
+        return self._state(form, fields, merged, answers, state.scenario_id, required_keys)
 
     # -- reading ----------------------------------------------------------
 
@@ -484,14 +494,15 @@ class FormFiller:
             merged[f.key] = _Value(checked.value, SOURCE_DERIVED, checked.valid, checked.error)
 
     def _state(self, form: Form, fields: list[FormField], merged: dict[str, _Value],
-               answers: dict[str, str], scenario_id: str) -> FormState:
+               answers: dict[str, str], scenario_id: str, required_keys: set[str] | None = None) -> FormState:
         out, missing = [], []
         for f in fields:
             v = merged.get(f.key)
             out.append(FormFieldValue(key=f.key, label=f.label, type=f.type, value=v.value if v else None,
                                       source=v.source if v else None, valid=v.valid if v else True,
                                       error=v.error if v else None))
-            if self._required(f, answers) and (v is None or not v.valid):
+            required = f.key in required_keys if required_keys is not None else self._required(f, answers)
+            if required and (v is None or not v.valid):
                 missing.append(f.key)
         return FormState(form_id=form.id, scenario_id=scenario_id, fields=out, missing=missing)
 

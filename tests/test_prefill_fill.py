@@ -223,3 +223,17 @@ def test_every_corpus_form_fills_generically():
             if f.derived_from == "applicant_id_number" and f.derive == "birth_date":
                 assert v[f.key] == "1990-03-07", sid
     assert checked >= 1
+
+
+def test_apply_edits_without_answers_keeps_the_gating_of_the_state(newborn):
+    _, form = newborn
+    gated = form.model_copy(deep=True)
+    next(f for f in gated.fields if f.key == "bank_account").required = True
+    ff = FormFiller()
+    employee = ff.fill(gated, ["我叫王丽"], answers={"mother-insurance": "employee"}, today=TODAY)
+    assert "bank_account" in employee.missing
+    edited = ff.apply_edits(gated, employee, {"applicant_phone": "13812345678"})
+    assert "bank_account" in edited.missing and "applicant_phone" not in edited.missing
+    resident = ff.fill(gated, ["我叫王丽"], answers={"mother-insurance": "resident"}, today=TODAY)
+    edited = ff.apply_edits(gated, resident, {"applicant_phone": "13812345678"})
+    assert "bank_account" not in [f.key for f in edited.fields]
