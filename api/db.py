@@ -42,7 +42,7 @@ class Base(DeclarativeBase):
 class SessionRow(Base):
     __tablename__ = "sessions"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16), default="web")
+    channel: Mapped[str | None] = mapped_column(String(16), nullable=True)  # set by the first recorded turn
     region: Mapped[str | None] = mapped_column(String(64), nullable=True)
     state_enc: Mapped[str | None] = mapped_column(Text, nullable=True)  # encrypted SessionState JSON
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -34,6 +34,8 @@ def record_turn(rt: Runtime, question: str, reply: Reply, channel: str, region: 
             s.add(SessionRow(id=reply.session_id, channel=channel, region=region))
         else:
             session.updated_at = utcnow()
+            if session.channel is None:
+                session.channel = channel
             if region and not session.region:
                 session.region = region
         s.add(ReplyRow(

@@ -44,9 +44,7 @@ class SQLSessionStore:
         with self.db.begin() as s:
             row = s.get(SessionRow, session_id)
             if row is None:
-                s.add(SessionRow(id=session_id, state_enc=payload,
-                                 channel=getattr(state, "channel", None) or "web",
-                                 region=getattr(state, "region", None)))
+                s.add(SessionRow(id=session_id, state_enc=payload, region=getattr(state, "region", None)))
             else:
                 row.state_enc = payload
                 row.updated_at = utcnow()

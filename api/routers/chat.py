@@ -20,6 +20,7 @@ from api.schemas import ChatRequest
 router = APIRouter(prefix="/v1", tags=["chat"], dependencies=[Depends(rate_limited)])
 log = logging.getLogger("daoban.api")
 LOAD_WAIT_S = 120.0
+CHUNK = 12  # characters per token event when the answer was not generated token by token
 
 
 def assistant_or_503(rt: Runtime):
@@ -61,14 +62,20 @@ def chat_stream(req: ChatRequest, rt: Runtime = Depends(get_runtime)):
 
     def events() -> Iterator[str]:
         t0 = time.perf_counter()
+        streamed = False
         try:
             for item in assistant.stream(req.message, **_call_args(req, rt)):
                 if item.get("type") == "token":
+                    streamed = True
                     yield _sse("token", {"type": "token", "text": item.get("text", "")})
                 elif item.get("type") == "reply":
                     reply = item["reply"]
                     if not isinstance(reply, Reply):
                         reply = Reply.model_validate(reply)
+                    if not streamed:
+                        # Composed without the LLM: send it as tokens too, so every client renders one way.
+                        for i in range(0, len(reply.answer), CHUNK):
+                            yield _sse("token", {"type": "token", "text": reply.answer[i:i + CHUNK]})
                     if not reply.latency_ms:
                         reply.latency_ms = int((time.perf_counter() - t0) * 1000)
                     reply_id = record_turn(rt, req.message, reply, req.channel, req.region)

@@ -1,5 +1,5 @@
 /* daoban citizen chat widget. One tag adds it to any page:
- *   <script src="https://HOST/widget.js" defer></script>
+ *   <script src="{daoban base URL}/widget.js" defer></script>
  * Optional attributes: data-region="山东省", data-title="智能导办", data-open="true".
  * Plain JS, no dependencies, everything served by the daoban API (no CDN, no web fonts). */
 (function () {
@@ -176,8 +176,10 @@
     var bubbleText = addBot("");
     bubbleText.classList.add("dbw-cursor");
     var answered = false;
+    var tokens = 0;
     streamChat(text, function (token) {
       bubbleText.textContent += token; scrollDown();
+      bubbleText.setAttribute("data-tokens", String(++tokens));
     }, function (reply, replyId) {
       answered = true; bubbleText.classList.remove("dbw-cursor");
       renderReply(bubbleText, reply, replyId);
