@@ -55,6 +55,8 @@ ROLE_FIT: dict[str | None, dict[str | None, int]] = {
     "agent": {"agent": 10, "applicant": 6, None: 5},
     "student": {"student": 10, "child": 9},
     "guardian": {"guardian": 10, "applicant": 6, "mother": 5, "father": 5},
+    # the person who died is often named through the applicant's relation to them
+    "deceased": {"deceased": 10, "father": 4, "mother": 4, "spouse": 4, "wife": 4, "husband": 4},
 }
 # Fields without a role (落户地址, 出生医院) take any slot, preferring unlabelled ones.
 _ANY_ROLE = 5
@@ -65,6 +67,7 @@ _CORRECTION = 8
 _EXPLICIT_LABEL = 20
 # Slot types whose owner is the value itself: a USCC or company name is the company's.
 _ROLELESS_SLOT_TYPES = {"uscc", "company", "org", "money", "int"}
+_WEAK_ROLE_TYPES = {"phone", "address", "date"}
 _CORRECTION_CUE = re.compile(r"不对|错了|写错|说错|改成|改为|更正|应该是|重新|修改|换成")
 _ORG_LABEL_TAIL = re.compile(r"(医院|保健院|卫生院|学校|院校|幼儿园|银行|法院|殡仪馆|单位|机构|公司|企业|店|厂)$")
 # What an organisation of that kind is called at its end: 报名学校 takes 泉城小学.
@@ -167,6 +170,7 @@ class _Candidate:
     value: str
     slot_id: int | None = None
     identity: bool = False
+    native: bool = False  # the slot's role is the field's own (applicant -> applicant_*)
 
 
 @dataclass
@@ -318,7 +322,8 @@ class FormFiller:
                 return None
         if srole is None and _CORRECTION_CUE.search(turn.text) and last_set.get(kind) == f.key:
             score = max(score, _CORRECTION)
-        return score + 2 * overlap, identity
+        native = srole is not None and frole is not None and ROLE_FIT.get(frole, {frole: 10}).get(srole, 0) >= 9
+        return score + 2 * overlap, identity, native
 
     def _first_asked(self, asked: list[str], kind: str, key: str) -> bool:
         kinds = getattr(self, "_kinds_cache", {})
@@ -346,23 +351,49 @@ class FormFiller:
                     continue
                 fit = self._fit(f, slot, turn, asked, last_set, slot.type)
                 if fit:
-                    cands.append(_Candidate(fit[0], slot.start, f.key, slot.value, sid, fit[1]))
+                    cands.append(_Candidate(fit[0], slot.start, f.key, slot.value, sid, fit[1], fit[2]))
             if f.type == "enum":
                 cands.extend(self._enum_candidates(f, turn, asked, last_set))
             cands.extend(self._explicit(f, turn.text))
-        # Best first; at equal fit the later mention (a correction) wins.
-        cands.sort(key=lambda c: (c.score, c.pos), reverse=True)
         chosen: dict[str, _Candidate] = {}
         used: set[int] = set()
+        self._pick(cands, chosen, used)
+        # A phone, address or date whose role fits no field (a phone said right after the
+        # child's name) is still the user's: place it as if it had no role, after the rest.
+        # Names and ID numbers identify a person, so they never move to someone else.
+        leftovers = [s.model_copy(update={"role": None}) for i, s in enumerate(turn.slots)
+                     if i not in used and s.role is not None and s.type in _WEAK_ROLE_TYPES]
+        if leftovers:
+            retry: list[_Candidate] = []
+            for f in fields:
+                if f.key in chosen or (f.derive and "conversation" not in f.sources):
+                    continue
+                kinds = slot_kinds(f)
+                for slot in leftovers:
+                    sid = next(i for i, s in enumerate(turn.slots) if s.start == slot.start and s.type == slot.type)
+                    if slot.type in kinds and (kinds != {"org", "company"} or self._org_matches(f, slot)):
+                        fit = self._fit(f, slot, turn, asked, last_set, slot.type)
+                        if fit:
+                            retry.append(_Candidate(fit[0] - 1, slot.start, f.key, slot.value, sid))
+            self._pick(retry, chosen, used)
+        return chosen
+
+    @staticmethod
+    def _pick(cands: list[_Candidate], chosen: dict[str, _Candidate], used: set[int]) -> None:
+        # Best first; at equal fit the later mention (a correction) wins.
+        cands.sort(key=lambda c: (c.score, c.pos), reverse=True)
+        via_identity: dict[int, bool] = {}
         for c in cands:
             if c.key in chosen:
                 continue
-            if c.slot_id is not None and c.slot_id in used and not c.identity:
+            # A slot fills one field, except that "我是孩子妈妈" lets it fill the applicant's and the mother's.
+            if c.slot_id is not None and c.slot_id in used and not (
+                    c.identity or (via_identity.get(c.slot_id) and c.native)):
                 continue
             chosen[c.key] = c
             if c.slot_id is not None:
                 used.add(c.slot_id)
-        return chosen
+                via_identity.setdefault(c.slot_id, c.identity)
 
     @staticmethod
     def _org_matches(f: FormField, slot: Slot) -> bool:
@@ -398,7 +429,7 @@ class FormFiller:
                 if fit is None and not cue:
                     # an option word like 男孩 or 随父 is specific enough without a role cue
                     fit = self._fit(f, fake.model_copy(update={"role": None}), turn, asked, last_set, f"enum:{f.key}")
-                    fit = fit or (_ANY_ROLE, False)
+                    fit = fit or (_ANY_ROLE, False, False)
                 if fit:
                     out.append(_Candidate(fit[0], a, f.key, option))
         return out

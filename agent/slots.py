@@ -57,6 +57,8 @@ _RELATION_WORDS = sorted(
 )
 
 _RELATION_RE = re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该企业|公司)?的?({'|'.join(_RELATION_WORDS)})")
+# "法定代表人是我自己" / "联系人就是我本人"
+_RELATION_REVERSE_RE = re.compile(rf"({'|'.join(_RELATION_WORDS)})(?:就)?(?:是|为|填)(?:我自己|我本人|本人|我)(?![们国家])")
 _CUE_RE = re.compile("|".join(sorted(map(re.escape, ROLE_CUES), key=len, reverse=True)))
 _SENTENCE_END = re.compile(r"[。！？；;!?\n]")
 
@@ -233,7 +235,7 @@ def _sentence_start(text: str, pos: int) -> int:
 
 def _role_for(text: str, start: int, end: int, taken: list[tuple[int, int]]) -> str | None:
     """Role from the nearest cue before the slot in its sentence, else a '…是孩子妈妈' after it."""
-    lo = max(_sentence_start(text, start), start - 30)
+    lo = max(_sentence_start(text, start), start - 60)
     best = None
     for m in _CUE_RE.finditer(text, lo, start):
         if any(a <= m.start() < b for a, b in taken):
@@ -330,10 +332,11 @@ def extract_slots(text: str, today: dt.date | None = None) -> list[Slot]:
         add(type_, value, a, b)
 
     # "我是孩子妈妈": the applicant's relation to the subject, and an identity for roles.
-    for m in _RELATION_RE.finditer(norm):
-        slots.append(Slot(type="relation", value=ROLE_CUES.get(m.group(1), "guardian"), raw=m.group(1),
-                          start=m.start(1), end=m.end(1), context=text[max(0, m.start() - 8):m.start()],
-                          role="applicant"))
+    for rx in (_RELATION_RE, _RELATION_REVERSE_RE):
+        for m in rx.finditer(norm):
+            slots.append(Slot(type="relation", value=ROLE_CUES.get(m.group(1), "guardian"), raw=m.group(1),
+                              start=m.start(1), end=m.end(1), context=text[max(0, m.start() - 8):m.start()],
+                              role="applicant"))
 
     tokens = lac_tokens(norm)
     _names(norm, tokens, add, taken)

@@ -237,3 +237,29 @@ def test_apply_edits_without_answers_keeps_the_gating_of_the_state(newborn):
     resident = ff.fill(gated, ["我叫王丽"], answers={"mother-insurance": "resident"}, today=TODAY)
     edited = ff.apply_edits(gated, resident, {"applicant_phone": "13812345678"})
     assert "bank_account" not in [f.key for f in edited.fields]
+
+
+def test_phone_after_the_childs_name_still_reaches_the_applicant(newborn):
+    _, form = newborn
+    state = FormFiller().fill(form, ["我叫王丽，孩子叫张小宝，电话138 1234 5678"], today=TODAY)
+    assert field(state, "applicant_phone").value == "13812345678"
+    assert field(state, "baby_name").value == "张小宝"
+
+
+def test_someone_elses_name_never_becomes_the_applicants():
+    form = business_form()
+    state = FormFiller().fill(form, [f"孩子妈妈叫李娜，身份证{MOM}"], today=TODAY)
+    assert field(state, "legal_rep_name").value is None and field(state, "contact_name").value is None
+    assert field(state, "legal_rep_id_number").value is None
+
+
+def test_legal_rep_is_me():
+    form = business_form().model_copy(deep=True)
+    form.fields += [f.model_copy(update={"key": k, "label": lbl})
+                    for f in form.fields if f.key == "contact_phone"
+                    for k, lbl in [("legal_rep_phone", "法定代表人手机号"), ("applicant_phone", "申请人联系电话")]]
+    rep = make_id("370102", "19851111", "224")
+    state = FormFiller().fill(form, [f"法定代表人是我自己，叫赵强，身份证{rep}，手机13812345678"], today=TODAY)
+    assert field(state, "legal_rep_name").value == "赵强" and field(state, "legal_rep_id_number").value == rep
+    assert field(state, "legal_rep_phone").value == field(state, "applicant_phone").value == "13812345678"
+    assert field(state, "contact_phone").value is None  # a contact is someone else unless said
