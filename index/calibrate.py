@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 OOD_FILE = Path(__file__).parent / "data" / "out_of_domain.txt"
 MAX_POSITIVES = 400
 TOP = 3
+MIN_POSITIVES = 30
 
 
 def out_of_domain_questions() -> list[str]:
@@ -102,9 +103,12 @@ def calibrate_index(settings: "Settings", corpus: "Corpus") -> dict | None:
     from index.embeddings import embedding_id
 
     path = Path(settings.index_dir) / "calibration.json"
+    if len(held_out_questions(corpus)) < MIN_POSITIVES:  # too few to fit: skip the queries altogether
+        path.unlink(missing_ok=True)
+        return None
     retriever = HybridRetriever(settings)
     X, y, info = collect(retriever, corpus)
-    if y.sum() < 20 or (1 - y).sum() < 20:
+    if y.sum() < MIN_POSITIVES or (1 - y).sum() < MIN_POSITIVES:
         path.unlink(missing_ok=True)
         return None
     mean, std = X.mean(axis=0), X.std(axis=0) + 1e-6

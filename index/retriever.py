@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "sparse", "dense"]
 LLMJudge = Callable[[str, str], float]  # (query, document text) -> probability the document answers the query
 
-CANDIDATES = 100   # units taken from each ranking before aggregating to documents
+CANDIDATES = 100   # units taken from the BM25 ranking before aggregating to documents
+DENSE_CANDIDATES = 50  # units taken from Chroma (its query time grows with n_results)
 FEATURES = ["coverage", "dense_cos", "sparse_rr", "dense_rr", "agree"]
 
 # Used until a build has fitted calibration.json (see index/calibrate.py): leans on lexical coverage.
@@ -224,11 +225,11 @@ class HybridRetriever:
                 sparse.extend((float(scores[i]), ri, int(i)) for i in top if scores[i] > 0)
             if qvec is not None:
                 where = _where(f.audience, kinds)
-                n = min(CANDIDATES + (len(exclude) if exclude else 0), len(r.units))
-                res = r.collection.query(query_embeddings=[qvec], n_results=n, where=where,
-                                         include=["metadatas", "distances"])
-                for md, dist in zip(res["metadatas"][0], res["distances"][0]):
-                    row = int(md["row"])
+                n = min(DENSE_CANDIDATES + (len(exclude) if exclude else 0), len(r.units))
+                # Only distances: fetching metadata triples Chroma's query time; ids map to rows here.
+                res = r.collection.query(query_embeddings=[qvec], n_results=n, where=where, include=["distances"])
+                for uid, dist in zip(res["ids"][0], res["distances"][0]):
+                    row = r.uid_row[uid]
                     if mask is not None and not mask[row]:
                         continue
                     dense.append((1.0 - float(dist), ri, row))

