@@ -178,6 +178,7 @@ class _Turn:
     text: str
     slots: list[Slot]
     identities: set[str] = dc_field(default_factory=set)  # roles the applicant also holds
+    kinds: dict[str, frozenset[str]] = dc_field(default_factory=dict)  # field key -> slot kinds it takes
 
 
 class FormFiller:
@@ -312,7 +313,7 @@ class FormFiller:
             elif score is None and frole == "applicant" and srole in turn.identities:
                 score, identity = 9, True
             if score is None and srole is None:
-                if asked and self._first_asked(asked, kind, f.key):
+                if asked and self._first_asked(asked, kind, f.key, turn.kinds):
                     score = _ASKED
                 elif _CORRECTION_CUE.search(turn.text) and last_set.get(kind) == f.key:
                     score = _CORRECTION
@@ -325,8 +326,8 @@ class FormFiller:
         native = srole is not None and frole is not None and ROLE_FIT.get(frole, {frole: 10}).get(srole, 0) >= 9
         return score + 2 * overlap, identity, native
 
-    def _first_asked(self, asked: list[str], kind: str, key: str) -> bool:
-        kinds = getattr(self, "_kinds_cache", {})
+    @staticmethod
+    def _first_asked(asked: list[str], kind: str, key: str, kinds: dict[str, frozenset[str]]) -> bool:
         for k in asked:
             if kind in kinds.get(k, ()):
                 return k == key
@@ -338,7 +339,7 @@ class FormFiller:
 
     def _assign(self, fields: list[FormField], turn: _Turn, asked: list[str], last_set: dict[str, str],
                 today: dt.date) -> dict[str, _Candidate]:
-        self._kinds_cache = {f.key: slot_kinds(f) | ({f"enum:{f.key}"} if f.type == "enum" else set()) for f in fields}
+        turn.kinds = {f.key: slot_kinds(f) | ({f"enum:{f.key}"} if f.type == "enum" else set()) for f in fields}
         cands: list[_Candidate] = []
         for f in fields:
             if f.derive and "conversation" not in f.sources:

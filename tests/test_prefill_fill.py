@@ -263,3 +263,32 @@ def test_legal_rep_is_me():
     assert field(state, "legal_rep_name").value == "赵强" and field(state, "legal_rep_id_number").value == rep
     assert field(state, "legal_rep_phone").value == field(state, "applicant_phone").value == "13812345678"
     assert field(state, "contact_phone").value is None  # a contact is someone else unless said
+
+
+def test_enum_from_label_and_from_a_bare_reply(newborn):
+    _, form = newborn
+    ff = FormFiller()
+    state = ff.fill(form, ["新生儿性别：女，户口跟妈妈"], today=TODAY)
+    assert field(state, "baby_gender").value == "女" and field(state, "hukou_follow").value == "随母"
+    assert field(state, "applicant_relation").value is None  # 妈妈 here is not the applicant
+    asked = ff.fill(form, ["我叫王丽，我是孩子妈妈"], today=TODAY)
+    assert field(asked, "baby_gender").value is None
+    reply = ff.fill(form, ["男"], previous=asked, today=TODAY)
+    assert field(reply, "baby_gender").value == "男"
+
+
+def test_one_filler_serves_threads_concurrently(newborn):
+    import concurrent.futures
+
+    _, form = newborn
+    biz = business_form()
+    ff = FormFiller()
+    jobs = [(form, [f"我叫王丽，身份证{MOM}"]), (biz, ["公司叫济南泉城科技有限公司，联系人孙莉，电话13812345678"])] * 6
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        states = list(pool.map(lambda job: ff.fill(job[0], job[1], today=TODAY), jobs))
+    for (f, _), state in zip(jobs, states):
+        v = values(state)
+        if f is form:
+            assert v["applicant_name"] == "王丽" and v["applicant_id_number"] == MOM
+        else:
+            assert v["company_name"] == "济南泉城科技有限公司" and v["contact_phone"] == "13812345678"
