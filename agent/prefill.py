@@ -207,10 +207,14 @@ class FormFiller:
                 if fv.value is not None and fv.value != "":
                     prev_values[fv.key] = _Value(fv.value, fv.source or SOURCE_CONVERSATION, fv.valid, fv.error)
 
-        asked = list(previous.missing) if previous else [f.key for f in fields if self._required(f, answers)]
+        # What the form was asking for before each message: replayed for older messages,
+        # and the previous state's missing list right before the last one.
+        asked = [f.key for f in fields if self._required(f, answers)]
         last_set: dict[str, str] = {}  # slot kind -> key of the field it last filled
         identities: set[str] = set()
         for i, text in enumerate(texts):
+            if previous and i == len(texts) - 1:
+                asked = list(previous.missing)
             turn = self._read(text, today, identities)
             identities = turn.identities
             for key, cand in self._assign(fields, turn, asked, last_set, today).items():
@@ -220,7 +224,7 @@ class FormFiller:
                 for kind in slot_kinds(f) or {f"enum:{key}"}:
                     last_set[kind] = key
             asked = [f.key for f in fields if self._required(f, answers)
-                     and not (f.key in values and values[f.key].valid) and f.key not in prev_values]
+                     and not (f.key in values and values[f.key].valid)]
 
         last = len(texts) - 1
         merged: dict[str, _Value] = {}

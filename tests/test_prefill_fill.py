@@ -292,3 +292,20 @@ def test_one_filler_serves_threads_concurrently(newborn):
             assert v["applicant_name"] == "王丽" and v["applicant_id_number"] == MOM
         else:
             assert v["company_name"] == "济南泉城科技有限公司" and v["contact_phone"] == "13812345678"
+
+
+def test_bare_answers_replayed_with_the_whole_history_stay_where_they_went(newborn):
+    _, form = newborn
+    ff = FormFiller()
+    texts = ["王丽"]
+    s1 = ff.fill(form, texts, today=TODAY)
+    assert field(s1, "applicant_name").value == "王丽"
+    texts.append(f"身份证{DAD}")
+    s2 = ff.fill(form, texts, previous=s1, today=TODAY)
+    texts.append("孩子叫张小宝")
+    s3 = ff.fill(form, texts, previous=s2, today=TODAY)
+    texts.append("李娜")  # asked for the mother's name next
+    s4 = ff.fill(form, texts, previous=s3, today=TODAY)
+    v = values(s4)
+    assert v["applicant_name"] == "王丽" and v["mother_name"] == "李娜" and v["baby_name"] == "张小宝"
+    assert v["applicant_id_number"] == DAD
