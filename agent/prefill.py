@@ -211,7 +211,7 @@ class FormFiller:
         # and the previous state's missing list right before the last one.
         asked = [f.key for f in fields if self._required(f, answers)]
         last_set: dict[str, str] = {}  # slot kind -> key of the field it last filled
-        identities: set[str] = set()
+        identities = self._identities_in(fields, previous)
         for i, text in enumerate(texts):
             if previous and i == len(texts) - 1:
                 asked = list(previous.missing)
@@ -287,6 +287,18 @@ class FormFiller:
             if s.type == "relation":
                 ids = {s.value}  # "我是孩子妈妈": the applicant is the mother (a new statement replaces it)
         return _Turn(text=text, slots=slots, identities=ids)
+
+    @staticmethod
+    def _identities_in(fields: list[FormField], previous: FormState | None) -> set[str]:
+        """Roles the applicant held in ``previous``: the same ID number in applicant_* and mother_*."""
+        if not previous:
+            return set()
+        by_key = {f.key: f for f in fields}
+        mine = {fv.value for fv in previous.fields if fv.valid and fv.value and fv.type == "id_number"
+                and fv.key in by_key and field_role(by_key[fv.key]) == "applicant"}
+        return {field_role(by_key[fv.key]) for fv in previous.fields
+                if fv.valid and fv.value in mine and fv.type == "id_number" and fv.key in by_key
+                and field_role(by_key[fv.key]) not in (None, "applicant")}
 
     @staticmethod
     def _active_fields(form: Form, answers: dict[str, str]) -> list[FormField]:

@@ -309,3 +309,12 @@ def test_bare_answers_replayed_with_the_whole_history_stay_where_they_went(newbo
     v = values(s4)
     assert v["applicant_name"] == "王丽" and v["mother_name"] == "李娜" and v["baby_name"] == "张小宝"
     assert v["applicant_id_number"] == DAD
+
+
+def test_identity_carries_over_when_only_new_messages_are_passed(newborn):
+    _, form = newborn
+    ff = FormFiller()
+    s1 = ff.fill(form, [f"我是孩子妈妈，身份证{MOM}"], today=TODAY)
+    assert field(s1, "mother_id_number").value == MOM == field(s1, "applicant_id_number").value
+    s2 = ff.fill(form, ["我叫刘晓燕"], previous=s1, today=TODAY)
+    assert field(s2, "applicant_name").value == "刘晓燕" and field(s2, "mother_name").value == "刘晓燕"
