@@ -209,7 +209,7 @@ class FormFiller:
 
         # What the form was asking for before each message: replayed for older messages,
         # and the previous state's missing list right before the last one.
-        asked = [f.key for f in fields if self._required(f, answers)]
+        asked: list[str] = []  # nothing was asked before the first message
         last_set: dict[str, str] = {}  # slot kind -> key of the field it last filled
         identities = self._identities_in(fields, previous)
         for i, text in enumerate(texts):
@@ -319,6 +319,12 @@ class FormFiller:
             frole = srole = None  # a USCC, company name, amount or count is matched by label words only
         overlap = len(_label_words(f) & _bigrams(self._around(turn.text, slot)))
         identity = False
+        if slot.type in ("int", "money") and not overlap:
+            # "孩子三岁了" is a number, not the 从业人数: counts and amounts need the label's
+            # words nearby, a matching unit (12人 -> 人数), or to answer the question just asked.
+            units = (slot.raw[-1:] + turn.text[slot.end:slot.end + 1]) if slot.type == "int" else ""  # 8个人
+            if not (any(u in f.label for u in units if "\u4e00" <= u <= "\u9fa5") or self._first_asked(asked, kind, f.key, turn.kinds)):
+                return None
         if frole is None:
             score = _UNLABELLED_NO_ROLE if srole is None else _ANY_ROLE
         else:

@@ -84,7 +84,10 @@ _NOT_NAME_CHARS = set("的了吗呢吧啊是在有和与跟个们么什怎哪谁
 _COMPANY_SUFFIX = re.compile(
     r"(?:有限责任公司|股份有限公司|有限公司|分公司|公司|集团|合作社|商行|超市|经营部|门市部|工作室|事务所|加工厂|店|厂|馆)$"
 )
-_ORG_BREAK_WORDS = {"叫", "是", "开", "办", "注册", "在", "有", "的", "了", "个", "一个", "家", "一家", "我", "我们", "想", "要"}
+_ORG_BREAK_WORDS = {"叫", "是", "开", "办", "注册", "在", "有", "的", "了", "个", "一个", "家", "一家", "我", "我们", "想", "要",
+                    "开办", "成立", "注销", "新建", "准备", "拟", "查", "开个", "开了"}
+_GENERIC_ORG_PREFIXES = ("新", "小", "大", "该", "这家", "那家", "一家", "本", "原", "注销", "开办", "成立", "查", "拟")
+_COMPANY_NAME_CUE = re.compile(r"(?:公司|企业|店铺|店|字号|商号|单位)(?:的)?(?:名字|名称|名)(?:叫|是|为|：|:)\s*|(?:公司|店|企业)叫\s*")
 
 _ADDRESS_CUE = re.compile(
     r"(?:家庭住址|居住地址|通讯地址|经营地址|注册地址|经营场所|住所|住址|地址|家住|住在|户口(?:要)?(?:落|上)?在|"
@@ -93,7 +96,7 @@ _ADDRESS_CUE = re.compile(
 _ADDRESS_TAIL = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9\-#()（）]+")
 _ADDRESS_MARK = re.compile(r"[省市区县旗镇乡村路街巷道号楼室栋幢组]|街道|小区|社区|单元")
 _ADDRESS_STOP = re.compile(r"(?:的话|吗|呢|吧|了|，|。|,|办理|申请|落户|上户口|出生|居住|工作|上班|需要|怎么|什么|哪)")
-_QUESTION = re.compile(r"什么|怎么|哪|多少|吗|呢")
+_QUESTION = re.compile(r"什么|怎么|哪|多少|吗|呢|咋|啥|能不能|可以|变更|异常|联系不上")
 
 _MONEY_CUE = re.compile(r"资本|资金|金额|钱|收入|工资|薪|费|价|补贴|津贴|补助|款|投资|营业额|贷款|存款|租金|报销")
 _NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|[{CN_NUM}点]+)"
@@ -370,12 +373,29 @@ def _names(text, tokens, add, taken) -> None:
                 break
 
 
+def _plausible_company(name: str) -> bool:
+    """'济南泉城科技有限公司', '老王烧烤店' yes; '新公司', '物流公司', '奶茶店' (a kind, not a name) no."""
+    if re.search(r"有限|集团|股份|合作社|分公司|事务所", name):
+        return True
+    if name.startswith(_GENERIC_ORG_PREFIXES):
+        return False
+    return len(name) >= (6 if name.endswith("公司") else 5)
+
+
 def _orgs(text, tokens, add, taken) -> None:
+    # "店名叫…" / "公司名称：…": the user names it, so any length counts.
+    for m in _COMPANY_NAME_CUE.finditer(text):
+        tail = re.match(r"[\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}", text[m.end():])
+        if tail and not _QUESTION.search(tail.group(0)) and not _overlaps((m.end(), m.end() + tail.end()), taken):
+            add("company", tail.group(0), m.end(), m.end() + tail.end())
     for i, (word, tag, a, b) in enumerate(tokens):
         if _overlaps((a, b), taken):
             continue
         if tag == "ORG" and len(word) >= 3:
-            add("company" if _COMPANY_SUFFIX.search(word) else "org", word, a, b)
+            if not _COMPANY_SUFFIX.search(word):
+                add("org", word, a, b)
+            elif _plausible_company(word):
+                add("company", word, a, b)
             continue
         if _COMPANY_SUFFIX.search(word) and tag in ("n", "nz", "vn", "LOC"):
             # walk back over the words of the shop name: 老王|烧烤|店
@@ -386,7 +406,7 @@ def _orgs(text, tokens, add, taken) -> None:
                     break
                 j -= 1
             start = tokens[j][2]
-            if b - start >= 3 and start < a:
+            if start < a and _plausible_company(text[start:b]):
                 add("company", text[start:b], start, b)
 
 
@@ -398,8 +418,13 @@ def _addresses(text, tokens, add, taken) -> None:
             stop = _ADDRESS_STOP.search(text, tail.start(), tail.end())
             end = stop.start() if stop else tail.end()
             span = text[tail.start():end]
-            # after 落户/住在 only something that looks like a place; after 地址： anything (flagged if too short)
-            if len(span) >= 2 and (_ADDRESS_MARK.search(span) or "址" in m.group(0) and not _QUESTION.search(span)):
+            explicit = bool(re.search(r"(?:是|为|[：:])\s*$", m.group(0)))
+            has_place = any(t == "LOC" and tail.start() <= a < end for _, t, a, _ in tokens)
+            if _QUESTION.search(span) or len(span) < 2:
+                continue
+            # after 地址：the user labelled it (kept even when too short, to be flagged);
+            # after 住在/落户 only a real place name with an address marker counts
+            if explicit or (has_place and _ADDRESS_MARK.search(span) and len(span) >= 5):
                 spans.append((tail.start(), end))
     # A run of place words from LAC: 济南市|历下区|泉城路8号|3|单元|201室
     i = 0
@@ -458,13 +483,20 @@ def _money_and_ints(text, add, taken) -> None:
         before = text[max(_sentence_start(text, a), a - 8):a]
         has_currency = bool(m.group("cur") or m.group("unit"))
         has_big_unit = bool(re.search(r"[亿万千]", m.group("num")))
-        if not (has_currency or (_MONEY_CUE.search(before) and (has_big_unit or m.group("num")[0].isdigit()))):
+        whole = raw == text.strip()  # the reply is just an amount: "50万"
+        if not (has_currency or whole and has_big_unit
+                or (_MONEY_CUE.search(before) and (has_big_unit or m.group("num")[0].isdigit()))):
             continue
         if text[b:b + 1] in ("年", "月", "日", "号", "岁", "人", "个", "天") or re.fullmatch(r"[十百千万亿]", m.group("num")):
             continue
+        if m.group("unit") == "块" and m.group("num") in ("一", "1") and not m.group("cur"):
+            continue  # 一块办 = together
         amount = parse_money(raw)
         if amount is not None:
             add("money", format_money(amount), a, b)
+    bare = re.fullmatch(rf"\s*(\d+|[{CN_NUM}]+)\s*", text)
+    if bare and not _overlaps(bare.span(1), taken) and cn_int(bare.group(1)) is not None:
+        add("int", str(cn_int(bare.group(1))), *bare.span(1))  # the reply is just a number
     for m in _INT_RE.finditer(text):
         a, b = m.span()
         if _overlaps((a, b), taken):

@@ -318,3 +318,16 @@ def test_identity_carries_over_when_only_new_messages_are_passed(newborn):
     assert field(s1, "mother_id_number").value == MOM == field(s1, "applicant_id_number").value
     s2 = ff.fill(form, ["我叫刘晓燕"], previous=s1, today=TODAY)
     assert field(s2, "applicant_name").value == "刘晓燕" and field(s2, "mother_name").value == "刘晓燕"
+
+
+def test_numbers_need_their_label_or_unit_or_the_question():
+    form = business_form()
+    ff = FormFiller()
+    state = ff.fill(form, ["孩子三岁了，去年花了两万块"], today=TODAY)
+    assert field(state, "employee_count").value is None and field(state, "registered_capital").value is None
+    state = ff.fill(form, ["计划招8个人"], today=TODAY)
+    assert field(state, "employee_count").value == "8"  # 人 matches 从业人数
+    asked = ff.fill(form, ["公司叫济南泉城科技有限公司"], today=TODAY)
+    assert asked.missing[1] == "registered_capital" or "registered_capital" in asked.missing
+    reply = ff.fill(form, ["50万"], previous=asked, today=TODAY)
+    assert field(reply, "registered_capital").value == "500000"
