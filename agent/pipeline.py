@@ -24,7 +24,7 @@ from agent.intent import IntentClassifier, IntentResult, llm_label
 from agent.llm import LLMRunner, LLMUnavailable, get_chat_model
 from agent.reply import Clarify, FormState, Intent, Reply, Route
 from agent.respond import (ChitchatResponder, ComplaintResponder, HumanResponder, LLMPhraser, NoMatchResponder,
-                           OutOfScopeResponder, Simple, StatusResponder)
+                           OutOfScopeResponder, Simple, StatusResponder, leaks_system_prompt)
 from agent.session import InMemorySessionStore, SessionState, SessionStore, Turn
 from agent.understand import Message, Normalizer, Router, pick_option
 
@@ -97,7 +97,7 @@ class Assistant:
         self.settings = settings
         self.corpus = corpus
         self.retriever = retriever
-        self.sessions: SessionStore = session_store or InMemorySessionStore()
+        self.sessions: SessionStore = session_store if session_store is not None else InMemorySessionStore()
         self.stats: Counter[str] = Counter()
         self.runner = LLMRunner(chat_model, settings.llm.timeout_s, settings.llm.backend) if chat_model else None
         # components, in pipeline order
@@ -290,6 +290,9 @@ class Assistant:
                     yield {"type": "token", "text": tok}
                 llm_text = "".join(pieces).strip()
                 verdict = self.verifier.run(llm_text, list(composed.sources.values()) + [facts])
+                if leaks_system_prompt(llm_text):
+                    verdict.ok = False
+                    verdict.unsupported.append("system prompt")
                 if verdict.ok and llm_text:
                     answer = llm_text + "\n\n" + answer
                     self.stats["llm_answers"] += 1

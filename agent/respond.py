@@ -138,3 +138,10 @@ class LLMPhraser:
 
     def stream(self, facts: str, question: str) -> Iterator[str]:
         yield from self.runner.stream(self.messages(facts, question), max_tokens=self.max_tokens)
+
+
+def leaks_system_prompt(text: str, window: int = 12) -> bool:
+    """True when generated text repeats any stretch of the system prompt (an injection that worked)."""
+    compact = "".join(text.split())
+    prompt = "".join(SYSTEM_PROMPT.split())
+    return any(prompt[i:i + window] in compact for i in range(0, len(prompt) - window + 1, 3))

@@ -134,6 +134,7 @@ class Router:
         generic = yaml.safe_load((DATA_DIR / "generic.yaml").read_text(encoding="utf-8"))
         self.generic_words = {normalize(w) for w in generic["words"]}
         self.generic_df = int(generic.get("min_title_df", 10))
+        self.single_word_df = int(generic.get("single_word_min_title_df", 3))
 
         self.corpus = corpus
         self.retriever = retriever
@@ -179,6 +180,8 @@ class Router:
         """Generic: no topic word, or every topic word appears in many titles (我想办个证, 我要提取)."""
         if not topic:
             return True
+        if len(topic) == 1 and self.title_df(topic[0]) >= self.single_word_df:
+            return True  # one bare word that several services share: 社保, 公积金, 过户
         return all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic)
 
     def related(self, a: str, b: str) -> bool:
