@@ -68,6 +68,8 @@ _EXPLICIT_LABEL = 20
 # Slot types whose owner is the value itself: a USCC or company name is the company's.
 _ROLELESS_SLOT_TYPES = {"uscc", "company", "org", "money", "int"}
 _WEAK_ROLE_TYPES = {"phone", "address", "date"}
+_GENERIC_SURFACES = {"是", "否", "是的", "对", "有", "需要", "要", "不是", "没有", "无", "不需要", "不要", "不"}
+_GOVERNMENT = re.compile(r"(局|厅|委|委员会|政府|法院|检察院|派出所|办事处|管委会|服务中心)$")
 _CORRECTION_CUE = re.compile(r"不对|错了|写错|说错|改成|改为|更正|应该是|重新|修改|换成")
 _ORG_LABEL_TAIL = re.compile(r"(医院|保健院|卫生院|学校|院校|幼儿园|银行|法院|殡仪馆|单位|机构|公司|企业|店|厂)$")
 # What an organisation of that kind is called at its end: 报名学校 takes 泉城小学.
@@ -323,7 +325,8 @@ class FormFiller:
             # "孩子三岁了" is a number, not the 从业人数: counts and amounts need the label's
             # words nearby, a matching unit (12人 -> 人数), or to answer the question just asked.
             units = (slot.raw[-1:] + turn.text[slot.end:slot.end + 1]) if slot.type == "int" else ""  # 8个人
-            if not (any(u in f.label for u in units if "\u4e00" <= u <= "\u9fa5") or self._first_asked(asked, kind, f.key, turn.kinds)):
+            answer = len(turn.text.strip()) <= len(slot.raw) + 6 and self._first_asked(asked, kind, f.key, turn.kinds)
+            if not (any(u in f.label for u in units if "\u4e00" <= u <= "\u9fa5") or answer):
                 return None
         if frole is None:
             score = _UNLABELLED_NO_ROLE if srole is None else _ANY_ROLE
@@ -422,7 +425,7 @@ class FormFiller:
     def _org_matches(f: FormField, slot: Slot) -> bool:
         tail = _ORG_LABEL_TAIL.search(re.sub(r"（[^）]*）|\([^)]*\)", "", f.label))
         if not tail or tail.group(1) not in _ORG_NOUN_ENDINGS:
-            return True
+            return not _GOVERNMENT.search(slot.value)  # 税务局 is where you go, not your company
         noun = tail.group(1)
         return noun in slot.value or slot.value[-1] in _ORG_NOUN_ENDINGS[noun]
 
@@ -437,8 +440,9 @@ class FormFiller:
                 b = a + len(surface)
                 if any(a < y and x < b for x, y in seen):
                     continue  # a longer surface already covers it
-                if len(surface) == 1 and text.strip() != surface and not any(w in text[max(0, a - 5):a] for w in core):
-                    continue  # 男/女/父/母 alone are too common: only right after the label (性别：女) or as the reply
+                labelled = text.strip() == surface or any(w in text[max(0, a - 5):a] for w in core)
+                if (len(surface) == 1 or surface in _GENERIC_SURFACES) and not labelled:
+                    continue  # 男/女/是/有 alone are too common: only right after the label (性别：女) or as the reply
                 seen.append((a, b))
                 cue = next((c for c in sorted(ROLE_CUES, key=len, reverse=True) if surface.endswith(c)), None)
                 if any(a < y and x < b for x, y in relation_spans):
@@ -447,6 +451,8 @@ class FormFiller:
                     mrole = ROLE_CUES[cue]  # the option word names a person: 孩子妈妈 is about the mother
                 else:
                     mrole = _role_for(text, a, b, [])
+                if field_role(f) == "applicant" and mrole != "applicant" and not labelled:
+                    continue  # 与逝者关系 is what the applicant says of themself, not any 子女 in the text
                 fake = Slot(type=f"enum:{f.key}", value=option, raw=surface, start=a, end=b, role=mrole)
                 fit = self._fit(f, fake, turn, asked, last_set, f"enum:{f.key}")
                 if fit is None and not cue:

@@ -331,3 +331,15 @@ def test_numbers_need_their_label_or_unit_or_the_question():
     assert asked.missing[1] == "registered_capital" or "registered_capital" in asked.missing
     reply = ff.fill(form, ["50万"], previous=asked, today=TODAY)
     assert field(reply, "registered_capital").value == "500000"
+
+
+def test_how_to_questions_fill_no_personal_fields():
+    """Sample questions (how do I…) carry no personal data: nothing personal may be invented from them."""
+    from corpus.loader import load_corpus
+
+    ff = FormFiller()
+    for sc in load_corpus(regions=["shandong"]).scenarios.values():
+        state = ff.fill(sc.form, sc.sample_questions, today=TODAY)
+        personal = [f.key for f in state.fields if f.value and (f.type in ("id_number", "phone", "date", "address", "money")
+                                                                or f.key.endswith("_name") and "company" not in f.key)]
+        assert personal == [], (sc.id, personal)
