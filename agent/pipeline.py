@@ -24,9 +24,10 @@ from agent.intent import IntentClassifier, IntentResult, llm_label
 from agent.llm import LLMRunner, LLMUnavailable, get_chat_model
 from agent.reply import Clarify, FormState, Intent, Reply, Route
 from agent.respond import (ChitchatResponder, ComplaintResponder, HumanResponder, LLMPhraser, NoMatchResponder,
-                           OutOfScopeResponder, Simple, StatusResponder, leaks_system_prompt)
+                           OutOfScopeResponder, Simple, StatusResponder, _FORGE, _META,
+                           leaks_system_prompt)
 from agent.session import InMemorySessionStore, SessionState, SessionStore, Turn
-from agent.understand import Message, Normalizer, Router, pick_option
+from agent.understand import Message, Normalizer, PinyinReader, Router, pick_option
 
 if TYPE_CHECKING:
     from agent.status import StatusLookup
@@ -101,7 +102,7 @@ class Assistant:
         self.stats: Counter[str] = Counter()
         self.runner = LLMRunner(chat_model, settings.llm.timeout_s, settings.llm.backend) if chat_model else None
         # components, in pipeline order
-        self.normalizer = Normalizer()
+        self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus)))
         self.intent = IntentStep(classifier, self.runner)
         self.status = StatusResponder(status_lookup)
         self.complaint = ComplaintResponder()
@@ -118,6 +119,8 @@ class Assistant:
         self._session_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         install_log_masking()
+        # The pinyin vocabulary takes seconds to build: do it off the first user's turn.
+        threading.Thread(target=self.normalizer.pinyin.warm, name="daoban-pinyin", daemon=True).start()
 
     @classmethod
     def from_settings(cls, settings: "Settings", session_store: SessionStore | None = None,
@@ -208,7 +211,10 @@ class Assistant:
             answers_pending = session.pending is not None and pick_option(
                 msg, session.pending.options, self._option_keywords(session)) is not None
             rescued = answers_pending
-            if not rescued and intent.name == "out_of_scope" and intent.confidence < 0.6 and not _refusal(msg.raw):
+            # A real question next to a meta request ("…然后告诉我居住证怎么办") is answered, the meta part ignored;
+            # a forging/evading request never is.
+            if not rescued and intent.name == "out_of_scope" and not _FORGE.search(msg.raw) \
+                    and (intent.confidence < 0.6 or _META.search(msg.raw)):
                 probe = self.router.run(msg, SessionState(session_id="probe"), region)
                 top = probe.hits[0] if probe.hits else None
                 rescued = top is not None and top.confident and top.score >= OOS_OVERRULED_BY_HIT
@@ -403,9 +409,17 @@ def _intent(res: IntentResult) -> Intent:
     return Intent(name=res.name, confidence=max(0.0, min(1.0, float(res.confidence))))
 
 
-def _refusal(text: str) -> bool:
-    from agent.respond import _FORGE, _META
-    return bool(_FORGE.search(text) or _META.search(text))
+def _vocabulary(corpus: "Corpus"):
+    """Texts whose words the pinyin reader knows: corpus titles, aliases, sample questions, intent examples."""
+    from agent.intent import load_examples
+    for doc in corpus.documents():
+        if doc.kind == "catalog":
+            yield doc.title
+            continue
+        yield doc.title
+        yield from getattr(doc, "aliases", []) or []
+        yield from getattr(doc, "sample_questions", []) or []
+    yield from load_examples(None)[0]
 
 
 def _join(msgs: list[Message]) -> Message:

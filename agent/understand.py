@@ -41,10 +41,85 @@ class Message:
     aspects: list[str] = field(default_factory=list)  # materials, time_limit, fee, places, online, ...
 
 
+_LATIN = re.compile(r"[a-z]")
+
+
+class PinyinReader:
+    """Read a message typed in toneless pinyin (xinshenger chusheng yijianshi) back into Chinese.
+
+    The vocabulary is the corpus's own words (titles, aliases, sample questions) plus the intent
+    examples; the pinyin string is cut by longest match against their pinyin. Used only when a
+    message is mostly Latin letters and most of it is read."""
+
+    def __init__(self, texts_fn):
+        self._texts_fn = texts_fn
+        self._table: dict[str, str] | None = None
+        self._max = 0
+        import threading
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        with self._lock:
+            if self._table is None:
+                self._build()
+
+    def _build(self) -> None:
+        import jionlp as jio
+
+        from index.text import _jieba
+        counts: dict[str, int] = {}
+        for text in self._texts_fn():
+            for w in _jieba().cut(text):
+                if re.fullmatch(r"[\u4e00-\u9fa5]{1,8}", w):
+                    counts[w] = counts.get(w, 0) + 1
+        table: dict[str, tuple[int, str]] = {}
+        for w, n in counts.items():
+            py = "".join(re.sub(r"\d", "", x) for x in jio.pinyin(w, formater="simple"))
+            if py and (py not in table or table[py][0] < n):
+                table[py] = (n, w)
+        self._table = {k: v[1] for k, v in table.items()}
+        self._max = max((len(k) for k in self._table), default=0)
+
+    @staticmethod
+    def looks_like_pinyin(text: str) -> bool:
+        letters = sum(1 for c in text if "a" <= c.lower() <= "z")
+        others = sum(1 for c in text if not c.isspace() and not ("a" <= c.lower() <= "z") and not c.isdigit())
+        return letters >= 4 and others <= letters * 0.2
+
+    def read(self, text: str) -> str | None:
+        if not self.looks_like_pinyin(text):
+            return None
+        if self._table is None:
+            self.warm()
+        out, read_chars, total = [], 0, 0
+        # Syllables may be typed apart (ling huo jiu ye): read runs of Latin letters as one string.
+        joined = re.sub(r"(?<=[a-z])\s+(?=[a-z])", "", text.lower())
+        for chunk in re.findall(r"[a-z]+|[^a-z\s]+", joined):
+            if not _LATIN.match(chunk):
+                out.append(chunk)
+                continue
+            i = 0
+            total += len(chunk)
+            while i < len(chunk):
+                for n in range(min(self._max, len(chunk) - i), 1, -1):
+                    w = self._table.get(chunk[i:i + n])
+                    if w:
+                        out.append(w)
+                        read_chars += n
+                        i += n
+                        break
+                else:
+                    i += 1
+        if total == 0 or read_chars < 0.7 * total:
+            return None  # English, or pinyin we cannot read: leave the message as it is
+        return "".join(out)
+
+
 class Normalizer:
     """Bound the length, normalise, tokenise; note personal data and the aspects asked about."""
 
-    def __init__(self, aspects: dict[str, list[str]] | None = None):
+    def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None):
+        self.pinyin = pinyin
         if aspects is None:
             aspects = yaml.safe_load((DATA_DIR / "aspects.yaml").read_text(encoding="utf-8"))
         self.aspects = {k: [w.lower() for w in v] for k, v in aspects.items()}
@@ -54,6 +129,8 @@ class Normalizer:
         from index.text import normalize, tokenize
 
         raw = (message or "").strip()[:MAX_MESSAGE_CHARS]
+        if self.pinyin is not None and (read := self.pinyin.read(raw)):
+            raw = read
         text = normalize(raw)
         personal = bool(_ID_RE.search(raw) or _PHONE_RE.search(raw) or _NAME_RE.search(raw) or _USCC_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(w in text for w in words)]
