@@ -5,6 +5,9 @@ Generic over forms: a field is matched by its type, the role in its key or label
 scenario is named here. Turns are read in order so a later statement corrects an
 earlier one; values the user typed into the form (source ``user``) stay unless
 the latest message states a new one. Invalid values are kept and flagged.
+
+Call ``agent.slots.warm_up()`` at start-up: LAC, jionlp's region table and cn2an
+take a few seconds to load on first use.
 """
 from __future__ import annotations
 
@@ -314,8 +317,9 @@ class FormFiller:
     # -- matching ---------------------------------------------------------
 
     def _fit(self, f: FormField, slot: Slot, turn: _Turn, asked: list[str], last_set: dict[str, str],
-             kind: str) -> tuple[float, bool] | None:
-        """How well ``slot`` fits field ``f`` (None: not at all); the flag marks an identity match."""
+             kind: str) -> tuple[float, bool, bool] | None:
+        """How well ``slot`` fits field ``f`` (None: not at all), whether only the applicant's
+        identity (我是孩子妈妈) makes it fit, and whether the slot's role is the field's own."""
         frole, srole = field_role(f), slot.role
         if slot.type in _ROLELESS_SLOT_TYPES:
             frole = srole = None  # a USCC, company name, amount or count is matched by label words only

@@ -16,7 +16,7 @@ from typing import Callable
 
 from pydantic import BaseModel
 
-from agent.validators import CN_NUM, USCC_CHARSET, cn_int, parse_money, format_money, validate
+from agent.validators import CN_NUM, cn_int, format_money, parse_money, validate
 
 
 class Slot(BaseModel):
