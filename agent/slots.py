@@ -216,6 +216,7 @@ def warm_up() -> None:
     from agent.validators import _id_parser
 
     _id_parser()._prepare()
+    validate("address", "济南市历下区泉城路8号")  # jionlp's location table
 
 
 # --- helpers ---------------------------------------------------------------

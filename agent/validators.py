@@ -293,12 +293,30 @@ def _validate_enum(value: str, options: list[str] | None) -> Validation:
 _ADDRESS_MARKERS = re.compile(r"[省市区县旗镇乡村路街巷道号楼室栋幢组]|街道|小区|社区|大厦|花园|公寓|单元")
 
 
+@functools.lru_cache(maxsize=2048)
+def _place_of(address: str) -> tuple[bool, str]:
+    """(names a city or county, the part after it) by jionlp's administrative-division table."""
+    try:
+        import jionlp
+
+        parsed = jionlp.parse_location(address)
+    except Exception:  # the table is a help, not a gate: fall back to the markers
+        log.warning("jionlp could not parse an address", exc_info=True)
+        return True, address
+    return bool(parsed.get("city") or parsed.get("county")), parsed.get("detail") or ""
+
+
 def _validate_address(value: str) -> Validation:
     v = re.sub(r"\s+", "", to_halfwidth(value))
     if not v:
         return _bad(v, "请填写地址")
     if len(v) < 6 or not _ADDRESS_MARKERS.search(v):
         return _bad(v, "地址太简略，请写到区县、街道和门牌号，如：济南市历下区泉城路8号")
+    has_place, detail = _place_of(v)
+    if not has_place:
+        return _bad(v, "地址请从市、区县写起，如：济南市历下区泉城路8号")
+    if len(detail) < 2:
+        return _bad(v, "地址请写到街道（乡镇）和门牌号，如：济南市历下区泉城路8号")
     return _ok(v)
 
 

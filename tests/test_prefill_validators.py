@@ -136,7 +136,10 @@ def test_enum_options_and_synonyms():
 
 def test_address():
     assert validate("address", "济南市历下区 泉城路8号").value == "济南市历下区泉城路8号"
+    assert validate("address", "黄岛区长江中路188号").valid  # jionlp knows 黄岛区 is in 青岛市
     assert "简略" in validate("address", "济南").error
+    assert "区县" in validate("address", "泉城路8号3单元201室").error  # which city?
+    assert "门牌" in validate("address", "山东省济南市历下区").error
 
 
 @pytest.mark.parametrize("raw,value", [
