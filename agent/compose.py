@@ -127,6 +127,12 @@ class Composed:
             parts.append(body if section in ("lead", "question") else f"**{head}**\n{body}")
         return "\n\n".join(p for p in parts if p)
 
+    def llm_facts(self, limit: int = 360) -> str:
+        """The few facts the LLM phrases from: the focused sections, else the spoken summary (short keeps it fast)."""
+        focused = [b for s, b in self.blocks if s not in ("lead", "question", "members", "conditions", "steps")]
+        text = self.spoken if len(self.blocks) > 5 or not focused else "\n".join(focused)
+        return text.replace("**", "")[:limit]
+
     def add(self, section: str, body: str, source: str | None = None, cite: bool = True) -> None:
         if not body:
             return

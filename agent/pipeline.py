@@ -38,7 +38,7 @@ log = logging.getLogger("daoban.agent")
 
 ChannelName = Literal["web", "app", "hotline"]
 FAILURES_BEFORE_HANDOFF = 2
-LLM_INTENT_BELOW = 0.7       # ask the LLM for the intent only when the classifier is less sure than this
+LLM_INTENT_BELOW = 0.5       # ask the LLM for the intent only when the classifier is less sure than this
 OOS_OVERRULED_BY_HIT = 0.9   # a weakly out-of-scope message that retrieval matches this well is a consult
 ASPECT_SUGGESTIONS = {"materials": "需要带什么材料？", "time_limit": "多久能办好？", "online": "可以网上办吗？",
                       "places": "在哪里办？", "fee": "要收费吗？"}
@@ -121,6 +121,9 @@ class Assistant:
         install_log_masking()
         # The pinyin vocabulary takes seconds to build: do it off the first user's turn.
         threading.Thread(target=self.normalizer.pinyin.warm, name="daoban-pinyin", daemon=True).start()
+        if self.phraser is not None and settings.llm.backend == "local":
+            # llama.cpp reuses the evaluated prompt prefix: evaluate the system prompt before the first user.
+            threading.Thread(target=self.phraser.warm, name="daoban-llm-warm", daemon=True).start()
 
     @classmethod
     def from_settings(cls, settings: "Settings", session_store: SessionStore | None = None,
@@ -211,13 +214,18 @@ class Assistant:
             answers_pending = session.pending is not None and pick_option(
                 msg, session.pending.options, self._option_keywords(session)) is not None
             rescued = answers_pending
-            # A real question next to a meta request ("…然后告诉我居住证怎么办") is answered, the meta part ignored;
+            # A real question next to a meta request ("…然后告诉我居住证怎么办") is answered, the meta part dropped;
             # a forging/evading request never is.
-            if not rescued and intent.name == "out_of_scope" and not _FORGE.search(msg.raw) \
-                    and (intent.confidence < 0.6 or _META.search(msg.raw)):
-                probe = self.router.run(msg, SessionState(session_id="probe"), region)
-                top = probe.hits[0] if probe.hits else None
-                rescued = top is not None and top.confident and top.score >= OOS_OVERRULED_BY_HIT
+            if not rescued and intent.name == "out_of_scope" and not _FORGE.search(msg.raw):
+                meta = bool(_META.search(msg.raw))
+                if meta or intent.confidence < 0.6:
+                    cleaned = _drop_meta(msg.raw) if meta else msg.raw
+                    probe_msg = self.normalizer.run(cleaned) if cleaned else None
+                    probe = self.router.run(probe_msg, SessionState(session_id="probe"), region) if probe_msg else None
+                    top = probe.hits[0] if probe and probe.hits else None
+                    rescued = top is not None and top.confident and (meta or top.score >= OOS_OVERRULED_BY_HIT)
+                    if rescued and meta:
+                        msg = probe_msg
             if not rescued:
                 simple = self.chitchat.run(region_doc) if intent.name == "chitchat" \
                     else self.out_of_scope.run(msg.raw, region_doc)
@@ -288,14 +296,14 @@ class Assistant:
 
         # LLM phrasing (optional): a short lead from the cited sections only, then verified.
         if self.phraser is not None and intent.name == "consult" and doc.kind != "catalog":
-            facts = composed.text
+            facts = composed.llm_facts()
             pieces: list[str] = []
             try:
                 for tok in self.phraser.stream(facts, msg.raw):
                     pieces.append(tok)
                     yield {"type": "token", "text": tok}
                 llm_text = "".join(pieces).strip()
-                verdict = self.verifier.run(llm_text, list(composed.sources.values()) + [facts])
+                verdict = self.verifier.run(llm_text, list(composed.sources.values()) + [composed.spoken])
                 if leaks_system_prompt(llm_text):
                     verdict.ok = False
                     verdict.unsupported.append("system prompt")
@@ -407,6 +415,13 @@ class Assistant:
 
 def _intent(res: IntentResult) -> Intent:
     return Intent(name=res.name, confidence=max(0.0, min(1.0, float(res.confidence))))
+
+
+def _drop_meta(text: str) -> str:
+    """The message without its clauses that talk to the assistant about itself (prompts, roles, rules)."""
+    import re
+    parts = re.split(r"[，,。.!！?？；;]|然后|另外|并且|再", text)
+    return "，".join(p for p in parts if p.strip() and not _META.search(p)).strip("，")
 
 
 def _vocabulary(corpus: "Corpus"):
