@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass, field as dc_field
 from typing import Any
 
@@ -521,21 +522,34 @@ class FormFiller:
                          + "\n\n请输出 JSON，键为上面的字段名。"),
         ]
 
-        def call() -> Any:
-            try:
-                return self.llm.invoke(messages, response_format={"type": "json_object", "schema": schema})
-            except TypeError:
-                return self.llm.invoke(messages)
+        cancel = threading.Event()
 
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        def call() -> str:
+            # Streamed so that a call we stopped waiting for also stops generating at its
+            # next token instead of holding the model (llama.cpp runs one call at a time).
+            def run(**kwargs: Any) -> str:
+                parts = []
+                for chunk in self.llm.stream(messages, **kwargs):
+                    if cancel.is_set():
+                        break
+                    text = chunk if isinstance(chunk, str) else getattr(chunk, "content", "")
+                    parts.append(text if isinstance(text, str) else str(text))
+                return "".join(parts)
+
+            try:
+                return run(response_format={"type": "json_object", "schema": schema})
+            except TypeError:  # a backend without response_format: ask for JSON in words only
+                return run()
+
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="daoban-prefill-llm")
         try:
-            result = pool.submit(call).result(timeout=self.llm_timeout_s)
+            content = pool.submit(call).result(timeout=self.llm_timeout_s)
         except concurrent.futures.TimeoutError:
             raise TimeoutError(f"no answer within {self.llm_timeout_s:.1f}s") from None
         finally:
+            cancel.set()
             pool.shutdown(wait=False)
-        content = result if isinstance(result, str) else getattr(result, "content", "")
-        return parse_json_object(content if isinstance(content, str) else str(content))
+        return parse_json_object(content)
 
     # -- derived fields and the state -------------------------------------
 

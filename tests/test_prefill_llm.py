@@ -28,11 +28,15 @@ def field(state, key):
 
 
 class SlowModel(GenericFakeChatModel):
-    delay: float = 2.0
+    """Streams one token every ``delay`` seconds and counts what it produced."""
+    delay: float = 0.3
+    produced: int = 0
 
-    def _generate(self, *args, **kwargs):
-        time.sleep(self.delay)
-        return super()._generate(*args, **kwargs)
+    def _stream(self, *args, **kwargs):
+        for chunk in super()._stream(*args, **kwargs):
+            time.sleep(self.delay)
+            self.produced += 1
+            yield chunk
 
 
 class BrokenModel(GenericFakeChatModel):
@@ -82,13 +86,22 @@ def test_llm_replaces_an_invalid_rule_value_with_a_valid_one_the_user_said():
 
 def test_failing_slow_or_garbled_llm_never_breaks_the_fill(caplog):
     _, form = newborn_form()
-    for model in (BrokenModel(messages=iter([])), fake("抱歉，我无法回答"), SlowModel(messages=iter([AIMessage(content="{}")]))):
+    slow_answer = '{"baby_name": "张 小 宝", "hukou_follow": "随 父", ' + " ".join(['"x": 1,'] * 30) + ' "y": 2}'
+    slow = SlowModel(messages=iter([AIMessage(content=slow_answer)]))
+    for model in (BrokenModel(messages=iter([])), fake("抱歉，我无法回答"), slow):
         started = time.monotonic()
         state = FormFiller(llm=model, llm_timeout_s=0.5).fill(form, ["我叫王丽，电话13812345678"], today=TODAY)
         assert time.monotonic() - started < 1.8
         assert field(state, "applicant_name").value == "王丽"
         assert field(state, "applicant_phone").value == "13812345678"
+        assert field(state, "baby_name").value is None
     assert "LLM form extraction ignored" in caplog.text
+    assert "TimeoutError" in caplog.text
+    # the abandoned call stops at its next token rather than running on
+    time.sleep(1.0)
+    stopped_at = slow.produced
+    time.sleep(1.0)
+    assert slow.produced == stopped_at < 30
 
 
 def test_json_schema_and_parser():
@@ -123,3 +136,15 @@ def test_real_local_llm_fills_a_field_the_rules_cannot():
     assert field(state, "applicant_name").value == "王丽"
     assert field(state, "applicant_phone").value is None  # not said; a guess would be dropped
     assert state.missing == ["applicant_phone"]
+
+
+def test_works_through_the_agents_llm_runner():
+    """The pipeline's LLMRunner (serialised calls, own time budget) is accepted like a chat model."""
+    from agent.llm import LLMRunner
+
+    _, form = newborn_form()
+    runner = LLMRunner(fake('{"bank_account": "6222020200001234567"}'), timeout_s=5)
+    state = FormFiller(llm=runner).fill(form, ["我叫王丽，津贴打到工行卡6222020200001234567"], today=TODAY)
+    acct = field(state, "bank_account")
+    assert (acct.value, acct.source) == ("6222020200001234567", "llm")
+    assert runner.stats["calls"] == 1
