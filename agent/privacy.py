@@ -14,7 +14,7 @@ _ID = re.compile(r"(?<![0-9A-Za-z])(\d{4})(\d{10})(\d{3}[\dXx])(?![0-9A-Za-z])|(
 _USCC = re.compile(r"(?<![0-9A-Za-z])([0-9A-Z]{2}\d{6})([0-9A-Z]{6})([0-9A-Z]{4})(?![0-9A-Za-z])")
 _CARD = re.compile(r"(?<![0-9A-Za-z])(\d{4})(\d{8,11})(\d{4})(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z])((?:\+?86[\s\-]?)?1[3-9]\d)([\s\-]?)(\d{4})([\s\-]?)(\d{4})(?![0-9A-Za-z])")
-_LANDLINE = re.compile(r"(?<![0-9A-Za-z])(0\d{2,3}[\s\-]?)(\d{3,4})(\d{4})(?![0-9A-Za-z])")
+_LANDLINE = re.compile(r"(?<![0-9A-Za-z])(0\d{2,3}[\s\-]?)(\d{3,4})([\s\-]?\d{4})(?![0-9A-Za-z])")
 
 
 def _stars(s: str) -> str:

@@ -14,6 +14,7 @@ def test_mask_id_phone_uscc_and_card():
     assert ident not in out and f"3701{'*' * 10}{ident[-4:]}" in out
     assert "138****5678" in out and "138 **** 5678" in out
     assert "0531-****9999" in out
+    assert mask("座机 0531 8888 9999") == "座机 0531 **** 9999"
     assert code not in out and code[:6] in out and code[-4:] in out
     assert "6222***********4567" in out
     assert mask("办理时限5个工作日，电话12345") == "办理时限5个工作日，电话12345"  # short numbers stay
