@@ -148,6 +148,11 @@ def test_chat_returns_the_reply_and_records_the_session(http, chat_turn):
     assert session["messages"][1]["reply_id"] == reply_id and session["messages"][1]["text"] == reply["answer"]
     assert session["state"]["session_id"] == reply["session_id"]
     assert session["last_reply"]["answer"] == reply["answer"]
+    # every citation opens its section on the guide page
+    assert reply["citations"]
+    for c in reply["citations"]:
+        page = http.get(f"/guide/{c['doc_id']}")
+        assert page.status_code == 200 and f'id="{c["section"]}"' in page.text, c
 
 
 def test_stream_sends_tokens_then_the_whole_reply(http, chat_turn):

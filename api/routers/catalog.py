@@ -76,8 +76,10 @@ def _materials(materials) -> str:
     return f"<ul class='materials'>{''.join(rows)}</ul>"
 
 
-def _section(sid: str, title: str, body: str) -> str:
-    return f'<section id="{escape(sid)}"><h2>{escape(title)}</h2>{body}</section>'
+def _section(sid: str, title: str, body: str, aliases: tuple[str, ...] = ()) -> str:
+    """One guide section; ``aliases`` are the other names retrieval and answers cite it by."""
+    anchors = "".join(f'<span class="anchor" id="{escape(a)}"></span>' for a in aliases)
+    return f'<section id="{escape(sid)}">{anchors}<h2>{escape(title)}</h2>{body}</section>'
 
 
 def _time_fee(tl, fee) -> str:
@@ -93,13 +95,15 @@ def _time_fee(tl, fee) -> str:
 
 
 def render_guide(doc, corpus) -> str:
+    """The guide page. Section ids are the names citations use (agent.compose) and retrieval units
+    use (index.units), so ``/guide/{id}#{section}`` lands on the cited part."""
     kind = doc.kind
     title = doc.title
     sections: list[str] = []
     if kind == "scenario":
         sections.append(_section("summary", "一件事简介", f"<p>{escape(doc.summary)}</p>"
                                  f"<p class='muted'>牵头部门：{escape(doc.lead_department)}；协同部门："
-                                 f"{escape('、'.join(doc.departments))}</p>"))
+                                 f"{escape('、'.join(doc.departments))}</p>", ("lead",)))
         if doc.conditions:
             sections.append(_section("conditions", "办理条件", f"<ul>{_li(doc.conditions)}</ul>"))
         members = []
@@ -110,41 +114,50 @@ def render_guide(doc, corpus) -> str:
             note = f" <span class='muted'>{escape(m.note)}</span>" if m.note else ""
             members.append(f"<li>{link}{note}</li>")
         sections.append(_section("members", "包含的事项", f"<ol>{''.join(members)}</ol>"))
-        for q in doc.questions:
+        for i, q in enumerate(doc.questions):
             opts = "".join(f"<li>{escape(o.title)}{('：' + escape(o.note)) if o.note else ''}</li>" for o in q.options)
-            sections.append(_section(f"question:{q.id}", f"情形：{q.text}", f"<ul>{opts}</ul>"))
+            sections.append(_section(f"question:{q.id}", f"情形：{q.text}", f"<ul>{opts}</ul>",
+                                     ("situation", "question") if i == 0 else ()))
         sections.append(_section("materials", "一套材料", _materials(doc.materials)))
     if kind == "matter":
-        sections.append(_section("summary", "基本信息", f"<ul>{_li([f'实施部门：{doc.department}', f'事项类型：{doc.matter_type}'] + ([f'事项编码：{doc.code}'] if doc.code else []))}</ul>"))
-        for sit in doc.situations:
+        info = [f"实施部门：{doc.department}", f"事项类型：{doc.matter_type}"] + ([f"事项编码：{doc.code}"] if doc.code else [])
+        sections.append(_section("summary", "基本信息", f"<ul>{_li(info)}</ul>", ("lead",)))
+        for i, sit in enumerate(doc.situations):
             body = (f"<ul>{_li(sit.conditions)}</ul>" if sit.conditions else "") + _materials(sit.materials)
-            sections.append(_section(f"situation:{sit.id}:materials", f"情形：{sit.title}", body))
+            aliases = (f"situation:{sit.id}:materials",) + (("situation", "materials", "conditions") if i == 0 else ())
+            sections.append(_section(f"situation:{sit.id}", f"情形：{sit.title}", body, aliases))
     if kind in ("scenario", "matter"):
         if doc.steps:
             sections.append(_section("steps", "办理流程", f"<ol>{_li(doc.steps)}</ol>"))
-        sections.append(_section("time_fee", "办理时限与收费", f"<ul>{_time_fee(doc.time_limit, doc.fee)}</ul>"))
+        sections.append(_section("time_fee", "办理时限与收费", f"<ul>{_time_fee(doc.time_limit, doc.fee)}</ul>",
+                                 ("time_limit", "fee")))
         places = [f"{p.name}（{p.address}{'，' + p.hours if p.hours else ''}{'，电话 ' + p.phone if p.phone else ''}）"
                   for p in doc.places]
         online = [f"{o.name}{'：' + o.path if o.path else ''}" for o in doc.online]
-        if places or online:
-            sections.append(_section("places", "办理地点与渠道", f"<ul>{_li(places + online)}</ul>"))
+        sections.append(_section("places", "办理地点与渠道", f"<ul>{_li(places + online) or '<li>以受理部门公布为准</li>'}</ul>",
+                                 ("where", "online")))
         sections.append(_section("phone", "咨询电话", f"<p>{escape(doc.phone)}</p>"))
         if doc.legal_basis:
             sections.append(_section("legal_basis", "设定依据", f"<ul>{_li(doc.legal_basis)}</ul>"))
     if kind == "faq":
-        sections.append(_section("answer", "解答", f"<p>{escape(doc.answer)}</p>"))
+        tags = f"<p class='muted'>{escape('、'.join(doc.tags))}</p>" if doc.tags else ""
+        sections.append(_section("answer", "解答", f"<p>{escape(doc.answer)}</p>{tags}", ("lead", "tags")))
     if kind == "catalog":
         info = [f"实施部门：{doc.department}"] + ([f"事项编码：{doc.code}"] if doc.code else [])
         link = f"<p><a href='{escape(doc.link)}' rel='noopener'>官方办事指南</a></p>" if doc.link else ""
-        sections.append(_section("summary", "事项信息", f"<ul>{_li(info)}</ul>{link}"))
+        sections.append(_section("summary", "事项信息", f"<ul>{_li(info)}</ul>{link}",
+                                 ("lead", "catalog", "online", "phone")))
     for i, qa in enumerate(getattr(doc, "faqs", []) or []):
-        sections.append(_section(f"faq:{i}", f"问：{qa.q}", f"<p>{escape(qa.a)}</p>"))
+        sections.append(_section(f"faq:{i}", f"问：{qa.q}", f"<p>{escape(qa.a)}</p>", ("faq",) if i == 0 else ()))
+    samples = "".join(f'<li id="sample_question:{i}">{escape(q)}</li>' for i, q in enumerate(doc.sample_questions))
+    if samples:
+        sections.append(_section("sample_question", "常见问法", f"<ul class='muted'>{samples}</ul>"))
     source = getattr(doc, "source", None)
     src = f"<footer>来源：{escape(source.name)}{(' · 更新于 ' + str(doc.updated)) if getattr(doc, 'updated', None) else ''}</footer>" if source else ""
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)} · 办事指南</title>
 <link rel="stylesheet" href="/static/common.css"><link rel="stylesheet" href="/static/guide.css"></head>
-<body class="guide"><header class="topbar"><a href="/" class="brand">一件事智能导办</a><span>办事指南</span></header>
+<body class="guide"><header class="topbar"><a href="/" class="brand"><span class="logo">办</span>一件事智能导办</a><span class="pill">办事指南</span></header>
 <main><h1 id="title">{escape(title)}</h1><p class="muted">{escape(doc.region)}</p>{''.join(sections)}{src}</main></body></html>"""
 
 

@@ -80,6 +80,20 @@
     return node;
   }
 
-  window.daoban = { api: api, copy: copy, toast: toast, el: el, askKey: askKey,
+  // Light markdown of answers (**bold**, "- " items) as DOM nodes, never innerHTML.
+  function rich(node, text) {
+    node.textContent = "";
+    String(text || "").split("\n").forEach(function (line, i) {
+      if (i) node.appendChild(document.createTextNode("\n"));
+      line = line.replace(/^(\s*)[-*] /, "$1• ");
+      line.split(/\*\*(.+?)\*\*/).forEach(function (part, j) {
+        if (!part) return;
+        node.appendChild(j % 2 ? el("b", { text: part }) : document.createTextNode(part));
+      });
+    });
+  }
+  function plain(text) { return String(text || "").replace(/\*\*(.+?)\*\*/g, "$1"); }
+
+  window.daoban = { api: api, rich: rich, plain: plain, copy: copy, toast: toast, el: el, askKey: askKey,
                     logout: function () { try { sessionStorage.removeItem(KEY); } catch (e) { } location.reload(); } };
 })();

@@ -35,7 +35,7 @@
       route.append(el("span", { class: "badge warn", text: "未匹配到事项" }));
     }
     if (r.handoff) route.append(el("span", { class: "badge bad", text: "建议转人工/转办" }));
-    $("answer").textContent = r.answer;
+    daoban.rich($("answer"), r.answer);
     var clar = $("clarify"); clar.innerHTML = "";
     if (r.clarify) {
       var box = el("div", { class: "clarify" }, [el("b", { text: "需向来电人确认：" }), r.clarify.question, el("br")]);
@@ -62,7 +62,9 @@
       ["收费", card.fee], ["部门", (card.departments || []).join("、")], ["网上办", (card.online || []).join("；")],
       ["窗口", (card.places || []).join("；")]];
     if (card.members) rows.splice(2, 0, ["包含事项", card.members.map(function (m) { return m.title + (m.conditional ? "（" + m.conditional + "）" : ""); }).join("、")]);
-    rows.forEach(function (row) { if (row[1]) facts.append(el("dt", { text: row[0] }), el("dd", { text: row[1] })); });
+    rows.forEach(function (row) {
+      if (row[1]) facts.append(el("dt", { text: row[0] }), el("dd", { text: row[1], class: row[0] === "简介" || row[0] === "包含事项" ? "clamp" : null, title: row[1] }));
+    });
   }
 
   function materialText(m) {
@@ -93,7 +95,7 @@
   function renderTranscript(list) {
     var box = $("transcript"); box.innerHTML = "";
     list.forEach(function (m) {
-      box.appendChild(el("div", { class: "turn " + m.role }, [el("div", { class: "who", text: (m.role === "user" ? "来电人" : "建议答复") + " · " + new Date(m.created_at + "Z").toLocaleTimeString("zh-CN", { hour12: false }) }), el("div", { class: "text", text: m.text })]));
+      box.appendChild(el("div", { class: "turn " + m.role }, [el("div", { class: "who", text: (m.role === "user" ? "来电人" : "建议答复") + " · " + new Date(m.created_at + "Z").toLocaleTimeString("zh-CN", { hour12: false }) }), el("div", { class: "text", text: daoban.plain(m.text) })]));
     });
     $("turns").textContent = (list.length / 2) + " 轮";
     box.scrollTop = box.scrollHeight;
@@ -109,7 +111,7 @@
     $("said").value = ""; $("said").focus();
   }
 
-  function copyAnswer() { if (last) daoban.copy(last.reply.answer, "建议答复"); }
+  function copyAnswer() { if (last) daoban.copy(daoban.plain(last.reply.answer), "建议答复"); }
   function copyTransfer() {
     if (!last || !last.card) return;
     var c = last.card;

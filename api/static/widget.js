@@ -95,7 +95,7 @@
   bubble.innerHTML = chatIcon + "<span>办事咨询</span>";
   var log = el("div", { class: "dbw-log", role: "log", "aria-live": "polite", "aria-label": "对话记录" });
   var chips = el("div", { class: "dbw-chips", "aria-label": "推荐问题" });
-  var input = el("textarea", { rows: "1", placeholder: "请描述您要办的事，如：孩子刚出生要办哪些证", "aria-label": "输入您的问题", maxlength: "2000" });
+  var input = el("textarea", { rows: "1", placeholder: "一句话说说您要办的事…", "aria-label": "输入您的问题", maxlength: "2000" });
   var send = el("button", { class: "dbw-primary", type: "submit", text: "发送" });
   var closeBtn = el("button", { class: "dbw-icon", type: "button", "aria-label": "关闭对话窗口", title: "关闭 (Esc)", text: "×" });
   var resetBtn = el("button", { class: "dbw-icon", type: "button", "aria-label": "开始新的咨询", title: "新的咨询", text: "↻" });
@@ -186,7 +186,11 @@
     }).catch(function (err) {
       bubbleText.classList.remove("dbw-cursor");
       if (!answered) { bubbleText.parentNode.remove(); addError(err.message || "网络异常，请稍后再试或拨打 12345"); }
-    }).then(function () { busy = false; send.disabled = false; input.focus(); });
+    }).then(function () {
+      busy = false; send.disabled = false;
+      var opt = log.lastElementChild && log.querySelector(".dbw-msg:last-of-type .dbw-opt:not([disabled])");
+      (opt || input).focus();  // a question with options: the first option takes the keyboard
+    });
   }
 
   // POST + Server-Sent Events read from the response body (EventSource cannot POST).
@@ -216,9 +220,22 @@
       });
   }
 
+  // The answer's light markdown (**bold**, "- " items) as DOM nodes: never innerHTML from the server.
+  function richText(node, text) {
+    node.textContent = "";
+    text.split("\n").forEach(function (line, i) {
+      if (i) node.appendChild(document.createTextNode("\n"));
+      line = line.replace(/^(\s*)[-*] /, "$1• ");
+      line.split(/\*\*(.+?)\*\*/).forEach(function (part, j) {
+        if (!part) return;
+        node.appendChild(j % 2 ? el("b", { text: part }) : document.createTextNode(part));
+      });
+    });
+  }
+
   function renderReply(b, reply, replyId) {
     setSession(reply.session_id);
-    b.textContent = reply.answer;
+    richText(b, reply.answer);
     if (reply.route) b.insertBefore(el("span", { class: "dbw-route", text: (reply.route.kind === "scenario" ? "一件事 · " : "") + reply.route.title }), b.firstChild).after(document.createElement("br"));
     if (reply.citations && reply.citations.length) {
       var ul = el("ol", { class: "dbw-cites", "aria-label": "依据" });
@@ -238,7 +255,6 @@
         } }));
       });
       b.appendChild(box);
-      setTimeout(function () { var f = box.querySelector("button"); if (f) f.focus(); }, 0);
     }
     b.appendChild(feedbackRow(reply.session_id, replyId));
     if (reply.form) renderForm(reply.form);
