@@ -73,15 +73,27 @@ class LLMRunner:
         self.backend = backend
         self._lock = threading.Lock()
         self.stats: Counter[str] = Counter()
+        # Circuit breaker: after `trip_after` timeouts in a row (an overloaded machine or endpoint),
+        # skip the LLM for `pause_s` seconds so turns stay at no-LLM latency.
+        self.max_wait_s = 1.0
+        self.trip_after = 3
+        self.pause_s = 60.0
+        self._timeouts_in_row = 0
+        self._open_until = 0.0
 
     def stream(self, messages: list, timeout_s: float | None = None, **kwargs) -> Iterator[str]:
         """Yield text chunks; raise LLMUnavailable when the budget runs out or the model fails."""
         budget = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + budget
         self.stats["calls"] += 1
-        if not self._lock.acquire(timeout=budget):
-            self.stats["timeouts"] += 1
-            raise LLMUnavailable(f"LLM busy for {budget:.1f}s")
+        now = time.monotonic()
+        if now < self._open_until:
+            self.stats["skipped"] += 1
+            raise LLMUnavailable(f"LLM paused for {self._open_until - now:.0f}s after {self.trip_after} timeouts")
+        # A turn does not queue behind another: the user gets the composed answer at once instead.
+        if not self._lock.acquire(timeout=min(budget, self.max_wait_s)):
+            self.stats["busy"] += 1
+            raise LLMUnavailable("LLM busy with another turn")
         q: queue.Queue = queue.Queue()
         cancel = threading.Event()
 
@@ -107,8 +119,13 @@ class LLMRunner:
                     kind, value = q.get(timeout=max(remaining, 0.001))
                 except queue.Empty:
                     self.stats["timeouts"] += 1
+                    self._timeouts_in_row += 1
+                    if self._timeouts_in_row >= self.trip_after:
+                        self._open_until = time.monotonic() + self.pause_s
+                        self._timeouts_in_row = 0
                     raise LLMUnavailable(f"LLM gave no answer within {budget:.1f}s") from None
                 if kind == "tok":
+                    self._timeouts_in_row = 0
                     yield value
                 elif kind == "end":
                     return

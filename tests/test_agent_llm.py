@@ -146,6 +146,10 @@ def test_backend_timeout_falls_back_without_failing(assistant, server):
     reply = assistant.handle("孩子出生了要办哪些手续")
     elapsed = time.perf_counter() - started
     server.delay_s = 0.0
+    for _ in range(100):  # let the abandoned slow call finish before the next test uses the model
+        if not assistant.runner._lock.locked():
+            break
+        time.sleep(0.1)
     assert assistant.stats["llm_fallbacks"] > before
     assert reply.route is not None and reply.route.id == NEWBORN
     assert "来得太晚" not in reply.answer and reply.citations
