@@ -32,6 +32,7 @@ class RegionReport(BaseModel):
     version: str
     documents: int
     units: int
+    dense_units: int = 0
     embedded: int
     reused: int
     removed: int
@@ -112,10 +113,11 @@ def build_index(settings: "Settings", regions: list[str] | None = None, progress
         pointer = store.read_pointer(index_dir)
         old = pointer["regions"].get(region)
         if old and old.get("fingerprint") == fp and (index_dir / old["dir"]).is_dir():
+            n_dense = sum(1 for u in units if u.embed_text)
             report.regions.append(RegionReport(region=region, version=old["version"], documents=len(docs),
-                                               units=len(units), embedded=0, reused=len(units), removed=0,
-                                               unchanged=True))
-            report.reused += len(units)
+                                               units=len(units), dense_units=n_dense, embedded=0, reused=n_dense,
+                                               removed=0, unchanged=True))
+            report.reused += n_dense
             continue
         if embeddings is None:
             embeddings = get_embeddings(settings)
@@ -152,7 +154,7 @@ def _old_vectors(client, old: dict | None, emb_id: str, units: list[Unit]) -> di
         return {}
     old_units = _read_units(Path(old["abs_dir"]))
     old_hash = {u["uid"]: u["hash"] for u in old_units}
-    wanted = [u.uid for u in units if old_hash.get(u.uid) == u.content_hash]
+    wanted = [u.uid for u in units if u.embed_text and old_hash.get(u.uid) == u.content_hash]
     vectors: dict[str, list[float]] = {}
     for i in range(0, len(wanted), 2000):
         got = col.get(ids=wanted[i:i + 2000], include=["embeddings"])
@@ -187,9 +189,10 @@ def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: 
         vdir.mkdir(parents=True, exist_ok=False)
         # Dense: reuse vectors of unchanged units, embed each distinct new text once.
         vectors = _old_vectors(client, old, emb_id, units)
-        reused = sum(1 for u in units if u.content_hash in vectors)
+        dense_units = [u for u in units if u.embed_text]
+        reused = sum(1 for u in dense_units if u.content_hash in vectors)
         todo: dict[str, str] = {}
-        for u in units:
+        for u in dense_units:
             if u.content_hash not in vectors:
                 todo.setdefault(u.content_hash, u.embed_text)
         hashes, texts = list(todo), list(todo.values())
@@ -206,16 +209,16 @@ def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: 
                                        metadata={"region": region, "version": version, "embedding_id": emb_id})
         step = min(4000, client.get_max_batch_size())
         label = f"storing {region}"
-        progress(label, 0, len(units))
-        for i in range(0, len(units), step):
-            chunk = units[i:i + step]
+        progress(label, 0, len(dense_units))
+        for i in range(0, len(dense_units), step):
+            chunk = dense_units[i:i + step]
             col.add(ids=[u.uid for u in chunk],
                     embeddings=[vectors[u.content_hash] for u in chunk],
                     metadatas=[{"doc_id": u.doc_id, "kind": u.kind, "section": u.section, "region": u.region,
                                 "aud_person": (not u.audience) or "个人" in u.audience,
                                 "aud_legal": (not u.audience) or "法人" in u.audience,
-                                "row": i + j} for j, u in enumerate(chunk)])
-            progress(label, min(i + step, len(units)), len(units))
+                                } for u in chunk])
+            progress(label, min(i + step, len(dense_units)), len(dense_units))
 
         # Sparse: bm25s over jieba tokens of each unit; an empty unit gets a placeholder so rows stay aligned.
         progress(f"BM25 {region}", 0, 1)
@@ -228,17 +231,18 @@ def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: 
             for u, toks in zip(units, token_lists):
                 f.write(json.dumps({"uid": u.uid, "doc_id": u.doc_id, "kind": u.kind, "title": u.title,
                                     "section": u.section, "region": u.region, "audience": u.audience,
-                                    "text": u.text, "hash": u.content_hash, "tokens": toks},
+                                    "text": u.text, "hash": u.content_hash if u.embed_text else "", "tokens": toks},
                                    ensure_ascii=False) + "\n")
         (vdir / "stats.json").write_text(json.dumps({"n": len(units), "df": df}, ensure_ascii=False), encoding="utf-8")
         (vdir / "userdict.txt").write_text("\n".join(sorted(words)), encoding="utf-8")
         manifest = {"region": region, "version": version, "collection": name, "dir": rel_dir,
                     "embedding_id": emb_id, "fingerprint": fingerprint, "documents": len(docs), "units": len(units),
+                    "dense_units": len(dense_units),
                     "dim": len(next(iter(vectors.values()))) if vectors else 0, "built": time.time()}
         store.write_json_atomic(vdir / "manifest.json", manifest)
         progress(f"BM25 {region}", 1, 1)
-        if col.count() != len(units):
-            raise RuntimeError(f"Chroma holds {col.count()} vectors for {len(units)} units of {region}")
+        if col.count() != len(dense_units):
+            raise RuntimeError(f"Chroma holds {col.count()} vectors for {len(dense_units)} units of {region}")
         _ = np  # numpy is used by bm25s; imported here to fail early if missing
     except BaseException:
         # Leave the serving version untouched; drop what this build wrote.
@@ -254,7 +258,7 @@ def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: 
     pointer = store.read_pointer(index_dir)
     previous = pointer["regions"].get(region)
     pointer["regions"][region] = {k: manifest[k] for k in ("version", "collection", "dir", "embedding_id",
-                                                           "fingerprint", "documents", "units")}
+                                                           "fingerprint", "documents", "units", "dense_units")}
     if previous:
         pointer["regions"][region]["previous"] = {k: previous[k] for k in ("version", "collection", "dir")}
     store.write_json_atomic(index_dir / store.POINTER, pointer)
@@ -268,4 +272,4 @@ def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: 
     old_uids = {u["uid"] for u in _read_units(index_dir / previous["dir"])} if previous else set()
     removed = len(old_uids - {u.uid for u in units})
     return RegionReport(region=region, version=version, documents=len(docs), units=len(units),
-                        embedded=len(texts), reused=reused, removed=removed)
+                        dense_units=len(dense_units), embedded=len(texts), reused=reused, removed=removed)

@@ -45,7 +45,8 @@ def test_build_reports_every_region_and_unit(built):
     pointer = store.read_pointer(settings.index_dir)
     for entry in pointer["regions"].values():
         assert (settings.index_dir / entry["dir"] / "bm25").is_dir()
-        assert retriever.client.get_collection(entry["collection"]).count() == entry["units"]
+        assert retriever.client.get_collection(entry["collection"]).count() == entry["dense_units"]
+        assert 0 < entry["dense_units"] < entry["units"]  # steps, deadlines… are BM25-only
 
 
 def test_every_sample_question_ranks_its_document_first(built):
@@ -136,7 +137,7 @@ def test_incremental_rebuild_embeds_only_changed_units(built, tmp_path):
     assert changed["另一省"].unchanged
     assert changed["测试省"].embedded == 1          # only the new sample question
     assert changed["测试省"].removed == 1           # the deleted catalogue matter's title card
-    assert changed["测试省"].reused == changed["测试省"].units - 1
+    assert changed["测试省"].reused == changed["测试省"].dense_units - 1
     retriever = HybridRetriever.from_settings(s)
     assert retriever.search("辞职了公积金能全部取出吗", k=1)[0].doc_id == "housing-fund-withdrawal"
     assert all(h.doc_id != "cat-fishing-permit" for h in retriever.search("渔业捕捞许可", k=10))
