@@ -95,8 +95,8 @@ class ChitchatResponder:
                       suggestions=["孩子出生了要办哪些手续", "查询办理进度", "转人工"])
 
 
-_FORGE = re.compile(r"伪造|造假|做假|假的|假证|[Pp]图|[Pp]一张|篡改|变造|逃避|规避|偷税|漏税|骗保|走后门|通融|不被查")
-_META = re.compile(r"提示词|system\s*prompt|prompt|指令|扮演|角色|身份设定|越狱|jailbreak|ignore", re.I)
+_FORGE = re.compile(r"伪造|造假|做假|假的|假证|[Pp]图|[Pp]一张|篡改|变造|逃避|规避|偷税|漏税|骗保|走后门|通融|不被查|查不出|查不到|替考|代考|删掉.{0,6}记录")
+_META = re.compile(r"提示词|system\s*prompt|prompt|指令|扮演|角色|身份设定|越狱|jailbreak|ignore|假装|开发者模式|初始设定", re.I)
 
 
 class OutOfScopeResponder:

@@ -69,8 +69,11 @@ class PinyinReader:
         from index.text import _jieba
         counts: dict[str, int] = {}
         for text in self._texts_fn():
-            for w in _jieba().cut(text):
-                if re.fullmatch(r"[\u4e00-\u9fa5]{1,8}", w):
+            words = list(_jieba().cut(text))
+            if re.fullmatch(r"[\u4e00-\u9fa5]{2,10}", text):
+                words.append(text)  # whole short titles and aliases read as one word
+            for w in words:
+                if re.fullmatch(r"[\u4e00-\u9fa5]{1,10}", w):
                     counts[w] = counts.get(w, 0) + 1
         table: dict[str, tuple[int, str]] = {}
         for w, n in counts.items():
@@ -78,6 +81,7 @@ class PinyinReader:
             if py and (py not in table or table[py][0] < n):
                 table[py] = (n, w)
         self._table = {k: v[1] for k, v in table.items()}
+        self._freq = {k: v[0] for k, v in table.items()}
         self._max = max((len(k) for k in self._table), default=0)
 
     @staticmethod
@@ -85,6 +89,28 @@ class PinyinReader:
         letters = sum(1 for c in text if "a" <= c.lower() <= "z")
         others = sum(1 for c in text if not c.isspace() and not ("a" <= c.lower() <= "z") and not c.isdigit())
         return letters >= 4 and others <= letters * 0.2
+
+    def _segment(self, chunk: str) -> tuple[list[str], int]:
+        """Cut a pinyin run into known words: fewest unread letters, then fewest words (dynamic programming)."""
+        n = len(chunk)
+        # (unread letters, words, -frequency of the words): fewer unread, then fewer words, then commoner words
+        best: list[tuple[int, int, int, int, str | None]] = [(0, 0, 0, -1, None)] + [(n + 1, n + 1, 0, -1, None)] * n
+        for i in range(n):
+            unread, count, freq, _, _ = best[i]
+            if (unread + 1, count, freq) < best[i + 1][:3]:
+                best[i + 1] = (unread + 1, count, freq, i, None)
+            for j in range(i + 2, min(n, i + self._max) + 1):
+                key = chunk[i:j]
+                w = self._table.get(key)
+                if w and (unread, count + 1, freq - self._freq[key]) < best[j][:3]:
+                    best[j] = (unread, count + 1, freq - self._freq[key], i, w)
+        words, j = [], n
+        while j > 0:
+            _, _, _, i, w = best[j]
+            if w:
+                words.append(w)
+            j = i
+        return words[::-1], n - best[n][0]
 
     def read(self, text: str) -> str | None:
         if not self.looks_like_pinyin(text):
@@ -98,18 +124,10 @@ class PinyinReader:
             if not _LATIN.match(chunk):
                 out.append(chunk)
                 continue
-            i = 0
             total += len(chunk)
-            while i < len(chunk):
-                for n in range(min(self._max, len(chunk) - i), 1, -1):
-                    w = self._table.get(chunk[i:i + n])
-                    if w:
-                        out.append(w)
-                        read_chars += n
-                        i += n
-                        break
-                else:
-                    i += 1
+            words, n_read = self._segment(chunk)
+            out.extend(words)
+            read_chars += n_read
         if total == 0 or read_chars < 0.7 * total:
             return None  # English, or pinyin we cannot read: leave the message as it is
         return "".join(out)
