@@ -79,6 +79,21 @@ class Runtime:
         finally:
             self._loaded.set()
 
+    def refresh_assistant(self) -> None:
+        """After a corpus edit: build a new assistant (its corpus and intent examples) in the background
+        and swap it in; the current one keeps answering meanwhile."""
+        def run() -> None:
+            try:
+                from agent.pipeline import Assistant
+
+                self.assistant = Assistant.from_settings(self.settings, session_store=self.session_store,
+                                                         status_lookup=self.status_lookup, retriever=self.retriever)
+            except Exception:  # noqa: BLE001 - keep the old assistant
+                log.exception("refreshing the assistant after a corpus edit failed")
+
+        if self.assistant is not None:
+            threading.Thread(target=run, name="daoban-refresh", daemon=True).start()
+
     def _make_retriever(self):
         from index.retriever import HybridRetriever
 

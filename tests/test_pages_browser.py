@@ -109,7 +109,7 @@ def test_widget_conversation_streams_cites_clarifies_and_submits_a_form(page, ap
     assert form.locator("input[name=applicant_name]").input_value() == "张明"
     assert form.locator("input[name=applicant_phone]").input_value() == phone
     assert "dbw-field" in form.locator(".src").first.evaluate("el => el.closest('.dbw-field').className")
-    form.evaluate("el => el.scrollIntoView({block: 'start'})")
+    _last_bot(page).evaluate("el => el.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(SHOTS / "widget.png"))
 
     # inline validation on edit

@@ -67,7 +67,7 @@ def overview(days: int = Query(14, ge=1, le=90), rt: Runtime = Depends(get_runti
     for r in replies:
         q = r.question_masked.strip()
         question_counts[q] += 1
-        question_doc.setdefault(q, r.route_title)
+        question_doc.setdefault(q, r.route_title or ("（已反问澄清）" if r.clarify else None))
         hit_ids = set(filter(None, [r.route_id, *r.cited_ids.split()]))
         doc_hits.update(hit_ids)
         reasons = set(fb.get(r.id, ()))
@@ -151,4 +151,5 @@ def add_sample_question(body: SampleQuestionRequest, rt: Runtime = Depends(get_r
     log.info("staff added a sample question to %s", body.doc_id)
     rt.reload_corpus()
     stats = _reindex(rt) if body.reindex else None
+    rt.refresh_assistant()
     return {"ok": True, "doc_id": body.doc_id, "question": body.question, "reindex": stats}

@@ -38,7 +38,7 @@
     $("range").textContent = "近 " + o.days.length + " 天";
     $("issueTotal").textContent = o.issue_total;
     var groups = $("groups"); groups.innerHTML = "";
-    if (!o.issue_groups.length) groups.append(el("div", { class: "empty", text: "近期没有需要处理的问题 👍" }));
+    if (!o.issue_groups.length) groups.append(el("div", { class: "empty", text: "近期没有需要处理的问题" }));
     o.issue_groups.forEach(function (g) {
       var reasons = Object.keys(g.reasons).map(function (k) { return el("span", { class: "badge " + (k === "未匹配" || k === "未解决" || k === "点踩" ? "bad" : "warn"), text: k + " " + g.reasons[k] }); });
       var ul = el("ul");

@@ -49,7 +49,7 @@
     ".dbw-chip { background: #fff; border: 1px solid var(--line); color: var(--ink); border-radius: 999px; padding: 3px 11px; font-size: 12.5px; cursor: pointer; }",
     ".dbw-chip:hover, .dbw-chip:focus-visible { border-color: var(--b); color: var(--b); }",
     ".dbw-fb { display: flex; gap: 6px; align-items: center; margin-top: 8px; font-size: 12px; color: var(--mut); flex-wrap: wrap; }",
-    ".dbw-fb button { border: 1px solid var(--line); background: #fff; border-radius: 999px; padding: 1px 9px; cursor: pointer; font-size: 12px; }",
+    ".dbw-fb button { border: 1px solid var(--line); background: #fff; border-radius: 999px; padding: 1px 9px; cursor: pointer; font-size: 12px; display: inline-flex; align-items: center; min-height: 24px; }",
     ".dbw-fb button[aria-pressed=true] { background: var(--soft); border-color: var(--b); color: var(--b); }",
     ".dbw-form { background: #fff; border: 1px solid #bcd0f0; border-radius: 12px; margin: 0 0 12px; overflow: hidden; }",
     ".dbw-form h3 { margin: 0; font-size: 14px; padding: 9px 12px; background: var(--soft); color: var(--bd); }",
@@ -271,18 +271,23 @@
     return s;
   }
 
+  // Feather icons (MIT): emoji fonts are not guaranteed on every system.
+  var THUMB_UP = "M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3zM7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3";
+  var THUMB_DOWN = "M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3zm7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17";
+
   function feedbackRow(session, replyId) {
     var row = el("div", { class: "dbw-fb", role: "group", "aria-label": "评价这条回答" }, [el("span", { text: "这条回答：" })]);
-    function btn(label, aria, body) {
-      var x = el("button", { type: "button", "aria-pressed": "false", "aria-label": aria, text: label, onclick: function () {
+    function btn(label, aria, body, icon) {
+      var x = el("button", { type: "button", "aria-pressed": "false", "aria-label": aria, title: aria, text: icon ? null : label, onclick: function () {
         var payload = Object.assign({ session_id: session, reply_id: replyId }, body);
         fetch(BASE + "/v1/feedback", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) })
           .then(function (r) { if (r.ok) { x.setAttribute("aria-pressed", "true"); thanks.textContent = "感谢反馈"; } });
       } });
+      if (icon) x.innerHTML = '<svg viewBox="0 0 24 24" width="14" height="14" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="' + icon + '"/></svg>';
       row.appendChild(x);
     }
-    btn("👍", "有帮助", { thumbs: "up" });
-    btn("👎", "没帮助", { thumbs: "down" });
+    btn("", "有帮助", { thumbs: "up" }, THUMB_UP);
+    btn("", "没帮助", { thumbs: "down" }, THUMB_DOWN);
     btn("问题已解决", "问题已解决", { resolved: true });
     btn("未解决", "问题未解决", { resolved: false });
     var thanks = el("span", { "aria-live": "polite" });
@@ -310,7 +315,7 @@
       var card = el("form", { class: "dbw-form", "data-form": form.form_id, novalidate: true, "aria-label": s.title });
       var fields = el("div", { class: "dbw-fields" });
       var status = el("span", { class: "muted", "aria-live": "polite", style: "font-size:12px;color:#66717f" });
-      card.appendChild(el("h3", { text: "📝 " + s.title + "（已为您预填，请核对）" }));
+      card.appendChild(el("h3", { text: s.title + "（已为您预填，请核对）" }));
       form.fields.forEach(function (f) { fields.appendChild(fieldRow(form, f, s.fields[f.key] || {})); });
       card.appendChild(fields);
       var submit = el("button", { class: "dbw-primary", type: "submit", text: "提交申请" });
