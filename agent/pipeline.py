@@ -252,6 +252,12 @@ class Assistant:
 
         route = decision.route
         doc = self.corpus.get(route.id)
+        if doc is not None and doc.kind == "faq" and intent.name == "apply":
+            # An application needs the form of the 一件事 the FAQ belongs to.
+            target = next((self.corpus.scenarios[r] for r in doc.related if r in self.corpus.scenarios), None)
+            if target is not None:
+                doc, route = target, Route(kind="scenario", id=target.id, title=target.title,
+                                           region=target.region, score=route.score)
         if doc is None:  # index and corpus out of step (a rebuild is pending)
             session.failures += 1
             yield self._simple(session, intent, self.no_match.run(region_doc, handoff=False))

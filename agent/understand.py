@@ -311,6 +311,19 @@ class Router:
             options=[ClarifyOption(id=h.doc_id, title=h.title) for h in cands],
             routes=[Route(kind=h.kind, id=h.doc_id, title=h.title, region=h.region, score=h.score) for h in cands])
 
+    def starters(self, region: str | None) -> PendingClarify | None:
+        """For a message with no topic at all (我想办点事): the region's most-asked 一件事, by how many
+        ways of asking them the corpus records."""
+        docs = [d for d in self.corpus.scenarios.values() if not region or d.region == region]
+        docs.sort(key=lambda d: (-len(d.sample_questions), d.id))
+        if len(docs) < 2:
+            return None
+        docs = docs[: self.max_options]
+        return PendingClarify(
+            kind="route", question="您想办理哪一类事情？请回复序号或名称，也可以直接描述您的情况。",
+            options=[ClarifyOption(id=d.id, title=d.title) for d in docs],
+            routes=[Route(kind="scenario", id=d.id, title=d.title, region=d.region, score=0.0) for d in docs])
+
     # -- the decision -----------------------------------------------------------------------------
     def run(self, msg: Message, session: SessionState, region: str | None, has_topic_hint: bool = True) -> RouteDecision:
         pending = session.pending
@@ -359,6 +372,8 @@ class Router:
         if self.is_generic(msg, topic):
             pc = self.clarify([h for h in hits if h.score > 0.05] or hits, topic,
                               "您想办理的是下面哪一项？请回复序号或名称。")
+            if pc is None and not confident:
+                pc = self.starters(region)
             if pc is not None:
                 return RouteDecision(hits=hits, clarify=pc, reason="generic wording")
         if not confident:

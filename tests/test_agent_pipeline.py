@@ -232,3 +232,12 @@ def test_cli_ask_prints_reply_json(settings, monkeypatch):
     assert reply["route"]["id"] == "birth-medical-certificate" and reply["citations"]
     bad = CliRunner().invoke(app, ["ask", "你好", "--channel", "fax"])
     assert bad.exit_code != 0 and "channel" in bad.output
+
+
+def test_message_without_any_topic_offers_the_most_asked_scenarios(assistant, corpus):
+    r = assistant.handle("我想办点事")
+    assert r.clarify is not None and len(r.clarify.options) >= 2
+    ids = {o.id for o in r.clarify.options}
+    assert ids <= set(corpus.scenarios)
+    r2 = assistant.handle(r.clarify.options[0].title, session_id=r.session_id)
+    assert r2.route is not None and r2.route.id == r.clarify.options[0].id
