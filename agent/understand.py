@@ -250,6 +250,9 @@ class Router:
         self._titles = [(normalize(" ".join([d.title, *getattr(d, "aliases", [])])), d.id)
                         for d in corpus.documents() if d.kind != "faq"]
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
+        self.situation_words: dict[str, set[str]] = {
+            s.id: {normalize(k) for q in s.questions for o in q.options for k in o.keywords if len(k) >= 2}
+            for s in corpus.scenarios.values()}
 
     # -- helpers ----------------------------------------------------------------------------------
     def route_of(self, doc_id: str, score: float = 1.0) -> Route | None:
@@ -278,6 +281,19 @@ class Router:
         if len(topic) == 1 and self.title_df(topic[0]) >= self.single_word_df:
             return True  # one bare word that several services share: 社保, 公积金, 过户
         return all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic)
+
+    def answers_situation(self, scenario_id: str, msg: Message) -> bool:
+        return any(k in msg.text for k in self.situation_words.get(scenario_id, ()))
+
+    def part_of(self, current_id: str, doc_id: str) -> bool:
+        """doc_id is a member matter of the current scenario, or an FAQ about it or one of its members."""
+        if self.related(current_id, doc_id):
+            return True
+        faq = self.corpus.faqs.get(doc_id)
+        if faq is None:
+            return False
+        scope = {current_id} | self.members.get(current_id, set())
+        return any(r in scope for r in faq.related)
 
     def related(self, a: str, b: str) -> bool:
         """A scenario and one of its member matters answer the same need."""
@@ -347,6 +363,12 @@ class Router:
                     or (named and not other_named):
                 return RouteDecision(route=current, hits=hits, followup=True, reason="follow-up without a new topic")
             if not other_named:
+                # Words no title uses (拿到, 第一次, 交钱) do not name a new service; nor does an answer to
+                # the current scenario's 情形 question, nor a hit that is part of the current route.
+                topical = [t for t in topic if self.title_df(t) >= 1]
+                if not topical or self.answers_situation(current.id, msg) or (
+                        top is not None and self.part_of(current.id, top.doc_id)):
+                    return RouteDecision(route=current, hits=hits, followup=True, reason="follow-up on the current route")
                 starts_followup = bool(_FOLLOWUP_START.match(msg.text))
                 if (top is None or not top.confident or top.doc_id == current.id
                         or (cur_hit is not None and top.score - cur_hit.score < 0.1)

