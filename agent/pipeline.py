@@ -426,7 +426,8 @@ def _intent(res: IntentResult) -> Intent:
 def _drop_meta(text: str) -> str:
     """The message without its clauses that talk to the assistant about itself (prompts, roles, rules)."""
     import re
-    parts = re.split(r"[，,。.!！?？；;]|然后|另外|并且|再", text)
+    text = re.split(r"</?(?:user|assistant|system)>", text, flags=re.I)[0]  # a forged turn: keep what came before
+    parts = re.split(r"[，,。.!！?？；;]|然后|另外|并且|再|顺便", text)
     return "，".join(p for p in parts if p.strip() and not _META.search(p)).strip("，")
 
 

@@ -96,7 +96,8 @@ class ChitchatResponder:
 
 
 _FORGE = re.compile(r"伪造|造假|做假|假的|假证|[Pp]图|[Pp]一张|篡改|变造|逃避|规避|偷税|漏税|骗保|走后门|通融|不被查|查不出|查不到|替考|代考|删掉.{0,6}记录")
-_META = re.compile(r"提示词|system\s*prompt|prompt|指令|扮演|角色|身份设定|越狱|jailbreak|ignore|假装|开发者模式|初始设定", re.I)
+_META = re.compile(r"提示词|system\s*prompt|prompt|指令|扮演|角色|身份设定|越狱|jailbreak|ignore|假装|开发者模式|初始设定|管理员|授权你|上一位用户|其他用户|"
+                   r"</?(?:user|assistant|system)>", re.I)
 
 
 class OutOfScopeResponder:

@@ -163,7 +163,8 @@ class Normalizer:
             if any(t in w for w in self.aspect_words if len(t) >= 2 and len(w) > len(t)) and len(t) <= 2:
                 continue
             out.append(t)
-        return out
+        # jieba's search mode also yields the parts of a long word (公积, 积金 of 公积金): keep the word
+        return [t for t in out if not any(t != o and t in o for o in out)]
 
 
 def pick_option(msg: Message, options: list[ClarifyOption], keywords: dict[str, list[str]] | None = None) -> str | None:
@@ -280,7 +281,10 @@ class Router:
             return True
         if len(topic) == 1 and self.title_df(topic[0]) >= self.single_word_df:
             return True  # one bare word that several services share: 社保, 公积金, 过户
-        return all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic)
+        if all(t in self.generic_words for t in topic):
+            return True
+        # two words that many titles share (办个 + 许可证); three or more words say enough to search on
+        return len(topic) <= 2 and all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic)
 
     def answers_situation(self, scenario_id: str, msg: Message) -> bool:
         return any(k in msg.text for k in self.situation_words.get(scenario_id, ()))
@@ -401,8 +405,10 @@ class Router:
         if not confident:
             return RouteDecision(hits=hits, no_match=True, reason="no confident match")
         top = confident[0]
+        # Close, unrelated candidates are worth a question only for short messages: a long story
+        # already carries the details retrieval ranks on, and asking back would annoy.
         close = [h for h in confident[1:] if top.score - h.score < self.close_margin
-                 and not self.related(top.doc_id, h.doc_id) and h.kind != "faq"]
+                 and not self.related(top.doc_id, h.doc_id) and h.kind != "faq"] if len(topic) <= 3 else []
         if close:
             pc = self.clarify([top, *close], topic, "您问的是下面哪一项？请回复序号或名称。")
             if pc is not None:
