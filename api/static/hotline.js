@@ -43,11 +43,18 @@
         box.appendChild(el("button", { class: "btn small", type: "button", text: (i + 1) + ". " + o.title, onclick: function () { lookup(o.title); } }));
       });
       clar.appendChild(box);
+    } else if (r.suggestions && r.suggestions.length) {
+      // 情形 answers and follow-ups the caller is likely to give: one click asks on their behalf
+      var next = el("div", { class: "followups" }, [el("span", { class: "muted", text: "来电人可能接着说：" })]);
+      r.suggestions.forEach(function (q) { next.appendChild(el("button", { class: "btn small", type: "button", text: q, onclick: function () { lookup(q); } })); });
+      clar.appendChild(next);
     }
     var cites = $("cites"); cites.innerHTML = "";
-    r.citations.forEach(function (c) {
-      cites.appendChild(el("li", {}, [el("a", { href: "/guide/" + encodeURIComponent(c.doc_id) + "#" + encodeURIComponent(c.section), target: "_blank", rel: "noopener", text: c.title }), " ", el("span", { class: "muted", text: c.snippet.slice(0, 60) })]));
+    var more = r.citations.length > 3 ? el("details", {}, [el("summary", { class: "muted", text: "其余 " + (r.citations.length - 3) + " 条依据" })]) : null;
+    r.citations.forEach(function (c, i) {
+      (i < 3 || !more ? cites : more).appendChild(el(i < 3 || !more ? "li" : "div", {}, [el("a", { href: "/guide/" + encodeURIComponent(c.doc_id) + "#" + encodeURIComponent(c.section), target: "_blank", rel: "noopener", text: c.title }), " ", el("span", { class: "muted", text: c.snippet.slice(0, 60) })]));
     });
+    if (more) cites.appendChild(more);
     var points = $("points"); points.innerHTML = "";
     (card && card.key_points && card.key_points.length ? card.key_points : ["—"]).forEach(function (p) { points.appendChild(el("li", { text: p })); });
     renderFacts(card); renderMaterials(card); renderTransfer(card); renderTranscript(res.transcript);
@@ -92,10 +99,13 @@
       el("div", { class: "phone", text: card.transfer.phone }));
   }
 
+  function clip(text, n) { text = text.replace(/\s+/g, " ").trim(); return text.length > n ? text.slice(0, n) + "…" : text; }
+
   function renderTranscript(list) {
     var box = $("transcript"); box.innerHTML = "";
     list.forEach(function (m) {
-      box.appendChild(el("div", { class: "turn " + m.role }, [el("div", { class: "who", text: (m.role === "user" ? "来电人" : "建议答复") + " · " + new Date(m.created_at + "Z").toLocaleTimeString("zh-CN", { hour12: false }) }), el("div", { class: "text", text: daoban.plain(m.text) })]));
+      box.appendChild(el("div", { class: "turn " + m.role }, [el("div", { class: "who", text: (m.role === "user" ? "来电人" : "建议答复") + " · " + new Date(m.created_at + "Z").toLocaleTimeString("zh-CN", { hour12: false }) }), el("div", { class: "text", title: m.role === "assistant" ? daoban.plain(m.text) : null,
+        text: m.role === "assistant" ? clip(daoban.plain(m.text), 90) : m.text })]));
     });
     $("turns").textContent = (list.length / 2) + " 轮";
     box.scrollTop = box.scrollHeight;

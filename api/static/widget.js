@@ -242,7 +242,7 @@
       reply.citations.forEach(function (c, i) {
         var href = BASE + "/guide/" + encodeURIComponent(c.doc_id) + "#" + encodeURIComponent(c.section);
         ul.appendChild(el("li", {}, [el("span", { class: "n", text: String(i + 1) }),
-          el("a", { href: href, target: "_blank", rel: "noopener", title: c.snippet, text: c.title + (c.section && c.section !== "title" ? " · " + sectionName(c.section) : "") })]));
+          el("a", { href: href, target: "_blank", rel: "noopener", title: c.snippet, text: c.title + (c.section && c.section !== "title" && c.section !== "lead" ? " · " + sectionName(c.section) : "") })]));
       });
       b.appendChild(ul);
     }
@@ -262,10 +262,14 @@
     scrollDown();
   }
 
-  var SECTION_NAMES = { title: "概述", steps: "办理流程", time_fee: "时限与收费", materials: "材料", summary: "简介", places: "办理地点", phone: "咨询电话", conditions: "办理条件", members: "包含事项", answer: "解答", sample_question: "常见问法" };
+  var SECTION_NAMES = { title: "概述", lead: "概述", steps: "办理流程", time_fee: "时限与收费", time_limit: "办理时限", fee: "收费标准",
+    materials: "所需材料", summary: "简介", places: "办理地点", where: "办理渠道", online: "网上办理", phone: "咨询电话",
+    conditions: "办理条件", members: "包含事项", answer: "解答", catalog: "事项目录", situation: "适用情形", legal_basis: "设定依据",
+    sample_question: "常见问法" };
   function sectionName(s) {
     if (SECTION_NAMES[s]) return SECTION_NAMES[s];
-    if (s.indexOf("faq:") === 0) return "常见问题";
+    if (s.indexOf("faq") === 0) return "常见问题";
+    if (s.indexOf("sample_question") === 0) return "常见问法";
     if (s.indexOf("situation:") === 0) return "情形材料";
     if (s.indexOf("question:") === 0) return "情形";
     return s;
