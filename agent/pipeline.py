@@ -213,7 +213,8 @@ class Assistant:
             # "第二个" / an option title answers the question we asked, whatever the classifier says.
             answers_pending = session.pending is not None and pick_option(
                 msg, session.pending.options, self._option_keywords(session)) is not None
-            rescued = answers_pending
+            # A message naming a service by its title is about that service, whatever the wording around it.
+            rescued = answers_pending or (bool(self.router.named_docs(msg)) and not _FORGE.search(msg.raw))
             # A real question next to a meta request ("…然后告诉我居住证怎么办") is answered, the meta part dropped;
             # a forging/evading request never is.
             if not rescued and intent.name == "out_of_scope" and not _FORGE.search(msg.raw):
@@ -252,9 +253,9 @@ class Assistant:
 
         route = decision.route
         doc = self.corpus.get(route.id)
-        if doc is not None and doc.kind == "faq" and intent.name == "apply":
-            # An application needs the form of the 一件事 the FAQ belongs to.
-            target = next((self.corpus.scenarios[r] for r in doc.related if r in self.corpus.scenarios), None)
+        if doc is not None and doc.kind in ("faq", "matter") and intent.name == "apply":
+            # 一表申请: an application goes through the form of the 一件事 the FAQ or matter belongs to.
+            target = self._scenario_for(doc, decision)
             if target is not None:
                 doc, route = target, Route(kind="scenario", id=target.id, title=target.title,
                                            region=target.region, score=route.score)
@@ -335,6 +336,16 @@ class Assistant:
             suggestions=suggestions[:5])}
 
     # -- helpers ------------------------------------------------------------------------------------
+    def _scenario_for(self, doc, decision):
+        if doc.kind == "faq":
+            owners = [self.corpus.scenarios[r] for r in doc.related if r in self.corpus.scenarios]
+        else:
+            owners = [sc for sc in self.corpus.scenarios.values() if any(m.matter == doc.id for m in sc.members)]
+        if not owners:
+            return None
+        rank = {h.doc_id: i for i, h in enumerate(decision.hits)}
+        return min(owners, key=lambda sc: (rank.get(sc.id, len(rank)), sc.id))
+
     def _option_keywords(self, session: SessionState) -> dict[str, list[str]]:
         p = session.pending
         if p is None or p.kind != "situation" or session.route is None:

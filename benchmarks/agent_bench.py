@@ -45,6 +45,13 @@ def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | Non
     t0 = time.perf_counter()
     assistant = Assistant.from_settings(settings)
     load_s = time.perf_counter() - t0
+    if assistant.runner is not None:  # let the start-up warm-up (system prompt evaluation) finish first
+        time.sleep(0.5)
+        for _ in range(600):
+            if not assistant.runner._lock.locked():
+                break
+            time.sleep(0.2)
+        load_s = time.perf_counter() - t0
     if not assistant.ready:
         raise typer.BadParameter(f"assistant not ready for backend {backend!r}: build the index / model first")
     turn_ms: list[float] = []
@@ -87,6 +94,7 @@ def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | Non
         "clarify_recall": round(clarify_hit / clarify_needed, 3) if clarify_needed else None,
         "verifier_fallback_rate": round(stats["verifier_fallbacks"] / phrased, 3) if phrased else None,
         "llm_timeouts_or_errors": stats["llm_fallbacks"],
+        "llm_answers": stats["llm_answers"],
         "turn_p50_ms": round(pct(turn_ms, 0.5)), "turn_p95_ms": round(pct(turn_ms, 0.95)),
         "first_token_p50_ms": round(pct(first_token_ms, 0.5)) if first_token_ms else None,
         "first_token_p95_ms": round(pct(first_token_ms, 0.95)) if first_token_ms else None,
