@@ -99,7 +99,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", default=str(ROOT / "eval" / "datasets" / "dev.jsonl"))
     ap.add_argument("--reranker", default="embedding", choices=["embedding", "llm"])
-    ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N cases")
+    ap.add_argument("--limit", type=int, default=0, help="evaluate N cases spread evenly over the set")
     args = ap.parse_args()
 
     from corpus.loader import load_corpus
@@ -118,8 +118,9 @@ def main() -> None:
         negatives = []
         source = f"held-out sample questions of the corpus ({len(cases)}; {path} not found)"
         _ = out_of_domain_questions
-    if args.limit:
-        cases = cases[:args.limit]
+    if args.limit and len(cases) > args.limit:  # an even spread over the corpus, not its first documents
+        step = len(cases) / args.limit
+        cases = [cases[int(i * step)] for i in range(args.limit)]
     rr_settings = settings.model_copy(update={"index": settings.index.model_copy(update={"reranker": args.reranker})})
     retriever = HybridRetriever(settings)
     llm_judge = None

@@ -340,9 +340,9 @@ class HybridRetriever:
         head, tail = hits[:top], hits[top:]
         kind = self.settings.index.reranker
         if kind == "llm":
-            if self.llm_judge is None:
-                raise RuntimeError("index.reranker is 'llm' but no LLM judge was given; pass llm_judge= to "
-                                   "HybridRetriever or set DAOBAN_INDEX__RERANKER=none")
+            if self.llm_judge is None:  # none passed in: load the local GGUF (clear error when missing)
+                from index.rerank import llm_judge_from_settings
+                self.llm_judge = llm_judge_from_settings(self.settings)
             probs = [self.llm_judge(query, _doc_text(h)) for h in head]
         elif kind == "embedding":
             q = np.asarray(self.embeddings.embed_query(normalize(query)))
