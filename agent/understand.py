@@ -248,6 +248,7 @@ class Router:
                 if len(n) >= 3:
                     self.names.append((n, doc.id))
         self.names.sort(key=lambda x: -len(x[0]))
+        self.region_of = {d.id: d.region for d in corpus.documents()}
         self._titles = [(normalize(" ".join([d.title, *getattr(d, "aliases", [])])), d.id)
                         for d in corpus.documents() if d.kind != "faq"]
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
@@ -262,12 +263,12 @@ class Router:
             return None
         return Route(kind=doc.kind, id=doc.id, title=doc.title, region=doc.region, score=round(float(score), 4))
 
-    def named_docs(self, msg: Message) -> list[str]:
+    def named_docs(self, msg: Message, region: str | None = None) -> list[str]:
         """Documents whose full title or alias appears in the message (longest name first)."""
         out: list[str] = []
         text = msg.text
         for name, doc_id in self.names:
-            if name in text and doc_id not in out:
+            if name in text and doc_id not in out and (region is None or self.region_of.get(doc_id) == region):
                 # a shorter name inside an already-matched longer one is the same mention
                 out.append(doc_id)
         return out
@@ -354,7 +355,7 @@ class Router:
                 return RouteDecision(route=route, reason="picked a clarify option", switched=True)
 
         topic = self.normalizer.topic_tokens(msg)
-        named = self.named_docs(msg)
+        named = self.named_docs(msg, region)
         hits = self.search(msg.raw, region) if (topic or named or not session.route) else []
         current = session.route
 
