@@ -235,7 +235,10 @@ class Assistant:
             intent = IntentResult("consult", intent.confidence, intent.probs, "rule")
         decision = self.router.run(msg, session, region)
 
+        if decision.reason == "picked a clarify option" and session.pending and session.pending.intent == "apply":
+            intent = IntentResult("apply", max(intent.confidence, 0.6), intent.probs, "rule")  # 我要申请 -> 第二个
         if decision.clarify is not None:
+            decision.clarify.intent = intent.name
             session.pending = decision.clarify
             session.failures = 0
             yield {"type": "reply", "reply": Reply(

@@ -23,6 +23,7 @@ class PendingClarify(BaseModel):
     question_id: str | None = None          # 情形 question id (kind situation)
     options: list[ClarifyOption] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)  # kind route: the candidate routes, same order as options
+    intent: str | None = None                # the intent of the message that led to the question
 
 
 class Turn(BaseModel):

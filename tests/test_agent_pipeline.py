@@ -241,3 +241,15 @@ def test_message_without_any_topic_offers_the_most_asked_scenarios(assistant, co
     assert ids <= set(corpus.scenarios)
     r2 = assistant.handle(r.clarify.options[0].title, session_id=r.session_id)
     assert r2.route is not None and r2.route.id == r.clarify.options[0].id
+
+
+def test_apply_then_pick_an_option_opens_the_form(assistant, corpus):
+    r1 = assistant.handle("我要申请")
+    assert r1.clarify is not None
+    scenario_options = [o for o in r1.clarify.options if o.id in corpus.scenarios]
+    if not scenario_options:
+        pytest.skip("no scenario among the offered options for this corpus slice")
+    pick = scenario_options[0]
+    r2 = assistant.handle(pick.title, session_id=r1.session_id)
+    assert r2.intent.name == "apply" and r2.route.id == pick.id
+    assert r2.form is not None and r2.form.form_id == corpus.scenarios[pick.id].form.id
