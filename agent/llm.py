@@ -137,3 +137,14 @@ class LLMRunner:
 
     def invoke(self, messages: list, timeout_s: float | None = None, **kwargs) -> str:
         return "".join(self.stream(messages, timeout_s=timeout_s, **kwargs))
+
+
+class RunnerChat:
+    """The runner seen as a streaming chat model (``stream(messages, **kwargs)`` -> text chunks), so other
+    components (the form filler) share its lock, budget and counters instead of calling the model beside it."""
+
+    def __init__(self, runner: LLMRunner):
+        self.runner = runner
+
+    def stream(self, messages: list, **kwargs) -> Iterator[str]:
+        return self.runner.stream(messages, **kwargs)

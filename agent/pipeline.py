@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Iterator, Literal
 
 from agent.compose import AnswerComposer, ChannelFormatter, Composed, SituationResolver, Verifier
 from agent.intent import IntentClassifier, IntentResult, llm_label
-from agent.llm import LLMRunner, LLMUnavailable, get_chat_model
+from agent.llm import LLMRunner, LLMUnavailable, RunnerChat, get_chat_model
 from agent.reply import Clarify, FormState, Intent, Reply, Route
 from agent.respond import (ChitchatResponder, ComplaintResponder, HumanResponder, LLMPhraser, NoMatchResponder,
                            OutOfScopeResponder, Simple, StatusResponder, _FORGE, _META,
@@ -367,9 +367,9 @@ class Assistant:
         except ImportError:
             log.warning("agent.prefill is not available: form not prefilled")
             return None
-        llm = self.runner.model if self.runner else None
+        llm = RunnerChat(self.runner) if self.runner else None
         try:
-            return FormFiller(llm=llm).fill(scenario.form, [m.raw for m in msgs], session.answers, session.form,
+            return FormFiller(llm=llm, llm_timeout_s=self.settings.llm.timeout_s).fill(scenario.form, [m.raw for m in msgs], session.answers, session.form,
                                             scenario.id, dt.date.today())
         except Exception:  # noqa: BLE001 - a prefill bug must not lose the reply
             log.exception("form prefill failed")

@@ -155,10 +155,14 @@ def test_out_of_scope_and_forgery_are_refused(assistant):
     assert "不能" in f.answer
 
 
-def test_repeated_no_match_hands_off(assistant):
-    r1 = assistant.handle("南极科考站的企鹅观测许可证怎么申请")
-    r2 = assistant.handle("那北极熊观测许可证呢，南极那个", session_id=r1.session_id)
-    assert r1.route is None and not r1.handoff and "12345" in r1.answer
+def test_repeated_no_match_hands_off(settings):
+    # A strict no-match threshold makes every hit unconfident: the turn must say so, not guess.
+    strict = settings.model_copy(update={"index": settings.index.model_copy(update={"no_match_threshold": 0.9999})})
+    a = Assistant.from_settings(strict)
+    r1 = a.handle("南极科考站的企鹅观测许可证怎么申请")
+    r2 = a.handle("那北极熊观测许可证呢，南极那个", session_id=r1.session_id)
+    assert r1.intent.name == "consult"
+    assert r1.route is None and r1.clarify is None and not r1.handoff and "12345" in r1.answer
     assert r2.route is None and r2.handoff
 
 
