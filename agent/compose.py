@@ -302,10 +302,13 @@ class AnswerComposer:
         if hint is None:
             return None
         from index.text import normalize
+        # Words of the matter's own name do not tell its 情形 apart (居住证 in every 居住证 situation).
+        own = normalize(" ".join([doc.title, *doc.aliases]))
+        tokens = [t for t in hint.tokens if len(t) >= 2 and t not in own]
         scored = []
         for sit in doc.situations:
             title = normalize(sit.title)
-            overlap = sum(len(t) for t in hint.tokens if len(t) >= 2 and t in title)
+            overlap = sum(len(t) for t in tokens if t in title)
             scored.append((overlap, sit.id))
         scored.sort(reverse=True)
         if scored[0][0] > 0 and scored[0][0] > scored[1][0]:
@@ -338,7 +341,8 @@ class AnswerComposer:
         tl = sit.time_limit if sit and sit.time_limit else d.time_limit
         fee = sit.fee if sit and sit.fee else d.fee
         if multi and any(s.fee for s in situations):
-            fee = "；".join(f"{s.title}：{s.fee or d.fee}" for s in situations)
+            own = [f"{s.title}：{s.fee}" for s in situations if s.fee]
+            fee = "；".join(own + ([f"其他情形：{d.fee}"] if any(not s.fee for s in situations) else []))
         self._common(c, d, [a for a in aspects if a != "conditions"] or ([] if not aspects else ["_none"]),
                      steps, tl, fee, [])
         if multi and "materials" in show:
