@@ -148,3 +148,16 @@ class RunnerChat:
 
     def stream(self, messages: list, **kwargs) -> Iterator[str]:
         return self.runner.stream(messages, **kwargs)
+
+
+_RUNNERS: dict[int, LLMRunner] = {}
+
+
+def shared_runner(model: "BaseChatModel", timeout_s: float, backend: str = "") -> LLMRunner:
+    """One runner (one lock) per model object: assistants rebuilt after a corpus edit share the model safely."""
+    with _MODELS_LOCK:
+        runner = _RUNNERS.get(id(model))
+        if runner is None or runner.model is not model:
+            runner = _RUNNERS[id(model)] = LLMRunner(model, timeout_s, backend)
+        runner.timeout_s = timeout_s
+        return runner

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Iterator, Literal
 
 from agent.compose import AnswerComposer, ChannelFormatter, Composed, SituationResolver, Verifier
 from agent.intent import IntentClassifier, IntentResult, llm_label
-from agent.llm import LLMRunner, LLMUnavailable, RunnerChat, get_chat_model
+from agent.llm import LLMRunner, LLMUnavailable, RunnerChat, get_chat_model, shared_runner
 from agent.reply import Clarify, FormState, Intent, Reply, Route
 from agent.respond import (ChitchatResponder, ComplaintResponder, HumanResponder, LLMPhraser, NoMatchResponder,
                            OutOfScopeResponder, Simple, StatusResponder, _FORGE, _META,
@@ -100,7 +100,8 @@ class Assistant:
         self.retriever = retriever
         self.sessions: SessionStore = session_store if session_store is not None else InMemorySessionStore()
         self.stats: Counter[str] = Counter()
-        self.runner = LLMRunner(chat_model, settings.llm.timeout_s, settings.llm.backend) if chat_model else None
+        self.runner = shared_runner(chat_model, settings.llm.timeout_s, settings.llm.backend) if chat_model else None
+        self.last_verifier_fallback: bool | None = None  # for the eval harness: None when no LLM text was checked
         # components, in pipeline order
         self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus)))
         self.intent = IntentStep(classifier, self.runner)
@@ -193,6 +194,7 @@ class Assistant:
 
     # -- the pipeline -------------------------------------------------------------------------------
     def _turn(self, message: str, session: SessionState, channel: ChannelName, region: str | None) -> Iterator[dict]:
+        self.last_verifier_fallback = None
         msg = self.normalizer.run(message)
         region_doc = self.corpus.region_of(region or session.region or self.settings.default_region)
         if not msg.text:
@@ -320,8 +322,10 @@ class Assistant:
                 if verdict.ok and llm_text:
                     answer = llm_text + "\n\n" + answer
                     self.stats["llm_answers"] += 1
+                    self.last_verifier_fallback = False
                 else:
                     self.stats["verifier_fallbacks"] += 1
+                    self.last_verifier_fallback = True
                     log.info("verifier rejected LLM text (unsupported: %s)", verdict.unsupported[:5])
             except LLMUnavailable as exc:
                 self.stats["llm_fallbacks"] += 1

@@ -121,7 +121,7 @@ def test_supported_llm_text_is_used_and_streamed(assistant, server, corpus):
     reply = events[-1]["reply"]
     assert events[-1]["type"] == "reply" and tokens == server.reply_text
     assert reply.route.id == doc.id
-    assert reply.answer.startswith(server.reply_text)
+    assert reply.answer.startswith(server.reply_text) and assistant.last_verifier_fallback is False
     system = server.requests[-1]["messages"][0]["content"]
     user = server.requests[-1]["messages"][1]["content"]
     assert system == SYSTEM_PROMPT and "<<<出生证明要多久能拿到，收费吗>>>" in user  # user text is delimited
@@ -132,7 +132,7 @@ def test_unsupported_material_falls_back_to_composed_answer(assistant, server):
     server.reply_text = "办理出生医学证明需要带房产证复印件和营业执照副本。"
     before = assistant.stats["verifier_fallbacks"]
     reply = assistant.handle("出生证明要带什么材料")
-    assert assistant.stats["verifier_fallbacks"] == before + 1
+    assert assistant.stats["verifier_fallbacks"] == before + 1 and assistant.last_verifier_fallback is True
     assert "房产证" not in reply.answer and "营业执照" not in reply.answer
     assert reply.route.id == "birth-medical-certificate" and reply.citations
     assert "出生医学证明首次签发登记表" in reply.answer
