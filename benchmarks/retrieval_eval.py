@@ -113,11 +113,9 @@ def main() -> None:
         cases, negatives = load_cases(path, corpus)
         source = f"{path} ({len(cases)} target cases, {len(negatives)} out-of-scope cases)"
     else:
-        from index.calibrate import out_of_domain_questions
         cases = held_out_cases(corpus)
         negatives = []
         source = f"held-out sample questions of the corpus ({len(cases)}; {path} not found)"
-        _ = out_of_domain_questions
     if args.limit and len(cases) > args.limit:  # an even spread over the corpus, not its first documents
         step = len(cases) / args.limit
         cases = [cases[int(i * step)] for i in range(args.limit)]

@@ -226,7 +226,6 @@ def _read_units(version_dir: Path) -> list[dict]:
 def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: list, units: list[Unit],
                   words: set[str], fingerprint: str, version: str, old: dict | None, progress: Progress) -> RegionReport:
     import bm25s
-    import numpy as np
 
     from index.text import tokenize
 
@@ -295,7 +294,6 @@ def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: 
         progress(f"BM25 {region}", 1, 1)
         if col.count() != len(dense_units):
             raise RuntimeError(f"Chroma holds {col.count()} vectors for {len(dense_units)} units of {region}")
-        _ = np  # numpy is used by bm25s; imported here to fail early if missing
     except BaseException:
         # Leave the serving version untouched; drop what this build wrote.
         if col is not None:

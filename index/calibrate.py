@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from daoban.settings import Settings
 
 OOD_FILE = Path(__file__).parent / "data" / "out_of_domain.txt"
-MAX_POSITIVES = 240
+MAX_POSITIVES = 160
 TOP = 3
 MIN_POSITIVES = 30
 

@@ -11,6 +11,9 @@ from index.retriever import HybridRetriever
 from index.types import SearchFilters
 
 CORPUS = PROJECT_ROOT / "corpus" / "data"
+# Building ~1,400 documents and fitting the calibration takes minutes on the shared 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
 OUT_OF_DOMAIN = ["下周杭州气温会降到零度吗", "腾讯股票今天收盘价多少", "白日依山尽的作者是谁", "糖醋里脊的做法",
                  "周末去哪里露营比较好", "手机充电很慢是怎么回事"]
 
