@@ -347,6 +347,8 @@ class Router:
 
     # -- the decision -----------------------------------------------------------------------------
     def run(self, msg: Message, session: SessionState, region: str | None, has_topic_hint: bool = True) -> RouteDecision:
+        from index.text import normalize
+
         pending = session.pending
         if pending and pending.kind == "route":
             picked = pick_option(msg, pending.options)
@@ -385,6 +387,13 @@ class Router:
             # a scenario bundling it (宝宝出生了上户口办医保怎么一起办 -> the 一件事, not the 医保 matter).
             doc_id = named[0]
             top = hits[0] if hits else None
+            if self.corpus.catalog.get(doc_id) is not None:
+                # A full guide whose title holds the catalogue entry's name is the better answer.
+                name = next(n for n, d in self.names if d == doc_id)
+                guide = next((h for h in hits if h.confident and h.kind in ("scenario", "matter")
+                              and name in normalize(h.title)), None)
+                if guide is not None:
+                    doc_id = guide.doc_id
             if top is not None and top.kind == "scenario" and top.confident and doc_id in self.members.get(top.doc_id, ()):
                 names = [n for n, d in self.names if d == doc_id]
                 uncovered = [t for t in topic if not any(t in n for n in names)]
