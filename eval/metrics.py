@@ -62,7 +62,7 @@ def summarize(results: list[CaseResult]) -> Summary:
     for r in with_intent:
         confusion[r.intent_expected][r.intent_got] += 1
     routed = [r for r in results if r.route_ok is not None]
-    ranked = [r for r in results if r.target and r.kind in ("consult", "apply")]
+    ranked = [r for r in results if r.target and r.kind in ("consult", "apply") and r.single_turn]
     asked = [r for r in results if r.clarified]
     wanted = [r for r in results if r.clarify_expected]
     tp = sum(r.slots.true_positive for r in results)

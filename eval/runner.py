@@ -20,12 +20,11 @@ Search = Callable[[str, str | None], list[str]]
 
 
 def target_rank(search: Search | None, case: Case) -> int | None:
-    if search is None or not case.expect.target or case.expect.kind not in ("consult", "apply"):
+    """Retrieval rank of the target for one-message cases (a follow-up alone, or turns glued together
+    across a topic switch, is no fair retrieval query)."""
+    if search is None or not case.expect.target or case.expect.kind not in ("consult", "apply") or case.turns:
         return None
-    # The last turn alone is what a retriever sees for a one-turn case; for a multi-turn case
-    # the turns together carry the topic.
-    query = case.messages[-1] if len(case.messages) == 1 else " ".join(case.messages)
-    for rank, title in enumerate(search(query, case.region), start=1):
+    for rank, title in enumerate(search(case.messages[0], case.region), start=1):
         if titles_match(title, case.expect.target):
             return rank
     return None

@@ -1,6 +1,7 @@
 """Scoring one case on the reply to its last turn. Pure functions: tested on hand-made replies."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -27,7 +28,22 @@ def normalize_title(title: str) -> str:
 
 
 def titles_match(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and normalize_title(a) == normalize_title(b)
+    """``b`` may list acceptable titles as ``x|y`` (the same answer lives in more than one document)."""
+    if not a or not b:
+        return False
+    return any(normalize_title(a) == normalize_title(alt) for alt in b.split("|") if alt)
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def _plain(text: str) -> str:
+    """Width, case and Traditional/Simplified folded, so an answer is judged on its facts."""
+    return _t2s().convert(unicodedata.normalize("NFKC", text or "")).lower()
 
 
 def normalize_value(value: str) -> str:
@@ -35,9 +51,10 @@ def normalize_value(value: str) -> str:
 
 
 def fact_present(fact: str, text: str) -> bool:
-    """``a|b`` means either alternative satisfies the fact. Matching ignores width and case."""
-    haystack = unicodedata.normalize("NFKC", text or "").lower()
-    return any(unicodedata.normalize("NFKC", alt).lower() in haystack for alt in fact.split("|") if alt)
+    """``a|b`` means either alternative satisfies the fact. Matching ignores width, case and
+    Traditional/Simplified."""
+    haystack = _plain(text)
+    return any(_plain(alt) in haystack for alt in fact.split("|") if alt)
 
 
 class SlotScore(BaseModel):
@@ -61,6 +78,7 @@ class CaseResult(BaseModel):
     clarify_expected: bool = False
     slots: SlotScore = Field(default_factory=SlotScore)
     target_rank: int | None = None   # retrieval rank of the target (1-based), None when absent/not measured
+    single_turn: bool = True
     latency_ms: int = 0
     verifier_fallback: bool | None = None
     answer: str = ""
@@ -71,7 +89,10 @@ def score_slots(expected: dict[str, str], reply: Reply) -> tuple[SlotScore, list
     fields = reply.form.fields if reply.form else []
     for pattern, want in expected.items():
         alternatives = [p for p in pattern.split("|") if p]
-        matching = [f for f in fields if any(a in f.label or a == f.key for a in alternatives)]
+        # A label equal to the pattern is meant; only without one does a label containing it count
+        # (so 出生日期 does not also judge the derived 申请人出生日期).
+        matching = [f for f in fields if any(a == f.label or a == f.key for a in alternatives)] or \
+                   [f for f in fields if any(a in f.label for a in alternatives)]
         got = [f.value for f in matching if f.value]
         if any(normalize_value(v) == normalize_value(want) for v in got):
             score.true_positive += 1
@@ -98,6 +119,7 @@ def score_case(case: Case, reply: Reply, target_rank: int | None = None,
         intent_expected=INTENT_OF_KIND.get(e.kind), intent_got=reply.intent.name, route_title=route_title,
         route_ok=route_ok, clarified=clarified, clarify_expected=e.kind == "clarify",
         target_rank=target_rank, latency_ms=reply.latency_ms, verifier_fallback=verifier_fallback,
+        single_turn=not case.turns,
         answer=reply.answer,
     )
 

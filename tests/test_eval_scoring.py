@@ -134,3 +134,13 @@ def test_case_file_errors_are_reported_with_lines(tmp_path):
         load_cases(f)
     text = str(exc.value)
     assert "cases.jsonl:2" in text and "cases.jsonl:3" in text and "cases.jsonl:4" in text and "duplicate" in text
+
+
+def test_alternative_targets_traditional_answers_and_exact_slot_labels():
+    assert titles_match("开饭店卫生许可问答", "公共场所卫生许可|开饭店卫生许可问答")
+    traditional = score_case(case("consult", **CONSULT), reply(route="新生儿出生", answer="需要出生醫學證明和戶口簿。"))
+    assert traditional.resolved, traditional.reasons
+    exp = dict(target="企业开办", slots={"出生日期": "2026-11-16"})
+    form = [("baby_birth_date", "出生日期", "2026-11-16"), ("applicant_birth_date", "申请人出生日期", "1990-03-07")]
+    r = score_case(case("apply", **exp), reply("apply", route="企业开办", form=form))
+    assert r.resolved and r.slots.false_positive == 0
