@@ -196,7 +196,10 @@ class Assistant:
     def _turn(self, message: str, session: SessionState, channel: ChannelName, region: str | None) -> Iterator[dict]:
         self.last_verifier_fallback = None
         msg = self.normalizer.run(message)
-        region_doc = self.corpus.region_of(region or session.region or self.settings.default_region)
+        # One region for the whole turn: the request's, else the session's, else the deployment default
+        # (routing must never silently search every region's catalogue).
+        region = region or session.region or self.settings.default_region or None
+        region_doc = self.corpus.region_of(region) if region else None
         if not msg.text:
             yield self._simple(session, IntentResult("chitchat", 1.0, {}), self.chitchat.run(region_doc))
             return
