@@ -1,10 +1,12 @@
 """The three pages end to end in headless Chromium (Debian's package, driven by Playwright).
 
 Install the browser with ``scripts/setup.sh --browser`` (apt: chromium); Playwright's own browser
-download is never used. Screenshots land in docs/screenshots/ for the README."""
+download is never used. Screenshots land in $DAOBAN_SCREENSHOTS (e.g. docs/screenshots) when it is set."""
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,8 @@ from conftest_api import HOTLINE_KEY, SCENARIO, STAFF_KEY, api_server, id_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# Screenshots go to a scratch folder unless DAOBAN_SCREENSHOTS names one (docs/screenshots refreshes the README's).
+SHOTS = Path(os.environ.get("DAOBAN_SCREENSHOTS") or tempfile.mkdtemp(prefix="daoban-shots-"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
 WAIT = 180_000  # ms: the machine is shared; a turn normally takes well under a second
