@@ -28,6 +28,7 @@ def run(
     min_resolution: Optional[float] = typer.Option(None, "--min-resolution",
                                                    help="exit 1 when the resolution rate is below this (CI gate)"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N cases (quick look)"),
+    every: Optional[int] = typer.Option(None, "--every", help="every K-th case: a spread-out subset (slow LLM runs)"),
     show_failures: int = typer.Option(15, "--show-failures", help="how many failed cases to print"),
 ) -> None:
     """Play every case through the same assistant the API uses and score the reply to its last turn."""
@@ -55,6 +56,8 @@ def run(
             previous = json.loads(compare.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             _fail(f"cannot read --compare {compare}: {exc}")
+    if every:
+        cases = cases[::every]
     if limit:
         cases = cases[:limit]
     assistant, search, fallback_probe, backend = build_assistant(llm)
