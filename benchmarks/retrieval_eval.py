@@ -29,13 +29,15 @@ def load_cases(path: Path, corpus) -> tuple[list[dict], list[dict]]:
         names = [doc.title] + list(getattr(doc, "aliases", []) or [])
         for n in names:
             by_title.setdefault(n, set()).add(doc.id)
+    from eval.cases import load_cases as read_cases  # a file or a folder of JSONL cases
+
     targets, negatives, unknown = [], [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.lstrip().startswith("//"):
+    for c in read_cases(path):
+        if c.turns:  # a follow-up alone, or turns glued across a topic switch, is no fair retrieval query
             continue
-        case = json.loads(line)
-        query = case.get("query") or " ".join(case.get("turns") or [])
-        expect = case.get("expect", {})
+        case = {"id": c.id, "region": c.region}
+        query = c.query
+        expect = c.expect.model_dump()
         if expect.get("kind") in NO_MATCH_KINDS:
             negatives.append({"id": case["id"], "query": query, "region": case.get("region")})
             continue
