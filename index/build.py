@@ -80,7 +80,21 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 def build_index(settings: "Settings", regions: list[str] | None = None, progress: Progress | None = None,
                 corpus: "Corpus | None" = None) -> BuildReport:
-    """Build or refresh the index of ``regions`` (names or folder names; all when None)."""
+    """Build or refresh the index of ``regions`` (names or folder names; all when None).
+
+    Builds of one index folder run one at a time (a file lock): two processes updating the region
+    pointers at once would otherwise lose one region's switch."""
+    import fcntl
+
+    index_dir = Path(settings.index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_index(settings, regions, progress, corpus)
+
+
+def _build_index(settings: "Settings", regions: list[str] | None, progress: Progress | None,
+                 corpus: "Corpus | None") -> BuildReport:
     from corpus.loader import load_corpus
     from index import text
     from index.embeddings import embedding_id, get_embeddings
