@@ -1,4 +1,4 @@
-"""``daoban serve``: start the API and its three pages (builds the index first if there is none)."""
+"""``daoban serve``: start the API and its three pages (after an incremental index build)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -6,15 +6,6 @@ from typing import Optional
 import typer
 
 top = typer.Typer()
-
-
-def _index_exists(settings) -> bool:
-    from index import store
-
-    try:
-        return bool(store.read_pointer(settings.index_dir).get("regions"))
-    except (OSError, ValueError):
-        return False
 
 
 def _build_index(settings) -> None:
@@ -58,7 +49,6 @@ def serve(
     port: Optional[int] = typer.Option(None, "--port", help="port (default: settings api.port, 8000)"),
     llm: Optional[str] = typer.Option(None, "--llm", help="answer generator: local (GGUF model), none (templates "
                                       "from the guides, fastest) or openai (settings llm.base_url)"),
-    reload_index: bool = typer.Option(False, "--reindex", help="refresh the index from the corpus before starting"),
 ) -> None:
     """Start the assistant's HTTP API with the citizen widget, the 12345 hotline console and the
     content staff console. Configure with DAOBAN_* variables or a daoban.toml named by DAOBAN_CONFIG."""
@@ -78,13 +68,14 @@ def serve(
     updates["api"] = api
     settings = settings.model_copy(update=updates)
 
-    if reload_index or not _index_exists(settings):
-        typer.echo("building the search index (first start only)…")
-        try:
-            _build_index(settings)
-        except FileNotFoundError as exc:
-            typer.secho(f"cannot build the index: {exc}", fg="red", err=True)
-            raise typer.Exit(1)
+    # Always an incremental build: seconds when nothing changed, and corpus edits made outside the
+    # console (or a region missing from the index) are picked up before serving.
+    typer.echo("updating the search index (the first start embeds the corpus: a few minutes)…")
+    try:
+        _build_index(settings)
+    except FileNotFoundError as exc:
+        typer.secho(f"cannot build the index: {exc}", fg="red", err=True)
+        raise typer.Exit(1)
 
     from api.app import create_app
 
