@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from agent.reply import Citation, ClarifyOption
 from agent.session import PendingClarify
 from agent.understand import Message, pick_option
+from corpus.schema import condition_holds
 
 if TYPE_CHECKING:
     from corpus.loader import Corpus
@@ -24,20 +25,6 @@ SECTION_TITLES = {
     "situation": "适用情形",
 }
 ASPECT_ORDER = ["conditions", "materials", "steps", "time_limit", "fee", "places", "online", "phone"]
-
-
-def condition_holds(when: "Condition | None", answers: dict[str, str]) -> bool | None:
-    """True/False when the answers decide ``when``; None while a question in it is unanswered."""
-    if not when:
-        return True
-    undecided = False
-    for qid, allowed in when.items():
-        if qid not in answers:
-            undecided = True
-            continue
-        if answers[qid] not in allowed:
-            return False
-    return None if undecided else True
 
 
 # --- 情形 -----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field as dc_field
 from typing import Any
 
-from corpus.schema import Form, FormField
+from corpus.schema import Form, FormField, condition_holds
 from agent.reply import FormFieldValue, FormState
 from agent.slots import ROLE_CUES, Slot, _role_for, extract_slots
 from agent.validators import enum_surfaces, id_number_info, to_halfwidth, validate
@@ -126,19 +126,6 @@ def _slot_kinds(key: str, label: str, type_: str) -> frozenset[str]:
     if core.endswith("人") or (key.endswith("_name") and not core.endswith("名称")):
         return frozenset({"name"})
     return frozenset()
-
-
-def condition_holds(when: dict[str, list[str]] | None, answers: dict[str, str]) -> bool | None:
-    """True/False when the 情形 answers decide it; None while a question in it is unanswered."""
-    if not when:
-        return True
-    undecided = False
-    for question, options in when.items():
-        if question not in answers:
-            undecided = True
-        elif answers[question] not in options:
-            return False
-    return None if undecided else True
 
 
 def _bigrams(text: str) -> set[str]:

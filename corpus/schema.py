@@ -125,6 +125,19 @@ Condition = dict[str, list[str]]
 """{question_id: [option_id, ...]}: true when the answer to each question is one of the options."""
 
 
+def condition_holds(when: Condition | None, answers: dict[str, str]) -> bool | None:
+    """True/False when the 情形 answers decide ``when``; None while a question in it is unanswered."""
+    if not when:
+        return True
+    undecided = False
+    for question, options in when.items():
+        if question not in answers:
+            undecided = True
+        elif answers[question] not in options:
+            return False
+    return None if undecided else True
+
+
 class Option(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str

@@ -54,6 +54,19 @@ def _materials(materials) -> str:
     return "、".join(names)
 
 
+def _process_units(doc: MatterGuide | Scenario, title: str, add) -> None:
+    """Steps, the time and fee line, and the channels: the same units for a matter and a scenario."""
+    if doc.steps:
+        add("steps", f"{title}办理流程：" + "；".join(doc.steps))
+    tf = _time_fee(doc)
+    if tf:
+        add("time_fee", f"{title}{tf}")
+    if doc.online or doc.places:
+        where = "；".join([o.name + (f"（{o.path}）" if o.path else "") for o in doc.online]
+                         + [p.name for p in doc.places])
+        add("where", f"{title}办理渠道：{where}")
+
+
 def document_units(doc: MatterGuide | Scenario | FAQ | CatalogMatter) -> list[Unit]:
     kind = doc.kind
     title = doc.title
@@ -90,15 +103,7 @@ def document_units(doc: MatterGuide | Scenario | FAQ | CatalogMatter) -> list[Un
             if mats:
                 text += f"。所需材料：{mats}"
             add(f"situation:{s.id}", text, embed)
-        if doc.steps:
-            add("steps", f"{title}办理流程：" + "；".join(doc.steps))
-        tf = _time_fee(doc)
-        if tf:
-            add("time_fee", f"{title}{tf}")
-        if doc.online or doc.places:
-            where = "；".join([o.name + (f"（{o.path}）" if o.path else "") for o in doc.online]
-                             + [p.name for p in doc.places])
-            add("where", f"{title}办理渠道：{where}")
+        _process_units(doc, title, add)
     elif isinstance(doc, Scenario):
         card = title + (f"（又称{aliases}）" if aliases else "") + f"。{doc.lead_department}"
         add("title", card)
@@ -109,15 +114,7 @@ def document_units(doc: MatterGuide | Scenario | FAQ | CatalogMatter) -> list[Un
             add("materials", f"{title}所需材料：{_materials(doc.materials)}")
         for q in doc.questions:
             add(f"question:{q.id}", f"{title}：{q.text} " + "；".join(o.title for o in q.options))
-        if doc.steps:
-            add("steps", f"{title}办理流程：" + "；".join(doc.steps))
-        tf = _time_fee(doc)
-        if tf:
-            add("time_fee", f"{title}{tf}")
-        if doc.online or doc.places:
-            where = "；".join([o.name + (f"（{o.path}）" if o.path else "") for o in doc.online]
-                             + [p.name for p in doc.places])
-            add("where", f"{title}办理渠道：{where}")
+        _process_units(doc, title, add)
     for i, qa in enumerate(getattr(doc, "faqs", []) or []):
         add(f"faq:{i}", f"{qa.q} {qa.a}", qa.q)
     for i, q in enumerate(doc.sample_questions or []):
