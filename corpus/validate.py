@@ -22,6 +22,9 @@ class _Checker:
     def __init__(self, corpus: Corpus):
         self.corpus = corpus
         self.problems: list[Problem] = []
+        # Ids a scenario member may name; schema-invalid matters count, so one bad file does not cascade.
+        self.member_ids = corpus.matters.keys() | corpus.catalog.keys() | {
+            doc_id for doc_id, (folder, _, _) in corpus.invalid.items() if folder in ("matters", "catalog")}
 
     def add(self, doc_id: str, path: tuple, message: str, code: str, severity: str = "error") -> None:
         info = self.corpus.sources.get(doc_id) or self.corpus.invalid[doc_id][2]
@@ -73,8 +76,7 @@ class _Checker:
                     self.add(scenario.id, path, f"question {qid!r} has no option {oid!r}", "dangling-ref")
 
     def scenario(self, s: Scenario) -> None:
-        known = self.corpus.matters.keys() | self.corpus.catalog.keys() | {
-            doc_id for doc_id, (folder, _, _) in self.corpus.invalid.items() if folder in ("matters", "catalog")}
+        known = self.member_ids
         member_ids = [m.matter for m in s.members]
         for i, m in enumerate(s.members):
             if m.matter not in known:
