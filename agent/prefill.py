@@ -42,11 +42,15 @@ FIELD_ROLE_LABELS: dict[str, str] = {
     "子女": "child", "配偶": "spouse", "法定代表人": "legal_rep", "法人": "legal_rep", "企业": "company",
     "公司": "company", "单位": "company", "联系人": "contact", "经办人": "agent", "学生": "student", "逝者": "deceased",
     "新员工": "employee", "受伤职工": "employee", "卖方": "seller", "监护人": "guardian", "共同购房人": "co_buyer",
-    "女方": "spouse", "男方": "applicant",
+    "女方": "wife", "男方": "husband", "代办人": "agent", "新员工": "employee", "执业药师": "pharmacist",
 }
+# Label words for the one who applies; an applicant_* field without one (残疾人姓名, 持卡人姓名,
+# 姓名) is about the person the application is for, who may be someone else (给我妈申请).
+APPLICANT_SIDE_LABELS = ("申请人", "经办人", "代办人", "承办人", "办理人", "监护人", "联系人", "代理人")
 # Which slot roles a field role takes, and how strongly (None = no cue in the text).
 ROLE_FIT: dict[str | None, dict[str | None, int]] = {
-    "applicant": {"applicant": 10, None: 6, "contact": 3},
+    # the 经办人 is the applicant unless the form has its own 代办人 field (which fits better)
+    "applicant": {"applicant": 10, "agent": 8, None: 6, "contact": 3},
     "mother": {"mother": 10, "wife": 9, "spouse": 5},
     "father": {"father": 10, "husband": 9, "spouse": 5},
     "spouse": {"spouse": 10, "wife": 10, "husband": 10},
@@ -70,7 +74,7 @@ _ASKED = 7
 _CORRECTION = 8
 _EXPLICIT_LABEL = 20
 # Slot types whose owner is the value itself: a USCC or company name is the company's.
-_ROLELESS_SLOT_TYPES = {"uscc", "company", "org", "money", "int"}
+_ROLELESS_SLOT_TYPES = {"uscc", "company", "org", "title", "money", "int"}
 _WEAK_ROLE_TYPES = {"phone", "address", "date"}
 _GENERIC_SURFACES = {"是", "否", "是的", "对", "有", "需要", "要", "不是", "没有", "无", "不需要", "不要", "不"}
 _GOVERNMENT = re.compile(r"(局|厅|委|委员会|政府|法院|检察院|派出所|办事处|管委会|服务中心)$")
@@ -81,6 +85,8 @@ _ORG_NOUN_ENDINGS = {"医院": "院心所", "保健院": "院", "卫生院": "�
                      "幼儿园": "园", "银行": "行社点", "法院": "院", "殡仪馆": "馆"}
 _NAME_LABEL = re.compile(r"(姓名|名字)")
 _COMPANY_NAME_LABEL = re.compile(r"(企业|公司|单位|商户|个体工商户|店铺|字号|市场主体).*名称|^名称$")
+
+_CLAUSE_BREAK = re.compile(r"[，,。；;！!？?\n]")
 
 SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
@@ -105,6 +111,40 @@ def _field_role(key: str, label: str) -> str | None:
     return None
 
 
+def field_roles(f: FormField) -> tuple[str, ...]:
+    """Every role a field can take: a person word in its label (经办人姓名 -> agent, 女方姓名 ->
+    wife) says more than its key; an applicant_* key still takes the applicant's values."""
+    return _field_roles(f.key, f.label, f.type)
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_roles(key: str, label: str, type_: str) -> tuple[str, ...]:
+    base = _field_role(key, label)
+    if type_ not in ("text", "id_number", "phone", "date", "address"):
+        return (base,) if base else ()
+    core = re.sub(r"（[^）]*）|\([^)]*\)", lambda m: m.group(0)[1:-1], label)  # 申请人（男方）-> 申请人男方
+    found: list[str] = []
+    i = 0
+    while i < len(core):
+        for word, role in _ROLE_LABELS_LONGEST:
+            if core.startswith(word, i):
+                if role != "company" and role not in found:
+                    found.append(role)
+                i += len(word)
+                break
+        else:
+            i += 1
+    if base == "applicant" and "applicant" not in found:
+        found.append("applicant")
+    return tuple(found) or ((base,) if base else ())
+
+
+def is_subject_field(f: FormField) -> bool:
+    """An applicant_* name, ID or date whose label names no applicant: 残疾人姓名, 持卡人身份证号, 姓名."""
+    return (_field_role(f.key, f.label) == "applicant" and f.type in ("text", "id_number", "date")
+            and not any(w in f.label for w in APPLICANT_SIDE_LABELS))
+
+
 def slot_kinds(f: FormField) -> frozenset[str]:
     """Slot types that can fill the field."""
     return _slot_kinds(f.key, f.label, f.type)
@@ -120,10 +160,14 @@ def _slot_kinds(key: str, label: str, type_: str) -> frozenset[str]:
     if _NAME_LABEL.search(core):
         return frozenset({"name"})
     if _COMPANY_NAME_LABEL.search(core) or (_field_role(key, label) == "company" and key.endswith("name")):
-        return frozenset({"company", "org"})
+        return frozenset({"company", "org", "title"})
     if _ORG_LABEL_TAIL.search(core):
         return frozenset({"org", "company"})
-    if core.endswith("人") or (key.endswith("_name") and not core.endswith("名称")):
+    if core.endswith("人"):
+        return frozenset({"name"})
+    if core.endswith("名称") or re.search(r"[^姓]名$", core):
+        return frozenset({"title"})  # 项目名称, 船名: a thing the user names (名字叫…), not a person
+    if key.endswith("_name"):
         return frozenset({"name"})
     return frozenset()
 
@@ -171,6 +215,7 @@ class _Turn:
     text: str
     slots: list[Slot]
     identities: set[str] = dc_field(default_factory=set)  # roles the applicant also holds
+    subject: str | None = None  # whom the application is for when not the user (给我妈申请 -> mother)
     kinds: dict[str, frozenset[str]] = dc_field(default_factory=dict)  # field key -> slot kinds it takes
 
 
@@ -205,11 +250,12 @@ class FormFiller:
         asked: list[str] = []  # nothing was asked before the first message
         last_set: dict[str, str] = {}  # slot kind -> key of the field it last filled
         identities = self._identities_in(fields, previous)
+        subject = None
         for i, text in enumerate(texts):
             if previous and i == len(texts) - 1:
                 asked = list(previous.missing)
-            turn = self._read(text, today, identities)
-            identities = turn.identities
+            turn = self._read(text, today, identities, subject)
+            identities, subject = turn.identities, turn.subject
             for key, cand in self._assign(fields, turn, asked, last_set, today).items():
                 f = next(x for x in fields if x.key == key)
                 checked = validate(f.type, cand.value, f.options, today=today)
@@ -273,13 +319,15 @@ class FormFiller:
     # -- reading ----------------------------------------------------------
 
     @staticmethod
-    def _read(text: str, today: dt.date, identities: set[str]) -> _Turn:
+    def _read(text: str, today: dt.date, identities: set[str], subject: str | None = None) -> _Turn:
         slots = _cached_slots(text, today)
         ids = set(identities)
         for s in slots:
             if s.type == "relation":
                 ids = {s.value}  # "我是孩子妈妈": the applicant is the mother (a new statement replaces it)
-        return _Turn(text=text, slots=slots, identities=ids)
+            elif s.type == "subject":
+                subject = s.value  # "给我妈申请": the form's own person is the mother
+        return _Turn(text=text, slots=slots, identities=ids, subject=subject)
 
     @staticmethod
     def _identities_in(fields: list[FormField], previous: FormState | None) -> set[str]:
@@ -308,10 +356,17 @@ class FormFiller:
              kind: str) -> tuple[float, bool, bool] | None:
         """How well ``slot`` fits field ``f`` (None: not at all), whether only the applicant's
         identity (我是孩子妈妈) makes it fit, and whether the slot's role is the field's own."""
-        frole, srole = field_role(f), slot.role
+        froles, srole = field_roles(f), slot.role
+        subject_field = bool(froles) and turn.subject not in (None, "applicant") and is_subject_field(f)
+        if subject_field:
+            # 给我妈申请: 残疾人姓名 is the mother's; the user's own values go to the 代办人 fields
+            froles = (turn.subject, *(r for r in froles if r != "applicant"))
         if slot.type in _ROLELESS_SLOT_TYPES:
-            frole = srole = None  # a USCC, company name, amount or count is matched by label words only
-        overlap = len(_label_words(f) & _bigrams(self._around(turn.text, slot)))
+            froles, srole = (), None  # a USCC, company name, amount or count is matched by label words only
+        around = self._around(turn, slot)
+        overlap = len(_label_words(f) & _bigrams(around))
+        if slot.type == "title" and not set(re.sub(r"[的名字称叫是为：:\s]", "", slot.context)) & set(_label_core_text(f)):
+            return None  # "旅馆名字叫…" fills 旅馆名称, not 项目名称
         identity = False
         if slot.type in ("int", "money") and not overlap:
             # "孩子三岁了" is a number, not the 从业人数: counts and amounts need the label's
@@ -320,15 +375,17 @@ class FormFiller:
             answer = len(turn.text.strip()) <= len(slot.raw) + 6 and self._first_asked(asked, kind, f.key, turn.kinds)
             if not (any(u in f.label for u in units if "\u4e00" <= u <= "\u9fa5") or answer):
                 return None
-        if frole is None:
+        if not froles:
             score = _UNLABELLED_NO_ROLE if srole is None else _ANY_ROLE
         else:
-            fit = ROLE_FIT.get(frole, {frole: 10})
-            score = fit.get(srole)
-            if score is None and srole == "applicant" and frole in turn.identities:
+            score = max((s for s in (ROLE_FIT.get(r, {r: 10}).get(srole) for r in froles) if s is not None),
+                        default=None)
+            if score is None and srole == "applicant" and any(r in turn.identities for r in froles):
                 score, identity = 9, True
-            elif score is None and frole == "applicant" and srole in turn.identities:
+            elif score is None and "applicant" in froles and srole in turn.identities:
                 score, identity = 9, True
+            if score is None and srole is None and subject_field:
+                score = _UNLABELLED_NO_ROLE  # the form's own person, said without a cue
             if score is None and srole is None:
                 if asked and self._first_asked(asked, kind, f.key, turn.kinds):
                     score = _ASKED
@@ -340,7 +397,7 @@ class FormFiller:
                 return None
         if srole is None and _CORRECTION_CUE.search(turn.text) and last_set.get(kind) == f.key:
             score = max(score, _CORRECTION)
-        native = srole is not None and frole is not None and ROLE_FIT.get(frole, {frole: 10}).get(srole, 0) >= 9
+        native = srole is not None and any(ROLE_FIT.get(r, {r: 10}).get(srole, 0) >= 9 for r in froles)
         return score + 2 * overlap, identity, native
 
     @staticmethod
@@ -351,13 +408,36 @@ class FormFiller:
         return False
 
     @staticmethod
-    def _around(text: str, slot: Slot) -> str:
-        return text[max(0, slot.start - 8):slot.start] + text[slot.end:slot.end + 6]
+    def _around(turn: _Turn, slot: Slot) -> str:
+        """The words next to a slot that may name its field: up to 8 characters before and 6 after,
+        within its clause and not past a neighbouring value ("1988年7月1日参加工作，想2026年12月1日退休")."""
+        text = turn.text
+        lo, hi = max(0, slot.start - 8), min(len(text), slot.end + 6)
+        values = [s for s in turn.slots if s.type not in ("relation", "subject") and s is not slot]
+        for s in values:
+            if s.end <= slot.start:
+                lo = max(lo, s.end)
+            elif s.start >= slot.end:
+                hi = min(hi, s.start)
+        for m in _CLAUSE_BREAK.finditer(text, lo, slot.start):
+            lo = m.end()
+        m = _CLAUSE_BREAK.search(text, slot.end, hi)
+        if m:
+            hi = m.start()
+        before = text[lo:slot.start]
+        if slot.type == "uscc":
+            # "破产企业是A公司，统一社会信用代码…": the code is that company's; its cue counts too
+            prev = [s for s in values if s.type in ("company", "org") and 0 <= slot.start - s.end <= 12]
+            if prev:
+                before = text[max(_sentence_start_of(text, prev[-1].start), prev[-1].start - 8):prev[-1].start] + before
+        return before + text[slot.end:hi]
 
     def _assign(self, fields: list[FormField], turn: _Turn, asked: list[str], last_set: dict[str, str],
                 today: dt.date) -> dict[str, _Candidate]:
         turn.kinds = {f.key: slot_kinds(f) | ({f"enum:{f.key}"} if f.type == "enum" else set()) for f in fields}
         cands: list[_Candidate] = []
+        cores = [_bracketless(f.label) for f in fields]
+        shared_cores = {c for c in cores if cores.count(c) > 1}
         for f in fields:
             if f.derive and "conversation" not in f.sources:
                 continue
@@ -372,7 +452,7 @@ class FormFiller:
                     cands.append(_Candidate(fit[0], slot.start, f.key, slot.value, sid, fit[1], fit[2]))
             if f.type == "enum":
                 cands.extend(self._enum_candidates(f, turn, asked, last_set))
-            cands.extend(self._explicit(f, turn.text))
+            cands.extend(self._explicit(f, turn.text, shared_cores))
         chosen: dict[str, _Candidate] = {}
         used: set[int] = set()
         self._pick(cands, chosen, used)
@@ -456,12 +536,17 @@ class FormFiller:
         return out
 
     @staticmethod
-    def _explicit(f: FormField, text: str) -> list[_Candidate]:
-        """'落户地址是…' / '生育津贴收款账号：…': the user named the field."""
+    def _explicit(f: FormField, text: str, shared_cores: set[str] = frozenset()) -> list[_Candidate]:
+        """'落户地址是…' / '生育津贴收款账号：…': the user named the field. A text field's label
+        without its bracket (船名 for 船名（拟定或已核定）) counts when no other field shares it."""
         out = []
-        if f.label not in text:
-            return out
-        for m in _label_value_re(f.label).finditer(text):
+        label = f.label
+        if label not in text:
+            core = _bracketless(label)
+            if f.type != "text" or core == label or len(core) < 2 or core in shared_cores or core not in text:
+                return out
+            label = core
+        for m in _label_value_re(label).finditer(text):
             value = m.group(1).strip()
             if value:
                 out.append(_Candidate(_EXPLICIT_LABEL, m.start(1), f.key, value))
@@ -588,6 +673,20 @@ def _find_all(text: str, sub: str):
     while i >= 0:
         yield i
         i = text.find(sub, i + 1)
+
+
+def _sentence_start_of(text: str, pos: int) -> int:
+    ends = [m.end() for m in re.finditer(r"[。！？；;!?\n]", text[:pos])]
+    return ends[-1] if ends else 0
+
+
+def _bracketless(label: str) -> str:
+    return re.sub(r"（[^）]*）|\([^)]*\)", "", label)
+
+
+def _label_core_text(f: FormField) -> str:
+    """The label without brackets and the words every name label shares: 旅馆（企业）名称 -> 旅馆."""
+    return re.sub(r"（[^）]*）|\([^)]*\)|名称|名字|姓名|名", "", f.label)
 
 
 def _label_core(f: FormField) -> list[str]:

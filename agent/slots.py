@@ -46,19 +46,40 @@ ROLE_CUES: dict[str, str] = {
     "联系人": "contact", "经办人": "agent", "代办人": "agent",
     "学生": "student", "逝者": "deceased", "死者": "deceased", "员工": "employee", "职工": "employee",
     "卖方": "seller", "卖家": "seller", "房东": "seller", "监护人": "guardian", "共同购房人": "co_buyer",
-    "药师": "pharmacist",
+    "药师": "pharmacist", "受伤职工": "employee", "男方": "husband", "女方": "wife",
+    "爷爷": "relative", "奶奶": "relative", "外公": "relative", "外婆": "relative", "姥姥": "relative",
+    "姥爷": "relative",
 }
+# Roles that are not a person the user can describe (他/她 never refers back to them).
+_NOT_PERSON_ROLES = {"applicant", "company"}
 
 # What a cue after "我是…" makes the applicant (identity: the applicant IS the mother).
 _RELATION_WORDS = sorted(
-    [w for w, r in ROLE_CUES.items() if r not in ("applicant", "company") and len(w) > 1]
-    + ["爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "监护人"],
+    [w for w, r in ROLE_CUES.items() if r not in ("applicant", "company") and len(w) > 1],
     key=len, reverse=True,
 )
+# Kin words as the subject of an application: 给我妈申请 (one character is enough after 给/替).
+_KIN_WORDS = sorted([w for w, r in ROLE_CUES.items() if r not in _NOT_PERSON_ROLES | {"contact", "agent"}],
+                    key=len, reverse=True)
 
 _RELATION_RE = re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该企业|公司)?的?({'|'.join(_RELATION_WORDS)})")
 # "法定代表人是我自己" / "联系人就是我本人"
 _RELATION_REVERSE_RE = re.compile(rf"({'|'.join(_RELATION_WORDS)})(?:就)?(?:是|为|填)(?:我自己|我本人|本人|我)(?![们国家])")
+# "我叫张伟，是孩子爸爸": the relation said of the name the user just gave.
+_RELATION_AFTER_NAME_RE = re.compile(
+    rf"我(?:叫|是|名叫)[\u4e00-\u9fa5·]{{2,4}}[，,\s]*(?:我)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她)?的?({'|'.join(_RELATION_WORDS)})")
+# "法人王建国，…，我本人来办": the applicant is the person just described.
+_SELF_APPLY_RE = re.compile(r"(?:我本人|我自己|本人)(?:亲自)?(?:来|去|过来)?(?:办理?|申请|递交|提交)")
+# The person an application is for, when it is not the user: "给我妈申请", "残疾人是我儿子".
+_SUBJECT_FOR_RE = re.compile(
+    rf"(?:给|替|为|帮)(?:我|咱)?(?:家)?的?({'|'.join(_KIN_WORDS)})(?:申请|申领|办理|办|报名|登记|参保|代办)")
+_SUBJECT_IS_RE = re.compile(
+    rf"([\u4e00-\u9fa5]{{1,3}}人)(?:是|为)(?:我|我家|咱家)的?({'|'.join(_KIN_WORDS)})")
+# Words for the one who applies, not for the one the application is about.
+_APPLICANT_SIDE_WORDS = ("申请人", "经办人", "代办人", "承办人", "办理人", "联系人", "监护人", "本人", "代理人")
+_PRONOUN_RE = re.compile(r"(?<![其吉])[他她](?![们人])")
+# A thing named by the user: "旅馆名字叫…", "船的名称是…" (a person's 名字 is taken by _NAME_CUE first).
+_TITLE_CUE = re.compile(r"(?:的)?(?:名字|名称|名)(?:叫做|叫|是|为|[：:])\s*")
 _CUE_RE = re.compile("|".join(sorted(map(re.escape, ROLE_CUES), key=len, reverse=True)))
 _SENTENCE_END = re.compile(r"[。！？；;!?\n]")
 
@@ -221,13 +242,20 @@ def warm_up() -> None:
 
 # --- helpers ---------------------------------------------------------------
 
+_CN_DIGIT = {"零": "0", "〇": "0", "○": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4",
+             "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+# Seven or more digits read one by one: a phone or ID number said aloud, never a quantity.
+_CN_DIGIT_RUN = re.compile(r"[零〇○一幺二三四五六七八九](?:[\s\-]?[零〇○洞一幺二三四五六七八九]){6,}")
+
+
 def _normalise(text: str) -> str:
     # Full-width to half-width char by char, so offsets stay those of the original text.
     out = []
     for c in text:
         n = unicodedata.normalize("NFKC", c)
         out.append(n if len(n) == 1 else c)
-    return "".join(out)
+    text = "".join(out)
+    return _CN_DIGIT_RUN.sub(lambda m: "".join(_CN_DIGIT.get(c, c) for c in m.group(0)), text)
 
 
 def _sentence_start(text: str, pos: int) -> int:
@@ -238,7 +266,8 @@ def _sentence_start(text: str, pos: int) -> int:
 
 
 def _role_for(text: str, start: int, end: int, taken: list[tuple[int, int]]) -> str | None:
-    """Role from the nearest cue before the slot in its sentence, else a '…是孩子妈妈' after it."""
+    """Role from the nearest cue before the slot in its sentence, else a '…是孩子妈妈' after it.
+    他/她 as the nearest cue refers back to the last person named before it."""
     lo = max(_sentence_start(text, start), start - 60)
     best = None
     for m in _CUE_RE.finditer(text, lo, start):
@@ -248,7 +277,23 @@ def _role_for(text: str, start: int, end: int, taken: list[tuple[int, int]]) -> 
     after = re.match(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({_CUE_RE.pattern})", text[end:end + 10])
     if after:  # "张三是孩子爸爸" says more than a cue earlier in the sentence
         return ROLE_CUES[after.group(1)]
+    pronoun = None
+    for m in _PRONOUN_RE.finditer(text, best.end() if best else lo, start):
+        if not any(a <= m.start() < b for a, b in taken):
+            pronoun = m
+    if pronoun:
+        return _person_before(text, pronoun.start(), taken)
     return ROLE_CUES[best.group(0)] if best else None
+
+
+def _person_before(text: str, pos: int, taken: list[tuple[int, int]]) -> str | None:
+    """The role of the last person cue before ``pos`` (any sentence): whom 他/她 refers to."""
+    role = None
+    for m in _CUE_RE.finditer(text, max(0, pos - 200), pos):
+        r = ROLE_CUES[m.group(0)]
+        if r not in _NOT_PERSON_ROLES and not any(a <= m.start() < b for a, b in taken):
+            role = r
+    return role
 
 
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
@@ -274,10 +319,13 @@ def _numbers(text: str) -> list[tuple[str, str, int, int]]:
         if cls is None and re.search(r"\s", m.group(0)):
             # "13812345678 370102…": two values separated by a space
             parts = [(m.start() + p.start(), m.start() + p.end()) for p in re.finditer(r"\S+", m.group(0))]
-            for a, b in parts:
-                c = _classify_number(text, a, b)
-                if c:
-                    found.append((*c, a, b))
+            got = [(*c, a, b) for a, b in parts if (c := _classify_number(text, a, b))]
+            if not got and re.search(r"[A-Za-z]", m.group(0)):
+                # "mobile 186 6988 2043": the digits after an English word, still spaced
+                parts = [(m.start() + p.start(), m.start() + p.end())
+                         for p in re.finditer(r"\d(?:[\s\-]?\d)*", m.group(0))]
+                got = [(*c, a, b) for a, b in parts if (c := _classify_number(text, a, b))]
+            found.extend(got)
             continue
         if cls:
             found.append((*cls, m.start(), m.end()))
@@ -336,11 +384,32 @@ def extract_slots(text: str, today: dt.date | None = None) -> list[Slot]:
         add(type_, value, a, b)
 
     # "我是孩子妈妈": the applicant's relation to the subject, and an identity for roles.
-    for rx in (_RELATION_RE, _RELATION_REVERSE_RE):
+    def relation(value: str, start: int, end: int, ctx_start: int) -> None:
+        if value == "relative":
+            value = "guardian"  # 我是孩子奶奶: a grandparent applies as the guardian
+        slots.append(Slot(type="relation", value=value, raw=text[start:end], start=start, end=end,
+                          context=text[max(0, ctx_start - 8):ctx_start], role="applicant"))
+
+    for rx in (_RELATION_RE, _RELATION_REVERSE_RE, _RELATION_AFTER_NAME_RE):
         for m in rx.finditer(norm):
-            slots.append(Slot(type="relation", value=ROLE_CUES.get(m.group(1), "guardian"), raw=m.group(1),
-                              start=m.start(1), end=m.end(1), context=text[max(0, m.start() - 8):m.start()],
-                              role="applicant"))
+            relation(ROLE_CUES.get(m.group(1), "guardian"), m.start(1), m.end(1), m.start())
+    for m in _SELF_APPLY_RE.finditer(norm):
+        # "法人王建国，身份证…，我本人来办": the last person described in the sentence is the applicant.
+        lo = _sentence_start(norm, m.start())
+        cue = None
+        for c in _CUE_RE.finditer(norm, lo, m.start()):
+            if not _overlaps((c.start(), c.end()), taken):
+                cue = c
+        if cue and ROLE_CUES[cue.group(0)] not in _NOT_PERSON_ROLES | {"child", "deceased"}:
+            relation(ROLE_CUES[cue.group(0)], cue.start(), cue.end(), cue.start())
+    # Whom the application is for, when it is someone other than the user.
+    for m in _SUBJECT_FOR_RE.finditer(norm):
+        slots.append(Slot(type="subject", value=ROLE_CUES[m.group(1)], raw=m.group(1), start=m.start(1),
+                          end=m.end(1), context=text[max(0, m.start() - 8):m.start()]))
+    for m in _SUBJECT_IS_RE.finditer(norm):
+        if not m.group(1).endswith(_APPLICANT_SIDE_WORDS):
+            slots.append(Slot(type="subject", value=ROLE_CUES[m.group(2)], raw=m.group(2), start=m.start(2),
+                              end=m.end(2), context=text[max(0, m.start() - 8):m.start()]))
 
     tokens = lac_tokens(norm)
     _names(norm, tokens, add, taken)
@@ -350,7 +419,7 @@ def extract_slots(text: str, today: dt.date | None = None) -> list[Slot]:
     _money_and_ints(norm, add, taken)
 
     for s in slots:
-        if s.role is None and s.type != "relation":
+        if s.role is None and s.type not in ("relation", "subject"):
             s.role = _role_for(norm, s.start, s.end, [t for t in taken if t != (s.start, s.end)])
     slots.sort(key=lambda s: s.start)
     return slots
@@ -389,6 +458,19 @@ def _orgs(text, tokens, add, taken) -> None:
         tail = re.match(r"[\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}", text[m.end():])
         if tail and not _QUESTION.search(tail.group(0)) and not _overlaps((m.end(), m.end() + tail.end()), taken):
             add("company", tail.group(0), m.end(), m.end() + tail.end())
+    # "旅馆名字叫…", "项目名称是…": a named thing; the words before the cue say what it is.
+    for m in _TITLE_CUE.finditer(text):
+        head = text[max(_sentence_start(text, m.start()), m.start() - 4):m.start()]
+        head = re.split(r"[，,、\s]", head)[-1]
+        if not head or head.endswith(("姓", "签", "点", "报", "排", "实", "化", "起", "取")) or \
+                re.search(r"[我你他她您]", head) or any(ROLE_CUES.get(w) not in (None, "company") for w in _CUE_RE.findall(head)):
+            continue  # 我的名字叫…, 孩子名字是… name a person; 签名/报名 are no names
+        tail = re.match(r"[\u4e00-\u9fa5A-Za-z0-9（）()·\-]{2,30}", text[m.end():])
+        if not tail or _QUESTION.search(tail.group(0)) or _valid_name(tail.group(0)):
+            continue
+        a, b = m.end(), m.end() + tail.end()
+        if not _overlaps((a, b), taken):
+            add("title", tail.group(0), a, b)
     for i, (word, tag, a, b) in enumerate(tokens):
         if _overlaps((a, b), taken):
             continue
