@@ -659,7 +659,7 @@ class FormFiller:
 
 @functools.lru_cache(maxsize=4096)
 def _label_value_re(label: str) -> re.Pattern:
-    return re.compile(re.escape(label) + r"\s*(?:是|为|填|写|在|叫)?\s*[：:]?\s*([^，。；;,!！?？\n]+)")
+    return re.compile(re.escape(label) + r"\s*(?:叫做|是|为|填|写|在|叫)?\s*[：:]?\s*([^，。；;,!！?？\n]+)")
 
 
 @functools.lru_cache(maxsize=512)

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from agent.prefill import FormFiller, missing_prompt
+from corpus.schema import Form
 from tests.conftest_prefill import break_check, business_form, make_id, make_uscc, newborn_form
 
 TODAY = dt.date(2026, 11, 23)
@@ -343,3 +344,152 @@ def test_how_to_questions_fill_no_personal_fields():
         personal = [f.key for f in state.fields if f.value and (f.type in ("id_number", "phone", "date", "address", "money")
                                                                 or f.key.endswith("_name") and "company" not in f.key)]
         assert personal == [], (sc.id, personal)
+
+
+def _form(fields):
+    return Form.model_validate({"id": "test-form", "title": "测试申请表", "fields": fields})
+
+
+def _f(key, label, type_="text", **kw):
+    return {"key": key, "label": label, "type": type_, **kw}
+
+
+def test_agent_words_in_labels_and_a_named_shop():
+    """经办人 in the text fills 申请人（经办人）… and the other applicant fields, not another person's."""
+    form = _form([
+        _f("applicant_name", "申请人（经办人）姓名", required=True),
+        _f("applicant_id_number", "申请人身份证号", "id_number", required=True),
+        _f("applicant_phone", "申请人联系电话", "phone", required=True),
+        _f("company_name", "门店（企业）名称", required=True),
+        _f("legal_rep_name", "法定代表人姓名"),
+        _f("quality_manager_name", "质量负责人姓名"),
+    ])
+    ident = make_id("370687", "19880923", "057")
+    texts = ["我想开个便利店", "门店名字叫明湖优选便利", f"经办人罗志刚，身份证{ident}，联系电话13645678901"]
+    v = values(FormFiller().fill(form, texts, today=TODAY))
+    assert v["company_name"] == "明湖优选便利"
+    assert v["applicant_name"] == "罗志刚" and v["applicant_id_number"] == ident
+    assert v["applicant_phone"] == "13645678901"
+    assert v["quality_manager_name"] is None and v["legal_rep_name"] is None
+
+
+def test_a_dedicated_agent_field_wins_over_the_applicant():
+    form = _form([
+        _f("applicant_name", "受助人姓名", required=True),
+        _f("applicant_id_number", "受助人身份证号", "id_number", required=True),
+        _f("agent_name", "代办人姓名"),
+        _f("agent_id_number", "代办人身份证号", "id_number"),
+    ])
+    a, b = make_id("370102", "19450301", "062"), make_id("370102", "19750716", "315")
+    v = values(FormFiller().fill(form, [f"代办人孔令辉，身份证{b}；受助人孔庆祥，身份证{a}"], today=TODAY))
+    assert (v["agent_name"], v["agent_id_number"]) == ("孔令辉", b)
+    assert (v["applicant_name"], v["applicant_id_number"]) == ("孔庆祥", a)
+
+
+def _subject_form():
+    return _form([
+        _f("applicant_name", "受助人姓名", required=True),
+        _f("applicant_id_number", "受助人身份证号", "id_number", required=True),
+        _f("applicant_phone", "联系电话", "phone", required=True),
+        _f("agent_name", "代办人（监护人）姓名"),
+        _f("agent_id_number", "代办人身份证号", "id_number"),
+    ])
+
+
+def test_applying_for_a_parent_fills_the_subject_fields_with_the_parent():
+    father, me = make_id("370683", "19520809", "046"), make_id("370683", "19800211", "027")
+    texts = [f"想替我爸办理，他叫龚建华，他的身份证{father}", f"我叫龚磊，身份证{me}，我的手机15098765432"]
+    v = values(FormFiller().fill(_subject_form(), texts, today=TODAY))
+    assert (v["applicant_name"], v["applicant_id_number"]) == ("龚建华", father)
+    assert (v["agent_name"], v["agent_id_number"]) == ("龚磊", me)  # the user is the one applying for him
+    assert v["applicant_phone"] == "15098765432"
+
+
+def test_subject_named_in_one_turn_and_its_id_in_the_next():
+    daughter = make_id("371502", "20120518", "086")
+    texts = ["我想申请救助", "受助人是我女儿，名叫柏雨彤", f"身份证{daughter}，电话13176543210"]
+    ff, state = FormFiller(), None
+    for i in range(len(texts)):
+        state = ff.fill(_subject_form(), texts[:i + 1], previous=state, today=TODAY)
+    v = values(state)
+    assert v["applicant_name"] == "柏雨彤" and v["applicant_id_number"] == daughter
+    assert v["agent_name"] is None
+
+
+def test_without_a_subject_the_users_own_values_fill_the_subject_fields():
+    me = make_id("370683", "19800211", "027")
+    v = values(FormFiller().fill(_subject_form(), [f"我叫龚磊，身份证{me}"], today=TODAY))
+    assert (v["applicant_name"], v["applicant_id_number"]) == ("龚磊", me) and v["agent_name"] is None
+
+
+def test_husband_and_wife_labels_take_their_own_person_in_any_order():
+    form = _form([
+        _f("applicant_name", "申请人（男方）姓名", required=True),
+        _f("applicant_id_number", "申请人（男方）身份证号", "id_number", required=True),
+        _f("spouse_name", "女方姓名", required=True),
+        _f("spouse_id_number", "女方身份证号", "id_number", required=True),
+        _f("spouse_phone", "女方联系电话", "phone"),
+    ])
+    h, w = make_id("370725", "19950102", "215"), make_id("370725", "19960620", "124")
+    v = values(FormFiller().fill(form, [f"女方叫欧阳倩，身份证{w}；男方叫廖俊杰，身份证{h}"], today=TODAY))
+    assert (v["applicant_name"], v["applicant_id_number"]) == ("廖俊杰", h)
+    assert (v["spouse_name"], v["spouse_id_number"]) == ("欧阳倩", w)
+
+
+def test_each_date_goes_to_the_field_whose_label_shares_its_cue():
+    form = _form([
+        _f("applicant_name", "姓名", required=True),
+        _f("enroll_date", "入学日期", "date", required=True),
+        _f("graduation_date", "预计毕业日期", "date", required=True),
+    ])
+    v = values(FormFiller().fill(form, ["我叫苗佳琪，2019年9月1日入学，打算2023年6月30日毕业"], today=TODAY))
+    assert v["enroll_date"] == "2019-09-01" and v["graduation_date"] == "2023-06-30"
+    v = values(FormFiller().fill(form, ["预计毕业日期是2023年6月30日，入学日期2019年9月1日"], today=TODAY))
+    assert v["enroll_date"] == "2019-09-01" and v["graduation_date"] == "2023-06-30"
+
+
+def test_relation_after_the_name_and_i_apply_myself(newborn):
+    _, form = newborn
+    v = values(FormFiller().fill(form, [f"我名叫郑国栋，是宝宝的爸爸，身份证{DAD}"], today=TODAY))
+    assert v["applicant_name"] == v["father_name"] == "郑国栋"
+    assert v["applicant_id_number"] == v["father_id_number"] == DAD
+    biz = business_form().model_copy(deep=True)
+    biz.fields += [f.model_copy(update={"key": k, "label": lbl, "type": t})
+                   for f in biz.fields if f.key == "contact_name"
+                   for k, lbl, t in [("applicant_name", "申请人姓名", "text"),
+                                     ("applicant_id_number", "申请人身份证号", "id_number")]]
+    rep = make_id("370211", "19780415", "031")
+    v = values(FormFiller().fill(biz, [f"法定代表人林志远，身份证{rep}，由我本人亲自办理"], today=TODAY))
+    assert v["legal_rep_name"] == v["applicant_name"] == "林志远"
+    assert v["legal_rep_id_number"] == v["applicant_id_number"] == rep
+    v = values(FormFiller().fill(biz, [f"法定代表人林志远，身份证{rep}"], today=TODAY))
+    assert v["applicant_name"] is None and v["applicant_id_number"] is None  # someone else until said
+
+
+def test_uscc_right_after_a_company_belongs_to_that_companys_field():
+    form = _form([
+        _f("own_uscc", "申请单位统一社会信用代码", "uscc"),
+        _f("company_name", "被担保企业名称", required=True),
+        _f("uscc", "被担保企业统一社会信用代码", "uscc", required=True),
+    ])
+    code = make_uscc("91370600MA9Q2LK7")
+    v = values(FormFiller().fill(form, [f"被担保企业是烟台瑞丰包装有限公司，统一社会信用代码{code}"], today=TODAY))
+    assert v["company_name"] == "烟台瑞丰包装有限公司" and v["uscc"] == code and v["own_uscc"] is None
+
+
+def test_thing_names_are_not_people():
+    form = _form([
+        _f("applicant_name", "经办人姓名", required=True),
+        _f("brand_name", "商标名（拟注册）", required=True),
+        _f("project_name", "项目名称"),
+    ])
+    v = values(FormFiller().fill(form, ["商标名青禾，经办人马丽"], today=TODAY))
+    assert v["brand_name"] == "青禾" and v["applicant_name"] == "马丽"
+    v = values(FormFiller().fill(form, ["经办人马丽，项目名称叫做东湖湿地修复"], today=TODAY))
+    assert v["project_name"] == "东湖湿地修复" and v["brand_name"] is None
+
+
+def test_spoken_phone_digits_fill_the_phone(newborn):
+    _, form = newborn
+    v = values(FormFiller().fill(form, ["我叫王丽，电话幺三九零五三一二二八八"], today=TODAY))
+    assert v["applicant_phone"] == "13905312288"

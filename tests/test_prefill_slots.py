@@ -119,3 +119,58 @@ def test_spaced_id_after_id_cue_is_not_a_phone_and_cue_after_name_wins():
 
 def test_explicit_address_cue_keeps_a_too_short_address_for_flagging():
     assert [(s.type, s.value) for s in extract_slots("地址：济南", TODAY)] == [("address", "济南")]
+
+
+def test_digits_read_one_by_one_are_a_number_with_the_same_offsets():
+    text = "手机号一三九零五三一二二八八，身份证三七零一零二一九九零零三零七一二三" + make_id()[-1]
+    slots = extract_slots(text, TODAY)
+    phone, = by_type(slots, "phone")
+    assert phone.value == "13905312288" and phone.raw == "一三九零五三一二二八八"
+    ident, = by_type(slots, "id_number")
+    assert ident.value == make_id() and text[ident.start:ident.end] == ident.raw
+    assert by_type(extract_slots("电话一二三四五六", TODAY), "phone") == []  # six spoken digits: no phone number
+
+
+def test_spaced_phone_after_an_english_word():
+    slots = extract_slots("Name 孟凡, mobile 139 0531 2288", TODAY)
+    assert [(s.type, s.value) for s in by_type(slots, "phone")] == [("phone", "13905312288")]
+
+
+def test_relation_said_after_the_name_makes_an_identity():
+    rel, = by_type(extract_slots("我名叫郑国栋，是宝宝的爸爸", TODAY), "relation")
+    assert rel.value == "father" and rel.role == "applicant"
+
+
+def test_i_apply_myself_makes_the_described_person_the_applicant():
+    ident = make_id("370211", "19780415", "031")
+    slots = extract_slots(f"法定代表人林志远，身份证{ident}，由我本人亲自办理", TODAY)
+    rel, = by_type(slots, "relation")
+    assert rel.value == "legal_rep"
+    assert by_type(extract_slots("孩子叫林小满，我自己来办", TODAY), "relation") == []  # a child never applies
+
+
+def test_the_person_an_application_is_for_and_pronouns_refer_back():
+    ident = make_id("370683", "19520809", "046")
+    slots = extract_slots(f"想替我爸办理，他叫龚建华，他的身份证{ident}。我的手机15098765432", TODAY)
+    subject, = by_type(slots, "subject")
+    assert subject.value == "father"
+    assert [(s.value, s.role) for s in by_type(slots, "name")] == [("龚建华", "father")]
+    assert by_type(slots, "id_number")[0].role == "father" and by_type(slots, "phone")[0].role == "applicant"
+    subject, = by_type(extract_slots("受助人是我女儿，名叫柏雨彤", TODAY), "subject")
+    assert subject.value == "child"
+    assert by_type(extract_slots("帮我申请一下", TODAY), "subject") == []  # the user is the subject
+    assert by_type(extract_slots("经办人是我同事", TODAY), "subject") == []  # the one who applies, not the subject
+
+
+def test_roles_of_husband_and_wife():
+    h, w = make_id("370725", "19950102", "215"), make_id("370725", "19960620", "124")
+    slots = extract_slots(f"女方叫欧阳倩，身份证{w}；男方叫廖俊杰，身份证{h}", TODAY)
+    assert [(s.value, s.role) for s in by_type(slots, "name")] == [("欧阳倩", "wife"), ("廖俊杰", "husband")]
+    assert [(s.value, s.role) for s in by_type(slots, "id_number")] == [(w, "wife"), (h, "husband")]
+
+
+def test_a_named_thing_is_a_title_not_a_person():
+    title, = by_type(extract_slots("咱们民宿名字叫做青禾山居，在崂山", TODAY), "title")
+    assert title.value == "青禾山居"
+    assert by_type(extract_slots("我的名字叫唐雪", TODAY), "title") == []
+    assert by_type(extract_slots("孩子名字是唐小雪", TODAY), "title") == []
