@@ -42,7 +42,7 @@ FIELD_ROLE_LABELS: dict[str, str] = {
     "子女": "child", "配偶": "spouse", "法定代表人": "legal_rep", "法人": "legal_rep", "企业": "company",
     "公司": "company", "单位": "company", "联系人": "contact", "经办人": "agent", "学生": "student", "逝者": "deceased",
     "新员工": "employee", "受伤职工": "employee", "卖方": "seller", "监护人": "guardian", "共同购房人": "co_buyer",
-    "女方": "wife", "男方": "husband", "代办人": "agent", "新员工": "employee", "执业药师": "pharmacist",
+    "女方": "wife", "男方": "husband", "新法定代表人": "new_legal_rep", "代办人": "agent", "新员工": "employee", "执业药师": "pharmacist",
 }
 # Label words for the one who applies; an applicant_* field without one (残疾人姓名, 持卡人姓名,
 # 姓名) is about the person the application is for, who may be someone else (给我妈申请).
@@ -92,6 +92,8 @@ SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
 
 
+_PERSON_LABEL_WORDS = re.compile("|".join(sorted((w for w, r in FIELD_ROLE_LABELS.items() if r != "company"),
+                                                  key=len, reverse=True)))
 _ROLE_KEYS_LONGEST = sorted(FIELD_ROLE_KEYS.items(), key=lambda kv: -len(kv[0]))
 _ROLE_LABELS_LONGEST = sorted(FIELD_ROLE_LABELS.items(), key=lambda kv: -len(kv[0]))
 
@@ -122,17 +124,21 @@ def _field_roles(key: str, label: str, type_: str) -> tuple[str, ...]:
     base = _field_role(key, label)
     if type_ not in ("text", "id_number", "phone", "date", "address"):
         return (base,) if base else ()
-    core = re.sub(r"（[^）]*）|\([^)]*\)", lambda m: m.group(0)[1:-1], label)  # 申请人（男方）-> 申请人男方
+    core = label
+    # A role word counts at the start, after another role word (单位经办人) or inside a bracket
+    # (申请人（经营者或经办人）); after any other word it names someone else (新法定代表人).
     found: list[str] = []
-    i = 0
+    i, eligible, depth = 0, True, 0
     while i < len(core):
         for word, role in _ROLE_LABELS_LONGEST:
             if core.startswith(word, i):
-                if role != "company" and role not in found:
+                if (eligible or depth) and role != "company" and role not in found:
                     found.append(role)
                 i += len(word)
                 break
         else:
+            depth += {"（": 1, "(": 1, "）": -1, ")": -1}.get(core[i], 0)
+            eligible = False
             i += 1
     if base == "applicant" and "applicant" not in found:
         found.append("applicant")
@@ -187,6 +193,9 @@ def _label_bigrams(label: str) -> frozenset[str]:
         if label.startswith(prefix):
             label = label[len(prefix):]
             break
+    # A person word is matched by role, not as label words: 新法定代表人姓名 shares nothing
+    # with "法定代表人王某" but the role, which it does not have.
+    label = _PERSON_LABEL_WORDS.sub("|", label)
     return frozenset(_bigrams(label) - {"姓名", "号码", "名称"})
 
 
@@ -377,6 +386,10 @@ class FormFiller:
                 return None
         if not froles:
             score = _UNLABELLED_NO_ROLE if srole is None else _ANY_ROLE
+            if srole is None and slot.type in ("name", "id_number"):
+                # a person's name said without a cue is the user's own, unless this field was just asked for
+                asked_here = bool(asked) and self._first_asked(asked, kind, f.key, turn.kinds)
+                score = _ASKED if asked_here else _ANY_ROLE
         else:
             score = max((s for s in (ROLE_FIT.get(r, {r: 10}).get(srole) for r in froles) if s is not None),
                         default=None)

@@ -42,6 +42,7 @@ ROLE_CUES: dict[str, str] = {
     "孩子": "child", "宝宝": "child", "儿子": "child", "女儿": "child", "闺女": "child", "新生儿": "child",
     "小孩": "child", "婴儿": "child", "娃": "child",
     "法人": "legal_rep", "法定代表人": "legal_rep", "法人代表": "legal_rep",
+    "新法定代表人": "new_legal_rep", "新法人": "new_legal_rep",
     "公司": "company", "企业": "company", "单位": "company", "商户": "company", "个体户": "company",
     "联系人": "contact", "经办人": "agent", "代办人": "agent",
     "学生": "student", "逝者": "deceased", "死者": "deceased", "员工": "employee", "职工": "employee",

@@ -493,3 +493,29 @@ def test_spoken_phone_digits_fill_the_phone(newborn):
     _, form = newborn
     v = values(FormFiller().fill(form, ["我叫王丽，电话幺三九零五三一二二八八"], today=TODAY))
     assert v["applicant_phone"] == "13905312288"
+
+
+def test_a_qualified_person_word_is_someone_else():
+    form = _form([
+        _f("legal_rep_name", "法定代表人姓名（现任）", required=True),
+        _f("new_legal_rep_name", "新法定代表人姓名"),
+        _f("liquidator_name", "清算组负责人姓名"),
+    ])
+    ff = FormFiller()
+    v = values(ff.fill(form, ["法定代表人蒋文斌"], today=TODAY))
+    assert v["legal_rep_name"] == "蒋文斌" and v["new_legal_rep_name"] is None
+    v = values(ff.fill(form, ["新法定代表人叫蒋文斌"], today=TODAY))
+    assert v["new_legal_rep_name"] == "蒋文斌" and v["legal_rep_name"] is None
+
+
+def test_a_name_without_a_cue_is_the_users_unless_another_field_was_asked():
+    form = _form([
+        _f("liquidator_name", "清算组负责人姓名", required=True),  # first: order alone must not decide
+        _f("applicant_name", "申请人姓名", required=True),
+        _f("applicant_phone", "联系电话", "phone", required=True),
+    ])
+    ff = FormFiller()
+    s1 = ff.fill(form, ["王志明，13588889999"], today=TODAY)
+    assert values(s1)["applicant_name"] == "王志明" and values(s1)["liquidator_name"] is None
+    s2 = ff.fill(form, ["王志明，13588889999", "孙海燕"], previous=s1, today=TODAY)
+    assert values(s2)["liquidator_name"] == "孙海燕" and values(s2)["applicant_name"] == "王志明"
