@@ -330,11 +330,11 @@ class FormFiller:
     @staticmethod
     def _read(text: str, today: dt.date, identities: set[str], subject: str | None = None) -> _Turn:
         slots = _cached_slots(text, today)
-        ids = set(identities)
+        said = {s.value for s in slots if s.type == "relation"}
+        # "我是孩子妈妈": the applicant is the mother (a new statement replaces an older one)
+        ids = said or set(identities)
         for s in slots:
-            if s.type == "relation":
-                ids = {s.value}  # "我是孩子妈妈": the applicant is the mother (a new statement replaces it)
-            elif s.type == "subject":
+            if s.type == "subject":
                 subject = s.value  # "给我妈申请": the form's own person is the mother
         return _Turn(text=text, slots=slots, identities=ids, subject=subject)
 
@@ -397,6 +397,8 @@ class FormFiller:
                 score, identity = 9, True
             elif score is None and "applicant" in froles and srole in turn.identities:
                 score, identity = 9, True
+            if score is not None and srole in froles and srole != "applicant":
+                score += 1  # exactly the label's person (男方 for 申请人（男方）) over a mere applicant
             if score is None and srole is None and subject_field:
                 score = _UNLABELLED_NO_ROLE  # the form's own person, said without a cue
             if score is None and srole is None:

@@ -36,11 +36,12 @@ ROLE_CUES: dict[str, str] = {
     "妈妈": "mother", "母亲": "mother", "孩子妈": "mother", "孩子他妈": "mother", "宝妈": "mother",
     "产妇": "mother", "妈": "mother",
     "爸爸": "father", "父亲": "father", "孩子爸": "father", "孩子他爸": "father", "宝爸": "father", "爸": "father",
-    "爱人": "spouse", "配偶": "spouse",
+    "爱人": "spouse", "配偶": "spouse", "老伴": "spouse",
     "老婆": "wife", "媳妇": "wife", "妻子": "wife", "太太": "wife",
     "老公": "husband", "丈夫": "husband",
     "孩子": "child", "宝宝": "child", "儿子": "child", "女儿": "child", "闺女": "child", "新生儿": "child",
-    "小孩": "child", "婴儿": "child", "娃": "child",
+    "小孩": "child", "婴儿": "child", "娃": "child", "孙子": "child", "孙女": "child", "外孙": "child",
+    "外孙女": "child",
     "法人": "legal_rep", "法定代表人": "legal_rep", "法人代表": "legal_rep",
     "新法定代表人": "new_legal_rep", "新法人": "new_legal_rep",
     "公司": "company", "企业": "company", "单位": "company", "商户": "company", "个体户": "company",
@@ -49,7 +50,7 @@ ROLE_CUES: dict[str, str] = {
     "卖方": "seller", "卖家": "seller", "房东": "seller", "监护人": "guardian", "共同购房人": "co_buyer",
     "药师": "pharmacist", "受伤职工": "employee", "男方": "husband", "女方": "wife",
     "爷爷": "relative", "奶奶": "relative", "外公": "relative", "外婆": "relative", "姥姥": "relative",
-    "姥爷": "relative",
+    "姥爷": "relative", "公公": "relative", "婆婆": "relative", "岳父": "relative", "岳母": "relative",
 }
 # Roles that are not a person the user can describe (他/她 never refers back to them).
 _NOT_PERSON_ROLES = {"applicant", "company"}
@@ -65,6 +66,9 @@ _KIN_WORDS = sorted([w for w, r in ROLE_CUES.items() if r not in _NOT_PERSON_ROL
 
 _RELATION_RE = re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该企业|公司)?的?({'|'.join(_RELATION_WORDS)})")
 # "法定代表人是我自己" / "联系人就是我本人"
+# "我老公叫…" says the user is the wife; "我老婆…" the husband.
+_SPOUSE_OF_ME_RE = re.compile(r"我(?:的)?(老公|丈夫|老婆|妻子|媳妇)")
+_SPOUSE_OF_ME = {"老公": "wife", "丈夫": "wife", "老婆": "husband", "妻子": "husband", "媳妇": "husband"}
 _RELATION_REVERSE_RE = re.compile(rf"({'|'.join(_RELATION_WORDS)})(?:就)?(?:是|为|填)(?:我自己|我本人|本人|我)(?![们国家])")
 # "我叫张伟，是孩子爸爸": the relation said of the name the user just gave.
 _RELATION_AFTER_NAME_RE = re.compile(
@@ -394,6 +398,8 @@ def extract_slots(text: str, today: dt.date | None = None) -> list[Slot]:
     for rx in (_RELATION_RE, _RELATION_REVERSE_RE, _RELATION_AFTER_NAME_RE):
         for m in rx.finditer(norm):
             relation(ROLE_CUES.get(m.group(1), "guardian"), m.start(1), m.end(1), m.start())
+    for m in _SPOUSE_OF_ME_RE.finditer(norm):
+        relation(_SPOUSE_OF_ME[m.group(1)], m.start(1), m.end(1), m.start())
     for m in _SELF_APPLY_RE.finditer(norm):
         # "法人王建国，身份证…，我本人来办": the last person described in the sentence is the applicant.
         lo = _sentence_start(norm, m.start())

@@ -519,3 +519,32 @@ def test_a_name_without_a_cue_is_the_users_unless_another_field_was_asked():
     assert values(s1)["applicant_name"] == "王志明" and values(s1)["liquidator_name"] is None
     s2 = ff.fill(form, ["王志明，13588889999", "孙海燕"], previous=s1, today=TODAY)
     assert values(s2)["liquidator_name"] == "孙海燕" and values(s2)["applicant_name"] == "王志明"
+
+
+def test_my_husband_makes_me_the_wife_in_any_order():
+    form = _form([
+        _f("applicant_name", "申请人（男方）姓名", required=True),
+        _f("applicant_id_number", "申请人（男方）身份证号", "id_number", required=True),
+        _f("spouse_name", "女方姓名", required=True),
+        _f("spouse_id_number", "女方身份证号", "id_number", required=True),
+    ])
+    h, w = make_id("370725", "19950102", "215"), make_id("370725", "19960620", "124")
+    for text in (f"我叫欧阳倩，身份证{w}，我老公叫廖俊杰，身份证{h}",
+                 f"我老公叫廖俊杰，身份证{h}。我叫欧阳倩，身份证{w}"):
+        v = values(FormFiller().fill(form, [text], today=TODAY))
+        assert (v["applicant_name"], v["applicant_id_number"]) == ("廖俊杰", h), text
+        assert (v["spouse_name"], v["spouse_id_number"]) == ("欧阳倩", w), text
+
+
+def test_a_grandparent_applying_for_a_grandchild_is_the_guardian():
+    form = _form([
+        _f("applicant_name", "持证人姓名", required=True),
+        _f("applicant_id_number", "持证人身份证号", "id_number", required=True),
+        _f("guardian_name", "监护人姓名"),
+        _f("guardian_id_number", "监护人身份证号", "id_number"),
+    ])
+    kid, me = make_id("370902", "20180305", "012"), make_id("370902", "19580821", "046")
+    v = values(FormFiller().fill(form, [f"我是外婆，想给外孙女办证，她叫祁若溪，身份证{kid}。我叫姜玉珍，身份证{me}"],
+                                 today=TODAY))
+    assert (v["applicant_name"], v["applicant_id_number"]) == ("祁若溪", kid)
+    assert (v["guardian_name"], v["guardian_id_number"]) == ("姜玉珍", me)
