@@ -38,6 +38,9 @@ class ClarifyOption(BaseModel):
 class Clarify(BaseModel):
     question: str
     options: list[ClarifyOption] = Field(max_length=5)
+    # route: which service did you mean (no route yet); situation: a 情形 question of the routed service,
+    # whose answer changes the materials or conditions (the route is set).
+    kind: Literal["route", "situation"] = "route"
 
 
 class FormFieldValue(BaseModel):

@@ -45,7 +45,8 @@ def record_turn(rt: Runtime, question: str, reply: Reply, channel: str, region: 
             route_title=reply.route.title if reply.route else None,
             route_score=reply.route.score if reply.route else None,
             cited_ids=" ".join(dict.fromkeys(c.doc_id for c in reply.citations)),
-            clarify=reply.clarify is not None, handoff=reply.handoff,
+            # which-service questions only: the admin's clarify rate measures ambiguous routing, not 情形
+            clarify=reply.clarify is not None and reply.clarify.kind == "route", handoff=reply.handoff,
             fallback=is_fallback(reply), low_confidence=is_low_confidence(reply),
             latency_ms=reply.latency_ms, reply_enc=vault.encrypt(reply.model_dump_json())))
         s.add(MessageRow(session_id=reply.session_id, role="user", text_masked=mask(question),

@@ -150,7 +150,8 @@ class Question(Strict):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     text: str
-    options: list[Option] = Field(min_length=2)
+    # At most 5: the question is shown as one row of buttons (the reply's clarify allows 5).
+    options: list[Option] = Field(min_length=2, max_length=5)
     when: Condition | None = Field(default=None, description="ask only after these answers")
 
 

@@ -113,7 +113,8 @@ def score_case(case: Case, reply: Reply, target_rank: int | None = None,
     reasons: list[str] = []
     route_title = reply.route.title if reply.route else None
     route_ok = titles_match(route_title, e.target) if e.target else None
-    clarified = reply.clarify is not None and bool(reply.clarify.options)
+    # Only "which service did you mean" counts as clarifying here; a 情形 question comes with a route.
+    clarified = reply.clarify is not None and reply.clarify.kind == "route" and bool(reply.clarify.options)
     result = CaseResult(
         id=case.id, kind=e.kind, target=e.target, channel=case.channel, resolved=False,
         intent_expected=INTENT_OF_KIND.get(e.kind), intent_got=reply.intent.name, route_title=route_title,

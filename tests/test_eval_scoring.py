@@ -10,14 +10,15 @@ from eval.report import write_report
 from eval.scoring import score_case, titles_match
 
 
-def reply(intent="consult", route=None, answer="", citations=1, clarify=None, form=None, handoff=False, latency=10):
+def reply(intent="consult", route=None, answer="", citations=1, clarify=None, form=None, handoff=False, latency=10,
+          clarify_kind="route"):
     return Reply(
         session_id="s", intent=Intent(name=intent, confidence=0.9),
         route=Route(kind="scenario", id="x", title=route, region="山东省", score=0.8) if route else None,
         answer=answer,
         citations=[Citation(doc_id="x", title=route or "", section="materials", snippet="…")] * citations,
-        clarify=Clarify(question="您想办哪一项？", options=[ClarifyOption(id=f"o{i}", title=t) for i, t in enumerate(clarify)])
-        if clarify else None,
+        clarify=Clarify(question="您想办哪一项？", options=[ClarifyOption(id=f"o{i}", title=t) for i, t in enumerate(clarify)],
+                        kind=clarify_kind) if clarify else None,
         form=FormState(form_id="f", scenario_id="x", fields=[
             FormFieldValue(key=k, label=label, type="text", value=v) for k, label, v in form]) if form else None,
         handoff=handoff, latency_ms=latency)
@@ -82,6 +83,13 @@ def test_clarify():
     assert not wrong.resolved and "no clarifying question" in wrong.reasons[0]
     off = score_case(case("clarify", **exp), reply(clarify=["结婚登记", "离婚登记"]))
     assert not off.resolved
+    # A 情形 question of a routed service is not a which-service question, even when its options match.
+    situation = score_case(case("clarify", **exp), reply(route="企业开办", clarify=["住房公积金提取", "本省户籍"],
+                                                         clarify_kind="situation"))
+    assert not situation.resolved and not situation.clarified
+    consult = score_case(case("consult", target="住房公积金提取"),
+                         reply(route="住房公积金提取", answer="…", clarify=["本市缴存", "异地缴存"], clarify_kind="situation"))
+    assert consult.resolved and not consult.clarified
 
 
 def test_out_of_scope_complaint_human_status():

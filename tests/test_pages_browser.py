@@ -80,7 +80,7 @@ def test_widget_conversation_streams_cites_clarifies_and_submits_a_form(page, ap
         page.keyboard.press("Enter")
         turns += 1
         _wait_answer(page, turns)
-        options = _last_bot(page).locator(".dbw-opt")
+        options = _last_bot(page).locator(".dbw-clarify[data-kind=route] .dbw-opt")
         if options.count():
             break
     assert options.count() >= 2, "no clarifying options were offered"

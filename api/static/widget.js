@@ -247,7 +247,7 @@
       b.appendChild(ul);
     }
     if (reply.clarify) {
-      var box = el("div", { class: "dbw-clarify", role: "group", "aria-label": reply.clarify.question }, [el("p", { text: reply.clarify.question })]);
+      var box = el("div", { class: "dbw-clarify", role: "group", "data-kind": reply.clarify.kind || "route", "aria-label": reply.clarify.question }, [el("p", { text: reply.clarify.question })]);
       reply.clarify.options.forEach(function (o) {
         box.appendChild(el("button", { class: "dbw-opt", type: "button", text: o.title, onclick: function () {
           box.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
