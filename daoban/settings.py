@@ -22,6 +22,9 @@ class EmbeddingSettings(BaseModel):
     api_key: str | None = None
     model: str | None = None
     batch_size: int = 64
+    # Queries run on one thread (two spinning threads slowed them under load); a build is a batch job and may
+    # use every core. 0 = all cores.
+    build_threads: int = Field(default=0, ge=0)
 
 
 class IndexSettings(BaseModel):
@@ -46,6 +49,10 @@ class LLMSettings(BaseModel):
     timeout_s: float = 8.0
     temperature: float = 0.1
     max_tokens: int = 384
+    # local: RAM for the KV state of recent prompts (system prompt, popular guides' facts); 0 turns it off.
+    prompt_cache_mb: int = Field(default=512, ge=0)
+    # local: at start-up, evaluate the facts of this many scenarios into the prompt cache (in the background).
+    prewarm: int = Field(default=40, ge=0)
 
 
 class APISettings(BaseModel):

@@ -153,7 +153,7 @@ def _build_index(settings: "Settings", regions: list[str] | None, progress: Prog
             report.reused += n_dense
             continue
         if embeddings is None:
-            embeddings = get_embeddings(settings)
+            embeddings = get_embeddings(settings, for_build=True)
         rr = _build_region(settings, client, embeddings, emb_id, region, docs, units, words, fp, version,
                            old, progress)
         report.regions.append(rr)

