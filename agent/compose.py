@@ -103,6 +103,7 @@ class Composed:
     citations: list[Citation] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)         # section -> source text (for the verifier)
     spoken: str = ""                                              # one or two sentences for the hotline
+    summary_facts: str = ""                                       # the spoken facts, what never varies first (LLM)
     checklist: list[str] = field(default_factory=list)            # materials, one per line
     notes: list[str] = field(default_factory=list)                # 情形 notes, questions
 
@@ -117,7 +118,7 @@ class Composed:
     def llm_facts(self, limit: int = 360) -> str:
         """The few facts the LLM phrases from: the focused sections, else the spoken summary (short keeps it fast)."""
         focused = [b for s, b in self.blocks if s not in ("lead", "question", "members", "conditions", "steps")]
-        text = self.spoken if len(self.blocks) > 5 or not focused else "\n".join(focused)
+        text = (self.summary_facts or self.spoken) if len(self.blocks) > 5 or not focused else "\n".join(focused)
         return text.replace("**", "")[:limit]
 
     def add(self, section: str, body: str, source: str | None = None, cite: bool = True) -> None:
@@ -281,6 +282,7 @@ class AnswerComposer:
         self._common(c, s, [a for a in aspects if a != "conditions"] or ([] if not aspects else ["_none"]),
                      s.steps, s.time_limit, s.fee, [])
         c.spoken = self._spoken(s.title, c.checklist, s.time_limit, s.fee, s.online)
+        c.summary_facts = self._spoken(s.title, c.checklist, s.time_limit, s.fee, s.online, stable_first=True)
         return c
 
     def pick_situation(self, doc: "MatterGuide", hint: Message | None):
@@ -335,6 +337,7 @@ class AnswerComposer:
         if multi and "materials" in show:
             c.notes.append("不同情形所需材料不同，请告诉我您属于哪种情形：" + "；".join(s.title for s in d.situations))
         c.spoken = self._spoken(d.title, c.checklist, tl, fee, d.online)
+        c.summary_facts = self._spoken(d.title, c.checklist, tl, fee, d.online, stable_first=True)
         return c
 
     def faq(self, f: "FAQ") -> Composed:
@@ -363,21 +366,25 @@ class AnswerComposer:
         return c
 
     @staticmethod
-    def _spoken(title: str, checklist: list[str], tl: "TimeLimit | None", fee: str | None, online) -> str:
-        parts = [f"您好，{title}"]
+    def _spoken(title: str, checklist: list[str], tl: "TimeLimit | None", fee: str | None, online,
+                stable_first: bool = False) -> str:
+        """One or two sentences. ``stable_first``: the materials, which vary with the 情形, go last, so the LLM's
+        prompt for a guide starts the same for every user and resumes from the prompt cache."""
         needed = []
         for x in checklist:
             name = re.sub(r"^【[^】]*】", "", x)
             if "免提交" not in name and name not in needed:
                 needed.append(name)
-        if needed:
-            parts.append("需要准备" + "、".join(needed[:3]) + ("等材料" if len(needed) > 3 else ""))
+        materials = ["需要准备" + "、".join(needed[:3]) + ("等材料" if len(needed) > 3 else "")] if needed else []
+        rest = []
         if tl and tl.promised_days is not None:
-            parts.append("当场办结" if tl.promised_days == 0 else f"一般{tl.promised_days}个工作日办结")
+            rest.append("当场办结" if tl.promised_days == 0 else f"一般{tl.promised_days}个工作日办结")
         if fee:
-            parts.append(re.split(r"[；;。]", fee)[0])
+            head = re.split(r"[；;。]", fee)[0]
+            rest.append(head.split("（")[0] if head.count("（") > head.count("）") else head)  # no half bracket
         if online:
-            parts.append(f"可以在{online[0].name}上办理")
+            rest.append(f"可以在{online[0].name}上办理")
+        parts = [title] + rest + materials if stable_first else [f"您好，{title}"] + materials + rest
         return "，".join(parts) + "。"
 
 

@@ -43,9 +43,12 @@ def get_chat_model(settings: "Settings") -> "BaseChatModel | None":
 
             from daoban.model_files import ensure_model
             path = ensure_model(settings)
-            model = ChatLlamaCpp(model_path=str(path), n_threads=cfg.n_threads, n_ctx=cfg.n_ctx,
-                                 n_batch=512, temperature=cfg.temperature, max_tokens=cfg.max_tokens,
-                                 verbose=False, streaming=True)
+            client = prompt_cached_llama(str(path), n_threads=cfg.n_threads, n_ctx=cfg.n_ctx, n_batch=512,
+                                         cache_mb=cfg.prompt_cache_mb)
+            # model_construct: hand LangChain our llama instance instead of letting it load a second one.
+            model = ChatLlamaCpp.model_construct(
+                client=client, model_path=str(path), n_threads=cfg.n_threads, n_ctx=cfg.n_ctx, n_batch=512,
+                temperature=cfg.temperature, max_tokens=cfg.max_tokens, verbose=False, streaming=True)
         elif cfg.backend == "openai":
             if not cfg.base_url:
                 raise ValueError("llm.backend is 'openai' but llm.base_url is not set "
@@ -58,6 +61,51 @@ def get_chat_model(settings: "Settings") -> "BaseChatModel | None":
             raise ValueError(f"unknown llm backend {cfg.backend!r}")
         _MODELS[key] = model
         return model
+
+
+def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: int, cache_mb: int):
+    """A llama.cpp model that keeps the KV state of recent prompts in RAM (LRU, ``cache_mb``).
+
+    On this class of CPU, reading the prompt dominates the time to the first token (measured about 35-55
+    tokens/s on 2 cores). A later prompt that starts the same way (the system prompt always; the same guide's
+    facts when another user asks about it) resumes from the stored state and reads only what differs.
+    Only the KV state is stored: llama-cpp-python's own ``save_state`` also copies every token's logits
+    (0.6 MB a token, 0.4 s a save), which generation never reads back after a load."""
+    import ctypes
+
+    import llama_cpp
+    import numpy as np
+    from llama_cpp import Llama, LlamaRAMCache
+    from llama_cpp.llama import LlamaState
+
+    class PromptCachedLlama(Llama):
+        def save_state(self) -> LlamaState:
+            size = llama_cpp.llama_state_get_size(self._ctx.ctx)
+            buf = (ctypes.c_uint8 * int(size))()
+            n = int(llama_cpp.llama_state_get_data(self._ctx.ctx, buf, size))
+            return LlamaState(scores=np.empty((0, 0), dtype=np.single), input_ids=self.input_ids.copy(),
+                              n_tokens=self.n_tokens, llama_state=ctypes.string_at(buf, n),
+                              llama_state_size=n, seed=self._seed)
+
+        restored_tokens = 0  # prompt tokens the last cache hit saved from being read again (for tests and logs)
+
+        def load_state(self, state: LlamaState) -> None:
+            # Sampling needs fresh logits: _requires_eval makes generate() re-read at least the last token.
+            self.restored_tokens = state.n_tokens
+            self.input_ids = state.input_ids.copy()
+            self.n_tokens = state.n_tokens
+            self._requires_eval = True
+            self._seed = state.seed
+            buf = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
+            if llama_cpp.llama_state_set_data(self._ctx.ctx, buf, state.llama_state_size) != state.llama_state_size:
+                raise RuntimeError("failed to restore a cached llama.cpp state")
+
+    # flash_attn: about 10% faster prompt reading and 15% faster writing here (measured).
+    llm = PromptCachedLlama(model_path=model_path, n_threads=n_threads, n_ctx=n_ctx, n_batch=n_batch,
+                            flash_attn=True, verbose=False)
+    if cache_mb > 0:
+        llm.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
+    return llm
 
 
 class LLMRunner:

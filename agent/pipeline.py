@@ -122,9 +122,24 @@ class Assistant:
         install_log_masking()
         # The pinyin vocabulary takes seconds to build: do it off the first user's turn.
         threading.Thread(target=self.normalizer.pinyin.warm, name="daoban-pinyin", daemon=True).start()
+        self.llm_warm = threading.Event()  # set when the start-up prompt warming is over (or not needed)
         if self.phraser is not None and settings.llm.backend == "local":
-            # llama.cpp reuses the evaluated prompt prefix: evaluate the system prompt before the first user.
-            threading.Thread(target=self.phraser.warm, name="daoban-llm-warm", daemon=True).start()
+            threading.Thread(target=self._warm_llm, name="daoban-llm-warm", daemon=True).start()
+        else:
+            self.llm_warm.set()
+
+    def _warm_llm(self) -> None:
+        """Evaluate the system prompt, then the facts of up to ``llm.prewarm`` scenarios as a question about the
+        scenario as a whole would phrase them, so the first users' questions resume from llama.cpp's prompt cache
+        (reading a prompt dominates the first token on a CPU)."""
+        try:
+            self.phraser.warm()
+            for doc in list(self.corpus.scenarios.values())[: self.settings.llm.prewarm]:
+                self.phraser.warm(self.composer.run(doc, {}, []).llm_facts())
+        except Exception:  # noqa: BLE001 - warming is an optimisation only
+            log.exception("LLM prompt warming failed")
+        finally:
+            self.llm_warm.set()
 
     @classmethod
     def from_settings(cls, settings: "Settings", session_store: SessionStore | None = None,
@@ -249,8 +264,8 @@ class Assistant:
             yield {"type": "reply", "reply": Reply(
                 session_id=session.session_id, intent=_intent(intent), answer=decision.clarify.question + "\n"
                 + "\n".join(f"{i}. {o.title}" for i, o in enumerate(decision.clarify.options, 1)),
-                clarify=Clarify(question=decision.clarify.question, options=decision.clarify.options),
-                suggestions=[o.title for o in decision.clarify.options])}
+                clarify=Clarify(kind="route", question=decision.clarify.question, options=decision.clarify.options),
+                suggestions=["转人工"])}  # the options are the clarify buttons; chips would repeat them
             return
         if decision.no_match or decision.route is None:
             session.failures += 1
@@ -317,7 +332,7 @@ class Assistant:
                 for tok in self.phraser.stream(facts, msg.raw):
                     pieces.append(tok)
                     yield {"type": "token", "text": tok}
-                llm_text = "".join(pieces).strip()
+                llm_text = self.phraser.finish(pieces)
                 verdict = self.verifier.run(llm_text, list(composed.sources.values()) + [composed.spoken])
                 if leaks_system_prompt(llm_text):
                     verdict.ok = False
@@ -338,12 +353,12 @@ class Assistant:
         suggestions = [q for a, q in ASPECT_SUGGESTIONS.items() if a not in msg.aspects][:3]
         if doc.kind == "scenario" and form is None:
             suggestions.append("我要申请")
-        if question is not None:
-            suggestions = [o.title for o in question.options] + suggestions[:1]
+        clarify = Clarify(kind="situation", question=question.question, options=question.options) \
+            if question is not None and question.options else None
         yield {"type": "reply", "reply": Reply(
             session_id=session.session_id, intent=_intent(intent), route=route, answer=answer,
-            citations=composed.citations, form=form or (session.form if intent.name == "apply" else None),
-            suggestions=suggestions[:5])}
+            citations=composed.citations, clarify=clarify,
+            form=form or (session.form if intent.name == "apply" else None), suggestions=suggestions[:5])}
 
     # -- helpers ------------------------------------------------------------------------------------
     def _scenario_for(self, doc, decision):

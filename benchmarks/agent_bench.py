@@ -34,7 +34,7 @@ def pct(values: list[float], q: float) -> float:
     return values[i]
 
 
-def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | None) -> dict:
+def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | None, trace: list | None = None) -> dict:
     from agent.pipeline import Assistant
     from daoban.settings import get_settings
     from eval.scoring import titles_match
@@ -45,12 +45,8 @@ def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | Non
     t0 = time.perf_counter()
     assistant = Assistant.from_settings(settings)
     load_s = time.perf_counter() - t0
-    if assistant.runner is not None:  # let the start-up warm-up (system prompt evaluation) finish first
-        time.sleep(0.5)
-        for _ in range(600):
-            if not assistant.runner._lock.locked():
-                break
-            time.sleep(0.2)
+    if assistant.runner is not None:  # let the start-up warm-up (system prompt, prewarmed guides) finish first
+        assistant.llm_warm.wait(timeout=900)
         load_s = time.perf_counter() - t0
     if not assistant.ready:
         raise typer.BadParameter(f"assistant not ready for backend {backend!r}: build the index / model first")
@@ -62,6 +58,7 @@ def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | Non
         sid = uuid.uuid4().hex
         reply = None
         for msg in case.messages:
+            before = dict(assistant.runner.stats) if assistant.runner is not None else {}
             started = time.perf_counter()
             first = None
             for event in assistant.stream(msg, session_id=sid, channel=case.channel, region=case.region):
@@ -72,18 +69,25 @@ def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | Non
             turn_ms.append((time.perf_counter() - started) * 1000)
             if first is not None:
                 first_token_ms.append(first * 1000)
+            if trace is not None:  # one line a turn: where the time went
+                after = dict(assistant.runner.stats) if assistant.runner is not None else {}
+                trace.append({"backend": backend, "case": case.id, "message": msg, "turn_ms": round(turn_ms[-1]),
+                              "first_token_ms": None if first is None else round(first * 1000),
+                              "llm": {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)},
+                              "intent": reply.intent.name, "route": reply.route.title if reply.route else None})
         n += 1
         kind = case.expect.kind
         intent_ok += reply.intent.name in EXPECTED_INTENT[kind]
         if kind in ("consult", "apply") and case.expect.target:
             routed += 1
             route_ok += bool(reply.route and titles_match(reply.route.title, case.expect.target))
-        if reply.clarify is not None:
+        route_clarify = reply.clarify is not None and reply.clarify.kind == "route"  # not a 情形 question
+        if route_clarify:
             clarify_asked += 1
             clarify_right += kind == "clarify"
         if kind == "clarify":
             clarify_needed += 1
-            clarify_hit += reply.clarify is not None
+            clarify_hit += route_clarify
     stats = assistant.stats
     phrased = stats["llm_answers"] + stats["verifier_fallbacks"]
     return {
@@ -105,7 +109,8 @@ def main(set_path: Path = typer.Option(ROOT / "eval" / "datasets" / "dev", "--se
          llm: list[str] = typer.Option(["none"], "--llm", help="backends to measure: none, local, openai"),
          limit: Optional[int] = typer.Option(None, help="only the first N cases (the local LLM is slow)"),
          llm_timeout: Optional[float] = typer.Option(None, help="override settings.llm.timeout_s"),
-         json_out: Optional[Path] = typer.Option(None, "--json", help="also write the figures here")) -> None:
+         json_out: Optional[Path] = typer.Option(None, "--json", help="also write the figures here"),
+         trace_out: Optional[Path] = typer.Option(None, "--trace", help="write one JSON line a turn (timings, LLM calls)")) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -113,9 +118,12 @@ def main(set_path: Path = typer.Option(ROOT / "eval" / "datasets" / "dev", "--se
 
     cases = load_cases(set_path)
     rows = []
+    trace: list | None = [] if trace_out else None
     for backend in llm:
         Console(stderr=True).print(f"[dim]measuring backend {backend} on {limit or len(cases)} cases…[/dim]")
-        rows.append(run_backend(backend, cases, limit, llm_timeout))
+        rows.append(run_backend(backend, cases, limit, llm_timeout, trace))
+    if trace_out and trace is not None:
+        trace_out.write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in trace), encoding="utf-8")
     table = Table(title=f"agent benchmark on {set_path}")
     cols = [k for k in rows[0] if k != "backend"]
     table.add_column("metric")

@@ -94,6 +94,19 @@ def corpus(assistant):
     return assistant.corpus
 
 
+# --- phrasing limits --------------------------------------------------------------------------------
+
+def test_phraser_keeps_whole_sentences_and_clips_facts_at_separators():
+    from agent.respond import LLMPhraser, clip
+    assert LLMPhraser.finish(["需要身份证、", "户口簿。另外还要", "结婚证、"]) == "需要身份证、户口簿。"
+    assert LLMPhraser.finish(["需要身份证、户口簿、"]) == ""        # a cut list is never shown as complete
+    assert LLMPhraser.finish(["根据<资料>，", "可以一起办。"]) == "可以一起办。"
+    facts = "身后一件事，一般10个工作日办结，不收费，需要准备死亡证明、户口簿、身份证、继承协议等材料。"
+    clipped = clip(facts, 40)
+    assert len(clipped) <= 40 and facts.startswith(clipped) and clipped[-1] not in "，、"
+    assert clip("短", 40) == "短"
+
+
 # --- verifier -------------------------------------------------------------------------------------
 
 def test_verifier_catches_injected_false_material_fee_days_and_phone(corpus):
@@ -178,12 +191,37 @@ def test_local_model_answers_or_falls_back_within_budget():
     except ModelUnavailable as exc:  # pragma: no cover
         pytest.skip(str(exc))
     assert path == default_model_path(load_settings())
-    settings = agent_settings("local", model_path=str(path), timeout_s=20.0)
+    settings = agent_settings("local", model_path=str(path), timeout_s=20.0, prewarm=0)
     a = Assistant.from_settings(settings)
     assert a.ready
+    assert a.llm_warm.wait(120)
     started = time.perf_counter()
     reply = a.handle("出生证明要带什么材料")
     assert time.perf_counter() - started < 20.0 + 5.0
     assert reply.route.id == "birth-medical-certificate"
     assert "出生医学证明首次签发登记表" in reply.answer       # composed checklist is always there
     assert a.stats["llm_answers"] + a.stats["verifier_fallbacks"] + a.stats["llm_fallbacks"] >= 1
+
+
+@pytest.mark.llm
+def test_local_prompt_cache_resumes_a_prewarmed_guide():
+    """Start-up warming stores the scenario facts' prompt state; a later question about that guide resumes from it
+    instead of reading the system prompt and the facts again."""
+    from daoban.model_files import ModelUnavailable, ensure_model
+    from daoban.settings import load_settings
+    try:
+        path = ensure_model(load_settings())
+    except (ModuleNotFoundError, ModelUnavailable) as exc:  # pragma: no cover - model parts not installed
+        pytest.skip(f"local model not installed: {exc}")
+    a = Assistant.from_settings(agent_settings("local", model_path=str(path), timeout_s=30.0, prewarm=2))
+    assert a.llm_warm.wait(300)
+    client = a.runner.model.client
+    assert len(client.cache.cache_state) >= 3  # the system prompt, then two scenarios' facts
+    scenario = list(a.corpus.scenarios.values())[1]
+    facts = a.composer.run(scenario, {}, []).llm_facts()
+    a.phraser.warm("（无）")  # the live context now holds another prompt: only the cache can give the facts back
+    text = "".join(a.phraser.stream(facts, "这个要多久能办好？"))
+    prompt_prefix = a.phraser.messages(facts, "")
+    system_and_facts = len(client.tokenize((SYSTEM_PROMPT + prompt_prefix[1].content).encode(), add_bos=False))
+    assert client.restored_tokens >= system_and_facts - 8   # resumed after the facts (template tokens aside)
+    assert text.strip()

@@ -55,7 +55,8 @@ def test_multi_turn_situation_followup_and_topic_switch(assistant, corpus, store
     assert r1.intent.name == "consult"
     assert r1.route is not None and r1.route.id == NEWBORN and r1.route.kind == "scenario"
     assert first_q.text in r1.answer                      # the 情形 question is asked
-    assert {o.title for o in first_q.options} <= set(r1.suggestions)
+    assert r1.clarify is not None and r1.clarify.kind == "situation"   # …and offered as buttons
+    assert r1.clarify.question == first_q.text and [o.id for o in r1.clarify.options] == [o.id for o in first_q.options]
     assert r1.citations and all(c.doc_id == NEWBORN for c in r1.citations)
     assert any(c.section == "materials" for c in r1.citations)
     assert "免提交" in r1.answer
@@ -72,6 +73,7 @@ def test_multi_turn_situation_followup_and_topic_switch(assistant, corpus, store
     for name in excluded:
         assert name in r1.answer and name not in r2.answer
     assert first_q.text not in r2.answer                  # never asked twice
+    assert r2.clarify is None or r2.clarify.question != first_q.text
 
     # A follow-up applies to the current route.
     r3 = assistant.handle("那要多久?", session_id=r1.session_id)
@@ -122,7 +124,7 @@ def test_generic_message_clarifies_then_option_routes(assistant):
     chosen = r1.clarify.options[1]
     r2 = assistant.handle("第二个", session_id=r1.session_id)
     assert r2.route is not None and r2.route.id == chosen.id
-    assert r2.clarify is None and r2.citations
+    assert (r2.clarify is None or r2.clarify.kind == "situation") and r2.citations
 
     r3 = assistant.handle("我想办个证")
     pick = r3.clarify.options[-1]
