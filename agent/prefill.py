@@ -23,7 +23,7 @@ from typing import Any
 
 from corpus.schema import Form, FormField, condition_holds
 from agent.reply import FormFieldValue, FormState
-from agent.slots import ROLE_CUES, Slot, _role_for, extract_slots
+from agent.slots import ROLE_CUES, Slot, _role_for, _sentence_start, extract_slots
 from agent.validators import enum_surfaces, id_number_info, to_halfwidth, validate
 
 log = logging.getLogger("daoban.agent.prefill")
@@ -42,7 +42,7 @@ FIELD_ROLE_LABELS: dict[str, str] = {
     "子女": "child", "配偶": "spouse", "法定代表人": "legal_rep", "法人": "legal_rep", "企业": "company",
     "公司": "company", "单位": "company", "联系人": "contact", "经办人": "agent", "学生": "student", "逝者": "deceased",
     "新员工": "employee", "受伤职工": "employee", "卖方": "seller", "监护人": "guardian", "共同购房人": "co_buyer",
-    "女方": "wife", "男方": "husband", "新法定代表人": "new_legal_rep", "代办人": "agent", "新员工": "employee", "执业药师": "pharmacist",
+    "女方": "wife", "男方": "husband", "新法定代表人": "new_legal_rep", "代办人": "agent", "执业药师": "pharmacist",
 }
 # Label words for the one who applies; an applicant_* field without one (残疾人姓名, 持卡人姓名,
 # 姓名) is about the person the application is for, who may be someone else (给我妈申请).
@@ -124,20 +124,19 @@ def _field_roles(key: str, label: str, type_: str) -> tuple[str, ...]:
     base = _field_role(key, label)
     if type_ not in ("text", "id_number", "phone", "date", "address"):
         return (base,) if base else ()
-    core = label
     # A role word counts at the start, after another role word (单位经办人) or inside a bracket
     # (申请人（经营者或经办人）); after any other word it names someone else (新法定代表人).
     found: list[str] = []
     i, eligible, depth = 0, True, 0
-    while i < len(core):
+    while i < len(label):
         for word, role in _ROLE_LABELS_LONGEST:
-            if core.startswith(word, i):
+            if label.startswith(word, i):
                 if (eligible or depth) and role != "company" and role not in found:
                     found.append(role)
                 i += len(word)
                 break
         else:
-            depth += {"（": 1, "(": 1, "）": -1, ")": -1}.get(core[i], 0)
+            depth += {"（": 1, "(": 1, "）": -1, ")": -1}.get(label[i], 0)
             eligible = False
             i += 1
     if base == "applicant" and "applicant" not in found:
@@ -374,7 +373,7 @@ class FormFiller:
             froles, srole = (), None  # a USCC, company name, amount or count is matched by label words only
         around = self._around(turn, slot)
         overlap = len(_label_words(f) & _bigrams(around))
-        if slot.type == "title" and not set(re.sub(r"[的名字称叫是为：:\s]", "", slot.context)) & set(_label_core_text(f)):
+        if slot.type == "title" and not set(re.sub(r"[的名字称叫是为：:\s]", "", slot.context)) & set(_title_words(f)):
             return None  # "旅馆名字叫…" fills 旅馆名称, not 项目名称
         identity = False
         if slot.type in ("int", "money") and not overlap:
@@ -444,7 +443,8 @@ class FormFiller:
             # "破产企业是A公司，统一社会信用代码…": the code is that company's; its cue counts too
             prev = [s for s in values if s.type in ("company", "org") and 0 <= slot.start - s.end <= 12]
             if prev:
-                before = text[max(_sentence_start_of(text, prev[-1].start), prev[-1].start - 8):prev[-1].start] + before
+                owner = prev[-1].start
+                before = text[max(_sentence_start(text, owner), owner - 8):owner] + before
         return before + text[slot.end:hi]
 
     def _assign(self, fields: list[FormField], turn: _Turn, asked: list[str], last_set: dict[str, str],
@@ -690,16 +690,11 @@ def _find_all(text: str, sub: str):
         i = text.find(sub, i + 1)
 
 
-def _sentence_start_of(text: str, pos: int) -> int:
-    ends = [m.end() for m in re.finditer(r"[。！？；;!?\n]", text[:pos])]
-    return ends[-1] if ends else 0
-
-
 def _bracketless(label: str) -> str:
     return re.sub(r"（[^）]*）|\([^)]*\)", "", label)
 
 
-def _label_core_text(f: FormField) -> str:
+def _title_words(f: FormField) -> str:
     """The label without brackets and the words every name label shares: 旅馆（企业）名称 -> 旅馆."""
     return re.sub(r"（[^）]*）|\([^)]*\)|名称|名字|姓名|名", "", f.label)
 
