@@ -32,6 +32,7 @@ def build_assistant(llm: str | None, settings: Settings | None = None):
     ensure_index(settings)
     retriever = HybridRetriever.from_settings(settings)
     assistant = Assistant.from_settings(settings, retriever=retriever)
+    assistant.llm_warm.wait(timeout=900)  # start-up prompt warming holds the LLM; score turns after it
 
     def search(query: str, region: str | None) -> list[str]:
         filters = SearchFilters(region=region or settings.default_region)
