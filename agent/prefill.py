@@ -285,7 +285,13 @@ class FormFiller:
                 merged[f.key] = new
 
         if self.llm is not None:
-            self._merge_llm(fields, texts, merged, today)
+            # Earlier messages were offered to the LLM on their own turns (their values are in ``previous``): only
+            # what is new goes in, and nothing goes when the new text has no value the rules could read and no
+            # digit ("我要办理…"): the LLM would find nothing there, and on a CPU each call costs seconds.
+            new_texts = texts[-1:] if previous is not None else texts
+            first_new = len(texts) - len(new_texts)
+            if any(v.turn >= first_new for v in values.values()) or any(re.search(r"\d", t) for t in new_texts):
+                self._merge_llm(fields, new_texts, merged, today)
         self._derive(fields, merged, today)
         return self._state(form, fields, merged, answers, scenario_id)
 

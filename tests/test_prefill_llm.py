@@ -148,3 +148,27 @@ def test_works_through_the_agents_llm_runner():
     acct = field(state, "bank_account")
     assert (acct.value, acct.source) == ("6222020200001234567", "llm")
     assert runner.stats["calls"] == 1
+
+
+class RecordingModel(GenericFakeChatModel):
+    """Answers like GenericFakeChatModel and keeps the user text of every prompt it got."""
+    prompts: list = []
+
+    def _stream(self, messages, *args, **kwargs):
+        self.prompts.append(messages[-1].content)
+        yield from super()._stream(messages, *args, **kwargs)
+
+
+def test_llm_reads_only_what_is_new_and_nothing_without_values():
+    _, form = newborn_form()
+    llm = RecordingModel(messages=iter([AIMessage(content="{}")] * 5), prompts=[])
+    filler = FormFiller(llm=llm)
+    opened = filler.fill(form, ["我要办这个"], today=TODAY)
+    assert llm.prompts == []                       # no value the rules could read and no digit: no LLM call
+    texts = ["我要办这个", f"孩子妈妈身份证{MOM}，住在历下区"]
+    state = filler.fill(form, texts, previous=opened, today=TODAY)
+    assert len(llm.prompts) == 1 and texts[1] in llm.prompts[0] and texts[0] not in llm.prompts[0]
+    assert field(state, "mother_id_number").value == MOM
+    first_session = FormFiller(llm=RecordingModel(messages=iter([AIMessage(content="{}")]), prompts=[]))
+    first_session.fill(form, ["我叫王丽", "电话13912345678"], today=TODAY)
+    assert all(t in first_session.llm.prompts[0] for t in ("我叫王丽", "13912345678"))  # no draft yet: all of it
