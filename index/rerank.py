@@ -24,18 +24,29 @@ def llm_judge_from_settings(settings: "Settings") -> Callable[[str, str], float]
     if not path or not Path(path).exists():
         raise FileNotFoundError(f"no GGUF model for the LLM reranker under {settings.model_dir}; "
                                 "run `daoban model assemble` or set DAOBAN_LLM__MODEL_PATH")
+    import numpy as np
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(path), n_ctx=1024, n_threads=settings.llm.n_threads, logits_all=False, verbose=False)
+    llm = Llama(model_path=str(path), n_ctx=1024, n_threads=settings.llm.n_threads, verbose=False)
+    yes_id = llm.tokenize("是".encode(), add_bos=False)[0]
+    no_id = llm.tokenize("否".encode(), add_bos=False)[0]
     lock = threading.Lock()
 
     def judge(query: str, doc: str) -> float:
-        prompt = PROMPT.format(query=query, doc=doc[:300])
+        tokens = llm.tokenize(PROMPT.format(query=query, doc=doc[:300]).encode())
         with lock:
-            out = llm.create_completion(prompt, max_tokens=1, temperature=0.0, logprobs=10)
-        top = (out["choices"][0].get("logprobs") or {}).get("top_logprobs") or [{}]
-        yes = sum(math.exp(v) for k, v in top[0].items() if k.strip().startswith("是"))
-        no = sum(math.exp(v) for k, v in top[0].items() if k.strip().startswith("否"))
-        return yes / (yes + no) if yes + no > 0 else 0.5
+            # The candidates of one query share the prompt up to the document: keep that part of the KV cache.
+            keep = 0
+            for a, b in zip(llm.input_ids[: llm.n_tokens], tokens[:-1]):
+                if a != b:
+                    break
+                keep += 1
+            llm._ctx.kv_cache_seq_rm(-1, keep, -1)
+            llm.n_tokens = keep
+            llm.eval(tokens[keep:])
+            # The next-token logits of the last position (logprobs would need logits for every position).
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            yes, no = float(logits[yes_id]), float(logits[no_id])
+        return 1.0 / (1.0 + math.exp(no - yes))  # softmax over the two answers
 
     return judge

@@ -158,3 +158,20 @@ def test_backend_misconfiguration_says_what_to_set(tmp_path):
         backend="sentence-transformers", model_path=str(tmp_path / "missing"))})
     with pytest.raises(FileNotFoundError, match="does not exist"):
         get_embeddings(s)
+
+
+@pytest.mark.llm
+def test_llm_reranker_judges_a_matching_guide_above_an_unrelated_one():
+    from daoban.model_files import ModelUnavailable, ensure_model
+    from daoban.settings import load_settings
+    from index.rerank import llm_judge_from_settings
+    try:
+        ensure_model(load_settings())
+    except (ModuleNotFoundError, ModelUnavailable) as exc:  # pragma: no cover - model parts not installed
+        pytest.skip(f"local model not installed: {exc}")
+    judge = llm_judge_from_settings(load_settings())
+    q = "孩子刚出生，出生证明去哪开，要带什么"
+    match = judge(q, "出生医学证明首次签发。新生儿出生后由助产机构签发，需要父母双方居民身份证。")
+    other = judge(q, "住房公积金提取。职工购房、租房可以提取本人住房公积金账户余额。")
+    assert 0.0 <= other < match <= 1.0
+    assert judge(q, "住房公积金提取。职工购房、租房可以提取本人住房公积金账户余额。") == pytest.approx(other, abs=0.02)  # prefix reuse: same verdict
