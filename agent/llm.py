@@ -103,6 +103,12 @@ def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: in
     # flash_attn: about 10% faster prompt reading and 15% faster writing here (measured).
     llm = PromptCachedLlama(model_path=model_path, n_threads=n_threads, n_ctx=n_ctx, n_batch=n_batch,
                             flash_attn=True, verbose=False)
+    # A call past its budget must free the CPU at once, not after reading the rest of a long prompt: llama.cpp
+    # polls this between graph nodes and stops the decode when it is set (the runner sets it on timeout).
+    abort = threading.Event()
+    llm.abort_event = abort
+    llm._abort_callback = llama_cpp.ggml_abort_callback(lambda _data: abort.is_set())  # referenced: ctypes
+    llama_cpp.llama_set_abort_callback(llm._ctx.ctx, llm._abort_callback, None)
     if cache_mb > 0:
         llm.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
     return llm
@@ -142,6 +148,9 @@ class LLMRunner:
         if not self._lock.acquire(timeout=min(budget, self.max_wait_s)):
             self.stats["busy"] += 1
             raise LLMUnavailable("LLM busy with another turn")
+        abort = getattr(getattr(self.model, "client", None), "abort_event", None)  # local llama.cpp only
+        if abort is not None:
+            abort.clear()
         q: queue.Queue = queue.Queue()
         cancel = threading.Event()
 
@@ -182,6 +191,8 @@ class LLMRunner:
                     raise LLMUnavailable(f"LLM call failed: {type(value).__name__}: {value}") from value
         finally:
             cancel.set()  # the worker stops at its next chunk (also when the caller stops reading)
+            if abort is not None:
+                abort.set()  # …or in the middle of reading the prompt; the next call clears it under the lock
 
     def invoke(self, messages: list, timeout_s: float | None = None, **kwargs) -> str:
         return "".join(self.stream(messages, timeout_s=timeout_s, **kwargs))
@@ -191,11 +202,12 @@ class RunnerChat:
     """The runner seen as a streaming chat model (``stream(messages, **kwargs)`` -> text chunks), so other
     components (the form filler) share its lock, budget and counters instead of calling the model beside it."""
 
-    def __init__(self, runner: LLMRunner):
+    def __init__(self, runner: LLMRunner, timeout_s: float | None = None):
         self.runner = runner
+        self.timeout_s = timeout_s
 
     def stream(self, messages: list, **kwargs) -> Iterator[str]:
-        return self.runner.stream(messages, **kwargs)
+        return self.runner.stream(messages, timeout_s=self.timeout_s, **kwargs)
 
 
 _RUNNERS: dict[int, LLMRunner] = {}

@@ -389,9 +389,10 @@ class Assistant:
         except ImportError:
             log.warning("agent.prefill is not available: form not prefilled")
             return None
-        llm = RunnerChat(self.runner) if self.runner else None
+        budget = self.settings.llm.form_timeout_s
+        llm = RunnerChat(self.runner, timeout_s=budget) if self.runner else None
         try:
-            return FormFiller(llm=llm, llm_timeout_s=self.settings.llm.timeout_s).fill(scenario.form, [m.raw for m in msgs], session.answers, session.form,
+            return FormFiller(llm=llm, llm_timeout_s=budget).fill(scenario.form, [m.raw for m in msgs], session.answers, session.form,
                                             scenario.id, dt.date.today())
         except Exception:  # noqa: BLE001 - a prefill bug must not lose the reply
             log.exception("form prefill failed")

@@ -47,6 +47,8 @@ class LLMSettings(BaseModel):
     api_key: str | None = None
     model: str | None = None
     timeout_s: float = 8.0
+    # Form extraction only adds to what the rules already filled: a shorter budget keeps apply turns quick.
+    form_timeout_s: float = Field(default=4.0, gt=0)
     temperature: float = 0.1
     max_tokens: int = 384
     # local: RAM for the KV state of recent prompts (system prompt, popular guides' facts); 0 turns it off.

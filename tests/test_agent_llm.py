@@ -225,3 +225,25 @@ def test_local_prompt_cache_resumes_a_prewarmed_guide():
     system_and_facts = len(client.tokenize((SYSTEM_PROMPT + prompt_prefix[1].content).encode(), add_bos=False))
     assert client.restored_tokens >= system_and_facts - 8   # resumed after the facts (template tokens aside)
     assert text.strip()
+
+
+@pytest.mark.llm
+def test_local_call_past_its_budget_frees_the_model_at_once():
+    """A timed-out call aborts llama.cpp mid-prompt instead of holding the model until the prompt is read."""
+    from langchain_core.messages import HumanMessage
+
+    from agent.llm import LLMRunner, LLMUnavailable, get_chat_model
+    from daoban.model_files import ModelUnavailable, ensure_model
+    from daoban.settings import load_settings
+    try:
+        path = ensure_model(load_settings())
+    except (ModuleNotFoundError, ModelUnavailable) as exc:  # pragma: no cover - model parts not installed
+        pytest.skip(f"local model not installed: {exc}")
+    model = get_chat_model(agent_settings("local", model_path=str(path)))
+    runner = LLMRunner(model, timeout_s=0.5, backend="local")
+    long_prompt = "请概括：" + "出生医学证明、居民户口簿、居民身份证、结婚证、社会保障卡，" * 40  # ~15 s of reading
+    with pytest.raises(LLMUnavailable):
+        runner.invoke([HumanMessage(content=long_prompt)], max_tokens=4)
+    assert runner._lock.acquire(timeout=5.0), "the aborted call still holds the model"
+    runner._lock.release()
+    assert runner.invoke([HumanMessage(content="你好")], timeout_s=60, max_tokens=4).strip()  # still usable
