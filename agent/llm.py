@@ -135,8 +135,12 @@ class LLMRunner:
         self._timeouts_in_row = 0
         self._open_until = 0.0
 
-    def stream(self, messages: list, timeout_s: float | None = None, **kwargs) -> Iterator[str]:
-        """Yield text chunks; raise LLMUnavailable when the budget runs out or the model fails."""
+    def stream(self, messages: list, timeout_s: float | None = None, breaker: bool = True,
+               **kwargs) -> Iterator[str]:
+        """Yield text chunks; raise LLMUnavailable when the budget runs out or the model fails.
+
+        ``breaker=False``: a timeout of this call does not count towards pausing the LLM (a long form-extraction
+        prompt that outgrows its short budget says nothing about the machine being overloaded)."""
         budget = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + budget
         self.stats["calls"] += 1
@@ -176,7 +180,7 @@ class LLMRunner:
                     kind, value = q.get(timeout=max(remaining, 0.001))
                 except queue.Empty:
                     self.stats["timeouts"] += 1
-                    self._timeouts_in_row += 1
+                    self._timeouts_in_row += breaker
                     if self._timeouts_in_row >= self.trip_after:
                         self._open_until = time.monotonic() + self.pause_s
                         self._timeouts_in_row = 0
@@ -202,12 +206,13 @@ class RunnerChat:
     """The runner seen as a streaming chat model (``stream(messages, **kwargs)`` -> text chunks), so other
     components (the form filler) share its lock, budget and counters instead of calling the model beside it."""
 
-    def __init__(self, runner: LLMRunner, timeout_s: float | None = None):
+    def __init__(self, runner: LLMRunner, timeout_s: float | None = None, breaker: bool = True):
         self.runner = runner
         self.timeout_s = timeout_s
+        self.breaker = breaker
 
     def stream(self, messages: list, **kwargs) -> Iterator[str]:
-        return self.runner.stream(messages, timeout_s=self.timeout_s, **kwargs)
+        return self.runner.stream(messages, timeout_s=self.timeout_s, breaker=self.breaker, **kwargs)
 
 
 _RUNNERS: dict[int, LLMRunner] = {}

@@ -390,7 +390,7 @@ class Assistant:
             log.warning("agent.prefill is not available: form not prefilled")
             return None
         budget = self.settings.llm.form_timeout_s
-        llm = RunnerChat(self.runner, timeout_s=budget) if self.runner else None
+        llm = RunnerChat(self.runner, timeout_s=budget, breaker=False) if self.runner else None
         try:
             return FormFiller(llm=llm, llm_timeout_s=budget).fill(scenario.form, [m.raw for m in msgs], session.answers, session.form,
                                             scenario.id, dt.date.today())

@@ -151,6 +151,37 @@ def test_unsupported_material_falls_back_to_composed_answer(assistant, server):
     assert "出生医学证明首次签发登记表" in reply.answer
 
 
+def test_overload_pauses_the_llm_but_slow_form_extraction_does_not(server):
+    from langchain_core.messages import HumanMessage
+
+    from agent.llm import LLMRunner, LLMUnavailable, RunnerChat, get_chat_model
+    model = get_chat_model(agent_settings("openai", base_url=server.url, model="breaker-test", timeout_s=10.0))
+    server.delay_s, server.reply_text = 1.0, "好的。"
+
+    def settle():  # the abandoned HTTP call still holds the model until the server answers: wait for it
+        assert runner._lock.acquire(timeout=10)
+        runner._lock.release()
+
+    try:
+        runner = LLMRunner(model, timeout_s=0.3)
+        form_llm = RunnerChat(runner, timeout_s=0.3, breaker=False)
+        for _ in range(runner.trip_after + 1):  # slow form extraction: each times out, the LLM is never paused
+            with pytest.raises(LLMUnavailable, match="no answer"):
+                "".join(form_llm.stream([HumanMessage(content="抽取")]))
+            settle()
+        for _ in range(runner.trip_after):       # the same from answer phrasing: an overloaded backend
+            with pytest.raises(LLMUnavailable, match="no answer"):
+                runner.invoke([HumanMessage(content="问")])
+            settle()
+        assert runner.stats["skipped"] == 0
+        server.delay_s = 0.0
+        with pytest.raises(LLMUnavailable, match="paused"):  # now skipped at once, even though it would answer
+            runner.invoke([HumanMessage(content="问")])
+        assert runner.stats["skipped"] == 1
+    finally:
+        server.delay_s = 0.0
+
+
 def test_backend_timeout_falls_back_without_failing(assistant, server):
     server.delay_s = 3.0          # past the 1 s budget
     server.reply_text = "这段文字来得太晚了。"
