@@ -115,11 +115,11 @@ class Composed:
             parts.append(body if section in ("lead", "question") else f"**{head}**\n{body}")
         return "\n\n".join(p for p in parts if p)
 
-    def llm_facts(self, limit: int = 360) -> str:
-        """The few facts the LLM phrases from: the focused sections, else the spoken summary (short keeps it fast)."""
+    def llm_facts(self) -> str:
+        """The few facts the LLM phrases from: the focused sections, else the spoken summary (the phraser clips
+        them: short keeps it fast)."""
         focused = [b for s, b in self.blocks if s not in ("lead", "question", "members", "conditions", "steps")]
-        text = (self.summary_facts or self.spoken) if len(self.blocks) > 5 or not focused else "\n".join(focused)
-        return text.replace("**", "")[:limit]
+        return (self.summary_facts or self.spoken) if len(self.blocks) > 5 or not focused else "\n".join(focused)
 
     def add(self, section: str, body: str, source: str | None = None, cite: bool = True) -> None:
         if not body:
@@ -281,8 +281,7 @@ class AnswerComposer:
             c.add("materials", _bullets(materials))
         self._common(c, s, [a for a in aspects if a != "conditions"] or ([] if not aspects else ["_none"]),
                      s.steps, s.time_limit, s.fee, [])
-        c.spoken = self._spoken(s.title, c.checklist, s.time_limit, s.fee, s.online)
-        c.summary_facts = self._spoken(s.title, c.checklist, s.time_limit, s.fee, s.online, stable_first=True)
+        c.spoken, c.summary_facts = self._spoken(s.title, c.checklist, s.time_limit, s.fee, s.online)
         return c
 
     def pick_situation(self, doc: "MatterGuide", hint: Message | None):
@@ -336,8 +335,7 @@ class AnswerComposer:
                      steps, tl, fee, [])
         if multi and "materials" in show:
             c.notes.append("不同情形所需材料不同，请告诉我您属于哪种情形：" + "；".join(s.title for s in d.situations))
-        c.spoken = self._spoken(d.title, c.checklist, tl, fee, d.online)
-        c.summary_facts = self._spoken(d.title, c.checklist, tl, fee, d.online, stable_first=True)
+        c.spoken, c.summary_facts = self._spoken(d.title, c.checklist, tl, fee, d.online)
         return c
 
     def faq(self, f: "FAQ") -> Composed:
@@ -366,10 +364,11 @@ class AnswerComposer:
         return c
 
     @staticmethod
-    def _spoken(title: str, checklist: list[str], tl: "TimeLimit | None", fee: str | None, online,
-                stable_first: bool = False) -> str:
-        """One or two sentences. ``stable_first``: the materials, which vary with the 情形, go last, so the LLM's
-        prompt for a guide starts the same for every user and resumes from the prompt cache."""
+    def _spoken(title: str, checklist: list[str], tl: "TimeLimit | None", fee: str | None,
+                online) -> tuple[str, str]:
+        """(spoken, summary facts): the same facts in one or two sentences, for the hotline, and with the materials,
+        which vary with the 情形, last, so the LLM's prompt for a guide starts the same for every user and resumes
+        from the prompt cache."""
         needed = []
         for x in checklist:
             name = re.sub(r"^【[^】]*】", "", x)
@@ -384,8 +383,7 @@ class AnswerComposer:
             rest.append(head.split("（")[0] if head.count("（") > head.count("）") else head)  # no half bracket
         if online:
             rest.append(f"可以在{online[0].name}上办理")
-        parts = [title] + rest + materials if stable_first else [f"您好，{title}"] + materials + rest
-        return "，".join(parts) + "。"
+        return "，".join([f"您好，{title}"] + materials + rest) + "。", "，".join([title] + rest + materials) + "。"
 
 
 # --- verifier -----------------------------------------------------------------------------------

@@ -392,8 +392,8 @@ class Assistant:
         budget = self.settings.llm.form_timeout_s
         llm = RunnerChat(self.runner, timeout_s=budget, breaker=False) if self.runner else None
         try:
-            return FormFiller(llm=llm, llm_timeout_s=budget).fill(scenario.form, [m.raw for m in msgs], session.answers, session.form,
-                                            scenario.id, dt.date.today())
+            return FormFiller(llm=llm, llm_timeout_s=budget).fill(
+                scenario.form, [m.raw for m in msgs], session.answers, session.form, scenario.id, dt.date.today())
         except Exception:  # noqa: BLE001 - a prefill bug must not lose the reply
             log.exception("form prefill failed")
             self.stats["prefill_errors"] += 1

@@ -36,11 +36,7 @@ def llm_judge_from_settings(settings: "Settings") -> Callable[[str, str], float]
         tokens = llm.tokenize(PROMPT.format(query=query, doc=doc[:300]).encode())
         with lock:
             # The candidates of one query share the prompt up to the document: keep that part of the KV cache.
-            keep = 0
-            for a, b in zip(llm.input_ids[: llm.n_tokens], tokens[:-1]):
-                if a != b:
-                    break
-                keep += 1
+            keep = Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens[:-1])
             llm._ctx.kv_cache_seq_rm(-1, keep, -1)
             llm.n_tokens = keep
             llm.eval(tokens[keep:])

@@ -4,3 +4,17 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def local_model_path():
+    """The assembled local GGUF (assembled now if its part packages are installed); skips when it cannot be."""
+    from daoban.model_files import ModelUnavailable, ensure_model
+    from daoban.settings import load_settings
+    try:
+        return ensure_model(load_settings())
+    except (ModuleNotFoundError, ModelUnavailable) as exc:  # pragma: no cover - model parts not installed
+        pytest.skip(f"local model not installed: {exc}")

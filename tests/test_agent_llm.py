@@ -211,16 +211,10 @@ def test_injected_model_output_never_leaks_system_prompt(assistant, server):
 # --- the real local model (slow: a few seconds on 2 cores) ---------------------------------------
 
 @pytest.mark.llm
-def test_local_model_answers_or_falls_back_within_budget():
-    from daoban.model_files import ModelUnavailable, default_model_path
+def test_local_model_answers_or_falls_back_within_budget(local_model_path):
+    from daoban.model_files import default_model_path
     from daoban.settings import load_settings
-    try:
-        from daoban.model_files import ensure_model
-        path = ensure_model(load_settings())
-    except ModuleNotFoundError as exc:  # pragma: no cover - model parts not installed
-        pytest.skip(f"local model not installed: {exc}")
-    except ModelUnavailable as exc:  # pragma: no cover
-        pytest.skip(str(exc))
+    path = local_model_path
     assert path == default_model_path(load_settings())
     settings = agent_settings("local", model_path=str(path), timeout_s=20.0, prewarm=0)
     a = Assistant.from_settings(settings)
@@ -235,16 +229,10 @@ def test_local_model_answers_or_falls_back_within_budget():
 
 
 @pytest.mark.llm
-def test_local_prompt_cache_resumes_a_prewarmed_guide():
+def test_local_prompt_cache_resumes_a_prewarmed_guide(local_model_path):
     """Start-up warming stores the scenario facts' prompt state; a later question about that guide resumes from it
     instead of reading the system prompt and the facts again."""
-    from daoban.model_files import ModelUnavailable, ensure_model
-    from daoban.settings import load_settings
-    try:
-        path = ensure_model(load_settings())
-    except (ModuleNotFoundError, ModelUnavailable) as exc:  # pragma: no cover - model parts not installed
-        pytest.skip(f"local model not installed: {exc}")
-    a = Assistant.from_settings(agent_settings("local", model_path=str(path), timeout_s=30.0, prewarm=2))
+    a = Assistant.from_settings(agent_settings("local", model_path=str(local_model_path), timeout_s=30.0, prewarm=2))
     assert a.llm_warm.wait(300)
     client = a.runner.model.client
     assert len(client.cache.cache_state) >= 3  # the system prompt, then two scenarios' facts
@@ -259,18 +247,12 @@ def test_local_prompt_cache_resumes_a_prewarmed_guide():
 
 
 @pytest.mark.llm
-def test_local_call_past_its_budget_frees_the_model_at_once():
+def test_local_call_past_its_budget_frees_the_model_at_once(local_model_path):
     """A timed-out call aborts llama.cpp mid-prompt instead of holding the model until the prompt is read."""
     from langchain_core.messages import HumanMessage
 
     from agent.llm import LLMRunner, LLMUnavailable, get_chat_model
-    from daoban.model_files import ModelUnavailable, ensure_model
-    from daoban.settings import load_settings
-    try:
-        path = ensure_model(load_settings())
-    except (ModuleNotFoundError, ModelUnavailable) as exc:  # pragma: no cover - model parts not installed
-        pytest.skip(f"local model not installed: {exc}")
-    model = get_chat_model(agent_settings("local", model_path=str(path)))
+    model = get_chat_model(agent_settings("local", model_path=str(local_model_path)))
     runner = LLMRunner(model, timeout_s=0.5, backend="local")
     long_prompt = "请概括：" + "出生医学证明、居民户口簿、居民身份证、结婚证、社会保障卡，" * 40  # ~15 s of reading
     with pytest.raises(LLMUnavailable):

@@ -161,14 +161,9 @@ def test_backend_misconfiguration_says_what_to_set(tmp_path):
 
 
 @pytest.mark.llm
-def test_llm_reranker_judges_a_matching_guide_above_an_unrelated_one():
-    from daoban.model_files import ModelUnavailable, ensure_model
+def test_llm_reranker_judges_a_matching_guide_above_an_unrelated_one(local_model_path):
     from daoban.settings import load_settings
     from index.rerank import llm_judge_from_settings
-    try:
-        ensure_model(load_settings())
-    except (ModuleNotFoundError, ModelUnavailable) as exc:  # pragma: no cover - model parts not installed
-        pytest.skip(f"local model not installed: {exc}")
     judge = llm_judge_from_settings(load_settings())
     q = "孩子刚出生，出生证明去哪开，要带什么"
     match = judge(q, "出生医学证明首次签发。新生儿出生后由助产机构签发，需要父母双方居民身份证。")
