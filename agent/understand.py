@@ -24,6 +24,11 @@ _ID_RE = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\
 _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
 _NAME_RE = re.compile(r"(?:我叫|我的名字是|名字叫|姓名[是为:：]?|叫做)\s*[\u4e00-\u9fa5]{2,4}")
 _USCC_RE = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Z])")
+# A personal value with its label (身份证号370…, 电话139…): it names no service, and a long one drowns the
+# words that do when the message is searched.
+_PERSONAL_VALUE = re.compile(
+    r"(?:(?:公民)?身份证(?:号码|号)?|证件号(?:码)?|(?:联系|手机)?电话(?:号码)?|手机(?:号码|号)?|(?:统一社会)?信用代码)?"
+    r"\s*[:：]?\s*(?:是|为)?\s*(?:" + _ID_RE.pattern + "|" + _PHONE_RE.pattern + "|" + _USCC_RE.pattern + ")")
 # Words that start a follow-up about what was just discussed.
 _FOLLOWUP_START = re.compile(r"^(那|那么|那个|这个|还有|另外|它|其中|然后|再问|如果|要是)")
 _ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
@@ -39,6 +44,10 @@ class Message:
     tokens: list[str]
     has_personal_data: bool
     aspects: list[str] = field(default_factory=list)  # materials, time_limit, fee, places, online, ...
+    search_text: str = ""          # raw without personal values: what retrieval searches
+
+    def __post_init__(self) -> None:
+        self.search_text = self.search_text or self.raw
 
 
 _LATIN = re.compile(r"[a-z]")
@@ -152,7 +161,9 @@ class Normalizer:
         text = normalize(raw)
         personal = bool(_ID_RE.search(raw) or _PHONE_RE.search(raw) or _NAME_RE.search(raw) or _USCC_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(w in text for w in words)]
-        return Message(raw=raw, text=text, tokens=tokenize(raw), has_personal_data=personal, aspects=aspects)
+        search_text = _PERSONAL_VALUE.sub(" ", raw).strip() if personal else raw
+        return Message(raw=raw, text=text, tokens=tokenize(search_text or raw), has_personal_data=personal,
+                       aspects=aspects, search_text=search_text or raw)
 
     def topic_tokens(self, msg: Message) -> list[str]:
         """Tokens that name a topic: not aspect words (材料, 多久…), not a lone character, not a number."""
@@ -358,7 +369,7 @@ class Router:
 
         topic = self.normalizer.topic_tokens(msg)
         named = self.named_docs(msg, region)
-        hits = self.search(msg.raw, region) if (topic or named or not session.route) else []
+        hits = self.search(msg.search_text, region) if (topic or named or not session.route) else []
         current = session.route
 
         # Follow-up: no new topic, or nothing clearly better than the current document.

@@ -259,3 +259,21 @@ def test_apply_then_pick_an_option_opens_the_form(assistant, corpus):
     r2 = assistant.handle(pick.title, session_id=r1.session_id)
     assert r2.intent.name == "apply" and r2.route.id == pick.id
     assert r2.form is not None and r2.form.form_id == corpus.scenarios[pick.id].form.id
+
+
+def test_personal_values_do_not_drown_the_service_in_routing(assistant, corpus):
+    """An application in one breath: the ID, phone and credit code name no service, so routing searches without
+    them, while the form still gets every value."""
+    from tests.conftest_prefill import make_uscc
+
+    pid, uscc = make_id("370102", "19880512", "026"), make_uscc("91370100MA3C4XY2")
+    msg = assistant.normalizer.run(f"我们要开个旅馆，统一社会信用代码{uscc}，身份证号：{pid}，电话 139-1234-5678")
+    assert pid not in msg.search_text and uscc not in msg.search_text and "1234" not in msg.search_text
+    assert "旅馆" in msg.search_text and msg.raw.endswith("5678")
+
+    sc = corpus.scenarios["hotel-opening"]
+    r = assistant.handle(f"我们要报办一个旅馆，公司叫济南泉城宾馆管理有限公司，统一社会信用代码{uscc}，"
+                         f"经办人王丽，身份证{pid}，联系电话13912345678，帮我申请")
+    assert r.intent.name == "apply" and r.route is not None and r.route.id == sc.id
+    values = {f.key: f.value for f in r.form.fields if f.value}
+    assert uscc in values.values() and pid in values.values() and "13912345678" in values.values()
