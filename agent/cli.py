@@ -73,7 +73,7 @@ def ask(message: str = typer.Argument(..., help="what the citizen says, e.g. 孩
         for event in assistant.stream(message, session_id=session, channel=channel, region=region):  # type: ignore[arg-type]
             if event["type"] == "token":
                 typer.echo(event["text"], nl=False, err=True)
-            else:
+            elif event["type"] == "reply":  # a draft is the same answer without the lead: print the final one
                 reply = event["reply"]
         typer.echo("", err=True)
     _print(reply, as_json)

@@ -178,10 +178,11 @@ class Assistant:
 
     def stream(self, message: str, session_id: str | None = None, channel: ChannelName = "web",
                region: str | None = None) -> Iterator[dict]:
-        """Yield ``{"type": "token", "text"}`` while the LLM phrases, then ``{"type": "reply", "reply"}``.
+        """Yield ``{"type": "draft", "reply"}`` (the composed answer, when an LLM lead follows), then
+        ``{"type": "token", "text"}`` while the LLM phrases the lead, then ``{"type": "reply", "reply"}``.
 
-        Streamed tokens are a preview: the final reply's ``answer`` is what counts (it is the
-        composed answer when the verifier rejected the LLM text)."""
+        The draft and the tokens are previews: the final reply's ``answer`` is what counts (the lead and the
+        composed answer, or the composed answer alone when the verifier rejected the LLM text)."""
         started = time.perf_counter()
         session_id = session_id or uuid.uuid4().hex
         lock = self._lock_for(session_id)
@@ -324,8 +325,23 @@ class Assistant:
         for note in composed.notes:
             answer += "\n\n" + note
 
+        suggestions = [q for a, q in ASPECT_SUGGESTIONS.items() if a not in msg.aspects][:3]
+        if doc.kind == "scenario" and form is None:
+            suggestions.append("我要申请")
+        clarify = Clarify(kind="situation", question=question.question, options=question.options) \
+            if question is not None and question.options else None
+
+        def reply_with(text: str) -> Reply:
+            return Reply(session_id=session.session_id, intent=_intent(intent), route=route,
+                         answer=self.formatter.run(channel, text, composed), citations=composed.citations,
+                         clarify=clarify, form=form or (session.form if intent.name == "apply" else None),
+                         suggestions=suggestions[:5])
+
         # LLM phrasing (optional): a short lead from the cited sections only, then verified.
         if self.phraser is not None and intent.name == "consult" and doc.kind != "catalog":
+            # The composed answer is complete now and the lead takes seconds on a CPU: the user reads this
+            # draft meanwhile, and the final reply adds the lead above it once the verifier accepts it.
+            yield {"type": "draft", "reply": reply_with(answer)}
             facts = composed.llm_facts()
             pieces: list[str] = []
             try:
@@ -348,17 +364,7 @@ class Assistant:
             except LLMUnavailable as exc:
                 self.stats["llm_fallbacks"] += 1
                 log.warning("LLM phrasing fallback: %s", exc)
-
-        answer = self.formatter.run(channel, answer, composed)
-        suggestions = [q for a, q in ASPECT_SUGGESTIONS.items() if a not in msg.aspects][:3]
-        if doc.kind == "scenario" and form is None:
-            suggestions.append("我要申请")
-        clarify = Clarify(kind="situation", question=question.question, options=question.options) \
-            if question is not None and question.options else None
-        yield {"type": "reply", "reply": Reply(
-            session_id=session.session_id, intent=_intent(intent), route=route, answer=answer,
-            citations=composed.citations, clarify=clarify,
-            form=form or (session.form if intent.name == "apply" else None), suggestions=suggestions[:5])}
+        yield {"type": "reply", "reply": reply_with(answer)}
 
     # -- helpers ------------------------------------------------------------------------------------
     def _scenario_for(self, doc, decision):

@@ -3,10 +3,7 @@ injection, against a real OpenAI-compatible HTTP server on localhost (its replie
 scripted per test), plus one test on the real local model (marked llm)."""
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,63 +12,9 @@ from agent.pipeline import Assistant
 from agent.respond import SYSTEM_PROMPT
 from corpus.loader import load_corpus
 from tests.conftest_agent import agent_settings
+from tests.scripted_llm import ScriptedChatServer
 
 NEWBORN = "newborn-birth"
-
-
-class ScriptedChatServer:
-    """A real HTTP server speaking the OpenAI chat completions protocol (SSE streaming too)."""
-
-    def __init__(self):
-        self.reply_text = "好的"
-        self.delay_s = 0.0
-        self.requests: list[dict] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append(body)
-                time.sleep(server.delay_s)
-                system = body["messages"][0]["content"]
-                text = "consult" if "意图分类器" in system else server.reply_text
-                try:
-                    if body.get("stream"):
-                        self.send_response(200)
-                        self.send_header("Content-Type", "text/event-stream")
-                        self.end_headers()
-                        for i in range(0, len(text), 4):
-                            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": text[i:i + 4]},
-                                                  "finish_reason": None}]}
-                            self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
-                            self.wfile.flush()
-                        self.wfile.write(b"data: [DONE]\n\n")
-                    else:
-                        out = {"id": "c", "object": "chat.completion", "created": 0, "model": "m",
-                               "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                            "finish_reason": "stop"}],
-                               "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-                        data = json.dumps(out, ensure_ascii=False).encode()
-                        self.send_response(200)
-                        self.send_header("Content-Type", "application/json")
-                        self.send_header("Content-Length", str(len(data)))
-                        self.end_headers()
-                        self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (the timeout test)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +81,24 @@ def test_supported_llm_text_is_used_and_streamed(assistant, server, corpus):
     system = server.requests[-1]["messages"][0]["content"]
     user = server.requests[-1]["messages"][1]["content"]
     assert system == SYSTEM_PROMPT and "<<<出生证明要多久能拿到，收费吗>>>" in user  # user text is delimited
+    # The composed answer came first, as a draft: the final answer is the lead above that same draft.
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "draft" and kinds.count("draft") == 1 and kinds.index("token") > 0
+    draft = events[0]["reply"]
+    assert reply.answer == server.reply_text + "\n\n" + draft.answer
+    assert draft.route == reply.route and draft.citations == reply.citations and draft.session_id == reply.session_id
+
+
+def test_a_rejected_or_missing_lead_leaves_the_draft_as_the_answer(assistant, server):
+    server.delay_s = 0.0
+    server.reply_text = "办理出生医学证明需要带房产证复印件。"
+    events = list(assistant.stream("出生证明要带什么"))
+    assert events[0]["type"] == "draft" and events[-1]["reply"].answer == events[0]["reply"].answer
+    server.delay_s = 2.0  # past the 1 s budget: no token at all, the draft stands
+    events = list(assistant.stream("出生证明在哪里办"))
+    server.delay_s = 0.0
+    assert [e["type"] for e in events] == ["draft", "reply"]
+    assert events[1]["reply"].answer == events[0]["reply"].answer and events[1]["reply"].citations
 
 
 def test_unsupported_material_falls_back_to_composed_answer(assistant, server):

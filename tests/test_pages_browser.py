@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest_api import HOTLINE_KEY, SCENARIO, STAFF_KEY, api_server, id_number  # noqa: F401
+from conftest_api import (HOTLINE_KEY, SCENARIO, STAFF_KEY, Server, api_server, base_env,  # noqa: F401
+                          build_test_index, id_number, make_corpus)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -185,6 +186,40 @@ def test_widget_fits_a_phone_and_works_by_keyboard(browser, api_server):
         assert page.get_by_role("button", name="打开一件事智能导办").evaluate("el => el === document.activeElement")
     finally:
         context.close()
+
+
+def test_widget_shows_the_composed_answer_while_the_llm_writes_its_lead(page, tmp_path):
+    """With an LLM that takes seconds (a CPU), the cited answer is on screen at once and the lead fills in above it."""
+    from tests.scripted_llm import ScriptedChatServer
+
+    llm = ScriptedChatServer()
+    llm.reply_text = "这件事材料齐全可以一次办好，要点见下。"
+    corpus_root = make_corpus(tmp_path / "corpus")
+    env = base_env(tmp_path, corpus_root, DAOBAN_LLM__BACKEND="openai", DAOBAN_LLM__BASE_URL=llm.url,
+                   DAOBAN_LLM__MODEL="scripted", DAOBAN_LLM__API_KEY="test", DAOBAN_LLM__TIMEOUT_S="30")
+    build_test_index(env)
+    server = Server(env=env, log_path=tmp_path / "server.log").start()
+    try:
+        title = httpx.get(f"{server.url}/v1/matters/birth-medical-certificate").json()["title"]
+        page.goto(server.url + "/")
+        page.get_by_role("button", name="打开一件事智能导办").click()
+        _wait_answer(page, 1)  # greeting
+        llm.delay_s = 4.0  # the lead is slow to come
+        page.locator(".dbw-input textarea").fill(f"{title}要多久能拿到")
+        page.keyboard.press("Enter")
+        draft = page.locator(".dbw-msg.bot .dbw-b[data-state=draft]")
+        draft.wait_for(timeout=WAIT)
+        assert title in draft.inner_text() and draft.locator(".dbw-lead").count() == 1
+        assert llm.reply_text not in draft.inner_text()  # the lead is not there yet
+        _wait_answer(page, 2)
+        answer = _last_bot(page)
+        assert answer.get_attribute("data-state") is None
+        assert llm.reply_text in answer.inner_text() and title in answer.inner_text()
+        assert answer.locator(".dbw-cites a").count() >= 1
+    finally:
+        llm.delay_s = 0.0
+        server.kill()
+        llm.close()
 
 
 def test_hotline_console_looks_up_a_callers_question(page, api_server):

@@ -1,4 +1,4 @@
-"""Citizen chat: one reply as JSON, or Server-Sent Events with tokens then the whole Reply."""
+"""Citizen chat: one reply as JSON, or Server-Sent Events: a draft (the composed answer), tokens, then the whole Reply."""
 from __future__ import annotations
 
 import json
@@ -54,8 +54,10 @@ def _sse(event: str, data: dict) -> str:
 
 
 @router.post("/chat/stream", summary="Same as /v1/chat as Server-Sent Events",
-             description="Events: `token` `{type, text}` while the answer is generated, then one `reply` "
-                         "`{type, reply: Reply, reply_id}`; `error` `{type, code, message}` if it fails midway.",
+             description="Events: `draft` `{type, reply: Reply}` with the composed, cited answer as soon as it is "
+                         "ready when an LLM lead will follow; `token` `{type, text}` while the lead (or, without an "
+                         "LLM, the answer) is streamed; then one `reply` `{type, reply: Reply, reply_id}`, the answer "
+                         "that counts; `error` `{type, code, message}` if it fails midway.",
              response_class=StreamingResponse)
 def chat_stream(req: ChatRequest, rt: Runtime = Depends(get_runtime)):
     assistant = assistant_or_503(rt)
@@ -68,6 +70,10 @@ def chat_stream(req: ChatRequest, rt: Runtime = Depends(get_runtime)):
                 if item.get("type") == "token":
                     streamed = True
                     yield _sse("token", {"type": "token", "text": item.get("text", "")})
+                elif item.get("type") == "draft":
+                    streamed = True  # the page shows the draft; the tokens that follow are the lead
+                    draft = item["reply"] if isinstance(item["reply"], Reply) else Reply.model_validate(item["reply"])
+                    yield _sse("draft", {"type": "draft", "reply": draft.model_dump(mode="json")})
                 elif item.get("type") == "reply":
                     reply = item["reply"]
                     if not isinstance(reply, Reply):

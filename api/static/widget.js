@@ -38,6 +38,7 @@
     ".dbw-msg.user .dbw-b { background: var(--b); color: #fff; border-bottom-right-radius: 4px; }",
     ".dbw-msg.bot .dbw-b { background: #fff; border: 1px solid var(--line); border-bottom-left-radius: 4px; max-width: 94%; }",
     ".dbw-route { font-size: 12px; color: var(--b); background: var(--soft); border-radius: 999px; padding: 1px 9px; display: inline-block; margin-bottom: 6px; }",
+    ".dbw-lead { margin: 0 0 8px; font-weight: 600; min-height: 1.2em; } .dbw-lead:empty::before { content: '正在整理要点…'; color: #888; font-weight: 400; }",
     ".dbw-cursor::after { content: '▍'; animation: dbwblink 1s steps(2) infinite; color: var(--b); } @keyframes dbwblink { 50% { opacity: 0; } }",
     ".dbw-cites { margin: 8px 0 0; padding: 8px 0 0; border-top: 1px dashed var(--line); font-size: 12.5px; list-style: none; }",
     ".dbw-cites li { margin: 2px 0; } .dbw-cites a { color: var(--b); text-decoration: none; } .dbw-cites a:hover { text-decoration: underline; }",
@@ -177,12 +178,22 @@
     bubbleText.classList.add("dbw-cursor");
     var answered = false;
     var tokens = 0;
+    var lead = null;  // after a draft, the tokens are the LLM's lead above it
     streamChat(text, function (token) {
-      bubbleText.textContent += token; scrollDown();
+      (lead || bubbleText).textContent += token; scrollDown();
       bubbleText.setAttribute("data-tokens", String(++tokens));
     }, function (reply, replyId) {
       answered = true; bubbleText.classList.remove("dbw-cursor");
+      bubbleText.removeAttribute("data-state");
       renderReply(bubbleText, reply, replyId);
+    }, function (draft) {
+      // The composed, cited answer is ready before the lead: show it now, the final reply replaces it.
+      bubbleText.classList.remove("dbw-cursor");
+      richText(bubbleText, draft.answer);
+      lead = el("div", { class: "dbw-lead dbw-cursor" });
+      bubbleText.insertBefore(lead, bubbleText.firstChild);
+      bubbleText.setAttribute("data-state", "draft");
+      scrollDown();
     }).catch(function (err) {
       bubbleText.classList.remove("dbw-cursor");
       if (!answered) { bubbleText.parentNode.remove(); addError(err.message || "网络异常，请稍后再试或拨打 12345"); }
@@ -194,7 +205,7 @@
   }
 
   // POST + Server-Sent Events read from the response body (EventSource cannot POST).
-  function streamChat(text, onToken, onReply) {
+  function streamChat(text, onToken, onReply, onDraft) {
     return fetch(BASE + "/v1/chat/stream", { method: "POST", headers: { "Content-Type": "application/json" }, body: payload(text) })
       .then(function (res) {
         if (!res.ok) return res.json().catch(function () { return {}; }).then(function (e) { throw new Error(e.message || "请求失败（" + res.status + "）"); });
@@ -204,6 +215,7 @@
           if (!data) return;
           var evt = JSON.parse(data);
           if (evt.type === "token") onToken(evt.text);
+          else if (evt.type === "draft") onDraft(evt.reply);
           else if (evt.type === "reply") onReply(evt.reply, evt.reply_id);
           else if (evt.type === "error") throw new Error(evt.message);
         }
