@@ -242,6 +242,7 @@ class Router:
         self.generic_words = {normalize(w) for w in generic["words"]}
         self.generic_df = int(generic.get("min_title_df", 10))
         self.single_word_df = int(generic.get("single_word_min_title_df", 3))
+        self.object_words = sorted({normalize(w) for w in generic.get("objects", [])}, key=len, reverse=True)
 
         self.corpus = corpus
         self.retriever = retriever
@@ -263,6 +264,8 @@ class Router:
         self._titles = [(normalize(" ".join([d.title, *getattr(d, "aliases", [])])), d.id)
                         for d in corpus.documents() if d.kind != "faq"]
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
+        from index.text import tokenize
+        self._title_words = {d.id: set(tokenize(d.title)) for d in corpus.documents() if d.kind in ("scenario", "matter")}
         self.situation_words: dict[str, set[str]] = {
             s.id: {normalize(k) for q in s.questions for o in q.options for k in o.keywords if len(k) >= 2}
             for s in corpus.scenarios.values()}
@@ -334,14 +337,31 @@ class Router:
                 break
         return out
 
-    def clarify(self, hits: list["Hit"], topic: list[str], question: str) -> PendingClarify | None:
-        cands = self.options_from(hits, topic)
-        if len(cands) < 2:
+    def object_routes(self, msg: Message, region: str | None) -> list[Route]:
+        """Services whose title names the kind of thing a generic message asks for (证 -> 居住证办理,
+        居民身份证…), plainest (shortest) title first. A title word must end with it: 证明 is not a 证."""
+        word = next((w for w in self.object_words if any(t.endswith(w) for t in msg.tokens)), None)
+        if word is None:
+            return []
+        ids = [i for i, words in self._title_words.items()
+               if any(t.endswith(word) for t in words) and (region is None or self.region_of.get(i) == region)]
+        docs = sorted((self.corpus.get(i) for i in ids), key=lambda d: (len(d.title), d.id))
+        return [Route(kind=d.kind, id=d.id, title=d.title, region=d.region, score=0.0) for d in docs]
+
+    def clarify(self, hits: list["Hit"], topic: list[str], question: str,
+                named_kind: list[Route] | None = None) -> PendingClarify | None:
+        if named_kind and len(named_kind) >= 2:
+            # The message names a kind of thing: the services of that kind, the hits naming it first.
+            kind_ids = {r.id for r in named_kind}
+            first = [self.route_of(h.doc_id, h.score) for h in hits if h.doc_id in kind_ids]
+            routes = list({r.id: r for r in [*first, *named_kind] if r is not None}.values())[: self.max_options]
+        else:
+            routes = [Route(kind=h.kind, id=h.doc_id, title=h.title, region=h.region, score=h.score)
+                      for h in self.options_from(hits, topic)]
+        if len(routes) < 2:
             return None
-        return PendingClarify(
-            kind="route", question=question,
-            options=[ClarifyOption(id=h.doc_id, title=h.title) for h in cands],
-            routes=[Route(kind=h.kind, id=h.doc_id, title=h.title, region=h.region, score=h.score) for h in cands])
+        return PendingClarify(kind="route", question=question,
+                              options=[ClarifyOption(id=r.id, title=r.title) for r in routes], routes=routes)
 
     def starters(self, region: str | None) -> PendingClarify | None:
         """For a message with no topic at all (我想办点事): the region's most-asked 一件事, by how many
@@ -418,7 +438,7 @@ class Router:
         confident = [h for h in hits if h.confident]
         if self.is_generic(msg, topic):
             pc = self.clarify([h for h in hits if h.score > 0.05] or hits, topic,
-                              "您想办理的是下面哪一项？请回复序号或名称。")
+                              "您想办理的是下面哪一项？请回复序号或名称。", self.object_routes(msg, region))
             if pc is None and not confident:
                 pc = self.starters(region)
             if pc is not None:
