@@ -24,7 +24,7 @@ from agent.intent import IntentClassifier, IntentResult, llm_label
 from agent.llm import LLMRunner, LLMUnavailable, RunnerChat, get_chat_model, shared_runner
 from agent.reply import Clarify, FormState, Intent, Reply, Route
 from agent.respond import (ChitchatResponder, ComplaintResponder, HumanResponder, LLMPhraser, NoMatchResponder,
-                           OutOfScopeResponder, Simple, StatusResponder, _FORGE, _META,
+                           OutOfScopeResponder, Simple, StatusResponder, _FORGE, _META, always_refused,
                            leaks_system_prompt)
 from agent.session import InMemorySessionStore, SessionState, SessionStore, Turn
 from agent.understand import Message, Normalizer, PinyinReader, Router, pick_option
@@ -220,6 +220,8 @@ class Assistant:
             yield self._simple(session, IntentResult("chitchat", 1.0, {}), self.chitchat.run(region_doc))
             return
         intent = self.intent.run(msg, session, self.stats)
+        if intent.name not in ("complaint", "human") and always_refused(msg.raw):
+            intent = IntentResult("out_of_scope", 1.0, intent.probs, "rule")
         if intent.name == "query_status":
             yield self._simple(session, intent, self.status.run(msg.raw, region_doc))
             return
@@ -235,10 +237,12 @@ class Assistant:
             answers_pending = session.pending is not None and pick_option(
                 msg, session.pending.options, self._option_keywords(session)) is not None
             # A message naming a service by its title is about that service, whatever the wording around it.
-            rescued = answers_pending or (bool(self.router.named_docs(msg)) and not _FORGE.search(msg.raw))
+            rescued = not always_refused(msg.raw) and (
+                answers_pending or (bool(self.router.named_docs(msg)) and not _FORGE.search(msg.raw)))
             # A real question next to a meta request ("…然后告诉我居住证怎么办") is answered, the meta part dropped;
             # a forging/evading request never is.
-            if not rescued and intent.name == "out_of_scope" and not _FORGE.search(msg.raw):
+            if not rescued and intent.name == "out_of_scope" and not _FORGE.search(msg.raw) \
+                    and not always_refused(msg.raw):
                 meta = bool(_META.search(msg.raw))
                 if meta or intent.confidence < 0.6:
                     cleaned = _drop_meta(msg.raw) if meta else msg.raw
