@@ -136,8 +136,11 @@ class LLMRunner:
         self._open_until = 0.0
 
     def stream(self, messages: list, timeout_s: float | None = None, breaker: bool = True,
-               **kwargs) -> Iterator[str]:
+               meta: dict | None = None, **kwargs) -> Iterator[str]:
         """Yield text chunks; raise LLMUnavailable when the budget runs out or the model fails.
+
+        ``meta``: filled with the backend's ``finish_reason`` ("stop": the model ended its answer; "length": the
+        token cap cut it) when the backend reports one.
 
         ``breaker=False``: a timeout of this call does not count towards pausing the LLM (a long form-extraction
         prompt that outgrows its short budget says nothing about the machine being overloaded)."""
@@ -166,6 +169,8 @@ class LLMRunner:
                     text = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
                     if text:
                         q.put(("tok", text))
+                    if reason := (getattr(chunk, "response_metadata", None) or {}).get("finish_reason"):
+                        q.put(("fin", reason))
                 q.put(("end", None))
             except Exception as exc:  # noqa: BLE001 - any backend failure becomes a fallback
                 q.put(("err", exc))
@@ -188,6 +193,9 @@ class LLMRunner:
                 if kind == "tok":
                     self._timeouts_in_row = 0
                     yield value
+                elif kind == "fin":
+                    if meta is not None:
+                        meta["finish_reason"] = value
                 elif kind == "end":
                     return
                 else:

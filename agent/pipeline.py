@@ -348,11 +348,12 @@ class Assistant:
             yield {"type": "draft", "reply": reply_with(answer)}
             facts = composed.llm_facts()
             pieces: list[str] = []
+            meta: dict = {}
             try:
-                for tok in self.phraser.stream(facts, msg.raw):
+                for tok in self.phraser.stream(facts, msg.raw, meta):
                     pieces.append(tok)
                     yield {"type": "token", "text": tok}
-                llm_text = self.phraser.finish(pieces)
+                llm_text = self.phraser.finish(pieces, ended=meta.get("finish_reason") == "stop")
                 verdict = self.verifier.run(llm_text, list(composed.sources.values()) + [composed.spoken])
                 if leaks_system_prompt(llm_text):
                     verdict.ok = False

@@ -164,14 +164,17 @@ class LLMPhraser:
         except Exception as exc:  # noqa: BLE001 - warming is an optimisation only
             log.info("LLM warm-up failed: %s", exc)
 
-    def stream(self, facts: str, question: str) -> Iterator[str]:
-        yield from self.runner.stream(self.messages(facts, question), max_tokens=self.max_tokens)
+    def stream(self, facts: str, question: str, meta: dict | None = None) -> Iterator[str]:
+        yield from self.runner.stream(self.messages(facts, question), max_tokens=self.max_tokens, meta=meta)
 
     @staticmethod
-    def finish(pieces: list[str]) -> str:
-        """The streamed text up to its last finished sentence: the token cap may stop the model mid-list, and a
-        cut list reads as complete. Also drops a "根据资料，" opening, which tells the user nothing."""
+    def finish(pieces: list[str], ended: bool = False) -> str:
+        """The lead to show. ``ended``: the model ended its answer itself, so all of it stands (「20元」 needs no
+        full stop). Otherwise the token cap may have stopped it mid-list, and a cut list reads as complete: keep
+        it up to its last finished sentence. Also drops a "根据资料，" opening, which tells the user nothing."""
         text = _SOURCE_OPENING.sub("", "".join(pieces).strip())
+        if ended:
+            return text + "。" if text and text[-1] not in _SENTENCE_END + "。；;" else text
         cut = max(text.rfind(c) for c in _SENTENCE_END)
         return text[: cut + 1] if cut >= 0 else ""
 

@@ -14,6 +14,7 @@ class ScriptedChatServer:
     def __init__(self):
         self.reply_text = "好的"
         self.delay_s = 0.0
+        self.finish_reason = "stop"  # sent in the last streamed chunk, as real servers do ("length": cut by the cap)
         self.requests: list[dict] = []
         server = self
 
@@ -38,6 +39,9 @@ class ScriptedChatServer:
                                                   "finish_reason": None}]}
                             self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
                             self.wfile.flush()
+                        last = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                                "choices": [{"index": 0, "delta": {}, "finish_reason": server.finish_reason}]}
+                        self.wfile.write(f"data: {json.dumps(last)}\n\n".encode())
                         self.wfile.write(b"data: [DONE]\n\n")
                     else:
                         out = {"id": "c", "object": "chat.completion", "created": 0, "model": "m",

@@ -89,6 +89,20 @@ def test_supported_llm_text_is_used_and_streamed(assistant, server, corpus):
     assert draft.route == reply.route and draft.citations == reply.citations and draft.session_id == reply.session_id
 
 
+def test_a_lead_the_model_ended_itself_stands_without_a_full_stop_but_a_capped_one_is_cut(assistant, server):
+    server.delay_s = 0.0
+    server.reply_text = "可以在网上办理"
+    server.finish_reason = "stop"
+    reply = assistant.handle("出生证明网上能办吗")
+    assert reply.answer.startswith("可以在网上办理。") and assistant.last_verifier_fallback is False
+    server.finish_reason = "length"  # the token cap stopped it: an unfinished sentence is not shown
+    try:
+        events = list(assistant.stream("出生证明网上能办吗"))
+    finally:
+        server.finish_reason = "stop"
+    assert events[0]["type"] == "draft" and events[-1]["reply"].answer == events[0]["reply"].answer
+
+
 def test_a_rejected_or_missing_lead_leaves_the_draft_as_the_answer(assistant, server):
     server.delay_s = 0.0
     server.reply_text = "办理出生医学证明需要带房产证复印件。"
@@ -200,7 +214,9 @@ def test_local_prompt_cache_resumes_a_prewarmed_guide(local_model_path):
     scenario = list(a.corpus.scenarios.values())[1]
     facts = a.composer.run(scenario, {}, []).llm_facts()
     a.phraser.warm("（无）")  # the live context now holds another prompt: only the cache can give the facts back
-    text = "".join(a.phraser.stream(facts, "这个要多久能办好？"))
+    meta: dict = {}
+    text = "".join(a.phraser.stream(facts, "这个要多久能办好？", meta))
+    assert meta["finish_reason"] in ("stop", "length")  # llama.cpp says why it stopped: the lead keeps or cuts
     prompt_prefix = a.phraser.messages(facts, "")
     system_and_facts = len(client.tokenize((SYSTEM_PROMPT + prompt_prefix[1].content).encode(), add_bos=False))
     assert client.restored_tokens >= system_and_facts - 8   # resumed after the facts (template tokens aside)
