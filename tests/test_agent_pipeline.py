@@ -319,3 +319,20 @@ def test_a_generic_message_naming_a_kind_of_thing_is_offered_services_of_that_ki
     assert router.object_routes(normalizer.run("我想开个证明"), "山东省") == []
     pc = router.clarify([], ["办个"], "您想办理的是下面哪一项？", kind)
     assert pc is not None and [o.id for o in pc.options] == [r.id for r in kind[: router.max_options]]
+
+
+def test_words_many_titles_share_but_only_one_title_holds_together_are_not_generic():
+    """公积金 is in many titles and 提取 is a generic word (我要提取), but only 住房公积金提取 holds both."""
+    from agent.understand import Normalizer, Router
+    from daoban.settings import load_settings
+
+    corpus = load_corpus(load_settings().corpus_dir)
+    normalizer = Normalizer()
+    router = Router(corpus, retriever=None, normalizer=normalizer)
+    msg = normalizer.run("公积金怎么提取")
+    topic = normalizer.topic_tokens(msg)
+    assert router.title_df("公积金") >= router.generic_df and "提取" in router.generic_words
+    assert not router.is_generic(msg, topic)
+    for generic in ("我要提取", "我想办个证"):  # generic words only
+        m = normalizer.run(generic)
+        assert router.is_generic(m, normalizer.topic_tokens(m)), generic
