@@ -451,12 +451,8 @@ class Router:
         top = confident[0]
         # Close, unrelated candidates are worth a question only for short messages: a long story
         # already carries the details retrieval ranks on, and asking back would annoy.
-        # A title holding every topic word (公积金怎么提取 -> 住房公积金提取) beats one that does not.
-        covers = lambda h: all(t in normalize(h.title) for t in topic)  # noqa: E731
-        top_covers = bool(topic) and covers(top)
         close = [h for h in confident[1:] if top.score - h.score < self.close_margin
-                 and not self.related(top.doc_id, h.doc_id) and h.kind != "faq"
-                 and not (top_covers and not covers(h))] if len(topic) <= 3 else []
+                 and not self.related(top.doc_id, h.doc_id) and h.kind != "faq"] if len(topic) <= 3 else []
         if close:
             pc = self.clarify([top, *close], topic, "您问的是下面哪一项？请回复序号或名称。")
             if pc is not None:
