@@ -95,8 +95,8 @@ class ChitchatResponder:
                       suggestions=["孩子出生了要办哪些手续", "查询办理进度", "转人工"])
 
 
-# Hiding something from the authorities, asking for another person's records or for a fake document: refused whatever the rest of the
-# message asks, even when the classifier reads it as a consult about the service it names.
+# Hiding something from the authorities, asking for another person's records or for a fake document: refused
+# whatever the rest of the message asks, even when the classifier reads it as a consult about the service it names.
 _EVADE = re.compile(r"让.{0,10}(?:查不出|查不到|发现不了|看不出)|不被(?:查|发现|察觉)|瞒过|躲过.{0,4}(?:检查|稽查|审核)")
 _OTHERS_DATA = re.compile(r"(?:告诉我|给我|发我|查一?下|查查|查询|透露|提供|说出|调出|看看).{0,6}"
                           r"(?:别人|他人|其他人|其他用户|上一位用户|邻居|同事)的.{0,8}"
@@ -178,7 +178,7 @@ class LLMPhraser:
         it up to its last finished sentence. Also drops a "根据资料，" opening, which tells the user nothing."""
         text = _SOURCE_OPENING.sub("", "".join(pieces).strip())
         if ended:
-            return text + "。" if text and text[-1] not in _SENTENCE_END + "。；;" else text
+            return text + "。" if text and text[-1] not in _SENTENCE_END + "；;" else text
         cut = max(text.rfind(c) for c in _SENTENCE_END)
         return text[: cut + 1] if cut >= 0 else ""
 

@@ -287,8 +287,9 @@ class Router:
                 out.append(doc_id)
         return out
 
-    def title_df(self, token: str) -> int:
-        return sum(1 for t, _ in self._titles if token in t)
+    def title_df(self, *words: str) -> int:
+        """How many titles (with their aliases) hold all these words."""
+        return sum(1 for t, _ in self._titles if all(w in t for w in words))
 
     def is_generic(self, msg: Message, topic: list[str]) -> bool:
         """Generic: no topic word, or every topic word appears in many titles (我想办个证, 我要提取)."""
@@ -298,11 +299,10 @@ class Router:
             return True  # one bare word that several services share: 社保, 公积金, 过户
         if all(t in self.generic_words for t in topic):
             return True
-        # Words that each appear in many titles but together in one name it (公积金 + 提取 -> 住房公积金提取).
-        if sum(1 for t, _ in self._titles if all(w in t for w in topic)) == 1:
-            return False
-        # two words that many titles share (办个 + 许可证); three or more words say enough to search on
-        return len(topic) <= 2 and all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic)
+        # two words that many titles share (办个 + 许可证), unless only one title holds both (公积金 + 提取 ->
+        # 住房公积金提取); three or more words say enough to search on
+        return len(topic) <= 2 and all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic) \
+            and self.title_df(*topic) != 1
 
     def answers_situation(self, scenario_id: str, msg: Message) -> bool:
         return any(k in msg.text for k in self.situation_words.get(scenario_id, ()))
