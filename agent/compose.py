@@ -117,9 +117,15 @@ class Composed:
 
     def llm_facts(self) -> str:
         """The few facts the LLM phrases from: the focused sections, else the spoken summary (the phraser clips
-        them: short keeps it fast)."""
-        focused = [b for s, b in self.blocks if s not in ("lead", "question", "members", "conditions", "steps")]
-        return (self.summary_facts or self.spoken) if len(self.blocks) > 5 or not focused else "\n".join(focused)
+        them: short keeps it fast).
+
+        A guide's summary is warmed into the prompt cache at start-up; focused sections vary with the question, so
+        the model reads them on the user's time (about 15 ms a token here). They go in compact form: a FAQ's answer
+        without its question, a material list as names."""
+        focused = [(s, b) for s, b in self.blocks if s not in ("lead", "question", "members", "conditions", "steps")]
+        if len(self.blocks) > 5 or not focused:
+            return self.summary_facts or self.spoken
+        return "\n".join(_compact_fact(s, b) for s, b in focused)
 
     def add(self, section: str, body: str, source: str | None = None, cite: bool = True) -> None:
         if not body:
@@ -130,6 +136,24 @@ class Composed:
             self.sources[section] = src
             self.citations.append(Citation(doc_id=self.doc_id, title=self.title,
                                            section=section, snippet=_snippet(src)))
+
+
+def _compact_fact(section: str, body: str) -> str:
+    if section.startswith("faq:") and "\n答：" in body:
+        return body.split("\n答：", 1)[1]
+    if section == "materials":
+        groups: dict[str, list[str]] = {}  # 情形 tag ("" when none) -> material names, in order
+        for line in body.splitlines():
+            m = re.match(r"^(?:- )?(?:【([^】]*)】)?\s*(.*)$", line.strip())
+            name = re.split(r"[（(【：:]", m.group(2), maxsplit=1)[0].strip()
+            if name:
+                mark = "（免提交）" if "免提交" in line else "（部分情形）" if "仅限" in line else ""
+                groups.setdefault(m.group(1) or "", []).append(name + mark)
+        if not groups:
+            return body
+        return "需要准备：" + "；".join((f"{tag}的：" if tag else "") + "、".join(names)
+                                     for tag, names in groups.items()) + "。"
+    return body
 
 
 def _snippet(text: str, n: int = 120) -> str:

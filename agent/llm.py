@@ -15,6 +15,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from langchain_core.language_models import BaseChatModel
 
     from daoban.settings import Settings
@@ -43,8 +45,10 @@ def get_chat_model(settings: "Settings") -> "BaseChatModel | None":
 
             from daoban.model_files import ensure_model
             path = ensure_model(settings)
+            from agent.prompt_cache import store_dir_for
             client = prompt_cached_llama(str(path), n_threads=cfg.n_threads, n_ctx=cfg.n_ctx, n_batch=512,
-                                         cache_mb=cfg.prompt_cache_mb)
+                                         cache_mb=cfg.prompt_cache_mb,
+                                         store_dir=store_dir_for(settings.data_dir, str(path), cfg.n_ctx))
             # model_construct: hand LangChain our llama instance instead of letting it load a second one.
             model = ChatLlamaCpp.model_construct(
                 client=client, model_path=str(path), n_threads=cfg.n_threads, n_ctx=cfg.n_ctx, n_batch=512,
@@ -63,8 +67,10 @@ def get_chat_model(settings: "Settings") -> "BaseChatModel | None":
         return model
 
 
-def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: int, cache_mb: int):
-    """A llama.cpp model that keeps the KV state of recent prompts in RAM (LRU, ``cache_mb``).
+def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: int, cache_mb: int,
+                        store_dir: "Path | None" = None):
+    """A llama.cpp model that keeps the KV state of recent prompts in RAM (LRU, ``cache_mb``) and of warmed
+    guides on disk under ``store_dir`` (see ``agent.prompt_cache``).
 
     On this class of CPU, reading the prompt dominates the time to the first token (measured about 35-55
     tokens/s on 2 cores). A later prompt that starts the same way (the system prompt always; the same guide's
@@ -75,8 +81,10 @@ def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: in
 
     import llama_cpp
     import numpy as np
-    from llama_cpp import Llama, LlamaRAMCache
+    from llama_cpp import Llama
     from llama_cpp.llama import LlamaState
+
+    from agent.prompt_cache import PromptStateCache
 
     class PromptCachedLlama(Llama):
         def save_state(self) -> LlamaState:
@@ -98,7 +106,11 @@ def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: in
             self._seed = state.seed
             buf = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
             if llama_cpp.llama_state_set_data(self._ctx.ctx, buf, state.llama_state_size) != state.llama_state_size:
-                raise RuntimeError("failed to restore a cached llama.cpp state")
+                # Read the whole prompt instead (n_tokens 0 clears the KV memory), and never offer that state again.
+                log.warning("llama.cpp refused a cached prompt state; dropping it")
+                self.restored_tokens = self.n_tokens = 0
+                if isinstance(self.cache, PromptStateCache):
+                    self.cache.forget(state)
 
     # flash_attn: about 10% faster prompt reading and 15% faster writing here (measured).
     llm = PromptCachedLlama(model_path=model_path, n_threads=n_threads, n_ctx=n_ctx, n_batch=n_batch,
@@ -110,7 +122,7 @@ def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: in
     llm._abort_callback = llama_cpp.ggml_abort_callback(lambda _data: abort.is_set())  # referenced: ctypes
     llama_cpp.llama_set_abort_callback(llm._ctx.ctx, llm._abort_callback, None)
     if cache_mb > 0:
-        llm.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
+        llm.set_cache(PromptStateCache(capacity_bytes=cache_mb << 20, store_dir=store_dir))
     return llm
 
 
@@ -134,28 +146,98 @@ class LLMRunner:
         self.pause_s = 60.0
         self._timeouts_in_row = 0
         self._open_until = 0.0
+        self._background_holds = False  # a background call (prompt warming) has the model: a turn may stop it
+        self._turns_running = 0  # users' calls in progress (warming waits until none has run for a while)
+        self._turns_lock = threading.Lock()
+        self._last_turn_end = 0.0
+
+    @property
+    def prompt_cache(self):
+        """The local model's prompt-state cache (None for other backends, or with the cache off)."""
+        from agent.prompt_cache import PromptStateCache
+        cache = getattr(getattr(self.model, "client", None), "cache", None)
+        return cache if isinstance(cache, PromptStateCache) else None
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens of ``text`` for the local model; None when the backend does not say."""
+        client = getattr(self.model, "client", None)
+        if not hasattr(client, "tokenize"):
+            return None
+        return len(client.tokenize(text.encode(), add_bos=False, special=False))
+
+    def wait_idle(self, quiet_s: float = 2.0, stop: threading.Event | None = None) -> None:
+        """Block until no turn has used the model for ``quiet_s`` (background work yields to users)."""
+        while not (stop is not None and stop.is_set()):
+            idle_for = time.monotonic() - self._last_turn_end
+            if self._turns_running == 0 and idle_for >= quiet_s:
+                return
+            time.sleep(max(0.05, quiet_s - idle_for) if self._turns_running == 0 else 0.2)
 
     def stream(self, messages: list, timeout_s: float | None = None, breaker: bool = True,
-               meta: dict | None = None, **kwargs) -> Iterator[str]:
+               meta: dict | None = None, background: bool = False, persist_as: str | None = None,
+               **kwargs) -> Iterator[str]:
         """Yield text chunks; raise LLMUnavailable when the budget runs out or the model fails.
 
         ``meta``: filled with the backend's ``finish_reason`` ("stop": the model ended its answer; "length": the
         token cap cut it) when the backend reports one.
 
         ``breaker=False``: a timeout of this call does not count towards pausing the LLM (a long form-extraction
-        prompt that outgrows its short budget says nothing about the machine being overloaded)."""
+        prompt that outgrows its short budget says nothing about the machine being overloaded).
+
+        ``background=True``: work no user waits for (prompt warming). It only starts when the model is free, and a
+        user's turn that arrives meanwhile stops it at once (LLMUnavailable) instead of waiting behind it. It is
+        counted apart (``warm_*``) so the figures of users' turns stay theirs.
+
+        ``persist_as``: keep the prompt state of this call on disk under that name (local backend only)."""
+        if background:
+            yield from self._background(messages, timeout_s, meta, persist_as, **kwargs)
+            return
+        with self._turns_lock:
+            self._turns_running += 1
+        try:
+            yield from self._stream(messages, timeout_s, breaker, meta, None, False, **kwargs)
+        finally:
+            with self._turns_lock:
+                self._turns_running -= 1
+                self._last_turn_end = time.monotonic()
+
+    def _background(self, messages, timeout_s, meta, persist_as, **kwargs) -> Iterator[str]:
+        self.stats["warm_calls"] += 1
+        if self._turns_running or time.monotonic() < self._open_until:
+            raise LLMUnavailable("the model is serving users")
+        yield from self._stream(messages, timeout_s, False, meta, persist_as, True, **kwargs)
+
+    def _stream(self, messages: list, timeout_s: float | None, breaker: bool, meta: dict | None,
+                persist_as: str | None, background: bool, **kwargs) -> Iterator[str]:
         budget = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + budget
-        self.stats["calls"] += 1
-        now = time.monotonic()
-        if now < self._open_until:
-            self.stats["skipped"] += 1
-            raise LLMUnavailable(f"LLM paused for {self._open_until - now:.0f}s after {self.trip_after} timeouts")
-        # A turn does not queue behind another: the user gets the composed answer at once instead.
-        if not self._lock.acquire(timeout=min(budget, self.max_wait_s)):
-            self.stats["busy"] += 1
-            raise LLMUnavailable("LLM busy with another turn")
+        prefix = "warm_" if background else ""
+        if not background:
+            self.stats["calls"] += 1
+            now = time.monotonic()
+            if now < self._open_until:
+                self.stats["skipped"] += 1
+                raise LLMUnavailable(f"LLM paused for {self._open_until - now:.0f}s after {self.trip_after} timeouts")
         abort = getattr(getattr(self.model, "client", None), "abort_event", None)  # local llama.cpp only
+        if background:
+            if not self._lock.acquire(blocking=False):
+                raise LLMUnavailable("LLM busy")
+        elif not self._lock.acquire(blocking=False):
+            # A turn does not queue behind another: the user gets the composed answer at once instead.
+            give_up = time.monotonic() + min(budget, self.max_wait_s)
+            preempted = False
+            while not self._lock.acquire(timeout=0.05):
+                if self._background_holds and abort is not None and not preempted:
+                    abort.set()  # users first: stop the warming mid-prompt, it is retried when the model is idle
+                    preempted = True
+                    self.stats["warm_preempted"] += 1
+                if time.monotonic() >= give_up:
+                    self.stats["busy"] += 1
+                    raise LLMUnavailable("LLM busy with another turn")
+        self._background_holds = background
+        cache = self.prompt_cache
+        if cache is not None:
+            cache.persist_as = persist_as
         if abort is not None:
             abort.clear()
         q: queue.Queue = queue.Queue()
@@ -175,6 +257,9 @@ class LLMRunner:
             except Exception as exc:  # noqa: BLE001 - any backend failure becomes a fallback
                 q.put(("err", exc))
             finally:
+                if cache is not None:
+                    cache.persist_as = None
+                self._background_holds = False
                 self._lock.release()
 
         threading.Thread(target=work, name="daoban-llm", daemon=True).start()
@@ -184,7 +269,7 @@ class LLMRunner:
                 try:
                     kind, value = q.get(timeout=max(remaining, 0.001))
                 except queue.Empty:
-                    self.stats["timeouts"] += 1
+                    self.stats[prefix + "timeouts"] += 1
                     self._timeouts_in_row += breaker
                     if self._timeouts_in_row >= self.trip_after:
                         self._open_until = time.monotonic() + self.pause_s
@@ -199,7 +284,7 @@ class LLMRunner:
                 elif kind == "end":
                     return
                 else:
-                    self.stats["errors"] += 1
+                    self.stats[prefix + "errors"] += 1
                     raise LLMUnavailable(f"LLM call failed: {type(value).__name__}: {value}") from value
         finally:
             cancel.set()  # the worker stops at its next chunk (also when the caller stops reading)

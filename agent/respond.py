@@ -3,8 +3,11 @@ and the LLM phraser. Channel words (12345, 好差评, 办不成事反映窗口) 
 where it has them."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
@@ -143,33 +146,101 @@ class NoMatchResponder:
 class LLMPhraser:
     """Phrase a short lead answer from the composed facts only; tokens are yielded as they come.
 
-    Kept short on purpose: on a 2-core CPU the model reads a prompt at about 35-55 tokens/s and writes about
-    15 tokens/s, so each fact character costs first-token time and each output token costs turn time. Facts come
-    before the question so another user's question about the same guide resumes from the cached prompt."""
+    Kept short on purpose: on a 2-core CPU the model reads a prompt at about 65 tokens/s and writes about
+    10 tokens/s, so each fact character costs first-token time and each output token costs turn time. Facts come
+    before the question so another user's question about the same guide resumes from the cached prompt.
 
-    def __init__(self, runner: "LLMRunner", max_fact_chars: int = 120, max_question_chars: int = 60,
-                 max_tokens: int = 48):
+    ``cold_prompt_tokens``: when the facts are not in the prompt cache (a focused answer: this guide's fee, a
+    FAQ), the model must read them on the user's time; they are clipped so that what it reads, question
+    included, stays within this many tokens (the first-token budget). Needs the local model's tokenizer."""
+
+    def __init__(self, runner: "LLMRunner", max_fact_chars: int = 120, max_question_chars: int = 48,
+                 max_tokens: int = 48, cold_prompt_tokens: int | None = None, min_fact_tokens: int = 24):
         self.runner = runner
         self.max_fact_chars = max_fact_chars
         self.max_question_chars = max_question_chars
         self.max_tokens = max_tokens
+        self.cold_prompt_tokens = cold_prompt_tokens
+        self.min_fact_tokens = min_fact_tokens
+        self._recent: OrderedDict[str, None] = OrderedDict()  # facts recently read: their state is in RAM
 
     def messages(self, facts: str, question: str) -> list:
-        from langchain_core.messages import HumanMessage, SystemMessage
+        return self._messages(*self._prompt(facts, question))
+
+    def _prompt(self, facts: str, question: str) -> tuple[str, str]:
         facts = clip(facts.replace("**", ""), self.max_fact_chars)
-        question = question.replace("<<<", "").replace(">>>", "")[: self.max_question_chars]
+        question = question.replace("<<<", "").replace(">>>", "").strip()
+        question = question[-self.max_question_chars:]  # a long message ends with what it asks
+        if question and self.cold_prompt_tokens and not self._cached(facts):
+            facts = self._fit(facts, question)
+        return facts, question
+
+    @staticmethod
+    def _messages(facts: str, question: str) -> list:
+        from langchain_core.messages import HumanMessage, SystemMessage
         user = f"<资料>\n{facts}\n</资料>\n用户问题：<<<{question}>>>\n请只依据资料回答。"
         return [SystemMessage(content=SYSTEM_PROMPT), HumanMessage(content=user)]
 
-    def warm(self, facts: str = "（无）") -> None:
-        """Evaluate the prompt up to the question (a backend with a prompt cache keeps it for later turns)."""
-        try:
-            self.runner.invoke(self.messages(facts, ""), timeout_s=120, max_tokens=1)
-        except Exception as exc:  # noqa: BLE001 - warming is an optimisation only
-            log.info("LLM warm-up failed: %s", exc)
+    def _cached(self, facts: str) -> bool:
+        name = self.state_name(self._messages(facts, ""))
+        cache = self.runner.prompt_cache
+        return name in self._recent or (cache is not None and cache.load_stored(name))
+
+    def _fit(self, facts: str, question: str) -> str:
+        """The longest clip of ``facts`` that keeps the uncached prompt within ``cold_prompt_tokens``."""
+        count = self.runner.count_tokens
+        if count(facts) is None:
+            return facts
+        tail = count(f"\n</资料>\n用户问题：<<<{question}>>>\n请只依据资料回答。") + 5  # + the chat template's end
+        budget = max(self.cold_prompt_tokens - tail, self.min_fact_tokens)
+        if count(facts) <= budget:
+            return facts
+        lo, hi = 0, len(facts)  # clip lengths: count(clip(facts, lo)) fits, hi does not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if count(clip(facts, mid)) <= budget else (lo, mid)
+        return clip(facts, lo)
+
+    def _remember(self, facts: str) -> None:
+        self._recent[self.state_name(self._messages(facts, ""))] = None
+        while len(self._recent) > 64:  # about what the RAM cache holds at its default size
+            self._recent.popitem(last=False)
+
+    @staticmethod
+    def state_name(messages: list) -> str:
+        """A kept prompt state's name: the prompt's text (the store's folder names the model)."""
+        return hashlib.sha1("\x00".join(m.content for m in messages).encode()).hexdigest()
+
+    def warm(self, facts: str = "（无）", stop: "threading.Event | None" = None, attempts: int = 5,
+             reuse: bool = True) -> str | None:
+        """Evaluate the prompt up to the question so a later question about these facts only reads itself.
+
+        The local backend keeps the state on disk: a later start reads it back instead of evaluating again.
+        Warming yields to users: it waits until the model is idle, and a turn that arrives stops it (then it is
+        tried again). ``reuse=False`` evaluates even when a kept state exists: the first pass of a process pages
+        the model's weights in and sets up llama.cpp, which the first user's turn would pay otherwise.
+        Returns the state's name when it is ready, None when it gave up."""
+        messages = self.messages(facts, "")
+        name = self.state_name(messages)
+        cache = self.runner.prompt_cache
+        if reuse and cache is not None and cache.load_stored(name):
+            return name
+        for _ in range(attempts):
+            self.runner.wait_idle(stop=stop)
+            if stop is not None and stop.is_set():
+                return None
+            try:
+                self.runner.invoke(messages, timeout_s=120, max_tokens=1, background=True, persist_as=name)
+                return name
+            except Exception as exc:  # noqa: BLE001 - warming is an optimisation only
+                log.debug("LLM warm-up stopped (%s); trying again when the model is idle", exc)
+        log.info("LLM warm-up gave up on one prompt after %d attempts", attempts)
+        return None
 
     def stream(self, facts: str, question: str, meta: dict | None = None) -> Iterator[str]:
-        yield from self.runner.stream(self.messages(facts, question), max_tokens=self.max_tokens, meta=meta)
+        facts, question = self._prompt(facts, question)
+        yield from self.runner.stream(self._messages(facts, question), max_tokens=self.max_tokens, meta=meta)
+        self._remember(facts)
 
     @staticmethod
     def finish(pieces: list[str], ended: bool = False) -> str:

@@ -86,8 +86,11 @@ class Runtime:
             try:
                 from agent.pipeline import Assistant
 
+                old = self.assistant
                 self.assistant = Assistant.from_settings(self.settings, session_store=self.session_store,
                                                          status_lookup=self.status_lookup, retriever=self.retriever)
+                if old is not None:
+                    old.close()  # its prompt warming would only compete with the new one's
             except Exception:  # noqa: BLE001 - keep the old assistant
                 log.exception("refreshing the assistant after a corpus edit failed")
 

@@ -116,6 +116,8 @@ def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | Non
 def main(set_path: Path = typer.Option(ROOT / "eval" / "datasets" / "dev", "--set", help="JSONL file or folder"),
          llm: list[str] = typer.Option(["none"], "--llm", help="backends to measure: none, local, openai"),
          limit: Optional[int] = typer.Option(None, help="only the first N cases (the local LLM is slow)"),
+         every: int = typer.Option(1, min=1, help="only every Nth case: a sample across all the set's files"),
+         kind: Optional[str] = typer.Option(None, help="only cases of this expected kind (consult, apply, …)"),
          llm_timeout: Optional[float] = typer.Option(None, help="override settings.llm.timeout_s"),
          json_out: Optional[Path] = typer.Option(None, "--json", help="also write the figures here"),
          trace_out: Optional[Path] = typer.Option(None, "--trace", help="write one JSON line a turn (timings, LLM calls)")) -> None:
@@ -124,7 +126,9 @@ def main(set_path: Path = typer.Option(ROOT / "eval" / "datasets" / "dev", "--se
 
     from eval.cases import load_cases
 
-    cases = load_cases(set_path)
+    cases = [c for c in load_cases(set_path) if kind is None or c.expect.kind == kind][::every]
+    if not cases:
+        raise typer.BadParameter(f"no cases of kind {kind!r} in {set_path}")
     rows = []
     trace: list | None = [] if trace_out else None
     for backend in llm:

@@ -51,10 +51,14 @@ class LLMSettings(BaseModel):
     form_timeout_s: float = Field(default=4.0, gt=0)
     temperature: float = 0.1
     max_tokens: int = 384
-    # local: RAM for the KV state of recent prompts (system prompt, popular guides' facts); 0 turns it off.
+    # local: RAM for the KV state of recent prompts; 0 turns the prompt cache off (warmed guides live on disk).
     prompt_cache_mb: int = Field(default=512, ge=0)
-    # local: at start-up, evaluate the facts of this many scenarios into the prompt cache (in the background).
-    prewarm: int = Field(default=40, ge=0)
+    # local: evaluate the facts of up to this many guides into the prompt cache (scenarios, FAQs, then matter
+    # guides; in the background, giving way to users); kept on disk under data_dir/llm-states across restarts.
+    prewarm: int = Field(default=2000, ge=0)
+    # local: the most prompt tokens a turn may make the model read when its facts are not in the prompt cache
+    # (65 tokens/s here: 80 keeps the first token under 1.5 s); facts are clipped to fit. 0: no limit.
+    cold_prompt_tokens: int = Field(default=80, ge=0)
 
 
 class APISettings(BaseModel):

@@ -50,6 +50,56 @@ def test_phraser_keeps_whole_sentences_and_clips_facts_at_separators():
     assert clip("短", 40) == "短"
 
 
+def test_focused_facts_reach_the_llm_in_compact_form(assistant, corpus):
+    """A focused answer's facts are read on the user's time: a FAQ goes without its question, materials as names
+    grouped by 情形 with 免提交 kept, so the lead cannot apply one 情形's material to another."""
+    doc = corpus.matters["birth-medical-certificate"]
+    facts = assistant.composer.run(doc, {}, ["materials"]).llm_facts()
+    assert facts.startswith("需要准备：") and "\n" not in facts and "- " not in facts
+    for situation in doc.situations:
+        assert f"{situation.title}的：" in facts
+        group = facts.split(f"{situation.title}的：", 1)[1].split("；", 1)[0]
+        for m in situation.materials:
+            assert m.name + ("（免提交）" if m.exempt else "") in group
+    scenario = corpus.scenarios[NEWBORN]
+    faq = scenario.faqs[0]
+    facts = assistant.composer.run(scenario, {}, ["time_limit"], ["faq:0"]).llm_facts()
+    assert facts.startswith(faq.a) and faq.q not in facts
+
+
+@pytest.mark.llm
+def test_facts_outside_the_prompt_cache_are_clipped_to_the_cold_prompt_budget(local_model_path):
+    """Facts the model has not read before are clipped so that what it must read (facts, question, template
+    end) fits ``cold_prompt_tokens`` by the real tokenizer; cached facts and warming prompts stand whole."""
+    from types import SimpleNamespace
+
+    import llama_cpp
+
+    from agent.llm import LLMRunner
+    from agent.respond import LLMPhraser, clip
+    vocab = llama_cpp.Llama(model_path=str(local_model_path), vocab_only=True, verbose=False)
+    runner = LLMRunner(SimpleNamespace(client=vocab), timeout_s=1.0)
+    phraser = LLMPhraser(runner, cold_prompt_tokens=60)
+    facts = ("需要准备：父母双方有效身份证件（免提交）、出生医学证明首次签发登记表、父母的居民户口簿（免提交）、"
+             "父母结婚证（免提交）、新生儿免冠照片、生育津贴申领表（部分情形）。一般5个工作日办结，不收费。")
+
+    def sent(question: str) -> tuple[str, str]:
+        user = phraser.messages(facts, question)[1].content
+        return user.split("<资料>\n", 1)[1].split("\n</资料>", 1)[0], user.split("<<<", 1)[1].split(">>>", 1)[0]
+
+    count = runner.count_tokens
+    short, q = sent("要带什么材料？")
+    assert clip(facts, 120).startswith(short) and len(short) < len(clip(facts, 120))
+    assert count(short) + count(f"\n</资料>\n用户问题：<<<{q}>>>\n请只依据资料回答。") + 5 <= 60
+    long_question = "我家孩子上周在市妇幼保健院出生了，我和爱人都是济南户口，现在想给孩子落户口、办医保和社保卡，请问要带什么材料？"
+    shorter, q = sent(long_question)
+    assert long_question.endswith(q) and len(q) == 48       # the end of a long message is what it asks
+    assert len(shorter) < len(short) and 0 < count(shorter) <= phraser.min_fact_tokens  # the floor budget
+    assert sent("")[0] == clip(facts, 120)                   # warming reads the facts whole
+    phraser._remember(clip(facts, 120))                      # a turn read them: their state is in the cache
+    assert sent("要带什么材料？")[0] == clip(facts, 120)
+
+
 # --- verifier -------------------------------------------------------------------------------------
 
 def test_verifier_catches_injected_false_material_fee_days_and_phone(corpus):
@@ -204,23 +254,64 @@ def test_local_model_answers_or_falls_back_within_budget(local_model_path):
 
 
 @pytest.mark.llm
-def test_local_prompt_cache_resumes_a_prewarmed_guide(local_model_path):
-    """Start-up warming stores the scenario facts' prompt state; a later question about that guide resumes from it
-    instead of reading the system prompt and the facts again."""
+def test_local_prompt_cache_resumes_a_prewarmed_guide_also_after_a_restart(local_model_path):
+    """Start-up warming keeps the guides' prompt states on disk; a later process reads them back instead of
+    evaluating again, and a question about such a guide resumes after its facts."""
+    from agent.prompt_cache import PromptStateCache
     a = Assistant.from_settings(agent_settings("local", model_path=str(local_model_path), timeout_s=30.0, prewarm=2))
     assert a.llm_warm.wait(300)
+    assert a.warmed == 3                                      # the system prompt, then two scenarios' facts
     client = a.runner.model.client
-    assert len(client.cache.cache_state) >= 3  # the system prompt, then two scenarios' facts
+    store = client.cache.store_dir
+    assert len(list(store.glob("*.npz"))) >= 3
+
+    client.set_cache(PromptStateCache(capacity_bytes=64 << 20, store_dir=store))  # a restart's empty cache
     scenario = list(a.corpus.scenarios.values())[1]
     facts = a.composer.run(scenario, {}, []).llm_facts()
-    a.phraser.warm("（无）")  # the live context now holds another prompt: only the cache can give the facts back
+    warm_calls = a.runner.stats["warm_calls"]
+    assert a.phraser.warm(facts) is not None
+    assert a.runner.stats["warm_calls"] == warm_calls         # read back from disk: no model call
+    a.phraser.warm("（无）", reuse=False)  # the live context now holds another prompt: only the cache has the facts
     meta: dict = {}
+    loads = client.cache.disk_loads
     text = "".join(a.phraser.stream(facts, "这个要多久能办好？", meta))
     assert meta["finish_reason"] in ("stop", "length")  # llama.cpp says why it stopped: the lead keeps or cuts
     prompt_prefix = a.phraser.messages(facts, "")
     system_and_facts = len(client.tokenize((SYSTEM_PROMPT + prompt_prefix[1].content).encode(), add_bos=False))
+    assert client.cache.disk_loads == loads + 1                # the facts' state came from disk
     assert client.restored_tokens >= system_and_facts - 8   # resumed after the facts (template tokens aside)
     assert text.strip()
+
+
+@pytest.mark.llm
+def test_local_warming_gives_way_to_a_users_turn(local_model_path):
+    """A background call (prompt warming) is stopped mid-prompt when a turn needs the model, so the user does not
+    wait behind it; the warming says it was stopped and can try again."""
+    import threading
+
+    from langchain_core.messages import HumanMessage
+
+    from agent.llm import LLMRunner, LLMUnavailable, get_chat_model
+    model = get_chat_model(agent_settings("local", model_path=str(local_model_path)))
+    runner = LLMRunner(model, timeout_s=30.0, backend="local")
+    long_prompt = "请概括：" + "出生医学证明、居民户口簿、居民身份证、结婚证、社会保障卡，" * 40  # ~15 s of reading
+    outcome: dict = {}
+
+    def warm() -> None:
+        try:
+            runner.invoke([HumanMessage(content=long_prompt)], timeout_s=60, max_tokens=1, background=True)
+            outcome["warm"] = "finished"
+        except LLMUnavailable:
+            outcome["warm"] = "stopped"
+
+    t = threading.Thread(target=warm)
+    t.start()
+    time.sleep(1.0)                                           # the warming is reading its long prompt now
+    answer = runner.invoke([HumanMessage(content="你好")], max_tokens=4)  # waiting behind it would be "busy"
+    t.join(30)
+    assert answer.strip()
+    assert outcome["warm"] == "stopped" and runner.stats["warm_preempted"] == 1
+    assert runner.stats["busy"] == 0 and runner.stats["calls"] == 1   # the warming is not counted as a turn
 
 
 @pytest.mark.llm
