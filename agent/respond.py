@@ -107,7 +107,7 @@ _OTHERS_DATA = re.compile(r"(?:告诉我|给我|发我|查一?下|查查|查询|
 # A fake document (假结婚证, 假营业执照); 请假/寒假/假期 are holidays.
 _FAKE_DOC = re.compile(r"(?<![请休寒暑病产婚丧年放度])假(?![期日])[\u4e00-\u9fff]{0,4}(?:证|执照|公章|印章|发票|合同)")
 _REPORTING = re.compile(r"举报|报案|报警|辨别|识别|真假|鉴别")
-_FORGE = re.compile(r"伪造|造假|做假|假的|[Pp]图|[Pp]一张|篡改|变造|逃避|规避|偷税|漏税|骗保|走后门|通融|不被查|查不出|查不到|替考|代考|删掉.{0,6}记录|"
+_FORGE = re.compile(r"伪造|造假|做假|假的|[Pp]图|[Pp]一张|篡改|变造|逃避|规避|偷税|漏税|骗保|走后门|通融|查不出|查不到|替考|代考|删掉.{0,6}记录|"
                     + _EVADE.pattern + "|" + _FAKE_DOC.pattern)
 
 
