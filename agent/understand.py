@@ -142,11 +142,38 @@ class PinyinReader:
         return "".join(out)
 
 
+def _has_word(text: str, word: str) -> bool:
+    """Chinese words match anywhere; a Latin word only whole (the 「app」 of 爱山东APP is not the 「app」 of apply)."""
+    if not word.isascii():
+        return word in text
+    return re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", text) is not None
+
+
+class EnglishTerms:
+    """Read the English service words of a message as the Chinese the guides use (``data/english.yaml``):
+    「怎么check我的housing fund余额」 → 「怎么check我的住房公积金余额」. Whole words, longest phrase first."""
+
+    def __init__(self, terms: dict[str, str] | None = None):
+        if terms is None:
+            terms = yaml.safe_load((DATA_DIR / "english.yaml").read_text(encoding="utf-8")) or {}
+        self.terms = {k.lower(): v for k, v in terms.items()}
+        words = sorted(self.terms, key=len, reverse=True)
+        self._re = re.compile(r"(?<![A-Za-z])(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+                              + r")(?![A-Za-z])", re.IGNORECASE) if words else None
+
+    def run(self, text: str) -> str:
+        if self._re is None or not re.search(r"[A-Za-z]{2}", text):
+            return text
+        return self._re.sub(lambda m: self.terms[" ".join(m.group(0).lower().split())], text)
+
+
 class Normalizer:
     """Bound the length, normalise, tokenise; note personal data and the aspects asked about."""
 
-    def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None):
+    def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None,
+                 english: EnglishTerms | None = None):
         self.pinyin = pinyin
+        self.english = english if english is not None else EnglishTerms()
         if aspects is None:
             aspects = yaml.safe_load((DATA_DIR / "aspects.yaml").read_text(encoding="utf-8"))
         self.aspects = {k: [w.lower() for w in v] for k, v in aspects.items()}
@@ -158,9 +185,10 @@ class Normalizer:
         raw = (message or "").strip()[:MAX_MESSAGE_CHARS]
         if self.pinyin is not None and (read := self.pinyin.read(raw)):
             raw = read
+        raw = self.english.run(raw)
         text = normalize(raw)
         personal = bool(_ID_RE.search(raw) or _PHONE_RE.search(raw) or _NAME_RE.search(raw) or _USCC_RE.search(raw))
-        aspects = [k for k, words in self.aspects.items() if any(w in text for w in words)]
+        aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
         search_text = _PERSONAL_VALUE.sub(" ", raw).strip() if personal else raw
         return Message(raw=raw, text=text, tokens=tokenize(search_text or raw), has_personal_data=personal,
                        aspects=aspects, search_text=search_text or raw)

@@ -336,3 +336,21 @@ def test_words_many_titles_share_but_only_one_title_holds_together_are_not_gener
     for generic in ("我要提取", "我想办个证"):  # generic words only
         m = normalizer.run(generic)
         assert router.is_generic(m, normalizer.topic_tokens(m)), generic
+
+
+def test_english_service_words_are_read_as_the_guides_chinese_and_latin_aspect_words_match_whole():
+    from agent.understand import EnglishTerms, Normalizer
+    normalizer = Normalizer()
+    msg = normalizer.run("怎么check我的Housing  Fund余额，用手机能查吗")
+    assert "住房公积金" in msg.raw and "check" in msg.raw and "housing" not in msg.text
+    assert normalizer.run("taxi费用能报销吗").raw.startswith("taxi")      # whole words only: not 税i
+    assert EnglishTerms({}).run("housing fund") == "housing fund"
+    assert "online" not in normalizer.run("How do I apply for a residence permit?").aspects  # apply is not app
+    assert "online" in normalizer.run("居住证能在app上办吗").aspects
+    assert "online" in normalizer.run("爱山东APP能办吗").aspects
+
+
+def test_a_message_mixing_english_service_names_routes_like_its_chinese(assistant):
+    reply = assistant.handle("baby刚出生，birth certificate、户口和医保能不能一次办完")
+    assert reply.route is not None and reply.route.id == NEWBORN
+    assert "出生医学证明" in reply.answer
