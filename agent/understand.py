@@ -292,6 +292,7 @@ class Router:
         self._titles = [(normalize(" ".join([d.title, *getattr(d, "aliases", [])])), d.id)
                         for d in corpus.documents() if d.kind != "faq"]
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
+        self._title_text = {d.id: normalize(" ".join([d.title, *getattr(d, "aliases", [])])) for d in corpus.documents()}
         from index.text import tokenize
         self._title_words = {d.id: set(tokenize(d.title)) for d in corpus.documents() if d.kind in ("scenario", "matter")}
         self.situation_words: dict[str, set[str]] = {
@@ -437,6 +438,11 @@ class Router:
                 topical = [t for t in topic if self.title_df(t) >= 1]
                 if not topical or self.answers_situation(current.id, msg) or (
                         top is not None and self.part_of(current.id, top.doc_id)):
+                    return RouteDecision(route=current, hits=hits, followup=True, reason="follow-up on the current route")
+                # Retrieval alone is weak evidence on a short follow-up: 第一次办要交钱吗 after 居住证 finds
+                # 社会保障卡申领 by its 首次申领 fee, yet names nothing of it. A new topic shows in the new title.
+                if top is not None and len(topic) <= 2 and not any(t in self._title_text.get(top.doc_id, "")
+                                                                    for t in topical):
                     return RouteDecision(route=current, hits=hits, followup=True, reason="follow-up on the current route")
                 starts_followup = bool(_FOLLOWUP_START.match(msg.text))
                 if (top is None or not top.confident or top.doc_id == current.id

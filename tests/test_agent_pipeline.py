@@ -354,3 +354,41 @@ def test_a_message_mixing_english_service_names_routes_like_its_chinese(assistan
     reply = assistant.handle("baby刚出生，birth certificate、户口和医保能不能一次办完")
     assert reply.route is not None and reply.route.id == NEWBORN
     assert "出生医学证明" in reply.answer
+
+
+def test_a_follow_up_that_names_nothing_of_the_top_hit_stays_on_the_current_route():
+    """After 居住证, 「第一次办要交钱吗」 once switched to 社会保障卡申领: the real index ranks that guide first for it
+    (its 首次申领 is free), and these are the hits it returned (dev case sd-mt2-10). A follow-up must name
+    something of a new guide to switch; 「公积金怎么提取」 does (「那公积金…」 would be read as a follow-up)."""
+    from agent.reply import Route
+    from agent.session import SessionState
+    from agent.understand import Normalizer, Router
+    from daoban.settings import load_settings
+    from index.types import Hit
+
+    corpus = load_corpus(load_settings().corpus_dir)  # the whole shipped corpus
+
+    class RecordedHits:
+        def __init__(self, hits):
+            self.hits = hits
+
+        def search(self, text, k, filters=None):
+            return self.hits
+
+    def hit(doc_id, score):
+        doc = corpus.get(doc_id)
+        return Hit(doc_id=doc_id, kind=doc.kind, title=doc.title, region=doc.region, score=score, confident=True)
+
+    ids = {d.title: d.id for d in corpus.documents() if d.kind != "catalog"}
+    card, kindergarten, fund = ids["社会保障卡申领"], ids["幼儿园入学一件事"], ids["住房公积金提取"]
+    permit = corpus.get(ids["居住证办理"])
+    session = SessionState(session_id="t", route=Route(kind=permit.kind, id=permit.id, title=permit.title,
+                                                      region=permit.region, score=1.0))
+    normalizer = Normalizer()
+    router = Router(corpus, RecordedHits([hit(card, 0.464), hit(kindergarten, 0.409)]), normalizer)
+    decision = router.run(normalizer.run("第一次办要交钱吗"), session, "山东省")
+    assert decision.followup and decision.route.id == permit.id
+
+    router = Router(corpus, RecordedHits([hit(fund, 0.71)]), normalizer)
+    decision = router.run(normalizer.run("公积金怎么提取"), session, "山东省")
+    assert decision.route.id == fund and not decision.followup
