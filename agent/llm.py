@@ -147,6 +147,10 @@ class LLMRunner:
         self._timeouts_in_row = 0
         self._open_until = 0.0
         self._background_holds = False  # a background call (prompt warming) has the model: a turn may stop it
+        # The call that holds the model. Stopping llama.cpp (its abort event) is only ever done for the holder,
+        # under this lock: a call that ends late must not stop the next call, which may already be running.
+        self._holder: object | None = None
+        self._holder_lock = threading.Lock()
         self._turns_running = 0  # users' calls in progress (warming waits until none has run for a while)
         self._turns_lock = threading.Lock()
         self._last_turn_end = 0.0
@@ -227,19 +231,24 @@ class LLMRunner:
             give_up = time.monotonic() + min(budget, self.max_wait_s)
             preempted = False
             while not self._lock.acquire(timeout=0.05):
-                if self._background_holds and abort is not None and not preempted:
-                    abort.set()  # users first: stop the warming mid-prompt, it is retried when the model is idle
-                    preempted = True
-                    self.stats["warm_preempted"] += 1
+                if abort is not None and not preempted:
+                    with self._holder_lock:
+                        if self._background_holds:
+                            abort.set()  # users first: stop the warming mid-prompt; it retries when the model is idle
+                            preempted = True
+                            self.stats["warm_preempted"] += 1
                 if time.monotonic() >= give_up:
                     self.stats["busy"] += 1
                     raise LLMUnavailable("LLM busy with another turn")
-        self._background_holds = background
+        token = object()
+        with self._holder_lock:
+            self._holder = token
+            self._background_holds = background
+            if abort is not None:
+                abort.clear()
         cache = self.prompt_cache
         if cache is not None:
             cache.persist_as = persist_as
-        if abort is not None:
-            abort.clear()
         q: queue.Queue = queue.Queue()
         cancel = threading.Event()
 
@@ -259,7 +268,9 @@ class LLMRunner:
             finally:
                 if cache is not None:
                     cache.persist_as = None
-                self._background_holds = False
+                with self._holder_lock:
+                    self._holder = None
+                    self._background_holds = False
                 self._lock.release()
 
         threading.Thread(target=work, name="daoban-llm", daemon=True).start()
@@ -289,7 +300,9 @@ class LLMRunner:
         finally:
             cancel.set()  # the worker stops at its next chunk (also when the caller stops reading)
             if abort is not None:
-                abort.set()  # …or in the middle of reading the prompt; the next call clears it under the lock
+                with self._holder_lock:
+                    if self._holder is token:
+                        abort.set()  # …or in the middle of reading the prompt, if this call still holds the model
 
     def invoke(self, messages: list, timeout_s: float | None = None, **kwargs) -> str:
         return "".join(self.stream(messages, timeout_s=timeout_s, **kwargs))
