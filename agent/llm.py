@@ -151,9 +151,28 @@ class LLMRunner:
         # under this lock: a call that ends late must not stop the next call, which may already be running.
         self._holder: object | None = None
         self._holder_lock = threading.Lock()
+        self.read_tok_s: float | None = None  # local: measured prompt-reading speed (moving average), tokens/s
         self._turns_running = 0  # users' calls in progress (warming waits until none has run for a while)
         self._turns_lock = threading.Lock()
         self._last_turn_end = 0.0
+
+    def _reading_counters(self) -> tuple[int, float] | None:
+        """llama.cpp's running count of prompt tokens read and the milliseconds spent on them (local only)."""
+        ctx = getattr(getattr(getattr(self.model, "client", None), "_ctx", None), "ctx", None)
+        if ctx is None:
+            return None
+        import llama_cpp
+        data = llama_cpp.llama_perf_context(ctx)
+        return int(data.n_p_eval), float(data.t_p_eval_ms)
+
+    def _note_reading(self, before: tuple[int, float] | None) -> None:
+        after = self._reading_counters()
+        if before is None or after is None:
+            return
+        tokens, ms = after[0] - before[0], after[1] - before[1]
+        if tokens >= 32 and ms > 0:  # a real prompt, not the one token a cache hit re-reads
+            speed = tokens / (ms / 1000)
+            self.read_tok_s = speed if self.read_tok_s is None else 0.7 * self.read_tok_s + 0.3 * speed
 
     @property
     def prompt_cache(self):
@@ -224,7 +243,8 @@ class LLMRunner:
                 raise LLMUnavailable(f"LLM paused for {self._open_until - now:.0f}s after {self.trip_after} timeouts")
         abort = getattr(getattr(self.model, "client", None), "abort_event", None)  # local llama.cpp only
         if background:
-            if not self._lock.acquire(blocking=False):
+            # The call before may still be finishing (its worker releases the model a moment after its last token).
+            if not self._lock.acquire(timeout=2.0):
                 raise LLMUnavailable("LLM busy")
         elif not self._lock.acquire(blocking=False):
             # A turn does not queue behind another: the user gets the composed answer at once instead.
@@ -253,6 +273,7 @@ class LLMRunner:
         cancel = threading.Event()
 
         def work() -> None:
+            counters = self._reading_counters()
             try:
                 for chunk in self.model.stream(messages, **kwargs):
                     if cancel.is_set():
@@ -266,6 +287,7 @@ class LLMRunner:
             except Exception as exc:  # noqa: BLE001 - any backend failure becomes a fallback
                 q.put(("err", exc))
             finally:
+                self._note_reading(counters)
                 if cache is not None:
                     cache.persist_as = None
                 with self._holder_lock:

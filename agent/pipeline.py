@@ -115,7 +115,8 @@ class Assistant:
         self.situations = SituationResolver()
         self.composer = AnswerComposer(corpus)
         cold_budget = settings.llm.cold_prompt_tokens if settings.llm.backend == "local" else 0
-        self.phraser = LLMPhraser(self.runner, cold_prompt_tokens=cold_budget or None) if self.runner else None
+        self.phraser = LLMPhraser(self.runner, cold_prompt_tokens=cold_budget or None,
+                                  cold_prompt_s=settings.llm.cold_prompt_s) if self.runner else None
         self.verifier = Verifier()
         self.formatter = ChannelFormatter()
         self._session_locks: dict[str, threading.Lock] = {}

@@ -150,19 +150,31 @@ class LLMPhraser:
     10 tokens/s, so each fact character costs first-token time and each output token costs turn time. Facts come
     before the question so another user's question about the same guide resumes from the cached prompt.
 
-    ``cold_prompt_tokens``: when the facts are not in the prompt cache (a focused answer: this guide's fee, a
-    FAQ), the model must read them on the user's time; they are clipped so that what it reads, question
-    included, stays within this many tokens (the first-token budget). Needs the local model's tokenizer."""
+    ``cold_prompt_s``: when the facts are not in the prompt cache (a focused answer: this guide's fee, a FAQ),
+    the model must read them on the user's time; they are clipped so that what it reads, question included,
+    takes at most this long at the reading speed the runner measured (``cold_prompt_tokens`` until it has
+    measured one). The machine's speed varies from hour to hour; a budget in seconds follows it. Needs the
+    local model's tokenizer."""
 
     def __init__(self, runner: "LLMRunner", max_fact_chars: int = 120, max_question_chars: int = 48,
-                 max_tokens: int = 48, cold_prompt_tokens: int | None = None, min_fact_tokens: int = 24):
+                 max_tokens: int = 48, cold_prompt_tokens: int | None = None, min_fact_tokens: int = 24,
+                 cold_prompt_s: float | None = None):
         self.runner = runner
         self.max_fact_chars = max_fact_chars
         self.max_question_chars = max_question_chars
         self.max_tokens = max_tokens
-        self.cold_prompt_tokens = cold_prompt_tokens
+        self._cold_prompt_tokens = cold_prompt_tokens
+        self.cold_prompt_s = cold_prompt_s
         self.min_fact_tokens = min_fact_tokens
         self._recent: OrderedDict[str, None] = OrderedDict()  # facts recently read: their state is in RAM
+
+    @property
+    def cold_prompt_tokens(self) -> int | None:
+        """Tokens the model may read on the user's time: from the measured speed when there is one."""
+        speed = getattr(self.runner, "read_tok_s", None)
+        if self._cold_prompt_tokens and self.cold_prompt_s and speed:
+            return max(self.min_fact_tokens, int(speed * self.cold_prompt_s))
+        return self._cold_prompt_tokens
 
     def messages(self, facts: str, question: str) -> list:
         return self._messages(*self._prompt(facts, question))

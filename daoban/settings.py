@@ -56,8 +56,10 @@ class LLMSettings(BaseModel):
     # local: evaluate the facts of up to this many guides into the prompt cache (scenarios, FAQs, then matter
     # guides; in the background, giving way to users); kept on disk under data_dir/llm-states across restarts.
     prewarm: int = Field(default=2000, ge=0)
-    # local: the most prompt tokens a turn may make the model read when its facts are not in the prompt cache
-    # (65 tokens/s here: 80 keeps the first token under 1.5 s); facts are clipped to fit. 0: no limit.
+    # local: how long a turn may make the model read when its facts are not in the prompt cache; facts are
+    # clipped to fit, at the reading speed measured on this machine (it varies: 57-68 tokens/s here). Until a
+    # speed is measured, cold_prompt_tokens. cold_prompt_tokens 0: no limit.
+    cold_prompt_s: float = Field(default=1.2, gt=0)
     cold_prompt_tokens: int = Field(default=80, ge=0)
 
 

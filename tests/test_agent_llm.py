@@ -99,6 +99,13 @@ def test_facts_outside_the_prompt_cache_are_clipped_to_the_cold_prompt_budget(lo
     phraser._remember(clip(facts, 120))                      # a turn read them: their state is in the cache
     assert sent("要带什么材料？")[0] == clip(facts, 120)
 
+    timed = LLMPhraser(runner, cold_prompt_tokens=60, cold_prompt_s=1.0)  # a budget in seconds…
+    assert timed.cold_prompt_tokens == 60                    # …is the token budget until a speed is measured
+    runner.read_tok_s = 40.0                                 # a slow hour: 40 tokens/s
+    assert timed.cold_prompt_tokens == 40
+    slow = timed.messages(facts, "要带什么材料？")[1].content.split("<资料>\n", 1)[1].split("\n</资料>", 1)[0]
+    assert len(slow) < len(short)
+
 
 # --- verifier -------------------------------------------------------------------------------------
 
@@ -261,6 +268,7 @@ def test_local_prompt_cache_resumes_a_prewarmed_guide_also_after_a_restart(local
     a = Assistant.from_settings(agent_settings("local", model_path=str(local_model_path), timeout_s=30.0, prewarm=2))
     assert a.llm_warm.wait(300)
     assert a.warmed == 3                                      # the system prompt, then two scenarios' facts
+    assert 5 < a.runner.read_tok_s < 5000                     # the warming measured how fast prompts are read
     client = a.runner.model.client
     store = client.cache.store_dir
     assert len(list(store.glob("*.npz"))) >= 3
