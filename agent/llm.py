@@ -218,7 +218,7 @@ class LLMRunner:
         with self._turns_lock:
             self._turns_running += 1
         try:
-            yield from self._stream(messages, timeout_s, breaker, meta, None, False, **kwargs)
+            yield from self._stream(messages, timeout_s, breaker, meta, persist_as=None, background=False, **kwargs)
         finally:
             with self._turns_lock:
                 self._turns_running -= 1
@@ -228,7 +228,7 @@ class LLMRunner:
         self.stats["warm_calls"] += 1
         if self._turns_running or time.monotonic() < self._open_until:
             raise LLMUnavailable("the model is serving users")
-        yield from self._stream(messages, timeout_s, False, meta, persist_as, True, **kwargs)
+        yield from self._stream(messages, timeout_s, False, meta, persist_as=persist_as, background=True, **kwargs)
 
     def _stream(self, messages: list, timeout_s: float | None, breaker: bool, meta: dict | None,
                 persist_as: str | None, background: bool, **kwargs) -> Iterator[str]:

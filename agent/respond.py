@@ -187,25 +187,33 @@ class LLMPhraser:
             facts = self._fit(facts, question)
         return facts, question
 
-    @staticmethod
-    def _messages(facts: str, question: str) -> list:
+    # The user message: what the prompt cache can hold (the facts) comes first, the question after.
+    _FACTS_PART = "<资料>\n{facts}"
+    _QUESTION_PART = "\n</资料>\n用户问题：<<<{question}>>>\n请只依据资料回答。"
+
+    @classmethod
+    def _messages(cls, facts: str, question: str) -> list:
         from langchain_core.messages import HumanMessage, SystemMessage
-        user = f"<资料>\n{facts}\n</资料>\n用户问题：<<<{question}>>>\n请只依据资料回答。"
+        user = cls._FACTS_PART.format(facts=facts) + cls._QUESTION_PART.format(question=question)
         return [SystemMessage(content=SYSTEM_PROMPT), HumanMessage(content=user)]
 
+    def _facts_name(self, facts: str) -> str:
+        return self.state_name(self._messages(facts, ""))
+
     def _cached(self, facts: str) -> bool:
-        name = self.state_name(self._messages(facts, ""))
+        name = self._facts_name(facts)
         cache = self.runner.prompt_cache
         return name in self._recent or (cache is not None and cache.load_stored(name))
 
     def _fit(self, facts: str, question: str) -> str:
         """The longest clip of ``facts`` that keeps the uncached prompt within ``cold_prompt_tokens``."""
         count = self.runner.count_tokens
-        if count(facts) is None:
+        facts_tokens = count(facts)
+        if facts_tokens is None:
             return facts
-        tail = count(f"\n</资料>\n用户问题：<<<{question}>>>\n请只依据资料回答。") + 5  # + the chat template's end
+        tail = count(self._QUESTION_PART.format(question=question)) + 5  # + the chat template's end
         budget = max(self.cold_prompt_tokens - tail, self.min_fact_tokens)
-        if count(facts) <= budget:
+        if facts_tokens <= budget:
             return facts
         lo, hi = 0, len(facts)  # clip lengths: count(clip(facts, lo)) fits, hi does not
         while hi - lo > 1:
@@ -214,7 +222,7 @@ class LLMPhraser:
         return clip(facts, lo)
 
     def _remember(self, facts: str) -> None:
-        self._recent[self.state_name(self._messages(facts, ""))] = None
+        self._recent[self._facts_name(facts)] = None
         while len(self._recent) > 64:  # about what the RAM cache holds at its default size
             self._recent.popitem(last=False)
 

@@ -289,10 +289,9 @@ class Router:
                     self.names.append((n, doc.id))
         self.names.sort(key=lambda x: -len(x[0]))
         self.region_of = {d.id: d.region for d in corpus.documents()}
-        self._titles = [(normalize(" ".join([d.title, *getattr(d, "aliases", [])])), d.id)
-                        for d in corpus.documents() if d.kind != "faq"]
-        self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
         self._title_text = {d.id: normalize(" ".join([d.title, *getattr(d, "aliases", [])])) for d in corpus.documents()}
+        self._titles = [(self._title_text[d.id], d.id) for d in corpus.documents() if d.kind != "faq"]
+        self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
         from index.text import tokenize
         self._title_words = {d.id: set(tokenize(d.title)) for d in corpus.documents() if d.kind in ("scenario", "matter")}
         self.situation_words: dict[str, set[str]] = {
