@@ -2,18 +2,26 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import errors
 from api.crypto import mask
 from api.deps import RateLimiter
-from api.middleware import BodyLimitMiddleware
+from api.middleware import (
+    BodyLimitMiddleware,
+    CitizenCORSMiddleware,
+    SecurityHeadersMiddleware,
+    UrlLimitMiddleware,
+)
 from api.routers import admin, catalog, chat, feedback, forms, health, hotline, pages, sessions, stats
 from api.routers.pages import STATIC
 from api.runtime import Runtime
+from api.session_access import start_expiry_sweeper
 from daoban.settings import Settings, get_settings
 
 
@@ -46,16 +54,27 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
     async def lifespan(app: FastAPI):
         if load_assistant:
             app.state.runtime.start_loading()
+        stop = threading.Event()
+        start_expiry_sweeper(app.state.runtime, stop)
         yield
+        stop.set()
         app.state.runtime.engine.dispose()
 
     app = FastAPI(title="daoban 一件事智能导办 API", version="0.1.0", lifespan=lifespan,
-                  description="Citizen chat and forms (open, rate-limited), 12345 hotline and content staff "
-                              "endpoints (X-API-Key with role hotline / staff). Errors: `{code, message}`.")
+                  description="Citizen chat and forms (rate-limited; a session's data needs the X-Session-Token "
+                              "issued with it), 12345 hotline and content staff endpoints (X-API-Key with role "
+                              "hotline / staff). Errors: `{code, message}`.")
     app.state.runtime = Runtime(settings)
     app.state.rate_limiter = RateLimiter(settings.api.rate_limit_per_minute)
+    app.state.failed_keys = RateLimiter(settings.api.failed_key_limit_per_minute)
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    # Added inside out: the last one sees the request first.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes, timeout_s=settings.api.body_timeout_s)
+    app.add_middleware(CitizenCORSMiddleware, origins=settings.api.cors_origins)
+    app.add_middleware(UrlLimitMiddleware, max_bytes=settings.api.max_url_bytes)
+    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.api.frame_ancestors)
+    # X-Forwarded-For only from the configured proxies (none by default): a client cannot choose its address.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
     for module in (health, chat, sessions, forms, feedback, catalog, stats, hotline, admin, pages):
         app.include_router(module.router)
     app.include_router(catalog.v1)
@@ -66,6 +85,10 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
 
 def app_from_env() -> FastAPI:
     """``uvicorn --factory api.app:app_from_env``: settings from DAOBAN_* variables."""
+    from api.db import DataDirError
     from daoban.settings import load_settings
 
-    return create_app(load_settings())
+    try:
+        return create_app(load_settings())
+    except DataDirError as exc:
+        raise SystemExit(f"cannot start: {exc}") from None

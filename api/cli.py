@@ -53,6 +53,7 @@ def serve(
     """Start the assistant's HTTP API with the citizen widget, the 12345 hotline console and the
     content staff console. Configure with DAOBAN_* variables or a daoban.toml named by DAOBAN_CONFIG."""
     import logging
+    import os
 
     import uvicorn
 
@@ -67,6 +68,15 @@ def serve(
     api = settings.api.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
     updates["api"] = api
     settings = settings.model_copy(update=updates)
+    # Everything this server writes (database, keys, states) is for its own user only.
+    os.umask(0o077)
+    from api.db import DataDirError, check_data_dir
+
+    try:
+        check_data_dir(settings)
+    except DataDirError as exc:
+        typer.secho(f"cannot start: {exc}", fg="red", err=True)
+        raise typer.Exit(2)
 
     # Always an incremental build: seconds when nothing changed, and corpus edits made outside the
     # console (or a region missing from the index) are picked up before serving.
@@ -87,9 +97,9 @@ def serve(
     if not settings.api.api_keys:
         keys = _local_keys(settings)
         settings = settings.model_copy(update={"api": api.model_copy(update={"api_keys": keys})})
-        typer.echo("  no API keys configured (DAOBAN_API__API_KEYS): local keys kept in "
-                   f"{settings.data_dir / 'api_keys.json'}")
-        for key, role in keys.items():
-            typer.echo(f"  {role:<8} key  {key}")
+        # The keys stay in that file (mode 600): a server log is read by more people than its keys should be.
+        typer.echo(f"  console keys (hotline, staff) are in {settings.data_dir / 'api_keys.json'} "
+                   "(or set DAOBAN_API__API_KEYS)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=api.host, port=api.port, log_level="info")
+    # proxy_headers off: the app believes X-Forwarded-For only from settings' api.trusted_proxies.
+    uvicorn.run(create_app(settings), host=api.host, port=api.port, log_level="info", proxy_headers=False)

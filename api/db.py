@@ -7,6 +7,7 @@ original, form values and session state only encrypted."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from pathlib import Path
 
@@ -18,7 +19,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
+    inspect,
+    text,
     event,
 )
 from sqlalchemy.engine import Engine
@@ -45,8 +49,11 @@ class SessionRow(Base):
     channel: Mapped[str | None] = mapped_column(String(16), nullable=True)  # set by the first recorded turn
     region: Mapped[str | None] = mapped_column(String(64), nullable=True)
     state_enc: Mapped[str | None] = mapped_column(Text, nullable=True)  # encrypted SessionState JSON
+    # sha256 of the session secret: the secret itself is only ever known to the client it was issued to.
+    token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # expired, personal data gone
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
 
 
 class MessageRow(Base):
@@ -99,6 +106,7 @@ class FormDraftRow(Base):
     form_id: Mapped[str] = mapped_column(String(96), primary_key=True)
     scenario_id: Mapped[str] = mapped_column(String(96))
     state_enc: Mapped[str] = mapped_column(Text)  # encrypted FormState JSON
+    receipt_no: Mapped[str | None] = mapped_column(String(32), nullable=True)  # set once: a draft is submitted once
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -113,19 +121,69 @@ class SubmissionRow(Base):
     promised_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="已受理")
     values_enc: Mapped[str] = mapped_column(Text)  # encrypted field values
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)  # the client's retry key
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("session_id", "idempotency_key", name="uq_submission_retry"),)
+
+
+class DataDirError(RuntimeError):
+    """The data folder cannot hold the database: the message says what to do."""
 
 
 def database_url(settings: Settings) -> str:
     if settings.api.database_url:
         return settings.api.database_url
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{Path(settings.data_dir) / 'daoban.sqlite3'}"
+    return f"sqlite:///{sqlite_path(settings)}"
+
+
+def sqlite_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "daoban.sqlite3"
+
+
+def check_data_dir(settings: Settings) -> None:
+    """Create the data folder if needed and prove it writable, or raise one line that says what to do."""
+    folder = Path(settings.data_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise DataDirError(f"the data folder {folder} is not writable ({exc.strerror or exc}): fix its permissions "
+                           "or point DAOBAN_DATA_DIR at a writable folder") from None
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """The database holds citizens' data: owner-only, like the key beside it (SQLite gives -wal/-shm the
+    main file's mode)."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists():
+            os.chmod(p, 0o600)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """``create_all`` never alters a table: add the nullable columns a newer version declares to a database
+    made by an older one, so an upgrade keeps its data. (Full migrations come with alembic.)"""
+    found = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            if not found.has_table(table.name):
+                continue
+            have = {c["name"] for c in found.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
 
 
 def make_engine(settings: Settings) -> Engine:
     url = database_url(settings)
     if url.startswith("sqlite"):
+        check_data_dir(settings)
+        _private_sqlite_files(sqlite_path(settings))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -137,8 +195,23 @@ def make_engine(settings: Settings) -> Engine:
             cur.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)
+    _add_missing_columns(engine)
     Base.metadata.create_all(engine)
+    if url.startswith("sqlite"):
+        _private_sqlite_files(sqlite_path(settings))
     return engine
+
+
+def database_ok(engine: Engine, settings: Settings) -> str | None:
+    """None when a real query on the sessions table works, else why not (for /readyz)."""
+    if database_url(settings).startswith("sqlite") and not sqlite_path(settings).exists():
+        return f"数据库文件 {sqlite_path(settings).name} 不存在"
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT count(*) FROM sessions WHERE id = ''")).scalar()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return f"数据库查询失败：{type(exc).__name__}"
+    return None
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

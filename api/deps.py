@@ -31,12 +31,34 @@ def get_db(rt: Runtime = Depends(get_runtime)) -> Iterator[Session]:
 ROLE_NAMES = {"hotline": "12345 热线坐席", "staff": "内容运营人员"}
 
 
+def client_address(request: Request) -> str:
+    """The peer's address; X-Forwarded-For counts only when it came from a configured proxy (the app's
+    proxy-headers middleware rewrites the peer then), so a client cannot pick its own rate-limit bucket."""
+    return request.client.host if request.client else "unknown"
+
+
+def key_role(request: Request, settings: Settings) -> str | None:
+    """The role of the request's ``X-API-Key``, or None. Wrong keys are counted per client address and
+    limited, so keys cannot be guessed at speed."""
+    key = request.headers.get("x-api-key", "").strip()
+    if not key:
+        return None
+    failures: RateLimiter = request.app.state.failed_keys
+    client = client_address(request)
+    role = settings.api.api_keys.get(key)
+    if role is None:
+        wait = failures.check(client)
+        if wait is not None:
+            _too_many(wait, "密钥错误次数过多")
+        return None
+    return role
+
+
 def require_role(*roles: str):
     """Key from ``X-API-Key``; 401 without a known key, 403 when its role is not one of ``roles``."""
 
     def check(request: Request, settings: Settings = Depends(get_settings)) -> str:
-        key = request.headers.get("x-api-key", "").strip()
-        role = settings.api.api_keys.get(key) if key else None
+        role = key_role(request, settings)
         if role is None:
             raise ApiError(401, "unauthorized", "需要有效的访问密钥（X-API-Key）",
                            headers={"WWW-Authenticate": "APIKey"})
@@ -46,6 +68,11 @@ def require_role(*roles: str):
         return role
 
     return check
+
+
+def _too_many(wait: float, what: str = "请求过于频繁") -> None:
+    seconds = max(1, math.ceil(wait))
+    raise ApiError(429, "rate_limited", f"{what}，请 {seconds} 秒后再试", headers={"Retry-After": str(seconds)})
 
 
 class RateLimiter:
@@ -76,9 +103,6 @@ class RateLimiter:
 
 def rate_limited(request: Request) -> None:
     limiter: RateLimiter = request.app.state.rate_limiter
-    client = request.client.host if request.client else "unknown"
-    wait = limiter.check(client)
+    wait = limiter.check(client_address(request))
     if wait is not None:
-        seconds = max(1, math.ceil(wait))
-        raise ApiError(429, "rate_limited", f"请求过于频繁，请 {seconds} 秒后再试",
-                       headers={"Retry-After": str(seconds)})
+        _too_many(wait)

@@ -6,6 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("daoban.api")
@@ -15,8 +16,11 @@ DEFAULT_MESSAGES = {
     401: ("unauthorized", "需要有效的访问密钥（X-API-Key）"),
     403: ("forbidden", "该访问密钥无权使用此功能"),
     404: ("not_found", "找不到请求的内容"),
+    408: ("request_timeout", "请求超时，请重试"),
+    409: ("conflict", "请求与当前状态冲突"),
     405: ("method_not_allowed", "不支持此请求方法"),
     413: ("payload_too_large", "请求内容过大"),
+    414: ("uri_too_long", "请求地址过长"),
     415: ("unsupported_media_type", "请求内容须为 JSON"),
     422: ("invalid_request", "请求内容格式不正确"),
     429: ("rate_limited", "请求过于频繁，请稍后再试"),
@@ -48,6 +52,17 @@ _FIELD_MESSAGES = {
     "bool_type": "应为 true 或 false",
     "int_parsing": "应为整数",
     "extra_forbidden": "不认识的字段",
+    "string_pattern_mismatch": "格式不正确",
+    "enum": "取值不在允许范围内",
+    "int_type": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "list_type": "应为列表",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "too_long": "项目过多",
+    "too_short": "项目过少",
+    "uuid_parsing": "格式不正确",
 }
 
 
@@ -68,7 +83,7 @@ def install(app: FastAPI) -> None:
         details = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p != "body"]
-            details.append({"field": ".".join(loc), "message": _FIELD_MESSAGES.get(err.get("type", ""), err.get("msg", ""))})
+            details.append({"field": ".".join(loc), "message": _FIELD_MESSAGES.get(err.get("type", ""), "取值不正确")})
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             message = "请求内容不是有效的 JSON"
         elif any(e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",) for e in exc.errors()):
@@ -77,6 +92,13 @@ def install(app: FastAPI) -> None:
             message = "请求内容格式不正确：" + "；".join(
                 f"{d['field'] or '请求'} {d['message']}" for d in details[:3])
         return JSONResponse(error_body("invalid_request", message, errors=details), status_code=422)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_error(request: Request, exc: SQLAlchemyError):
+        # A lost or broken database is an outage to report (503, like /readyz), not a bug (500).
+        log.error("database error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse(error_body("database_unavailable", "数据存储暂时不可用，请稍后再试或拨打 12345"),
+                            status_code=503, headers={"Retry-After": "30"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

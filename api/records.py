@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from agent.reply import FormState, Reply
 from api.crypto import mask
@@ -28,7 +30,7 @@ def is_low_confidence(reply: Reply) -> bool:
 def record_turn(rt: Runtime, question: str, reply: Reply, channel: str, region: str | None) -> str:
     reply_id = new_id()
     vault = rt.vault
-    with rt.db.begin() as s:
+    with rt.session_locks(reply.session_id), rt.db.begin() as s:
         session = s.get(SessionRow, reply.session_id)
         if session is None:
             s.add(SessionRow(id=reply.session_id, channel=channel, region=region))
@@ -59,36 +61,52 @@ def record_turn(rt: Runtime, question: str, reply: Reply, channel: str, region: 
 
 
 def _merge_draft(rt: Runtime, s, session_id: str, form: FormState) -> None:
-    """The assistant's prefill becomes the draft; values the user typed in the form win over it."""
+    """The assistant's prefill becomes the draft; values the user typed in the form win over it. A draft
+    already submitted is left as it was submitted."""
     row = s.get(FormDraftRow, (session_id, form.form_id))
     if row is not None:
+        if row.receipt_no:
+            return
         old = FormState.model_validate_json(rt.vault.decrypt(row.state_enc))
         typed = {f.key: f for f in old.fields if f.source == "user"}
         form = form.model_copy(update={"fields": [typed.get(f.key, f) for f in form.fields]})
-        row.state_enc = rt.vault.encrypt(form.model_dump_json())
-        row.updated_at = utcnow()
-    else:
-        s.add(FormDraftRow(session_id=session_id, form_id=form.form_id, scenario_id=form.scenario_id,
-                           state_enc=rt.vault.encrypt(form.model_dump_json())))
+    upsert_draft(rt, s, session_id, form)
+
+
+def upsert_draft(rt: Runtime, s, session_id: str, form: FormState, receipt_no: str | None = None) -> None:
+    """Insert or replace the draft in one statement: two writers never collide on the primary key."""
+    values = {"session_id": session_id, "form_id": form.form_id, "scenario_id": form.scenario_id,
+              "state_enc": rt.vault.encrypt(form.model_dump_json()), "updated_at": utcnow()}
+    if receipt_no:
+        values["receipt_no"] = receipt_no
+    dialect = s.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = insert(FormDraftRow).values(**values)
+        s.execute(stmt.on_conflict_do_update(index_elements=["session_id", "form_id"],
+                                             set_={k: stmt.excluded[k] for k in values
+                                                   if k not in ("session_id", "form_id")}))
+    else:  # pragma: no cover - other databases: plain merge under the session lock
+        s.merge(FormDraftRow(**values))
+
+
+def load_draft_row(rt: Runtime, session_id: str, form_id: str) -> tuple[FormState, str | None] | None:
+    """The draft and, once submitted, its receipt number."""
+    with rt.db() as s:
+        row = s.get(FormDraftRow, (session_id, form_id))
+        if row is None:
+            return None
+        return FormState.model_validate_json(rt.vault.decrypt(row.state_enc)), row.receipt_no
 
 
 def load_draft(rt: Runtime, session_id: str, form_id: str) -> FormState | None:
-    with rt.db() as s:
-        row = s.get(FormDraftRow, (session_id, form_id))
-        return None if row is None else FormState.model_validate_json(rt.vault.decrypt(row.state_enc))
+    found = load_draft_row(rt, session_id, form_id)
+    return found[0] if found else None
 
 
-def save_draft(rt: Runtime, session_id: str, form: FormState) -> None:
+def save_draft(rt: Runtime, session_id: str, form: FormState, receipt_no: str | None = None) -> None:
     with rt.db.begin() as s:
-        row = s.get(FormDraftRow, (session_id, form.form_id))
-        if row is None:
-            s.add(FormDraftRow(session_id=session_id, form_id=form.form_id, scenario_id=form.scenario_id,
-                               state_enc=rt.vault.encrypt(form.model_dump_json())))
-        else:
-            row.state_enc = rt.vault.encrypt(form.model_dump_json())
-            row.updated_at = utcnow()
-        if s.get(SessionRow, session_id) is None:
-            s.add(SessionRow(id=session_id))
+        upsert_draft(rt, s, session_id, form, receipt_no)
 
 
 def session_drafts(rt: Runtime, session_id: str) -> list[FormState]:
@@ -103,7 +121,7 @@ def last_reply(rt: Runtime, session_id: str) -> tuple[str, Reply] | None:
                                                  MessageRow.reply_id.is_not(None))
                         .order_by(MessageRow.id.desc())).first()
         row = s.get(ReplyRow, msg.reply_id) if msg else None
-        if row is None:
+        if row is None or not row.reply_enc:  # none yet, or erased with its expired session
             return None
         return row.id, Reply.model_validate_json(rt.vault.decrypt(row.reply_enc))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from api.crypto import Vault, load_key
 from api.db import make_engine, make_sessionmaker
+from api.locks import SessionLocks
 from api.stores import SQLSessionStore, SQLStatusLookup
 from daoban.settings import Settings
 
@@ -24,6 +25,7 @@ class Runtime:
         self.db = make_sessionmaker(self.engine)
         self.vault = Vault(load_key(settings))
         self.session_store = SQLSessionStore(self.db, self.vault)
+        self.session_locks = SessionLocks()
         self.status_lookup = SQLStatusLookup(self.db)
         self.retriever = None
         self.assistant = None

@@ -12,7 +12,15 @@ SessionId = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: "yes" is not a boolean and 1 is not a string; a client learns of its mistake instead of a guess
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+class NewSession(BaseModel):
+    session_id: str
+    session_token: str = Field(description="the session's secret, shown once: send it as X-Session-Token")
+    token_header: str = "X-Session-Token"
+    idle_expiry_minutes: int = Field(description="the session and its personal data end after this much idle time")
 
 
 class ChatRequest(Wire):

@@ -69,8 +69,21 @@ class APISettings(BaseModel):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under data_dir by default")
     api_keys: dict[str, str] = Field(default_factory=dict, description="key -> role (hotline, staff)")
     rate_limit_per_minute: int = 60
+    # Wrong API keys per client address and minute before 429: keys cannot be guessed at speed.
+    failed_key_limit_per_minute: int = Field(default=10, ge=1)
     max_body_bytes: int = 64_000
+    # A request body must arrive whole within this time (a stalled upload does not hold a worker forever).
+    body_timeout_s: float = Field(default=15.0, gt=0)
+    max_url_bytes: int = Field(default=4096, ge=256)
     secret_key: str | None = Field(default=None, description="Fernet key for personal data at rest")
+    # Sessions idle this long expire: their secret stops working and their personal data is erased.
+    session_idle_minutes: int = Field(default=60, ge=1)
+    # Browser origins allowed to call the citizen API (the widget on a portal); "*" = any. Never the consoles.
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    # Who may frame the citizen page (CSP frame-ancestors); the consoles may never be framed.
+    frame_ancestors: list[str] = Field(default_factory=lambda: ["*"])
+    # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For is believed; none by default.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):

@@ -31,6 +31,18 @@ def chat_turn(http):
     return r
 
 
+@pytest.fixture(scope="module")
+def auth(chat_turn):
+    """The secret the server issued with chat_turn's session: every later call on that session sends it."""
+    return {"X-Session-Token": chat_turn.headers["x-session-token"]}
+
+
+def new_session(http) -> tuple[str, dict]:
+    r = http.post("/v1/sessions", json={})
+    assert r.status_code == 201, r.text
+    return r.json()["session_id"], {"X-Session-Token": r.json()["session_token"]}
+
+
 # -- health, docs, pages ------------------------------------------------------------------
 
 def test_health_and_ready(http):
@@ -98,7 +110,7 @@ def test_not_found_and_wrong_method_are_json(http):
     assert r.status_code == 404 and r.json()["code"] == "matter_not_found"
     r = http.get("/v1/chat")
     assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
-    assert http.get("/v1/sessions/nosuchsession").json()["code"] == "session_not_found"
+    assert http.get("/v1/sessions/nosuchsession").json()["code"] == "session_forbidden"
 
 
 # -- corpus endpoints ---------------------------------------------------------------------
@@ -138,12 +150,12 @@ def test_search(http):
 
 # -- chat, stream, sessions, feedback -----------------------------------------------------
 
-def test_chat_returns_the_reply_and_records_the_session(http, chat_turn):
+def test_chat_returns_the_reply_and_records_the_session(http, chat_turn, auth):
     reply = chat_turn.json()
     assert reply["session_id"] and reply["intent"]["name"] and reply["answer"]
     assert reply["route"] and reply["route"]["id"] == SCENARIO
     reply_id = chat_turn.headers["x-reply-id"]
-    session = http.get(f"/v1/sessions/{reply['session_id']}").json()
+    session = http.get(f"/v1/sessions/{reply['session_id']}", headers=auth).json()
     assert [m["role"] for m in session["messages"]] == ["user", "assistant"]
     assert session["messages"][1]["reply_id"] == reply_id and session["messages"][1]["text"] == reply["answer"]
     assert session["state"]["session_id"] == reply["session_id"]
@@ -155,10 +167,11 @@ def test_chat_returns_the_reply_and_records_the_session(http, chat_turn):
         assert page.status_code == 200 and f'id="{c["section"]}"' in page.text, c
 
 
-def test_stream_sends_tokens_then_the_whole_reply(http, chat_turn):
+def test_stream_sends_tokens_then_the_whole_reply(http, chat_turn, auth):
     sid = chat_turn.json()["session_id"]
     events = []
-    with http.stream("POST", "/v1/chat/stream", json={"session_id": sid, "message": "父母都是山东户口"}) as r:
+    with http.stream("POST", "/v1/chat/stream", json={"session_id": sid, "message": "父母都是山东户口"},
+                     headers=auth) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         event = None
         for line in r.iter_lines():
@@ -171,20 +184,25 @@ def test_stream_sends_tokens_then_the_whole_reply(http, chat_turn):
     final = events[-1][1]
     assert final["reply"]["session_id"] == sid and final["reply_id"]
     assert all(d["type"] == "token" and isinstance(d["text"], str) for e, d in events[:-1])
-    session = http.get(f"/v1/sessions/{sid}").json()
+    assert "x-session-token" not in r.headers  # the secret is issued once, with the session
+    session = http.get(f"/v1/sessions/{sid}", headers=auth).json()
     assert len(session["messages"]) >= 4 and session["messages"][-1]["text"] == final["reply"]["answer"]
 
 
-def test_feedback(http, chat_turn):
+def test_feedback(http, chat_turn, auth):
     sid, reply_id = chat_turn.json()["session_id"], chat_turn.headers["x-reply-id"]
     r = http.post("/v1/feedback", json={"session_id": sid, "reply_id": reply_id, "thumbs": "down", "resolved": False,
-                                        "comment": f"我的电话{PHONE}"})
+                                        "comment": f"我的电话{PHONE}"}, headers=auth)
     assert r.status_code == 200 and r.json()["reply_id"] == reply_id
-    assert http.post("/v1/feedback", json={"session_id": sid, "thumbs": "up"}).status_code == 200  # last reply
-    assert http.post("/v1/feedback", json={"session_id": sid, "reply_id": "0" * 32, "thumbs": "up"}).status_code == 404
-    assert http.post("/v1/feedback", json={"session_id": "nobody", "thumbs": "up"}).status_code == 404
-    assert http.post("/v1/feedback", json={"session_id": sid}).json()["code"] == "empty_feedback"
-    assert http.post("/v1/feedback", json={"session_id": sid, "thumbs": "sideways"}).status_code == 422
+    assert http.post("/v1/feedback", json={"session_id": sid, "thumbs": "up"}, headers=auth).status_code == 200
+    assert http.post("/v1/feedback", json={"session_id": sid, "reply_id": "0" * 32, "thumbs": "up"},
+                     headers=auth).status_code == 404
+    assert http.post("/v1/feedback", json={"session_id": "nobody", "thumbs": "up"}, headers=auth).status_code == 403
+    assert http.post("/v1/feedback", json={"session_id": sid}, headers=auth).json()["code"] == "empty_feedback"
+    assert http.post("/v1/feedback", json={"session_id": sid, "thumbs": "sideways"}, headers=auth).status_code == 422
+    # strict booleans: "yes" is not true
+    r = http.post("/v1/feedback", json={"session_id": sid, "resolved": "yes"}, headers=auth)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "resolved"
 
 
 # -- forms ----------------------------------------------------------------------------------
@@ -196,37 +214,39 @@ GOOD = {"applicant_name": "张明", "applicant_id_number": APPLICANT_ID, "applic
 
 
 def test_form_update_validates_inline_and_keeps_the_draft(http):
-    sid = "form-inline-1"
+    sid, auth = new_session(http)
     r = http.post(f"/v1/forms/{FORM}", json={"session_id": sid, "fields": {"applicant_phone": "1391234567",
-                                                                           "applicant_name": "张明"}})
+                                                                           "applicant_name": "张明"}}, headers=auth)
     assert r.status_code == 200, r.text
     fields = {f["key"]: f for f in r.json()["fields"]}
     assert fields["applicant_phone"]["valid"] is False and fields["applicant_phone"]["error"]
     assert fields["applicant_name"]["value"] == "张明" and fields["applicant_name"]["source"] == "user"
-    again = http.get(f"/v1/forms/{FORM}", params={"session_id": sid}).json()
+    again = http.get(f"/v1/forms/{FORM}", params={"session_id": sid}, headers=auth).json()
     assert {f["key"]: f["value"] for f in again["fields"]}["applicant_name"] == "张明"
-    assert http.post(f"/v1/forms/{FORM}", json={"session_id": sid, "fields": {"shoe_size": "42"}}).status_code == 422
-    assert http.post("/v1/forms/no-such-form", json={"session_id": sid, "fields": {}}).status_code == 404
-    assert http.post(f"/v1/forms/{FORM}", json={"fields": {}}).status_code == 422
+    assert http.post(f"/v1/forms/{FORM}", json={"session_id": sid, "fields": {"shoe_size": "42"}},
+                     headers=auth).status_code == 422
+    assert http.post("/v1/forms/no-such-form", json={"session_id": sid, "fields": {}}, headers=auth).status_code == 404
+    assert http.post(f"/v1/forms/{FORM}", json={"fields": {}}, headers=auth).status_code == 422
 
 
 def test_submit_refuses_an_invalid_form_field_by_field(http):
-    sid = "form-invalid-1"
+    sid, auth = new_session(http)
     bad = dict(GOOD, applicant_id_number=APPLICANT_ID[:-1] + ("0" if APPLICANT_ID[-1] != "0" else "1"),
                baby_gender="", applicant_phone="12345")
-    r = http.post(f"/v1/forms/{FORM}/submit", json={"session_id": sid, "fields": bad})
+    r = http.post(f"/v1/forms/{FORM}/submit", json={"session_id": sid, "fields": bad}, headers=auth)
     assert r.status_code == 422 and r.json()["code"] == "form_invalid"
     keys = {e["key"] for e in r.json()["errors"]}
     assert {"applicant_id_number", "baby_gender", "applicant_phone"} <= keys
     assert "applicant_name" not in keys
     # what was typed is kept for the next try
-    kept = {f["key"]: f["value"] for f in http.get(f"/v1/forms/{FORM}", params={"session_id": sid}).json()["fields"]}
+    kept = {f["key"]: f["value"] for f in http.get(f"/v1/forms/{FORM}", params={"session_id": sid},
+                                                  headers=auth).json()["fields"]}
     assert kept["baby_name"] == "张小宝"
 
 
 def test_submit_returns_a_receipt_and_status_lookup_finds_it(http, api_server):
-    sid = "form-good-1"
-    r = http.post(f"/v1/forms/{FORM}/submit", json={"session_id": sid, "fields": GOOD})
+    sid, auth = new_session(http)
+    r = http.post(f"/v1/forms/{FORM}/submit", json={"session_id": sid, "fields": GOOD}, headers=auth)
     assert r.status_code == 200, r.text
     receipt = r.json()
     scenario = http.get(f"/v1/matters/{SCENARIO}").json()
@@ -244,9 +264,10 @@ def test_submit_returns_a_receipt_and_status_lookup_finds_it(http, api_server):
 
 
 def test_personal_data_is_encrypted_at_rest_and_masked_in_logs(http, api_server, chat_turn):
-    sid = "pii-1"
-    http.post("/v1/chat", json={"session_id": sid, "message": f"我叫张明，身份证{APPLICANT_ID}，电话{PHONE}，孩子出生了要上户口"})
-    http.post(f"/v1/forms/{FORM}/submit", json={"session_id": "pii-2", "fields": GOOD})
+    r = http.post("/v1/chat", json={"message": f"我叫张明，身份证{APPLICANT_ID}，电话{PHONE}，孩子出生了要上户口"})
+    sid = r.json()["session_id"]
+    other, auth = new_session(http)
+    http.post(f"/v1/forms/{FORM}/submit", json={"session_id": other, "fields": GOOD}, headers=auth)
     data_dir = Path(api_server.env["DAOBAN_DATA_DIR"])
     raw = b"".join(p.read_bytes() for p in data_dir.glob("daoban.sqlite3*"))
     for secret in (APPLICANT_ID, MOTHER_ID, PHONE):

@@ -23,7 +23,9 @@ def test_a_submitted_form_survives_sigkill(tmp_path):
               "hukou_address": "山东省青岛市市南区香港中路10号"}
     try:
         with server.client() as http:
-            r = http.post(f"/v1/forms/{FORM}/submit", json={"session_id": "crash-1", "fields": fields})
+            started = http.post("/v1/sessions", json={}).json()
+            r = http.post(f"/v1/forms/{FORM}/submit", json={"session_id": started["session_id"], "fields": fields},
+                          headers={"X-Session-Token": started["session_token"]})
             assert r.status_code == 200, r.text
             receipt = r.json()
         server.kill(signal.SIGKILL)  # no shutdown hook, no flush: only what was committed survives

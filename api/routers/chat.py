@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Iterator
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from agent.reply import Reply
@@ -16,6 +16,7 @@ from api.errors import ApiError
 from api.records import record_turn
 from api.runtime import Runtime
 from api.schemas import ChatRequest
+from api.session_access import TOKEN_HEADER, chat_session
 
 router = APIRouter(prefix="/v1", tags=["chat"], dependencies=[Depends(rate_limited)])
 log = logging.getLogger("daoban.api")
@@ -31,22 +32,33 @@ def assistant_or_503(rt: Runtime):
     return rt.assistant
 
 
-def _call_args(req: ChatRequest, rt: Runtime) -> dict:
-    return {"session_id": req.session_id, "channel": req.channel, "region": req.region or None}
+def _call_args(req: ChatRequest, session_id: str) -> dict:
+    return {"session_id": session_id, "channel": req.channel, "region": req.region or None}
+
+
+def _session(req: ChatRequest, request: Request, rt: Runtime) -> tuple[str, dict]:
+    """The turn's session and the headers that hand a new session's secret to the client (once)."""
+    session_id, token = chat_session(rt, request, req.session_id, req.channel, req.region or None)
+    return session_id, ({TOKEN_HEADER: token} if token else {})
 
 
 @router.post("/chat", response_model=Reply, summary="Ask the assistant; the agent's Reply comes back unchanged",
-             responses={200: {"headers": {"X-Reply-Id": {"description": "id to send feedback on this reply"}}}})
-def chat(req: ChatRequest, rt: Runtime = Depends(get_runtime)):
+             responses={200: {"headers": {
+                 "X-Reply-Id": {"description": "id to send feedback on this reply"},
+                 "X-Session-Token": {"description": "the new session's secret, sent once when the turn starts a "
+                                                    "session: send it back in this header on every later call"}}},
+                 403: {"description": "a live session_id without its X-Session-Token"}})
+def chat(req: ChatRequest, request: Request, rt: Runtime = Depends(get_runtime)):
     assistant = assistant_or_503(rt)
+    session_id, headers = _session(req, request, rt)
     t0 = time.perf_counter()
-    reply: Reply = assistant.handle(req.message, **_call_args(req, rt))
+    reply: Reply = assistant.handle(req.message, **_call_args(req, session_id))
     if not reply.latency_ms:
         reply.latency_ms = int((time.perf_counter() - t0) * 1000)
     reply_id = record_turn(rt, req.message, reply, req.channel, req.region)
-    log.info("chat %s intent=%s route=%s %d ms: %s", reply.session_id, reply.intent.name,
+    log.info("chat intent=%s route=%s %d ms: %s", reply.intent.name,
              reply.route.id if reply.route else "-", reply.latency_ms, mask(req.message))
-    return JSONResponse(reply.model_dump(mode="json"), headers={"X-Reply-Id": reply_id})
+    return JSONResponse(reply.model_dump(mode="json"), headers={"X-Reply-Id": reply_id, **headers})
 
 
 def _sse(event: str, data: dict) -> str:
@@ -59,14 +71,15 @@ def _sse(event: str, data: dict) -> str:
                          "LLM, the answer) is streamed; then one `reply` `{type, reply: Reply, reply_id}`, the answer "
                          "that counts; `error` `{type, code, message}` if it fails midway.",
              response_class=StreamingResponse)
-def chat_stream(req: ChatRequest, rt: Runtime = Depends(get_runtime)):
+def chat_stream(req: ChatRequest, request: Request, rt: Runtime = Depends(get_runtime)):
     assistant = assistant_or_503(rt)
+    session_id, headers = _session(req, request, rt)
 
     def events() -> Iterator[str]:
         t0 = time.perf_counter()
         streamed = False
         try:
-            for item in assistant.stream(req.message, **_call_args(req, rt)):
+            for item in assistant.stream(req.message, **_call_args(req, session_id)):
                 if item.get("type") == "token":
                     streamed = True
                     yield _sse("token", {"type": "token", "text": item.get("text", "")})
@@ -91,4 +104,4 @@ def chat_stream(req: ChatRequest, rt: Runtime = Depends(get_runtime)):
             yield _sse("error", {"type": "error", "code": "internal", "message": "生成回答时出错，请重试或拨打 12345"})
 
     return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers})

@@ -1,7 +1,7 @@
 """Thumbs up/down and 问题已解决/未解决 on a reply."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from api.crypto import mask
 from api.db import FeedbackRow, ReplyRow
@@ -9,13 +9,17 @@ from api.deps import get_runtime, rate_limited
 from api.errors import ApiError
 from api.records import last_reply
 from api.runtime import Runtime
+from api.routers.sessions import SESSION_ERRORS
 from api.schemas import FeedbackAck, FeedbackRequest
+from api.session_access import check_session
 
 router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Depends(rate_limited)])
 
 
-@router.post("/feedback", response_model=FeedbackAck, summary="Rate a reply (defaults to the session's last one)")
-def feedback(body: FeedbackRequest, rt: Runtime = Depends(get_runtime)):
+@router.post("/feedback", response_model=FeedbackAck, responses=SESSION_ERRORS,
+             summary="Rate a reply (defaults to the session's last one); needs the session's X-Session-Token")
+def feedback(body: FeedbackRequest, request: Request, rt: Runtime = Depends(get_runtime)):
+    check_session(rt, request, body.session_id)
     if body.thumbs is None and body.resolved is None and not body.comment:
         raise ApiError(422, "empty_feedback", "请至少选择赞/踩、是否已解决或填写意见")
     reply_id = body.reply_id

@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header, Request
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agent.reply import FormFieldValue, FormState
-from api.crypto import mask
-from api.db import SubmissionRow, utcnow
+from api.db import FormDraftRow, SubmissionRow, utcnow
 from api.deps import get_runtime, rate_limited
 from api.errors import ApiError
-from api.records import departments_json, load_draft, save_draft
+from api.records import departments_json, load_draft, load_draft_row, save_draft, upsert_draft
 from api.runtime import Runtime
 from api.schemas import ApplicationStatusView, FieldError, FormUpdate, Receipt
+from api.routers.sessions import SESSION_ERRORS
+from api.session_access import check_session
 from api.stores import application_status
 
 router = APIRouter(prefix="/v1", tags=["forms"], dependencies=[Depends(rate_limited)])
@@ -81,17 +84,32 @@ def field_errors(scenario, form: FormState) -> list[FieldError]:
     return errors
 
 
-@router.get("/forms/{form_id}", response_model=FormState, summary="The session's draft of a form (blank if none)")
-def get_form(form_id: str, session_id: str, rt: Runtime = Depends(get_runtime)):
+@router.get("/forms/{form_id}", response_model=FormState, responses=SESSION_ERRORS,
+            summary="The session's draft of a form (blank if none); needs the session's X-Session-Token")
+def get_form(form_id: str, session_id: str, request: Request, rt: Runtime = Depends(get_runtime)):
+    check_session(rt, request, session_id)
     scenario = _scenario(rt, form_id)
     return current_form(rt, scenario, session_id)
 
 
-@router.post("/forms/{form_id}", response_model=FormState, summary="Update fields of the session's draft")
-def update_form(form_id: str, body: FormUpdate, rt: Runtime = Depends(get_runtime)):
+def _already_submitted(rt: Runtime, session_id: str, form_id: str) -> str | None:
+    found = load_draft_row(rt, session_id, form_id)
+    return found[1] if found else None
+
+
+@router.post("/forms/{form_id}", response_model=FormState,
+             responses={**SESSION_ERRORS, 409: {"description": "the draft was submitted already"}},
+             summary="Update fields of the session's draft (the last write per field wins)")
+def update_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = Depends(get_runtime)):
+    check_session(rt, request, body.session_id)
     scenario = _scenario(rt, form_id)
-    form = _apply(rt, scenario, body.session_id, body.fields)
-    save_draft(rt, body.session_id, form)
+    with rt.session_locks(body.session_id):  # read, apply, write as one step: concurrent edits all land
+        receipt_no = _already_submitted(rt, body.session_id, form_id)
+        if receipt_no:
+            raise ApiError(409, "already_submitted", f"该申请已提交（受理编号 {receipt_no}），不能再修改",
+                           receipt_no=receipt_no)
+        form = _apply(rt, scenario, body.session_id, body.fields)
+        save_draft(rt, body.session_id, form)
     return form
 
 
@@ -106,55 +124,85 @@ def new_receipt_no(now: dt.datetime) -> str:
     return f"YJS{now:%Y%m%d}{secrets.randbelow(10**8):08d}"
 
 
-@router.post("/forms/{form_id}/submit", response_model=Receipt,
-             responses={422: {"description": "`{code: form_invalid, message, errors: [{key, label, message}]}`"}},
-             summary="Validate every field, persist the submission and return the receipt")
-def submit_form(form_id: str, body: FormUpdate, rt: Runtime = Depends(get_runtime)):
-    scenario = _scenario(rt, form_id)
-    form = _apply(rt, scenario, body.session_id, body.fields) if body.fields else \
-        current_form(rt, scenario, body.session_id)
-    save_draft(rt, body.session_id, form)  # keep what was typed even when it is refused
-    errors = field_errors(scenario, form)
-    if errors:
-        raise ApiError(422, "form_invalid", f"表单有 {len(errors)} 项需要修改：{'、'.join(e.label for e in errors[:5])}",
-                       errors=[e.model_dump() for e in errors])
-    departments = list(dict.fromkeys([scenario.lead_department, *scenario.departments]))
+def _receipt(rt: Runtime, scenario, row: SubmissionRow) -> Receipt:
     promised, limit_text = time_limit_text(scenario)
+    region = rt.corpus().region_of(scenario.region)
+    return Receipt(receipt_no=row.receipt_no, submitted_at=row.submitted_at.replace(tzinfo=dt.timezone.utc),
+                   scenario_id=row.scenario_id, scenario_title=row.scenario_title, form_id=row.form_id,
+                   departments=json.loads(row.departments), promised_days=row.promised_days, time_limit=limit_text,
+                   status=row.status, status_lookup=region.status_lookup if region else None)
+
+
+def _earlier_submission(rt: Runtime, session_id: str, form_id: str, key: str | None) -> SubmissionRow | None:
+    """The submission a retry (same Idempotency-Key) or a second click (same draft) already made."""
+    with rt.db() as s:
+        if key:
+            row = s.scalars(select(SubmissionRow).where(SubmissionRow.session_id == session_id,
+                                                        SubmissionRow.idempotency_key == key)).first()
+            if row is not None and row.form_id != form_id:
+                raise ApiError(409, "idempotency_key_reused", "该 Idempotency-Key 已用于另一份申请，请换一个")
+            if row is not None:
+                return row
+        draft = s.get(FormDraftRow, (session_id, form_id))
+        return s.get(SubmissionRow, draft.receipt_no) if draft is not None and draft.receipt_no else None
+
+
+@router.post("/forms/{form_id}/submit", response_model=Receipt,
+             responses={**SESSION_ERRORS,
+                        422: {"description": "`{code: form_invalid, message, errors: [{key, label, message}]}`"}},
+             summary="Validate every field, persist the submission and return the receipt",
+             description="Idempotent: a draft is submitted once, and a retry with the same `Idempotency-Key` "
+                         "header (or a second click) returns the first receipt.")
+def submit_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = Depends(get_runtime),
+                idempotency_key: str | None = Header(default=None, max_length=128)):
+    check_session(rt, request, body.session_id)
+    scenario = _scenario(rt, form_id)
+    with rt.session_locks(body.session_id):
+        earlier = _earlier_submission(rt, body.session_id, form_id, idempotency_key)
+        if earlier is not None:
+            return _receipt(rt, scenario, earlier)
+        form = _apply(rt, scenario, body.session_id, body.fields) if body.fields else \
+            current_form(rt, scenario, body.session_id)
+        save_draft(rt, body.session_id, form)  # keep what was typed even when it is refused
+        errors = field_errors(scenario, form)
+        if errors:
+            raise ApiError(422, "form_invalid", f"表单有 {len(errors)} 项需要修改：{'、'.join(e.label for e in errors[:5])}",
+                           errors=[e.model_dump() for e in errors])
+        row = _store_submission(rt, scenario, form, body.session_id, idempotency_key)
+    log.info("form %s submitted: receipt %s", form_id, row.receipt_no)
+    return _receipt(rt, scenario, row)
+
+
+def _store_submission(rt: Runtime, scenario, form: FormState, session_id: str, key: str | None) -> SubmissionRow:
+    """The submission and the draft's receipt in one transaction, committed (fsynced: synchronous=FULL)
+    before the receipt is sent."""
+    departments = list(dict.fromkeys([scenario.lead_department, *scenario.departments]))
+    promised, _ = time_limit_text(scenario)
     values = {f.key: f.value for f in form.fields if f.value}
     now = utcnow().replace(microsecond=0)
     for _ in range(5):
-        receipt_no = new_receipt_no(now)
+        row = SubmissionRow(receipt_no=new_receipt_no(now), session_id=session_id, form_id=form.form_id,
+                            scenario_id=scenario.id, scenario_title=scenario.title,
+                            departments=departments_json(departments), promised_days=promised, status="已受理",
+                            values_enc=rt.vault.encrypt(_json(values)), idempotency_key=key, submitted_at=now)
         try:
-            # Committed (fsynced: synchronous=FULL) before the receipt is sent.
             with rt.db.begin() as s:
-                s.add(SubmissionRow(receipt_no=receipt_no, session_id=body.session_id, form_id=form_id,
-                                    scenario_id=scenario.id, scenario_title=scenario.title,
-                                    departments=departments_json(departments), promised_days=promised,
-                                    status="已受理", values_enc=rt.vault.encrypt(_json(values)), submitted_at=now))
-            break
+                s.add(row)
+                s.flush()
+                upsert_draft(rt, s, session_id, form, receipt_no=row.receipt_no)
+            return row
         except IntegrityError:
             continue
-    else:  # pragma: no cover - 10^8 numbers a day
-        raise ApiError(503, "busy", "暂时无法生成受理编号，请重试")
-    log.info("form %s submitted by session %s: receipt %s (%s)", form_id, body.session_id, receipt_no,
-             mask(values.get("applicant_phone", "")))
-    region = rt.corpus().region_of(scenario.region)
-    return Receipt(receipt_no=receipt_no, submitted_at=now, scenario_id=scenario.id, scenario_title=scenario.title,
-                   form_id=form_id, departments=departments, promised_days=promised, time_limit=limit_text,
-                   status="已受理", status_lookup=region.status_lookup if region else None)
+    raise ApiError(503, "busy", "暂时无法生成受理编号，请重试")  # pragma: no cover - 10^8 numbers a day
 
 
 def _json(values: dict) -> str:
-    import json
-
     return json.dumps(values, ensure_ascii=False)
 
 
 @router.get("/submissions/{receipt_no}", response_model=ApplicationStatusView,
             summary="Progress of a submitted application, by receipt number")
 def submission_status(receipt_no: str, rt: Runtime = Depends(get_runtime)):
-    from sqlalchemy import select
-
     with rt.db() as s:
         row = s.scalars(select(SubmissionRow).where(SubmissionRow.receipt_no == receipt_no.strip().upper())).first()
         if row is None:

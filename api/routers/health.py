@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
+from api.db import database_ok
 from api.deps import get_runtime
 from api.runtime import Runtime
 
@@ -15,11 +16,16 @@ def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The index and the model are loaded (503 until then)")
+@router.get("/readyz", summary="The database answers a real query, and the index and the model are loaded "
+                               "(503 otherwise)")
 def readyz(rt: Runtime = Depends(get_runtime)):
-    body = {"index": rt.index_ready, "model": rt.assistant is not None and rt.ready,
-            "llm_backend": rt.settings.llm.backend}
-    if rt.ready:
+    database_error = database_ok(rt.engine, rt.settings)
+    body = {"database": database_error is None, "index": rt.index_ready,
+            "model": rt.assistant is not None and rt.ready, "llm_backend": rt.settings.llm.backend}
+    if rt.ready and database_error is None:
         return {"ready": True, **body}
-    message = "索引或模型正在加载" if not rt.load_error else f"加载失败：{rt.load_error}"
+    if database_error:
+        message = f"数据库不可用：{database_error}"
+    else:
+        message = "索引或模型正在加载" if not rt.load_error else f"加载失败：{rt.load_error}"
     return JSONResponse({"code": "not_ready", "message": message, "ready": False, **body}, status_code=503)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from agent.reply import Reply
@@ -13,6 +13,7 @@ from api.routers.chat import assistant_or_503
 from api.routers.sessions import session_view
 from api.runtime import Runtime
 from api.schemas import SessionView, Wire
+from api.session_access import chat_session
 
 router = APIRouter(prefix="/v1/hotline", tags=["hotline"], dependencies=[Depends(require_role("hotline", "staff"))])
 
@@ -105,10 +106,12 @@ def ping(role: str = Depends(require_role("hotline", "staff"))):
 
 
 @router.post("/assist", summary="Suggested answer, fact card and transcript for what the caller said")
-def assist(body: AssistRequest, rt: Runtime = Depends(get_runtime)):
+def assist(body: AssistRequest, request: Request, rt: Runtime = Depends(get_runtime)):
     assistant = assistant_or_503(rt)
+    # The call's session is the server's: an unknown id starts a new one, as for citizens.
+    session_id, _ = chat_session(rt, request, body.session_id, "hotline", body.region)
     t0 = time.perf_counter()
-    reply: Reply = assistant.handle(body.message, session_id=body.session_id, channel="hotline", region=body.region)
+    reply: Reply = assistant.handle(body.message, session_id=session_id, channel="hotline", region=body.region)
     if not reply.latency_ms:
         reply.latency_ms = int((time.perf_counter() - t0) * 1000)
     reply_id = record_turn(rt, body.message, reply, "hotline", body.region)

@@ -1,7 +1,8 @@
-"""A session's transcript, the agent's state and the form drafts."""
+"""A session: started by the server (its secret returned once), read and ended only with that secret
+(or a hotline / staff key)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
 from api.db import MessageRow, SessionRow
@@ -9,9 +10,12 @@ from api.deps import get_runtime, rate_limited
 from api.errors import ApiError
 from api.records import last_reply, session_drafts
 from api.runtime import Runtime
-from api.schemas import Message, SessionView
+from api.schemas import Message, NewSession, SessionView, Wire
+from api.session_access import ERASED, TOKEN_HEADER, check_session, erase_sessions, issue_session
 
 router = APIRouter(prefix="/v1", tags=["sessions"], dependencies=[Depends(rate_limited)])
+SESSION_ERRORS = {403: {"description": "no valid X-Session-Token (or hotline/staff key) for this session"},
+                  404: {"description": "no such session (hotline/staff keys only)"}}
 
 
 def session_view(rt: Runtime, session_id: str) -> SessionView:
@@ -19,7 +23,8 @@ def session_view(rt: Runtime, session_id: str) -> SessionView:
         row = s.get(SessionRow, session_id)
         if row is None:
             raise ApiError(404, "session_not_found", "找不到该会话")
-        messages = [Message(role=m.role, text=rt.vault.decrypt(m.text_enc), reply_id=m.reply_id, created_at=m.created_at)
+        messages = [Message(role=m.role, text=rt.vault.decrypt(m.text_enc) if m.text_enc != ERASED else m.text_masked,
+                            reply_id=m.reply_id, created_at=m.created_at)
                     for m in s.scalars(select(MessageRow).where(MessageRow.session_id == session_id)
                                        .order_by(MessageRow.id)).all()]
         channel, region = row.channel, row.region
@@ -29,6 +34,29 @@ def session_view(rt: Runtime, session_id: str) -> SessionView:
                        last_reply=last[1] if last else None)
 
 
-@router.get("/sessions/{session_id}", response_model=SessionView, summary="Transcript and state of a session")
-def get_session(session_id: str, rt: Runtime = Depends(get_runtime)):
+class NewSessionRequest(Wire):
+    channel: str = "web"
+    region: str | None = None
+
+
+@router.post("/sessions", response_model=NewSession, status_code=201,
+             summary="Start a session: its id and its secret (shown once; send it as X-Session-Token)")
+def new_session(body: NewSessionRequest | None = None, rt: Runtime = Depends(get_runtime)):
+    body = body or NewSessionRequest()
+    session_id, token = issue_session(rt, body.channel[:16], (body.region or None))
+    return NewSession(session_id=session_id, session_token=token, token_header=TOKEN_HEADER,
+                      idle_expiry_minutes=rt.settings.api.session_idle_minutes)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionView, responses=SESSION_ERRORS,
+            summary="Transcript and state of a session (needs its X-Session-Token)")
+def get_session(session_id: str, request: Request, rt: Runtime = Depends(get_runtime)):
+    check_session(rt, request, session_id)
     return session_view(rt, session_id)
+
+
+@router.delete("/sessions/{session_id}", status_code=204, responses=SESSION_ERRORS,
+               summary="End a session now: its secret stops working and its personal data is erased")
+def end_session(session_id: str, request: Request, rt: Runtime = Depends(get_runtime)):
+    check_session(rt, request, session_id)
+    erase_sessions(rt, [session_id])

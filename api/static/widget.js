@@ -113,12 +113,31 @@
   root.appendChild(panel);
   document.body.appendChild(root);
 
-  var sessionId = null;
-  try { sessionId = sessionStorage.getItem(SKEY); } catch (e) { /* storage off: one page, one session */ }
+  // The server issues the session and its secret (X-Session-Token, sent once); both stay in this tab only.
+  var sessionId = null, sessionToken = null;
+  try {
+    var saved = JSON.parse(sessionStorage.getItem(SKEY) || "null");
+    if (saved && saved.id && saved.token) { sessionId = saved.id; sessionToken = saved.token; }
+  } catch (e) { /* storage off or an old value: one page, one session */ }
   var busy = false;
   var formSpecs = {};
 
-  function setSession(id) { sessionId = id; try { sessionStorage.setItem(SKEY, id); } catch (e) { } }
+  function setSession(id, token) {
+    if (token) sessionToken = token;
+    sessionId = id;
+    try { sessionStorage.setItem(SKEY, JSON.stringify({ id: sessionId, token: sessionToken })); } catch (e) { }
+  }
+  function forgetSession() { sessionId = null; sessionToken = null; try { sessionStorage.removeItem(SKEY); } catch (e) { } }
+  function headers(extra) {
+    var h = { "Content-Type": "application/json" };
+    if (sessionToken) h["X-Session-Token"] = sessionToken;
+    for (var k in extra || {}) h[k] = extra[k];
+    return h;
+  }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
   function open() {
@@ -130,7 +149,7 @@
   bubble.addEventListener("click", open);
   closeBtn.addEventListener("click", close);
   resetBtn.addEventListener("click", function () {
-    sessionId = null; try { sessionStorage.removeItem(SKEY); } catch (e) { }
+    forgetSession();
     log.innerHTML = ""; greet(); input.focus();
   });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") { e.preventDefault(); close(); } });
@@ -205,10 +224,15 @@
   }
 
   // POST + Server-Sent Events read from the response body (EventSource cannot POST).
-  function streamChat(text, onToken, onReply, onDraft) {
-    return fetch(BASE + "/v1/chat/stream", { method: "POST", headers: { "Content-Type": "application/json" }, body: payload(text) })
+  function streamChat(text, onToken, onReply, onDraft, retried) {
+    return fetch(BASE + "/v1/chat/stream", { method: "POST", headers: headers(), body: payload(text) })
       .then(function (res) {
+        if (res.status === 403 && !retried) {  // the session ended (expired or its secret is gone): start anew
+          forgetSession();
+          return streamChat(text, onToken, onReply, onDraft, true);
+        }
         if (!res.ok) return res.json().catch(function () { return {}; }).then(function (e) { throw new Error(e.message || "请求失败（" + res.status + "）"); });
+        var issued = res.headers.get("X-Session-Token");
         var reader = res.body.getReader(), decoder = new TextDecoder(), buf = "";
         function handle(block) {
           var data = block.split("\n").filter(function (l) { return l.indexOf("data:") === 0; }).map(function (l) { return l.slice(5).trim(); }).join("\n");
@@ -216,7 +240,7 @@
           var evt = JSON.parse(data);
           if (evt.type === "token") onToken(evt.text);
           else if (evt.type === "draft") onDraft(evt.reply);
-          else if (evt.type === "reply") onReply(evt.reply, evt.reply_id);
+          else if (evt.type === "reply") { setSession(evt.reply.session_id, issued); onReply(evt.reply, evt.reply_id); }
           else if (evt.type === "error") throw new Error(evt.message);
         }
         function pump() {
@@ -246,7 +270,6 @@
   }
 
   function renderReply(b, reply, replyId) {
-    setSession(reply.session_id);
     richText(b, reply.answer);
     if (reply.route) b.insertBefore(el("span", { class: "dbw-route", text: (reply.route.kind === "scenario" ? "一件事 · " : "") + reply.route.title }), b.firstChild).after(document.createElement("br"));
     if (reply.citations && reply.citations.length) {
@@ -296,7 +319,7 @@
     function btn(label, aria, body, icon) {
       var x = el("button", { type: "button", "aria-pressed": "false", "aria-label": aria, title: aria, text: icon ? null : label, onclick: function () {
         var payload = Object.assign({ session_id: session, reply_id: replyId }, body);
-        fetch(BASE + "/v1/feedback", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) })
+        fetch(BASE + "/v1/feedback", { method: "POST", headers: headers(), body: JSON.stringify(payload) })
           .then(function (r) { if (r.ok) { x.setAttribute("aria-pressed", "true"); thanks.textContent = "感谢反馈"; } });
       } });
       if (icon) x.innerHTML = '<svg viewBox="0 0 24 24" width="14" height="14" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="' + icon + '"/></svg>';
@@ -375,8 +398,8 @@
     row.querySelector(".err").textContent = msg || "";
   }
 
-  function postForm(path, fields) {
-    return fetch(BASE + path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ session_id: sessionId, fields: fields }) })
+  function postForm(path, fields, extraHeaders) {
+    return fetch(BASE + path, { method: "POST", headers: headers(extraHeaders), body: JSON.stringify({ session_id: sessionId, fields: fields }) })
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); });
   }
 
@@ -384,7 +407,9 @@
     var fields = {};
     card.querySelectorAll("input,select").forEach(function (c) { fields[c.name] = c.value; });
     button.disabled = true; status.textContent = "正在提交…";
-    postForm("/v1/forms/" + encodeURIComponent(form.form_id) + "/submit", fields).then(function (res) {
+    // One key per application: a retry after a lost answer returns the first receipt, never a second one.
+    if (!card.dataset.idem) card.dataset.idem = newKey();
+    postForm("/v1/forms/" + encodeURIComponent(form.form_id) + "/submit", fields, { "Idempotency-Key": card.dataset.idem }).then(function (res) {
       button.disabled = false;
       card.querySelectorAll(".dbw-field").forEach(function (row) { showError(row, ""); });
       if (res.ok) { status.textContent = ""; showReceipt(card, res.body); return; }

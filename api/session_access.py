@@ -1,0 +1,116 @@
+"""Who may enter a session: only the server issues session ids, and only the holder of the session secret
+(or a hotline / staff key) reads or changes a session, its drafts or its submissions.
+
+The secret is a random token returned once, in the ``X-Session-Token`` header of the response that created
+the session; the database keeps its sha256 only. Idle sessions expire: the secret stops working and the
+session's personal data (state, drafts, transcript text, stored replies) is erased."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+
+from fastapi import Request
+from sqlalchemy import delete, select, update
+
+from api.deps import key_role
+from api.db import FormDraftRow, MessageRow, ReplyRow, SessionRow, new_id, utcnow
+from api.errors import ApiError
+from api.runtime import Runtime
+
+log = logging.getLogger("daoban.api")
+
+TOKEN_HEADER = "X-Session-Token"
+ERASED = ""  # what an erased encrypted column holds
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _expired(row: SessionRow, idle: dt.timedelta, now: dt.datetime) -> bool:
+    return row.erased_at is not None or (row.updated_at or row.created_at) < now - idle
+
+
+def issue_session(rt: Runtime, channel: str | None, region: str | None) -> tuple[str, str]:
+    """A new session with a server-made id and its secret (returned once, stored hashed)."""
+    session_id, token = new_id(), secrets.token_urlsafe(32)
+    with rt.db.begin() as s:
+        s.add(SessionRow(id=session_id, channel=channel, region=region, token_hash=hash_token(token)))
+    return session_id, token
+
+
+def check_session(rt: Runtime, request: Request, session_id: str) -> None:
+    """403 unless the request holds this live session's secret or a hotline/staff key. One answer for an
+    unknown, expired or foreign id, so the endpoint tells a stranger nothing."""
+    if key_role(request, rt.settings) in ("hotline", "staff"):  # their keys keep their access
+        with rt.db() as s:
+            if s.get(SessionRow, session_id) is None:
+                raise ApiError(404, "session_not_found", "找不到该会话")
+        return
+    token = request.headers.get(TOKEN_HEADER.lower(), "")
+    idle = dt.timedelta(minutes=rt.settings.api.session_idle_minutes)
+    with rt.db() as s:
+        row = s.get(SessionRow, session_id)
+        ok = (row is not None and row.token_hash is not None and bool(token)
+              and hmac.compare_digest(row.token_hash, hash_token(token)) and not _expired(row, idle, utcnow()))
+    if not ok:
+        raise ApiError(403, "session_forbidden", "会话凭证无效或会话已过期，请重新开始咨询",
+                       headers={"WWW-Authenticate": TOKEN_HEADER})
+
+
+def chat_session(rt: Runtime, request: Request, session_id: str | None, channel: str,
+                 region: str | None) -> tuple[str, str | None]:
+    """The session a chat turn runs in, and a new secret when the turn starts a session. A client-made,
+    unknown or expired id starts a new session (its id is never adopted); a live id needs its secret."""
+    if session_id:
+        with rt.db() as s:
+            row = s.get(SessionRow, session_id)
+            idle = dt.timedelta(minutes=rt.settings.api.session_idle_minutes)
+            live = row is not None and not _expired(row, idle, utcnow())
+        if live:
+            check_session(rt, request, session_id)
+            return session_id, None
+    return issue_session(rt, channel, region)
+
+
+def erase_sessions(rt: Runtime, ids: list[str], now: dt.datetime | None = None) -> None:
+    """Erase these sessions' personal data and retire their secrets. What stays is what the statistics
+    need: masked text, intents, routes and timings."""
+    now = now or utcnow()
+    with rt.db.begin() as s:
+        s.execute(update(SessionRow).where(SessionRow.id.in_(ids))
+                  .values(state_enc=None, token_hash=None, erased_at=now, updated_at=now))
+        s.execute(update(MessageRow).where(MessageRow.session_id.in_(ids)).values(text_enc=ERASED))
+        s.execute(update(ReplyRow).where(ReplyRow.session_id.in_(ids)).values(reply_enc=ERASED))
+        s.execute(delete(FormDraftRow).where(FormDraftRow.session_id.in_(ids)))
+
+
+def erase_expired(rt: Runtime, now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Erase the sessions idle longer than the limit; returns how many were erased."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(minutes=rt.settings.api.session_idle_minutes)
+    with rt.db() as s:
+        ids = list(s.scalars(select(SessionRow.id).where(SessionRow.erased_at.is_(None),
+                                                         SessionRow.updated_at < cutoff).limit(batch)))
+    if ids:
+        erase_sessions(rt, ids, now)
+        log.info("erased the personal data of %d expired sessions", len(ids))
+    return len(ids)
+
+
+def start_expiry_sweeper(rt: Runtime, stop: threading.Event, every_s: float = 60.0) -> threading.Thread:
+    def run() -> None:
+        while not stop.wait(every_s):
+            try:
+                while erase_expired(rt) == 500:  # a backlog: keep going in batches
+                    pass
+            except Exception:  # noqa: BLE001 - a broken database is reported by /readyz; try again later
+                log.warning("erasing expired sessions failed; will retry", exc_info=True)
+
+    thread = threading.Thread(target=run, name="daoban-session-expiry", daemon=True)
+    thread.start()
+    return thread
