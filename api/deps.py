@@ -23,6 +23,14 @@ def get_settings(rt: Runtime = Depends(get_runtime)) -> Settings:
     return rt.settings
 
 
+def require_database(rt: Runtime = Depends(get_runtime)) -> None:
+    """503 when the SQLite file is gone: pooled connections would still write to the deleted file, and
+    every citizen's turn would be lost without a word."""
+    if rt.sqlite_file is not None and not rt.sqlite_file.exists():
+        raise ApiError(503, "database_unavailable", "数据存储暂时不可用，请稍后再试或拨打 12345",
+                       headers={"Retry-After": "30"})
+
+
 def get_db(rt: Runtime = Depends(get_runtime)) -> Iterator[Session]:
     with rt.db() as session:
         yield session

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from api.crypto import Vault, load_key
-from api.db import make_engine, make_sessionmaker
+from api.db import database_url, make_engine, make_sessionmaker, sqlite_path
 from api.locks import SessionLocks
 from api.stores import SQLSessionStore, SQLStatusLookup
 from daoban.settings import Settings
@@ -22,6 +22,7 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.engine = make_engine(settings)
+        self.sqlite_file = sqlite_path(settings) if database_url(settings).startswith("sqlite") else None
         self.db = make_sessionmaker(self.engine)
         self.vault = Vault(load_key(settings))
         self.session_store = SQLSessionStore(self.db, self.vault)

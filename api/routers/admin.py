@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from api.db import FeedbackRow, ReplyRow, utcnow
-from api.deps import get_runtime, require_role
+from api.deps import get_runtime, require_database, require_role
 from api.errors import ApiError
 from api.runtime import Runtime
 from api.schemas import SampleQuestionRequest
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_role("staff"))])
+router = APIRouter(prefix="/v1/admin", tags=["admin"],
+                   dependencies=[Depends(require_role("staff")), Depends(require_database)])
 log = logging.getLogger("daoban.api")
 REASONS = {"unresolved": "未解决", "thumbs_down": "点踩", "fallback": "未匹配", "low_confidence": "低置信度"}
 _jieba_lock = threading.Lock()

@@ -11,14 +11,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from agent.reply import Reply
 from api.crypto import mask
-from api.deps import get_runtime, rate_limited
+from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
 from api.records import record_turn
 from api.runtime import Runtime
 from api.schemas import ChatRequest
 from api.session_access import TOKEN_HEADER, chat_session
 
-router = APIRouter(prefix="/v1", tags=["chat"], dependencies=[Depends(rate_limited)])
+router = APIRouter(prefix="/v1", tags=["chat"], dependencies=[Depends(rate_limited), Depends(require_database)])
 log = logging.getLogger("daoban.api")
 LOAD_WAIT_S = 120.0
 CHUNK = 12  # characters per token event when the answer was not generated token by token

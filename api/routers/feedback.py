@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request
 
 from api.crypto import mask
 from api.db import FeedbackRow, ReplyRow
-from api.deps import get_runtime, rate_limited
+from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
 from api.records import last_reply
 from api.runtime import Runtime
@@ -13,7 +13,7 @@ from api.routers.sessions import SESSION_ERRORS
 from api.schemas import FeedbackAck, FeedbackRequest
 from api.session_access import check_session
 
-router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Depends(rate_limited)])
+router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Depends(rate_limited), Depends(require_database)])
 
 
 @router.post("/feedback", response_model=FeedbackAck, responses=SESSION_ERRORS,

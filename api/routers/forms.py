@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agent.reply import FormFieldValue, FormState
 from api.db import FormDraftRow, SubmissionRow, utcnow
-from api.deps import get_runtime, rate_limited
+from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
 from api.records import departments_json, load_draft, load_draft_row, save_draft, upsert_draft
 from api.runtime import Runtime
@@ -21,7 +21,7 @@ from api.routers.sessions import SESSION_ERRORS
 from api.session_access import check_session
 from api.stores import application_status
 
-router = APIRouter(prefix="/v1", tags=["forms"], dependencies=[Depends(rate_limited)])
+router = APIRouter(prefix="/v1", tags=["forms"], dependencies=[Depends(rate_limited), Depends(require_database)])
 log = logging.getLogger("daoban.api")
 
 

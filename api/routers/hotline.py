@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from agent.reply import Reply
-from api.deps import get_runtime, require_role
+from api.deps import get_runtime, require_database, require_role
 from api.records import record_turn
 from api.routers.chat import assistant_or_503
 from api.routers.sessions import session_view
@@ -15,7 +15,8 @@ from api.runtime import Runtime
 from api.schemas import SessionView, Wire
 from api.session_access import chat_session
 
-router = APIRouter(prefix="/v1/hotline", tags=["hotline"], dependencies=[Depends(require_role("hotline", "staff"))])
+router = APIRouter(prefix="/v1/hotline", tags=["hotline"],
+                   dependencies=[Depends(require_role("hotline", "staff")), Depends(require_database)])
 
 
 class AssistRequest(Wire):

@@ -6,14 +6,14 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
 from api.db import MessageRow, SessionRow
-from api.deps import get_runtime, rate_limited
+from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
 from api.records import last_reply, session_drafts
 from api.runtime import Runtime
 from api.schemas import Message, NewSession, SessionView, Wire
 from api.session_access import ERASED, TOKEN_HEADER, check_session, erase_sessions, issue_session
 
-router = APIRouter(prefix="/v1", tags=["sessions"], dependencies=[Depends(rate_limited)])
+router = APIRouter(prefix="/v1", tags=["sessions"], dependencies=[Depends(rate_limited), Depends(require_database)])
 SESSION_ERRORS = {403: {"description": "no valid X-Session-Token (or hotline/staff key) for this session"},
                   404: {"description": "no such session (hotline/staff keys only)"}}
 

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import func, select
 
 from api.db import FeedbackRow, ReplyRow, SessionRow, SubmissionRow
-from api.deps import get_runtime, rate_limited
+from api.deps import get_runtime, rate_limited, require_database
 from api.runtime import Runtime
 
-router = APIRouter(prefix="/v1", tags=["stats"], dependencies=[Depends(rate_limited)])
+router = APIRouter(prefix="/v1", tags=["stats"], dependencies=[Depends(rate_limited), Depends(require_database)])
 
 
 def _percentile(values: list[int], p: float) -> int | None:
