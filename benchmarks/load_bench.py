@@ -1,0 +1,261 @@
+"""Load on a real API server: requests/s, p50/p95 and errors of normal citizens, with and without one
+client sending 2,000-character messages.
+
+    .venv/bin/python benchmarks/load_bench.py [--sessions 20 --turns 10] [--clients 50 --seconds 60] [--long]
+                                              [--url http://127.0.0.1:8000] [--default-rate-limit]
+
+Two phases: SESSIONS concurrent sessions of TURNS turns each, then CLIENTS concurrent clients for SECONDS
+(each starts a new session every TURNS turns). With --long each phase runs twice, clean and with one more
+client sending a 2,000-character message (rambling with one question inside) every LONG_EVERY seconds; the
+normal users' p95 should stay within 2x of the clean run.
+
+Messages are the corpus's own `sample_questions` (never the eval sets). Without --url a server is started
+here (`uvicorn --factory api.app:app_from_env`, llm none, on 127.0.0.1): on the full corpus with the index of
+the current settings when that index is built (its folder is linked into a temporary data folder, so the
+bench writes no sessions into yours), else on the small test corpus with an index built for it.
+The rate limit is raised so that the bench measures cost, not throttling; --default-rate-limit keeps the
+settings' limit (every client here is 127.0.0.1, so they share one budget; 429s are counted apart)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TIMEOUT_S = 60.0  # one request; a turn slower than this counts as an error
+# Everyday talk with no service in it, for the long message.
+RAMBLING = [
+    "我跟你说啊，今天早上起来天就阴着，我还想着要不要带把伞出门。",
+    "楼下那家早餐店的油条最近涨价了，一根要两块五，以前才一块五。",
+    "我家老头子非要去公园下棋，说好了中午回来吃饭，结果到一点还没影。",
+    "前两天我去超市买了一箱牛奶，回来发现快过期了，又跑回去换了。",
+    "邻居家的小狗天天晚上叫，我们跟他们说了好几次也没什么用。",
+    "我闺女在外地上班，一个月也打不了几次电话，忙得很。",
+    "上个周末我们一家人去郊区摘草莓，人特别多，停车都找不到地方。",
+    "最近睡眠不太好，半夜老是醒，醒了就睡不着，第二天一点精神都没有。",
+    "我们小区门口在修路，挖得坑坑洼洼的，骑电动车过去得特别小心。",
+    "说起来也不好意思，我这个人记性越来越差，出门经常忘带钥匙。",
+    "昨天晚上看了一个电视剧，演的是一家人几十年的事，看得我直掉眼泪。",
+    "我们那个菜市场新开了一家卖豆腐的，味道挺正宗，就是排队的人多。",
+    "天气预报说这几天要降温，我把厚被子都翻出来晒了晒。",
+    "我侄子刚考完试，天天在家打游戏，他妈妈说他也不听。",
+]
+
+
+def sample_questions(corpus_dir: Path) -> list[str]:
+    out: list[str] = []
+    for path in sorted(corpus_dir.rglob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            out.extend(str(q) for q in data.get("sample_questions") or [] if str(q).strip())
+    if not out:
+        raise SystemExit(f"no sample_questions under {corpus_dir}")
+    return out
+
+
+def long_message(question: str, rng: random.Random, chars: int = 2000) -> str:
+    """About ``chars`` characters of rambling with the question in the middle (the API takes 2,000 at most)."""
+    before, after = [], []
+    while sum(map(len, before + after)) + len(question) < chars:
+        (before if len(before) <= len(after) else after).append(rng.choice(RAMBLING))
+    text = "".join(before) + "对了，我想问一下，" + question + "。" + "".join(after)
+    return text[:chars]
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    throttled: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def add(self, seconds: float, status: int | None) -> None:
+        if status == 200:
+            self.latencies.append(seconds)
+        elif status == 429:
+            self.throttled += 1
+        else:
+            self.errors += 1
+        if status is not None:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+class Citizen:
+    """One browser tab: a session created by its first turn, then continued with its token."""
+
+    def __init__(self, client: httpx.AsyncClient):
+        self.client = client
+        self.session_id: str | None = None
+        self.token: str | None = None
+
+    async def say(self, message: str, tally: Tally) -> None:
+        body: dict = {"message": message}
+        headers = {}
+        if self.session_id:
+            body["session_id"] = self.session_id
+            if self.token:
+                headers["X-Session-Token"] = self.token
+        t0 = time.perf_counter()
+        status = None
+        try:
+            r = await self.client.post("/v1/chat", json=body, headers=headers)
+            status = r.status_code
+            if status == 200 and self.session_id is None:
+                self.session_id = r.json().get("session_id")
+                self.token = r.headers.get("X-Session-Token")
+        except httpx.HTTPError:
+            pass
+        tally.add(time.perf_counter() - t0, status)
+
+
+async def normal_user(client: httpx.AsyncClient, questions: list[str], rng: random.Random, tally: Tally,
+                      turns: int, deadline: float, think: float, new_session_every: int | None) -> None:
+    citizen = Citizen(client)
+    await asyncio.sleep(rng.uniform(0, think))  # arrivals spread, not in lockstep
+    for turn in range(turns):
+        if time.monotonic() >= deadline:
+            return
+        if new_session_every and turn % new_session_every == 0:
+            citizen = Citizen(client)
+        await citizen.say(rng.choice(questions), tally)
+        await asyncio.sleep(rng.uniform(0, 2 * think))
+
+
+async def long_user(client: httpx.AsyncClient, questions: list[str], rng: random.Random, tally: Tally,
+                    stop: asyncio.Event, every: float, max_messages: int = 10_000) -> None:
+    """One message every ``every`` seconds (or back to back when a turn takes longer), until ``stop``."""
+    citizen = Citizen(client)
+    for n in range(max_messages):
+        if stop.is_set():
+            return
+        if n % 10 == 0:
+            citizen = Citizen(client)
+        started = time.monotonic()
+        await citizen.say(long_message(rng.choice(questions), rng), tally)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=max(0.0, every - (time.monotonic() - started)))
+        except asyncio.TimeoutError:
+            pass
+
+
+async def phase(url: str, questions: list[str], users: int, turns: int, seconds: float, think: float,
+                new_session_every: int | None, with_long: bool, long_every: float, seed: int) -> dict:
+    rng = random.Random(seed)
+    normal, longs = Tally(), Tally()
+    limits = httpx.Limits(max_connections=users + 2, max_keepalive_connections=users + 2)
+    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S, limits=limits) as client:
+        stop = asyncio.Event()
+        long_task = asyncio.create_task(long_user(client, questions, random.Random(seed + 1), longs, stop,
+                                                  long_every)) if with_long else None
+        deadline = time.monotonic() + seconds
+        t0 = time.perf_counter()
+        await asyncio.gather(*(normal_user(client, questions, random.Random(rng.random()), normal, turns, deadline,
+                                           think, new_session_every) for _ in range(users)))
+        elapsed = time.perf_counter() - t0
+        stop.set()
+        if long_task is not None:
+            await asyncio.wait_for(long_task, timeout=TIMEOUT_S + 5)
+    lat = sorted(normal.latencies)
+    return {"requests": len(lat) + normal.errors + normal.throttled, "rps": len(lat) / elapsed if elapsed else 0.0,
+            "p50": pct(lat, 0.5), "p95": pct(lat, 0.95), "errors": normal.errors, "throttled": normal.throttled,
+            "seconds": elapsed, "long": len(longs.latencies), "long_p50": pct(sorted(longs.latencies), 0.5),
+            "long_errors": longs.errors + longs.throttled, "statuses": normal.statuses}
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
+
+
+def start_server(tmp: Path, default_rate_limit: bool):
+    """A real server on 127.0.0.1: the full corpus when its index is built, else the small test corpus."""
+    from daoban.settings import load_settings
+    from tests.conftest_api import Server, base_env, build_test_index, make_corpus
+
+    settings = load_settings()
+    data = tmp / "data"
+    data.mkdir(parents=True)
+    if (settings.index_dir / "current.json").exists():
+        (data / "index").symlink_to(settings.index_dir.resolve(), target_is_directory=True)
+        corpus_root, which = settings.corpus_dir, f"full corpus {settings.corpus_dir}, index {settings.index_dir}"
+    else:
+        corpus_root, which = make_corpus(tmp / "corpus"), "small test corpus (no index built under the data folder)"
+    env = base_env(tmp, corpus_root)
+    if default_rate_limit:
+        env.pop("DAOBAN_API__RATE_LIMIT_PER_MINUTE", None)
+    if corpus_root != settings.corpus_dir:
+        build_test_index(env)
+    print(f"starting a server: {which}", flush=True)
+    return Server(env=env, log_path=tmp / "server.log").start(timeout=600)
+
+
+def report(name: str, r: dict) -> None:
+    long = f"  long: {r['long']} done, p50 {r['long_p50']:.2f} s, {r['long_errors']} failed" if r["long"] or \
+        r["long_errors"] else ""
+    print(f"{name:<28} {r['requests']:>5} req {r['rps']:>6.1f} req/s  p50 {r['p50'] * 1000:>7.0f} ms  "
+          f"p95 {r['p95'] * 1000:>7.0f} ms  errors {r['errors']}  429 {r['throttled']}  ({r['seconds']:.0f} s){long}",
+          flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--turns", type=int, default=10)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=60.0, help="length of the clients phase (and cap of the "
+                                                                "sessions phase)")
+    ap.add_argument("--think", type=float, default=3.0, help="mean pause of a user between turns, seconds")
+    ap.add_argument("--long", action="store_true", help="run each phase again with one long-message client")
+    ap.add_argument("--long-every", type=float, default=1.0, help="seconds between long messages")
+    ap.add_argument("--url", help="an already running server (e.g. http://127.0.0.1:8000)")
+    ap.add_argument("--default-rate-limit", action="store_true", help="keep the settings' rate limit")
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args()
+
+    from daoban.settings import load_settings
+
+    server = None
+    with tempfile.TemporaryDirectory(prefix="daoban-load-") as tmp:
+        try:
+            if args.url:
+                url, corpus_dir = args.url.rstrip("/"), load_settings().corpus_dir
+            else:
+                server = start_server(Path(tmp), args.default_rate_limit)
+                url, corpus_dir = server.url, Path(server.env["DAOBAN_CORPUS_DIR"])
+            questions = sample_questions(corpus_dir)
+            print(f"{len(questions)} sample questions; think time {args.think} s mean", flush=True)
+            asyncio.run(phase(url, questions, 2, 2, 30, 0.1, None, False, 1.0, args.seed))  # warm-up, not reported
+            runs = [False, True] if args.long else [False]
+            plan = [(f"{args.sessions} sessions x {args.turns} turns", args.sessions, args.turns, None),
+                    (f"{args.clients} clients x {args.seconds:.0f} s", args.clients, 1_000_000, args.turns)]
+            for name, users, turns, every in plan:
+                results = {}
+                for with_long in runs:
+                    label = name + (" + long" if with_long else "")
+                    r = asyncio.run(phase(url, questions, users, turns, args.seconds, args.think, every, with_long,
+                                          args.long_every, args.seed))
+                    results[with_long] = r
+                    report(label, r)
+                if args.long:
+                    ratio = results[True]["p95"] / results[False]["p95"]
+                    print(f"  normal users' p95 with the long client: {ratio:.1f}x the clean run "
+                          f"({'within' if ratio <= 2 else 'NOT within'} 2x)", flush=True)
+        finally:
+            if server is not None:
+                server.kill()
+
+
+if __name__ == "__main__":
+    main()
