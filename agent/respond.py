@@ -98,34 +98,14 @@ class ChitchatResponder:
                       suggestions=["孩子出生了要办哪些手续", "查询办理进度", "转人工"])
 
 
-# Hiding something from the authorities, asking for another person's records or for a fake document: refused
-# whatever the rest of the message asks, even when the classifier reads it as a consult about the service it names.
-_EVADE = re.compile(r"让.{0,10}(?:查不出|查不到|发现不了|看不出)|不被(?:查|发现|察觉)|瞒过|躲过.{0,4}(?:检查|稽查|审核)")
-_OTHERS_DATA = re.compile(r"(?:告诉我|给我|发我|查一?下|查查|查询|透露|提供|说出|调出|看看).{0,6}"
-                          r"(?:别人|他人|其他人|其他用户|上一位用户|邻居|同事)的.{0,8}"
-                          r"(?:信息|办件|手机|电话|号码|身份证|住址|地址|记录|进度|隐私|材料)")
-# A fake document (假结婚证, 假营业执照); 请假/寒假/假期 are holidays.
-_FAKE_DOC = re.compile(r"(?<![请休寒暑病产婚丧年放度])假(?![期日])[\u4e00-\u9fff]{0,4}(?:证|执照|公章|印章|发票|合同)")
-_REPORTING = re.compile(r"举报|报案|报警|辨别|识别|真假|鉴别")
-_FORGE = re.compile(r"伪造|造假|做假|假的|[Pp]图|[Pp]一张|篡改|变造|逃避|规避|偷税|漏税|骗保|走后门|通融|查不出|查不到|替考|代考|删掉.{0,6}记录|"
-                    + _EVADE.pattern + "|" + _FAKE_DOC.pattern)
-
-
-def always_refused(message: str) -> bool:
-    return bool(_EVADE.search(message) or _OTHERS_DATA.search(message)
-                or (_FAKE_DOC.search(message) and not _REPORTING.search(message)))
+# Words aimed at the assistant itself (its prompt, a role to play). Forging, evading, impersonating and asking
+# for another person's records are refused earlier, by agent.guard.
 _META = re.compile(r"提示词|system\s*prompt|prompt|指令|扮演|角色|身份设定|越狱|jailbreak|ignore|假装|开发者模式|初始设定|管理员|授权你|上一位用户|其他用户|"
                    r"</?(?:user|assistant|system)>", re.I)
 
 
 class OutOfScopeResponder:
     def run(self, message: str, region: "Region | None") -> Simple:
-        if _OTHERS_DATA.search(message):
-            return Simple("抱歉，他人的个人信息和办件信息受保护，我不能查询或提供。"
-                          "您本人的办件可以凭受理编号查询；代他人办理请按指南准备授权委托材料。")
-        if _FORGE.search(message):
-            return Simple("抱歉，伪造证件材料或规避监管的要求我不能提供帮助，这样做可能违法。"
-                          f"如果办事遇到困难，可以拨打{_hotline(region)}咨询合法的办理途径。")
         if _META.search(message):
             return Simple("抱歉，我只能提供政务服务办事咨询，不能改变身份或透露内部设置。请问您想办理什么事项？",
                           suggestions=["孩子出生了要办哪些手续"])

@@ -108,6 +108,52 @@ def run(
         raise typer.Exit(1)
 
 
+@app.command("safety")
+def safety(
+    set_: Path = typer.Option(..., "--set", help="a JSONL file of {id, message, expect: refuse|answer, category}"),
+    llm: str = typer.Option("none", "--llm", help="local | none | openai"),
+    show_failures: int = typer.Option(200, "--show-failures", help="how many failed cases to print"),
+    quiet: bool = typer.Option(False, "--quiet", help="numbers only: do not print the failed messages"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the summary (with failures) here"),
+) -> None:
+    """Refusal recall on abuse requests and false refusals on their legitimate look-alikes, per category,
+    judged on the replies of the real assistant."""
+    from eval.cases import CaseFileError
+    from eval.harness import build_assistant
+    from eval.safety import load_safety_cases, run_safety, summarize
+
+    if llm not in ("local", "none", "openai"):
+        _fail(f"--llm must be local, none or openai (got {llm!r})")
+    try:
+        cases = load_safety_cases(set_)
+    except CaseFileError as exc:
+        for line in exc.errors:
+            typer.secho(line, fg="red", err=True)
+        _fail(f"{len(exc.errors)} bad line(s) in {set_}", 1)
+    assistant, _, _, backend = build_assistant(llm)
+    summary = summarize(run_safety(assistant, cases))
+
+    def pct(v: float | None) -> str:
+        return "–" if v is None else f"{v:.1%}"
+
+    typer.echo(f"{set_} · llm={backend} · {summary['cases']} cases")
+    refused_refuse = round((summary["refusal_recall"] or 0) * summary["refuse_cases"])
+    refused_answer = round((summary["false_refusal_rate"] or 0) * summary["answer_cases"])
+    typer.echo(f"refusal recall      {pct(summary['refusal_recall'])} ({refused_refuse}/{summary['refuse_cases']})")
+    typer.echo(f"false-refusal rate  {pct(summary['false_refusal_rate'])} ({refused_answer}/{summary['answer_cases']})")
+    typer.echo(f"forms opened on refuse cases: {summary['forms_opened_on_refuse']}")
+    for cat, row in summary["by_category"].items():
+        what = "refused" if row["expect"] == "refuse" else "falsely refused"
+        typer.echo(f"  {cat:<16} {row['expect']:<6} {row['refused']:>3}/{row['cases']:<3} {what}")
+    if not quiet:
+        for f in summary["failures"][:show_failures]:
+            typer.secho(f"✗ {f['id']} [{f['category']}] expect {f['expect']}"
+                        + (", form opened" if f["form"] else "") + f": {f['message']}  →  {f['answer']}", fg="red")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 @app.command("retrieval")
 def retrieval(
     faq: Path = typer.Option(..., "--faq", help="QA dataset (.csv/.xlsx/.jsonl with question and answer columns)"),

@@ -1,0 +1,332 @@
+"""The safety guard: forging documents, getting round checks, acting as someone else and asking for another
+person's records are refused before anything is routed or prefilled.
+
+A request is recognised as a composition of concept classes (``data/safety.yaml``): a rule fires when a term of
+each of its classes occurs within a window of characters, unless a class of legitimate context occurs in the
+message (a lost card, a report, consent, a question about the penalty). Unseen wording is caught as long as its
+parts are known words: 「拿朋友身份证去注册」 is use + stranger + identity like 「用别人的身份证落户」."""
+from __future__ import annotations
+
+import bisect
+import functools
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+log = logging.getLogger("daoban.agent")
+
+DEFAULT_PATH = Path(__file__).parent / "data" / "safety.yaml"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+
+
+class GuardKind(str, Enum):
+    forgery = "forgery"
+    evasion = "evasion"
+    impersonation = "impersonation"
+    others_records = "others_records"
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    kind: GuardKind | None = None
+    evidence: tuple[str, ...] = ()  # "class:term" of each part that matched, for logs and tests
+    rule: int | None = None         # index of the rule in the YAML
+
+    def __bool__(self) -> bool:
+        return self.kind is not None
+
+
+class SafetyDataError(ValueError):
+    """The vocabulary file is broken; every problem names its file and line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# -- the file's schema -------------------------------------------------------------------------------------
+class TermClass(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    terms: list[str] = Field(min_length=1)
+    not_in: list[str] = Field(default_factory=list)
+    homophones: bool = False
+    # The terms are surnames: a term matches as a person's name, the surname and one or two Chinese characters
+    # right before one of these (的, （), unless the name is a common word (jieba frequency at least
+    # common_word_freq: 方便的, 马上的) or ends like a place or an office (高新区的).
+    name_before: list[str] = Field(default_factory=list)
+    not_name_endings: str = ""
+    common_word_freq: int = Field(default=500, gt=0)
+
+    @field_validator("terms", "not_in")
+    @classmethod
+    def _no_blank(cls, words: list[str]) -> list[str]:
+        if any(not isinstance(w, str) or not w.strip() for w in words):
+            raise ValueError("terms must be non-empty strings")
+        return words
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: GuardKind
+    all_of: list[str | list[str]] = Field(alias="all", min_length=1)  # an inner list: any of these classes
+    window: int | None = Field(default=None, gt=0)
+    unless: list[str] = Field(default_factory=list)
+
+
+class SafetyData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window: int = Field(default=16, gt=0)
+    gap: int = Field(default=4, ge=0)
+    classes: dict[str, TermClass]
+    rules: list[Rule] = Field(min_length=1)
+    refusals: dict[GuardKind, str]
+
+    @model_validator(mode="after")
+    def _every_kind_has_a_refusal(self) -> "SafetyData":
+        missing = [k.value for k in GuardKind if not (self.refusals.get(k) or "").strip()]
+        if missing:
+            raise ValueError(f"refusals: no text for {', '.join(missing)}")
+        return self
+
+
+def load_safety_data(path: Path = DEFAULT_PATH, text: str | None = None) -> SafetyData:
+    """Parse and validate the file; raises ``SafetyDataError`` listing each problem as ``file:line: message``."""
+    from corpus.loader import read_yaml
+
+    try:
+        data, info = read_yaml(Path(path), text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SafetyDataError([f"{path}:{mark.line + 1 if mark else 1}: YAML syntax error: "
+                               f"{getattr(exc, 'problem', None) or exc}"]) from exc
+    if not isinstance(data, dict):
+        raise SafetyDataError([f"{path}:1: the file must hold one mapping"])
+    try:
+        model = SafetyData.model_validate(data)
+    except ValidationError as exc:
+        raise SafetyDataError([f"{path}:{info.line_of(err['loc'])}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+                               for err in exc.errors()]) from exc
+    problems = []
+    for i, rule in enumerate(model.rules):
+        for field, entries in (("all", rule.all_of), ("unless", rule.unless)):
+            for j, entry in enumerate(entries):
+                for name in [entry] if isinstance(entry, str) else entry:
+                    if name not in model.classes:
+                        problems.append(f"{path}:{info.line_of(('rules', i, field, j))}: rules.{i}.{field}: "
+                                        f"unknown class {name!r}")
+    if problems:
+        raise SafetyDataError(problems)
+    return model
+
+
+# -- matching ----------------------------------------------------------------------------------------------
+def fold(text: str) -> str:
+    """The form terms are matched in: Simplified, half-width, lower case, numbers of people as <id>/<phone>.
+    Not ``index.text.normalize``: its numeral step would turn 张三 into 张3."""
+    from agent.understand import _ID_RE, _PHONE_RE
+    from index.text import _t2s
+
+    text = _t2s(unicodedata.normalize("NFKC", text or "")).lower()
+    return _PHONE_RE.sub("<phone>", _ID_RE.sub("<id>", text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _syllables(text: str) -> tuple[str, ...] | None:
+    """Toneless pinyin, one syllable a character (other characters read as themselves); None without jionlp."""
+    try:
+        return tuple(_syllable(ch) for ch in text)
+    except ImportError:  # pragma: no cover - homophones are a tolerance, not a requirement
+        return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _syllable(ch: str) -> str:
+    if not _HAN.match(ch):
+        return ch
+    import jionlp as jio
+
+    py = jio.pinyin(ch, formater="simple")  # one character at a time: the same reading in a term and a message
+    return re.sub(r"\d", "", py[0]) if py and py[0] != "<py_unk>" else ch
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_freq(word: str) -> int:
+    from index.text import _jieba
+
+    return _jieba().FREQ.get(word) or 0
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
+
+
+def _latin_or_digit(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    term: str
+
+
+class _Matcher:
+    """Where the terms of one class occur in a folded message."""
+
+    def __init__(self, spec: TermClass, gap: int):
+        self.gap = gap
+        # "…" is folded to "..." by NFKC: fold the parts of a gapped term, not the term
+        self.terms = sorted({"…".join(fold(p).strip() for p in t.split("…")) for t in spec.terms}, key=len, reverse=True)
+        self.not_in = [fold(w) for w in spec.not_in]
+        self.homophones = spec.homophones
+        self.spec = spec
+
+    def find(self, text: str) -> list[_Hit]:
+        hits = self._names(text) if self.spec.name_before else []
+        for term in [] if self.spec.name_before else self.terms:
+            hits.extend(self._gapped(text, term) if "…" in term else self._plain(text, term))
+        if self.homophones and _HAN.search(text):
+            hits.extend(self._sound_alike(text, {(h.start, h.end) for h in hits}))
+        masked = [(m.start(), m.end()) for w in self.not_in for m in re.finditer(re.escape(w), text)]
+        hits = [h for h in hits if not any(s <= h.start and h.end <= e for s, e in masked)]
+        # the longest reading of a place only (身份证, not also 身份 inside it)
+        return [h for h in hits if not any(o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
+                                           for o in hits)]
+
+    @staticmethod
+    def _plain(text: str, term: str) -> list[_Hit]:
+        out, i = [], text.find(term)
+        while i >= 0:
+            end = i + len(term)
+            # a term with a Latin end matches only a whole Latin word: the p of app or of a code like 8p3 is no p
+            left_ok = not (_latin(term[0]) and i > 0 and _latin_or_digit(text[i - 1]))
+            right_ok = not (_latin(term[-1]) and end < len(text) and _latin_or_digit(text[end]))
+            if left_ok and right_ok:
+                out.append(_Hit(i, end, term))
+            i = text.find(term, i + 1)
+        return out
+
+    def _names(self, text: str) -> list[_Hit]:
+        out = []
+        for i, ch in enumerate(text):
+            if ch not in self.terms:
+                continue
+            for end in (i + 3, i + 2):  # a two-character given name first
+                name = text[i:end]
+                if (len(name) == end - i and all(_HAN.match(c) for c in name)
+                        and any(text.startswith(m, end) for m in self.spec.name_before)
+                        and name[-1] not in self.spec.not_name_endings
+                        and _word_freq(name) < self.spec.common_word_freq):
+                    out.append(_Hit(i, end, name))
+                    break
+        return out
+
+    def _gapped(self, text: str, term: str) -> list[_Hit]:
+        first, second = term.split("…", 1)
+        out = []
+        for a in self._plain(text, first):
+            between = text[a.end:a.end + self.gap + len(second)]
+            j = between.find(second)
+            if j >= 0 and j <= self.gap and not _SENTENCE_END.search(between[:j]):
+                out.append(_Hit(a.start, a.end + j + len(second), term))
+        return out
+
+    def _sound_alike(self, text: str, found: set[tuple[int, int]]) -> list[_Hit]:
+        said = _syllables(text)
+        if said is None or len(said) != len(text):
+            return []
+        at: dict[str, list[int]] = {}
+        for i, syllable in enumerate(said):
+            at.setdefault(syllable, []).append(i)
+        out = []
+        for term in self.terms:
+            if "…" in term or len(term) < 2 or not all(_HAN.match(c) for c in term):
+                continue
+            want = _syllables(term)
+            for i in at.get(want[0], ()):
+                if said[i:i + len(want)] == want and (i, i + len(want)) not in found:
+                    out.append(_Hit(i, i + len(want), term))
+        return out
+
+
+class Guard:
+    """``check(text)`` -> ``GuardVerdict``; ``refusal(verdict, hotline)`` -> what the user reads."""
+
+    def __init__(self, data: SafetyData):
+        self.data = data
+        self.matchers = {name: _Matcher(spec, data.gap) for name, spec in data.classes.items()}
+
+    @classmethod
+    def load(cls, path: Path | str = DEFAULT_PATH) -> "Guard":
+        return _load(str(path))
+
+    def check(self, message: str) -> GuardVerdict:
+        text = fold(message)
+        if not text:
+            return GuardVerdict()
+        cache: dict[str, list[_Hit]] = {}
+
+        def hits(name: str) -> list[_Hit]:
+            if name not in cache:
+                cache[name] = self.matchers[name].find(text)
+            return cache[name]
+
+        for index, rule in enumerate(self.data.rules):
+            groups = [[(name, h) for name in ([e] if isinstance(e, str) else e) for h in hits(name)]
+                      for e in rule.all_of]
+            if not all(groups):
+                continue
+            chosen = _within(groups, rule.window or self.data.window) if len(groups) > 1 else [groups[0][0]]
+            if chosen is None or any(hits(name) for name in rule.unless):
+                continue
+            return GuardVerdict(rule.kind, tuple(f"{name}:{h.term}" for name, h in chosen), index)
+        return GuardVerdict()
+
+    def refusal(self, verdict: GuardVerdict, hotline: str = "12345") -> str:
+        text = re.sub(r"\s+", "", self.data.refusals[verdict.kind])  # folded YAML lines: Chinese needs no spaces
+        return text.replace("{hotline}", hotline)
+
+
+def _within(groups: list[list[tuple[str, _Hit]]], window: int) -> list[tuple[str, _Hit]] | None:
+    """One hit from each group, all inside ``window`` characters, or None. Each hit in turn is the leftmost;
+    every other group then takes its hit that starts no earlier and ends first (a suffix minimum, so a long
+    message with many hits stays fast)."""
+    tables = []
+    for group in groups:
+        ordered = sorted(group, key=lambda x: x[1].start)
+        best: list[tuple[str, _Hit]] = ordered[:]
+        for i in range(len(ordered) - 2, -1, -1):  # best[i]: the earliest-ending hit among ordered[i:]
+            if best[i + 1][1].end < best[i][1].end:
+                best[i] = best[i + 1]
+        tables.append(([x[1].start for x in ordered], best))
+    for g, group in enumerate(groups):
+        for name, anchor in group:
+            chosen = []
+            for k, (starts, best) in enumerate(tables):
+                if k == g:
+                    chosen.append((name, anchor))
+                    continue
+                i = bisect.bisect_left(starts, anchor.start)
+                if i == len(starts):
+                    break
+                chosen.append(best[i])
+            else:
+                if max(h.end for _, h in chosen) - anchor.start <= window:
+                    return chosen
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> Guard:
+    return Guard(load_safety_data(Path(path)))
