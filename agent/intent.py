@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from agent.privacy import ID_NUMBER, MOBILE
 from agent.reply import IntentName
 
 if TYPE_CHECKING:
@@ -101,8 +102,8 @@ def _prep(text: str) -> str:
     from index.text import normalize
     text = normalize(text)
     # Numbers carry no intent, only their shape does: an ID, a phone, a receipt.
-    text = re.sub(r"\d{17}[\dx]", " 身份证号 ", text)
-    text = re.sub(r"1[3-9]\d{9}", " 手机号 ", text)
+    text = re.sub(ID_NUMBER, " 身份证号 ", text)
+    text = re.sub(MOBILE, " 手机号 ", text)
     return re.sub(r"\d+", "0", text)
 
 

@@ -23,6 +23,7 @@ from agent.compose import AnswerComposer, ChannelFormatter, Composed, SituationR
 from agent.guard import Guard
 from agent.intent import IntentClassifier, IntentResult, llm_label
 from agent.llm import LLMRunner, LLMUnavailable, RunnerChat, get_chat_model, shared_runner
+from agent.privacy import install_log_masking
 from agent.reply import Clarify, FormState, Intent, Reply, Route
 from agent.respond import (ChitchatResponder, ComplaintResponder, HumanResponder, LLMPhraser, NoMatchResponder,
                            OutOfScopeResponder, Simple, StatusResponder, _META, leaks_system_prompt)
@@ -42,32 +43,6 @@ LLM_INTENT_BELOW = 0.5       # ask the LLM for the intent only when the classifi
 OOS_OVERRULED_BY_HIT = 0.9   # a weakly out-of-scope message that retrieval matches this well is a consult
 ASPECT_SUGGESTIONS = {"materials": "需要带什么材料？", "time_limit": "多久能办好？", "online": "可以网上办吗？",
                       "places": "在哪里办？", "fee": "要收费吗？"}
-
-
-class FallbackMaskingFilter(logging.Filter):
-    """Used only until agent.privacy lands: masks ID numbers and mobile numbers in log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        import re
-        msg = record.getMessage()
-        msg = re.sub(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)", r"\1********\2", msg)
-        msg = re.sub(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)", r"\1****\2", msg)
-        record.msg, record.args = msg, None
-        return True
-
-
-def install_log_masking() -> None:
-    """Mask personal data in everything logged under ``daoban`` (once per process)."""
-    logger = logging.getLogger("daoban")
-    try:
-        from agent.privacy import MaskingFilter
-    except ImportError:
-        MaskingFilter = FallbackMaskingFilter  # noqa: N806
-    if not any(isinstance(f, MaskingFilter) for f in logger.filters):
-        logger.addFilter(MaskingFilter())
-    for h in logger.handlers:
-        if not any(isinstance(f, MaskingFilter) for f in h.filters):
-            h.addFilter(MaskingFilter())
 
 
 @dataclass

@@ -8,6 +8,8 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from agent.privacy import ID_NUMBER, MOBILE
+
 
 class ApplicationStatus(BaseModel):
     receipt_no: str
@@ -57,7 +59,7 @@ def receipt_candidates(text: str) -> list[str]:
         digits = sum(c.isdigit() for c in s)
         if digits < 4:
             continue
-        if re.fullmatch(r"1[3-9]\d{9}", s) or re.fullmatch(r"\d{17}[\dXx]", s):
+        if re.fullmatch(MOBILE, s) or re.fullmatch(ID_NUMBER, s):
             continue  # a phone or an ID number, never a receipt
         out.append(s)
     return out

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from agent.privacy import ID_RE, MOBILE_RE, find_numbers
 from agent.reply import ClarifyOption, Route
 from agent.session import PendingClarify, SessionState
 
@@ -20,15 +21,14 @@ if TYPE_CHECKING:
 DATA_DIR = Path(__file__).parent / "data"
 MAX_MESSAGE_CHARS = 1000
 
-_ID_RE = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)")
-_PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
+_ID_RE, _PHONE_RE = ID_RE, MOBILE_RE  # read by agent.guard.fold
 _NAME_RE = re.compile(r"(?:我叫|我的名字是|名字叫|姓名[是为:：]?|叫做)\s*[\u4e00-\u9fa5]{2,4}")
-_USCC_RE = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Z])")
-# A personal value with its label (身份证号370…, 电话139…): it names no service, and a long one drowns the
-# words that do when the message is searched.
-_PERSONAL_VALUE = re.compile(
+# The label written before a personal value (身份证号370…, 电话139…); the numbers themselves are found by
+# agent.privacy, in every form they are written in.
+_PERSONAL_LABEL = re.compile(
     r"(?:(?:公民)?身份证(?:号码|号)?|证件号(?:码)?|(?:联系|手机)?电话(?:号码)?|手机(?:号码|号)?|(?:统一社会)?信用代码)?"
-    r"\s*[:：]?\s*(?:是|为)?\s*(?:" + _ID_RE.pattern + "|" + _PHONE_RE.pattern + "|" + _USCC_RE.pattern + ")")
+    r"\s*[:：]?\s*(?:是|为)?\s*$")
+_PERSONAL_KINDS = ("id", "mobile", "uscc")
 # Words that start a follow-up about what was just discussed.
 _FOLLOWUP_START = re.compile(r"^(那|那么|那个|这个|还有|另外|它|其中|然后|再问|如果|要是)")
 _ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
@@ -167,6 +167,26 @@ class EnglishTerms:
         return self._re.sub(lambda m: self.terms[" ".join(m.group(0).lower().split())], text)
 
 
+def _without_values(raw: str, spans: list[tuple[int, int]]) -> str:
+    """``raw`` without its personal values and their labels: a value names no service, and a long one
+    drowns the words that do when the message is searched."""
+    out = raw
+    for start, end in reversed(_merged(spans)):
+        start = _PERSONAL_LABEL.search(out, 0, start).start()
+        out = out[:start] + " " + out[end:]
+    return out.strip()
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 class Normalizer:
     """Bound the length, normalise, tokenise; note personal data and the aspects asked about."""
 
@@ -187,9 +207,10 @@ class Normalizer:
             raw = read
         raw = self.english.run(raw)
         text = normalize(raw)
-        personal = bool(_ID_RE.search(raw) or _PHONE_RE.search(raw) or _NAME_RE.search(raw) or _USCC_RE.search(raw))
+        numbers = [(f.start, f.end) for f in find_numbers(raw) if f.kind in _PERSONAL_KINDS]
+        personal = bool(numbers or _NAME_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
-        search_text = _PERSONAL_VALUE.sub(" ", raw).strip() if personal else raw
+        search_text = _without_values(raw, numbers) if personal else raw
         return Message(raw=raw, text=text, tokens=tokenize(search_text or raw), has_personal_data=personal,
                        aspects=aspects, search_text=search_text or raw)
 

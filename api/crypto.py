@@ -2,32 +2,19 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from agent.privacy import mask as _privacy_mask
 from daoban.settings import Settings
 
 KEY_FILE = "secret.key"
 
-try:  # the agent's masker knows more formats; fall back to the two we must never leak
-    from agent.privacy import mask as _agent_mask  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - until agent.privacy lands
-    _agent_mask = None
-
-_ID = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-
 
 def mask(text: str) -> str:
-    """Hide the middle of ID numbers and mobile phones (also when the agent's masker misses one)."""
-    if not text:
-        return text
-    if _agent_mask is not None:
-        text = _agent_mask(text)
-    text = _ID.sub(lambda m: m.group(1) + "********" + m.group(3), text)
-    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    """Hide the middle of ID numbers, phones and the other personal data ``agent.privacy`` knows."""
+    return _privacy_mask(text)
 
 
 def load_key(settings: Settings) -> bytes:
