@@ -28,7 +28,7 @@ from agent.reply import Clarify, FormState, Intent, Reply, Route
 from agent.respond import (ChitchatResponder, ComplaintResponder, HumanResponder, LLMPhraser, NoMatchResponder,
                            OutOfScopeResponder, Simple, StatusResponder, _META, leaks_system_prompt)
 from agent.session import InMemorySessionStore, SessionState, SessionStore, Turn
-from agent.understand import Message, Normalizer, PinyinReader, Router, pick_option
+from agent.understand import MAX_MESSAGE_CHARS, Message, Normalizer, PinyinReader, Router, pick_option
 
 if TYPE_CHECKING:
     from agent.status import StatusLookup
@@ -53,10 +53,11 @@ class IntentStep:
     runner: LLMRunner | None = None
 
     def run(self, msg: Message, session: SessionState, stats: Counter) -> IntentResult:
-        res = self.classifier.predict(msg.raw)
+        # A long story is classified by its sentences about a service, as it is searched (index.focus_chars).
+        res = self.classifier.predict(msg.focused)
         if self.runner is not None and res.confidence < LLM_INTENT_BELOW:
             try:
-                res = llm_label(self.runner, msg.raw, res)
+                res = llm_label(self.runner, msg.focused, res)
             except LLMUnavailable as exc:
                 stats["llm_fallbacks"] += 1
                 log.warning("intent LLM fallback: %s", exc)
@@ -78,7 +79,8 @@ class Assistant:
         self.runner = shared_runner(chat_model, settings.llm.timeout_s, settings.llm.backend) if chat_model else None
         self.last_verifier_fallback: bool | None = None  # for the eval harness: None when no LLM text was checked
         # components, in pipeline order
-        self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus)))
+        self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus)),
+                                     focus=getattr(retriever, "focus", None))
         self.intent = IntentStep(classifier, self.runner)
         self.status = StatusResponder(status_lookup)
         self.complaint = ComplaintResponder()
@@ -471,7 +473,7 @@ class Assistant:
 
     def _save(self, session: SessionState, message: str, reply: Reply) -> None:
         summary = f"{reply.intent.name}" + (f" -> {reply.route.kind}:{reply.route.id}" if reply.route else "")
-        session.turns.append(Turn(role="user", text=str(message)[:1000]))
+        session.turns.append(Turn(role="user", text=str(message)[:MAX_MESSAGE_CHARS]))
         session.turns.append(Turn(role="assistant", text=reply.answer[:500], summary=summary))
         session.turns = session.turns[-40:]
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import yaml
 
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from index.types import Hit
 
 DATA_DIR = Path(__file__).parent / "data"
-MAX_MESSAGE_CHARS = 1000
+# The API's limit: slot extraction reads all of a message (data may come anywhere); what is searched and classified
+# is bounded apart (index.focus_chars).
+MAX_MESSAGE_CHARS = 2000
 
 _ID_RE, _PHONE_RE = ID_RE, MOBILE_RE  # read by agent.guard.fold
 _NAME_RE = re.compile(r"(?:我叫|我的名字是|名字叫|姓名[是为:：]?|叫做)\s*[\u4e00-\u9fa5]{2,4}")
@@ -39,15 +41,17 @@ _ORDINAL_RE = re.compile(r"(?:第\s*([一二两三四五12345])\s*(?:个|项|种
 class Message:
     """A normalised user message and the personal data it carries."""
 
-    raw: str
-    text: str                      # normalised (simplified, half-width, Arabic numerals, lower case)
+    raw: str                       # all of it: forms, receipts and safety checks read this
+    text: str                      # the focus, normalised (simplified, half-width, Arabic numerals, lower case)
     tokens: list[str]
     has_personal_data: bool
     aspects: list[str] = field(default_factory=list)  # materials, time_limit, fee, places, online, ...
-    search_text: str = ""          # raw without personal values: what retrieval searches
+    search_text: str = ""          # the focus without personal values: what retrieval searches
+    focused: str = ""              # raw, or for a long message its sentences richest in service words
 
     def __post_init__(self) -> None:
-        self.search_text = self.search_text or self.raw
+        self.focused = self.focused or self.raw
+        self.search_text = self.search_text or self.focused
 
 
 _LATIN = re.compile(r"[a-z]")
@@ -191,8 +195,10 @@ class Normalizer:
     """Bound the length, normalise, tokenise; note personal data and the aspects asked about."""
 
     def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None,
-                 english: EnglishTerms | None = None):
+                 english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None):
         self.pinyin = pinyin
+        # Bounds what is searched, tokenised and classified (the retriever's ``focus``); None: the whole message.
+        self.focus = focus or (lambda text: text)
         self.english = english if english is not None else EnglishTerms()
         if aspects is None:
             aspects = yaml.safe_load((DATA_DIR / "aspects.yaml").read_text(encoding="utf-8"))
@@ -206,13 +212,14 @@ class Normalizer:
         if self.pinyin is not None and (read := self.pinyin.read(raw)):
             raw = read
         raw = self.english.run(raw)
-        text = normalize(raw)
+        focused = self.focus(raw)
+        text = normalize(focused)
         numbers = [(f.start, f.end) for f in find_numbers(raw) if f.kind in _PERSONAL_KINDS]
         personal = bool(numbers or _NAME_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
-        search_text = _without_values(raw, numbers) if personal else raw
-        return Message(raw=raw, text=text, tokens=tokenize(search_text or raw), has_personal_data=personal,
-                       aspects=aspects, search_text=search_text or raw)
+        search_text = self.focus(_without_values(raw, numbers)) if personal else focused
+        return Message(raw=raw, text=text, tokens=tokenize(search_text or focused), has_personal_data=personal,
+                       aspects=aspects, search_text=search_text or focused, focused=focused)
 
     def topic_tokens(self, msg: Message) -> list[str]:
         """Tokens that name a topic: not aspect words (材料, 多久…), not a lone character, not a number."""

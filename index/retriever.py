@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Callable, Literal
 import numpy as np
 
 from index import store
+from index.focus import focus, keyness, unit_df
 from index.text import add_words, normalize, tokenize
 from index.types import Hit, SearchFilters, SectionHit
+from index.units import SPARSE_ONLY
 
 if TYPE_CHECKING:
     from daoban.settings import Settings
@@ -96,6 +98,8 @@ class HybridRetriever:
         self._regions: list[RegionIndex] = []
         self._calibration = DEFAULT_CALIBRATION
         self._loaded_pointer: dict | None = None
+        self._weights: dict[str, float] = {}
+        self._focused = functools.lru_cache(maxsize=512)(self._focus)
         self.reload()
 
     @classmethod
@@ -159,12 +163,33 @@ class HybridRetriever:
             data = json.loads(calib.read_text(encoding="utf-8"))
             if data.get("embedding_id") == want_emb and data.get("features") == FEATURES:
                 calibration = data
+        # Service words: those of the units the dense model reads (titles, aliases, sample questions, 情形), not
+        # of steps and addresses, which share everyday words (电话, 上班) with any chat.
+        weights: dict[str, float] = {}
+        for r in loaded:
+            df, n = unit_df(u["tokens"] for u in r.units if u["section"].split(":")[0] not in SPARSE_ONLY)
+            for word, w in keyness(df, n).items():
+                weights[word] = max(w, weights.get(word, 0.0))
         with self._lock:
             self._regions = loaded
             self._calibration = calibration
             self._loaded_pointer = pointer
+            self._weights = weights
+            self._focused.cache_clear()
 
     # --- search --------------------------------------------------------------------------------
+    def term_weight(self, word: str) -> float:
+        """How much ``word`` speaks of a service (index/focus.py ``keyness``); 0 for words the guides do not use."""
+        return self._weights.get(word, 0.0)
+
+    def focus(self, text: str) -> str:
+        """``text`` within ``index.focus_chars``: a longer one is cut to its sentences densest in service words."""
+        limit = self.settings.index.focus_chars
+        return text if not limit or len(text) <= limit else self._focused(text)
+
+    def _focus(self, text: str) -> str:
+        return focus(text, self.settings.index.focus_chars, self.term_weight)
+
     def search(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> list[Hit]:
         """Top ``k`` documents for ``query``; ``score`` is calibrated 0..1 and ``confident`` marks a real match."""
         reranker = self.settings.index.reranker
@@ -175,7 +200,7 @@ class HybridRetriever:
         cands, _ = self._candidates(query, filters, mode, exclude)
         hits = [self._hit(c) for c in cands[:max(k, self.settings.index.rerank_top if rerank else k)]]
         if rerank and hits:
-            hits = self._rerank(query, hits)
+            hits = self._rerank(self.focus(query), hits)
         return hits[:k]
 
     def features(self, query: str, filters: SearchFilters | None = None,
@@ -190,6 +215,7 @@ class HybridRetriever:
             raise RuntimeError("the index is empty or not built; run `daoban index build`")
         f = filters or SearchFilters()
         kinds = tuple(sorted(f.kinds)) if f.kinds else None
+        query = self.focus(query)  # embedding and BM25 cost grow with the query: every caller gets it bounded
         qnorm = normalize(query)
         toks = tokenize(query)
         if not qnorm:

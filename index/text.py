@@ -116,6 +116,13 @@ def user_words() -> set[str]:
     return set(_USER_WORDS)
 
 
+def word_share(word: str) -> float:
+    """How common ``word`` is in everyday Chinese: its share of jieba's dictionary counts (add-one smoothed; the
+    corpus words taught by ``add_words`` count as moderately common)."""
+    tk = _jieba()
+    return (tk.FREQ.get(word, 0) + 1) / tk.total
+
+
 @functools.lru_cache(maxsize=8192)
 def _tokenize_cached(text: str) -> tuple[str, ...]:
     tokens = []
