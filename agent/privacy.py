@@ -54,6 +54,8 @@ _USCC = re.compile(r"(?<![0-9A-Za-z])([0-9A-Z]{2}[0-9]{6})([0-9A-Z]{6})([0-9A-Z]
 _LANDLINE = re.compile(r"(?<![0-9A-Za-z])(0[0-9]{2,3}[\s\-]?)([0-9]{3,4})([\s\-]?[0-9]{4})(?![0-9A-Za-z])")
 _URL_TOKEN = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
 _URL_SAFE = "/?&=:;,@!$'()*~-._"
+# A session id in a URL is its key to a citizen's data: never in a log (its secret travels in a header).
+_SESSION_IN_URL = re.compile(r"((?:/sessions/|[?&]session_id=))([A-Za-z0-9_-]{6,64})")
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,8 @@ def mask(text: str) -> str:
         text = str(text)
     if "%" in text:
         text = _URL_TOKEN.sub(_mask_url_token, text)
+    if "session" in text:
+        text = _SESSION_IN_URL.sub(lambda m: m.group(1) + "*" * len(m.group(2)), text)
     return _mask_plain(text)
 
 

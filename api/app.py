@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import errors
-from api.crypto import mask
+from agent.privacy import install_log_masking
 from api.deps import RateLimiter
 from api.middleware import (
     BodyLimitMiddleware,
@@ -23,28 +23,6 @@ from api.routers.pages import STATIC
 from api.runtime import Runtime
 from api.session_access import start_expiry_sweeper
 from daoban.settings import Settings, get_settings
-
-
-class ShapeKeepingMaskingFilter(logging.Filter):
-    """Masks ID numbers and phones in a record's message and args, keeping their shape: uvicorn's
-    access formatter unpacks ``record.args`` (a search query string can hold a phone number)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(mask(a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {k: mask(v) if isinstance(v, str) else v for k, v in record.args.items()}
-        return True
-
-
-def _install_log_masking() -> None:
-    """ID numbers and phones never reach a log line, whoever logs them."""
-    for name in ("daoban", "daoban.api", "uvicorn.access", "uvicorn.error", "agent", "index"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, ShapeKeepingMaskingFilter) for f in logger.filters):
-            logger.addFilter(ShapeKeepingMaskingFilter())
 
 
 def create_app(settings: Settings | None = None, load_assistant: bool = True) -> FastAPI:
@@ -76,10 +54,10 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
     # X-Forwarded-For only from the configured proxies (none by default): a client cannot choose its address.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
     for module in (health, chat, sessions, forms, feedback, catalog, stats, hotline, admin, pages):
-        app.include_router(module.router)
-    app.include_router(catalog.v1)
+        app.include_router(module.router, responses=errors.COMMON_RESPONSES)
+    app.include_router(catalog.v1, responses=errors.COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    _install_log_masking()
+    install_log_masking()  # every logger, uvicorn's access log and query strings included
     return app
 
 

@@ -35,6 +35,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Stored times are naive UTC (SQLite keeps no zone): say so on the way out."""
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

@@ -6,6 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,6 +27,16 @@ DEFAULT_MESSAGES = {
     429: ("rate_limited", "请求过于频繁，请稍后再试"),
     503: ("not_ready", "服务正在启动，请稍后再试"),
 }
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str = Field(description="in Chinese, to show as is")
+
+
+# What any route may answer besides its own: the contract every client can rely on, declared in /openapi.json.
+COMMON_RESPONSES = {status: {"model": ErrorBody, "description": DEFAULT_MESSAGES[status][1]}
+                    for status in (400, 401, 403, 404, 408, 409, 413, 414, 415, 429, 503)}
 
 
 class ApiError(Exception):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from api.crypto import Vault
-from api.db import SessionRow, SubmissionRow, utcnow
+from api.db import SessionRow, SubmissionRow, as_utc, utcnow
 
 
 class SQLSessionStore:
@@ -54,7 +54,7 @@ def application_status(row: SubmissionRow) -> dict:
     return {
         "receipt_no": row.receipt_no,
         "status": row.status,
-        "submitted_at": row.submitted_at,
+        "submitted_at": as_utc(row.submitted_at),
         "scenario_title": row.scenario_title,
         "departments": json.loads(row.departments),
         "promised_days": row.promised_days,

@@ -1,6 +1,7 @@
 """``daoban serve`` prints the page URLs and serves them (index present: the test corpus's cached build)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -27,15 +28,17 @@ def test_serve_prints_the_urls_and_generates_local_keys(tmp_path):
         lines = []
         for line in proc.stdout:
             lines.append(line)
-            if "staff" in line and "key" in line:
+            if "console keys" in line:
                 break
         out = "".join(lines)
         base = f"http://127.0.0.1:{port}"
         for path in ("/ ", "/hotline", "/admin", "/docs"):
             assert f"{base}{path.strip()}" in out, out
-        keys = (tmp_path / "data" / "api_keys.json").read_text(encoding="utf-8")
-        staff_key = next(line.split()[-1] for line in lines if line.split()[:2] == ["staff", "key"])
-        assert staff_key in keys
+        keys_file = tmp_path / "data" / "api_keys.json"
+        assert str(keys_file) in out  # the console shows where the keys are, never the keys
+        keys = json.loads(keys_file.read_text(encoding="utf-8"))
+        staff_key = next(k for k, role in keys.items() if role == "staff")
+        assert staff_key not in out and oct(keys_file.stat().st_mode)[-3:] == "600"
         deadline = time.time() + 120
         while time.time() < deadline:
             try:

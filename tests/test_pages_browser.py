@@ -66,6 +66,29 @@ def _login(page, key: str):
     gate.wait_for(state="hidden", timeout=WAIT)
 
 
+def _complete_and_submit(page, form) -> str:
+    """Fill what the prefill left empty, submit, and return the receipt number shown."""
+    values = {"baby_name": "张小宝", "baby_birth_date": "2026-11-16", "birth_hospital": "济南市妇幼保健院",
+              "mother_name": "李芳", "mother_id_number": id_number("37010219920415002"),
+              "hukou_address": "山东省济南市历下区泉城路1号", "applicant_name": "张明"}
+    selects = {"applicant_relation": "父亲", "baby_gender": "男", "hukou_follow": "随父"}
+    for key, value in values.items():
+        box = form.locator(f"input[name={key}]")
+        if box.count() and not box.input_value():
+            box.fill(value)
+    for key, value in selects.items():
+        box = form.locator(f"select[name={key}]")
+        if box.count() and not box.input_value():
+            box.select_option(value)
+    form.get_by_role("button", name="提交申请").click()
+    receipt = page.locator(".dbw-receipt")
+    receipt.wait_for(timeout=WAIT)
+    number = receipt.locator(".no").inner_text().strip()
+    assert re.fullmatch(r"[A-Z]+\d{10,}", number)
+    assert "工作日" in receipt.inner_text() or "即办" in receipt.inner_text()
+    return number
+
+
 def test_widget_conversation_streams_cites_clarifies_and_submits_a_form(page, api_server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(api_server.url + "/")
@@ -136,24 +159,7 @@ def test_widget_conversation_streams_cites_clarifies_and_submits_a_form(page, ap
     # submitting with gaps shows per-field errors, then a complete form gets a receipt
     form.get_by_role("button", name="提交申请").click()
     page.wait_for_function("() => document.querySelectorAll('.dbw-field.invalid').length > 0", timeout=WAIT)
-    values = {"baby_name": "张小宝", "baby_birth_date": "2026-11-16", "birth_hospital": "济南市妇幼保健院",
-              "mother_name": "李芳", "mother_id_number": id_number("37010219920415002"),
-              "hukou_address": "山东省济南市历下区泉城路1号", "applicant_name": "张明"}
-    selects = {"applicant_relation": "父亲", "baby_gender": "男", "hukou_follow": "随父"}
-    for key, value in values.items():
-        box = form.locator(f"input[name={key}]")
-        if box.count() and not box.input_value():
-            box.fill(value)
-    for key, value in selects.items():
-        box = form.locator(f"select[name={key}]")
-        if box.count() and not box.input_value():
-            box.select_option(value)
-    form.get_by_role("button", name="提交申请").click()
-    receipt = page.locator(".dbw-receipt")
-    receipt.wait_for(timeout=WAIT)
-    number = receipt.locator(".no").inner_text().strip()
-    assert re.fullmatch(r"[A-Z]+\d{10,}", number)
-    assert "工作日" in receipt.inner_text() or "即办" in receipt.inner_text()
+    number = _complete_and_submit(page, form)
     status = httpx.get(f"{api_server.url}/v1/submissions/{number}").json()
     assert status["status"] == "已受理"
 
@@ -163,6 +169,52 @@ def test_widget_conversation_streams_cites_clarifies_and_submits_a_form(page, ap
     page.wait_for_function("el => el.getAttribute('aria-pressed') === 'true'",
                            arg=first_answer.get_by_role("button", name="有帮助").element_handle(), timeout=WAIT)
     first_answer.get_by_role("button", name="问题已解决").click()
+
+
+@pytest.fixture
+def portal(tmp_path, api_server):
+    """A government portal on another origin (127.0.0.2, its own port) that embeds the widget with one tag."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>某市政务服务网</title></head>'
+        f'<body><h1>一件事专区</h1><script src="{api_server.url}/widget.js" data-open="true" defer></script>'
+        '</body></html>', encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.2:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_widget_on_another_origin_converses_and_submits(page, api_server, portal):
+    page.goto(portal + "/")
+    assert page.evaluate("location.origin") != api_server.url
+    _wait_answer(page, 1)  # data-open: the greeting
+    page.locator(".dbw-input textarea").fill("新生儿出生一件事怎么办理")
+    page.keyboard.press("Enter")
+    _wait_answer(page, 2)
+    assert page.locator(".dbw-cites a").count() >= 1
+    session = page.evaluate("JSON.parse(sessionStorage.getItem('daoban.session'))")
+    assert session["id"] and session["token"]  # the secret the API issued across origins is kept in the tab
+    page.locator(".dbw-input textarea").fill(
+        f"我要申请，我是孩子爸爸张明，身份证{id_number('11010519900307231')}，电话13912345678")
+    page.keyboard.press("Enter")
+    form = page.locator(".dbw-form")
+    form.wait_for(timeout=WAIT)
+    assert form.locator("input[name=applicant_phone]").input_value() == "13912345678"
+    number = _complete_and_submit(page, form)
+    assert httpx.get(f"{api_server.url}/v1/submissions/{number}").json()["status"] == "已受理"
+    # the session's data is the tab's: with its secret the API shows it, without it nothing
+    sid, token = session["id"], session["token"]
+    assert httpx.get(f"{api_server.url}/v1/sessions/{sid}", headers={"X-Session-Token": token}).status_code == 200
+    assert httpx.get(f"{api_server.url}/v1/sessions/{sid}").status_code == 403
+    first_answer = page.locator(".dbw-msg.bot .dbw-b").nth(1)
+    first_answer.get_by_role("button", name="有帮助").click()
+    page.wait_for_function("el => el.getAttribute('aria-pressed') === 'true'",
+                           arg=first_answer.get_by_role("button", name="有帮助").element_handle(), timeout=WAIT)
 
 
 def test_widget_fits_a_phone_and_works_by_keyboard(browser, api_server):
@@ -264,7 +316,9 @@ def test_admin_adds_an_unresolved_question_to_a_document_and_search_finds_it(pag
         for text in ("孩子出生了怎么上户口", "新生儿医保怎么交", "我家的猫走丢了能帮忙找吗", question):
             r = http.post("/v1/chat", json={"message": text})
             assert r.status_code == 200
-        http.post("/v1/feedback", json={"session_id": r.json()["session_id"], "thumbs": "down", "resolved": False})
+        r = http.post("/v1/feedback", json={"session_id": r.json()["session_id"], "thumbs": "down", "resolved": False},
+                      headers={"X-Session-Token": r.headers["x-session-token"]})
+        assert r.status_code == 200, r.text
 
     page.goto(api_server.url + "/admin")
     _login(page, STAFF_KEY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from api.db import MessageRow, SessionRow
+from api.db import MessageRow, SessionRow, as_utc
 from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
 from api.records import last_reply, session_drafts
@@ -24,7 +24,7 @@ def session_view(rt: Runtime, session_id: str) -> SessionView:
         if row is None:
             raise ApiError(404, "session_not_found", "找不到该会话")
         messages = [Message(role=m.role, text=rt.vault.decrypt(m.text_enc) if m.text_enc != ERASED else m.text_masked,
-                            reply_id=m.reply_id, created_at=m.created_at)
+                            reply_id=m.reply_id, created_at=as_utc(m.created_at))
                     for m in s.scalars(select(MessageRow).where(MessageRow.session_id == session_id)
                                        .order_by(MessageRow.id)).all()]
         channel, region = row.channel, row.region
