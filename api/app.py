@@ -1,7 +1,6 @@
 """The FastAPI application: routers per resource, JSON errors, body limit, pages."""
 from __future__ import annotations
 
-import logging
 import threading
 from contextlib import asynccontextmanager
 
@@ -9,8 +8,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import errors
 from agent.privacy import install_log_masking
+from api import errors
 from api.deps import RateLimiter
 from api.middleware import (
     BodyLimitMiddleware,

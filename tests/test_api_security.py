@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
-import os
 import socket
 import sqlite3
 import stat
