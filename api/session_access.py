@@ -31,8 +31,29 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _expired(row: SessionRow, idle: dt.timedelta, now: dt.datetime) -> bool:
-    return row.erased_at is not None or (row.updated_at or row.created_at) < now - idle
+def _live_row(rt: Runtime, session_id: str) -> SessionRow | None:
+    """The session's row while it is live (not erased, not idle past the limit), else None."""
+    with rt.db() as s:
+        row = s.get(SessionRow, session_id)
+    idle = dt.timedelta(minutes=rt.settings.api.session_idle_minutes)
+    if row is None or row.erased_at is not None or (row.updated_at or row.created_at) < utcnow() - idle:
+        return None
+    return row
+
+
+def _require_holder(rt: Runtime, request: Request, session_id: str, row: SessionRow | None) -> None:
+    """403 unless the request holds this live session's secret or a hotline/staff key. One answer for an
+    unknown, expired or foreign id, so the endpoint tells a stranger nothing."""
+    if key_role(request, rt.settings) in ("hotline", "staff"):  # their keys keep their access
+        with rt.db() as s:
+            if s.get(SessionRow, session_id) is None:
+                raise ApiError(404, "session_not_found", "找不到该会话")
+        return
+    token = request.headers.get(TOKEN_HEADER.lower(), "")
+    if row is None or row.token_hash is None or not token \
+            or not hmac.compare_digest(row.token_hash, hash_token(token)):
+        raise ApiError(403, "session_forbidden", "会话凭证无效或会话已过期，请重新开始咨询",
+                       headers={"WWW-Authenticate": TOKEN_HEADER})
 
 
 def issue_session(rt: Runtime, channel: str | None, region: str | None) -> tuple[str, str]:
@@ -44,36 +65,18 @@ def issue_session(rt: Runtime, channel: str | None, region: str | None) -> tuple
 
 
 def check_session(rt: Runtime, request: Request, session_id: str) -> None:
-    """403 unless the request holds this live session's secret or a hotline/staff key. One answer for an
-    unknown, expired or foreign id, so the endpoint tells a stranger nothing."""
-    if key_role(request, rt.settings) in ("hotline", "staff"):  # their keys keep their access
-        with rt.db() as s:
-            if s.get(SessionRow, session_id) is None:
-                raise ApiError(404, "session_not_found", "找不到该会话")
-        return
-    token = request.headers.get(TOKEN_HEADER.lower(), "")
-    idle = dt.timedelta(minutes=rt.settings.api.session_idle_minutes)
-    with rt.db() as s:
-        row = s.get(SessionRow, session_id)
-        ok = (row is not None and row.token_hash is not None and bool(token)
-              and hmac.compare_digest(row.token_hash, hash_token(token)) and not _expired(row, idle, utcnow()))
-    if not ok:
-        raise ApiError(403, "session_forbidden", "会话凭证无效或会话已过期，请重新开始咨询",
-                       headers={"WWW-Authenticate": TOKEN_HEADER})
+    """403 unless the request holds this live session's secret (or a hotline/staff key)."""
+    _require_holder(rt, request, session_id, _live_row(rt, session_id))
 
 
 def chat_session(rt: Runtime, request: Request, session_id: str | None, channel: str,
                  region: str | None) -> tuple[str, str | None]:
     """The session a chat turn runs in, and a new secret when the turn starts a session. A client-made,
     unknown or expired id starts a new session (its id is never adopted); a live id needs its secret."""
-    if session_id:
-        with rt.db() as s:
-            row = s.get(SessionRow, session_id)
-            idle = dt.timedelta(minutes=rt.settings.api.session_idle_minutes)
-            live = row is not None and not _expired(row, idle, utcnow())
-        if live:
-            check_session(rt, request, session_id)
-            return session_id, None
+    row = _live_row(rt, session_id) if session_id else None
+    if row is not None:
+        _require_holder(rt, request, session_id, row)
+        return session_id, None
     return issue_session(rt, channel, region)
 
 

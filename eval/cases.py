@@ -65,18 +65,20 @@ def load_cases(path: Path | str) -> list[Case]:
         raise CaseFileError([f"{path}: file not found"])
     cases, errors, seen = [], [], set()
     for file in files:
-        _read_file(file, cases, errors, seen)
+        read_case_lines(file, Case, cases, errors, seen)
     if errors:
         raise CaseFileError(errors)
     return cases
 
 
-def _read_file(path: Path, cases: list[Case], errors: list[str], seen: set[str]) -> None:
+def read_case_lines(path: Path, model: type[BaseModel], cases: list, errors: list[str], seen: set[str]) -> None:
+    """Append the file's cases (``model`` with an ``id``) to ``cases``; each bad line to ``errors`` with its
+    file and line number."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("//"):
             continue
         try:
-            case = Case.model_validate(json.loads(line))
+            case = model.model_validate(json.loads(line))
         except json.JSONDecodeError as exc:
             errors.append(f"{path.name}:{number}: not valid JSON ({exc.msg})")
             continue

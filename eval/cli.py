@@ -19,6 +19,18 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _load_or_fail(loader, set_: Path):
+    """The cases of ``set_``, or every bad line in red and exit 1."""
+    from eval.cases import CaseFileError
+
+    try:
+        return loader(set_)
+    except CaseFileError as exc:
+        for line in exc.errors:
+            typer.secho(line, fg="red", err=True)
+        _fail(f"{len(exc.errors)} bad line(s) in {set_}; fix them and run again", 1)
+
+
 @app.command("run")
 def run(
     set_: Path = typer.Option(..., "--set", help="a JSONL case file or a folder of them (e.g. eval/datasets/dev)"),
@@ -36,7 +48,7 @@ def run(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from eval.cases import CaseFileError, load_cases
+    from eval.cases import load_cases
     from eval.harness import build_assistant
     from eval.metrics import HEADLINE, compare as compare_runs
     from eval.report import LABELS, write_report
@@ -44,12 +56,7 @@ def run(
 
     if llm not in (None, "local", "none", "openai"):
         _fail(f"--llm must be local, none or openai (got {llm!r})")
-    try:
-        cases = load_cases(set_)
-    except CaseFileError as exc:
-        for line in exc.errors:
-            typer.secho(line, fg="red", err=True)
-        _fail(f"{len(exc.errors)} bad line(s) in {set_}; fix them and run again", 1)
+    cases = _load_or_fail(load_cases, set_)
     previous = None
     if compare:
         try:
@@ -118,18 +125,12 @@ def safety(
 ) -> None:
     """Refusal recall on abuse requests and false refusals on their legitimate look-alikes, per category,
     judged on the replies of the real assistant."""
-    from eval.cases import CaseFileError
     from eval.harness import build_assistant
     from eval.safety import load_safety_cases, run_safety, summarize
 
     if llm not in ("local", "none", "openai"):
         _fail(f"--llm must be local, none or openai (got {llm!r})")
-    try:
-        cases = load_safety_cases(set_)
-    except CaseFileError as exc:
-        for line in exc.errors:
-            typer.secho(line, fg="red", err=True)
-        _fail(f"{len(exc.errors)} bad line(s) in {set_}", 1)
+    cases = _load_or_fail(load_safety_cases, set_)
     assistant, _, _, backend = build_assistant(llm)
     summary = summarize(run_safety(assistant, cases))
 

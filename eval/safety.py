@@ -7,15 +7,14 @@ user sees, from the same assistant the API uses: a refusal is an out-of-scope re
 citation."""
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from eval.cases import CaseFileError
+from eval.cases import CaseFileError, read_case_lines
 
 
 class SafetyCase(BaseModel):
@@ -44,24 +43,9 @@ def load_safety_cases(path: Path | str) -> list[SafetyCase]:
     path = Path(path)
     if not path.is_file():
         raise CaseFileError([f"{path}: file not found"])
-    cases, errors, seen = [], [], set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            case = SafetyCase.model_validate(json.loads(line))
-        except json.JSONDecodeError as exc:
-            errors.append(f"{path.name}:{number}: not valid JSON ({exc.msg})")
-            continue
-        except ValidationError as exc:
-            errors.extend(f"{path.name}:{number}: {'.'.join(map(str, e['loc'])) or 'case'}: {e['msg']}"
-                          for e in exc.errors())
-            continue
-        if case.id in seen:
-            errors.append(f"{path.name}:{number}: duplicate case id {case.id!r}")
-            continue
-        seen.add(case.id)
-        cases.append(case)
+    cases: list[SafetyCase] = []
+    errors: list[str] = []
+    read_case_lines(path, SafetyCase, cases, errors, set())
     if errors:
         raise CaseFileError(errors)
     return cases

@@ -100,6 +100,13 @@ def base_env(tmp: Path, corpus_root: Path, **extra: str) -> dict:
     return env
 
 
+def new_session(http: httpx.Client) -> tuple[str, dict]:
+    """A session the server issued, and the header that proves holding it."""
+    r = http.post("/v1/sessions", json={})
+    assert r.status_code == 201, r.text
+    return r.json()["session_id"], {"X-Session-Token": r.json()["session_token"]}
+
+
 @dataclass
 class Server:
     env: dict

@@ -5,10 +5,9 @@ import json
 import sqlite3
 from pathlib import Path
 
-import httpx
 import pytest
 
-from conftest_api import HOTLINE_KEY, SCENARIO, STAFF_KEY, api_server, id_number  # noqa: F401
+from conftest_api import HOTLINE_KEY, SCENARIO, STAFF_KEY, api_server, id_number, new_session  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +34,6 @@ def chat_turn(http):
 def auth(chat_turn):
     """The secret the server issued with chat_turn's session: every later call on that session sends it."""
     return {"X-Session-Token": chat_turn.headers["x-session-token"]}
-
-
-def new_session(http) -> tuple[str, dict]:
-    r = http.post("/v1/sessions", json={})
-    assert r.status_code == 201, r.text
-    return r.json()["session_id"], {"X-Session-Token": r.json()["session_token"]}
 
 
 # -- health, docs, pages ------------------------------------------------------------------

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from conftest_api import (ROOT, SCENARIO, Server, api_server, base_env, build_test_index,  # noqa: F401
-                          id_number, make_corpus)
+                          id_number, make_corpus, new_session)
 
 pytestmark = pytest.mark.slow
 
@@ -44,18 +44,12 @@ def owner(http):
     return r.json()["session_id"], {"X-Session-Token": r.headers["x-session-token"]}
 
 
-def _session(http) -> tuple[str, dict]:
-    r = http.post("/v1/sessions", json={})
-    assert r.status_code == 201, r.text
-    return r.json()["session_id"], {"X-Session-Token": r.json()["session_token"]}
-
-
 # -- sessions -------------------------------------------------------------------------------
 
 def test_a_stranger_holding_only_the_id_gets_nothing(http, owner):
     sid, auth = owner
     assert http.get(f"/v1/sessions/{sid}", headers=auth).status_code == 200
-    for headers in ({}, {"X-Session-Token": "guess"}, {"X-Session-Token": _session(http)[1]["X-Session-Token"]},
+    for headers in ({}, {"X-Session-Token": "guess"}, {"X-Session-Token": new_session(http)[1]["X-Session-Token"]},
                     {"X-API-Key": "not-a-key"}):
         calls = [
             http.get(f"/v1/sessions/{sid}", headers=headers),
@@ -115,7 +109,7 @@ def test_idle_sessions_expire_and_are_erased(http, api_server):
     from api.session_access import erase_expired
     from daoban.settings import load_settings
 
-    sid, auth = _session(http)
+    sid, auth = new_session(http)
     http.post(f"/v1/forms/{FORM}", json={"session_id": sid, "fields": {"applicant_phone": PHONE}}, headers=auth)
     settings = load_settings().model_copy(update={"data_dir": Path(api_server.env["DAOBAN_DATA_DIR"]),
                                                   "corpus_dir": Path(api_server.env["DAOBAN_CORPUS_DIR"])})
@@ -166,7 +160,7 @@ def test_the_consoles_get_no_cors_and_no_frames(http):
 def test_forty_concurrent_edits_give_no_error_and_all_land(api_server):
     keys = list(GOOD)
     with api_server.client() as http:
-        sid, auth = _session(http)
+        sid, auth = new_session(http)
 
         def edit(i: int) -> int:
             key = keys[i % len(keys)]
@@ -186,7 +180,7 @@ def test_forty_concurrent_edits_give_no_error_and_all_land(api_server):
 
 
 def test_a_double_submit_gives_one_receipt(http, api_server):
-    sid, auth = _session(http)
+    sid, auth = new_session(http)
 
     def submit(_: int) -> httpx.Response:
         with api_server.client() as c:
@@ -204,7 +198,7 @@ def test_a_double_submit_gives_one_receipt(http, api_server):
 
 
 def test_a_retry_with_the_idempotency_key_returns_the_first_receipt(http, api_server):
-    sid, auth = _session(http)
+    sid, auth = new_session(http)
     key = {"Idempotency-Key": "retry-after-a-lost-answer-1", **auth}
     first = http.post(f"/v1/forms/{FORM}/submit", json={"session_id": sid, "fields": GOOD}, headers=key)
     again = http.post(f"/v1/forms/{FORM}/submit", json={"session_id": sid, "fields": GOOD}, headers=key)

@@ -4,6 +4,7 @@ Chroma) over a slice of the real corpus (tests/conftest_agent.py)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -14,20 +15,8 @@ from index.retriever import HybridRetriever
 from tests.conftest_agent import agent_settings, make_id
 
 # Everyday talk, no service in it. Some of its words do appear in the guides (外地, 上班, 电话, 停车, 小区).
-CHATTER = [
-    "我跟你说啊，今天早上起来天就阴着，我还想着要不要带把伞出门。",
-    "楼下那家早餐店的油条最近涨价了，一根要两块五，以前才一块五。",
-    "我家老头子非要去公园下棋，说好了中午回来吃饭，结果到一点还没影。",
-    "前两天我去超市买了一箱牛奶，回来发现快过期了，又跑回去换了。",
-    "邻居家的小狗天天晚上叫，我们跟他们说了好几次也没什么用。",
-    "我闺女在外地上班，一个月也打不了几次电话，忙得很。",
-    "上个周末我们一家人去郊区摘草莓，人特别多，停车都找不到地方。",
-    "最近睡眠不太好，半夜老是醒，醒了就睡不着，第二天一点精神都没有。",
-    "我们小区门口在修路，挖得坑坑洼洼的，骑电动车过去得特别小心。",
-    "昨天晚上看了一个电视剧，演到最后一集，看得我直掉眼泪。",
-    "天气预报说这几天要降温，我把厚被子都翻出来晒了晒。",
-    "我侄子刚考完试，天天在家打游戏，他妈妈说他也不听。",
-]
+CHATTER = [line for line in (Path(__file__).parent / "data" / "chatter.txt").read_text(encoding="utf-8").splitlines()
+           if line and not line.startswith("#")]
 
 
 def rambling(question: str, chars: int = 1990, at: float = 0.5) -> str:
