@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from corpus.datafile import DataFileError, load_data_file
 
 log = logging.getLogger("daoban.agent")
 
@@ -43,12 +44,7 @@ class GuardVerdict:
         return self.kind is not None
 
 
-class SafetyDataError(ValueError):
-    """The vocabulary file is broken; every problem names its file and line."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+SafetyDataError = DataFileError  # the vocabulary file is broken; every problem names its file and line
 
 
 # -- the file's schema -------------------------------------------------------------------------------------
@@ -101,21 +97,10 @@ class SafetyData(BaseModel):
 
 def load_safety_data(path: Path = DEFAULT_PATH, text: str | None = None) -> SafetyData:
     """Parse and validate the file; raises ``SafetyDataError`` listing each problem as ``file:line: message``."""
-    from corpus.loader import read_yaml
+    return load_data_file(path, SafetyData, text, check=lambda model, info: _unknown_classes(path, model, info))
 
-    try:
-        data, info = read_yaml(Path(path), text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SafetyDataError([f"{path}:{mark.line + 1 if mark else 1}: YAML syntax error: "
-                               f"{getattr(exc, 'problem', None) or exc}"]) from exc
-    if not isinstance(data, dict):
-        raise SafetyDataError([f"{path}:1: the file must hold one mapping"])
-    try:
-        model = SafetyData.model_validate(data)
-    except ValidationError as exc:
-        raise SafetyDataError([f"{path}:{info.line_of(err['loc'])}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-                               for err in exc.errors()]) from exc
+
+def _unknown_classes(path, model: SafetyData, info) -> list[str]:
     problems = []
     for i, rule in enumerate(model.rules):
         for field, entries in (("all", rule.all_of), ("unless", rule.unless)):
@@ -124,9 +109,7 @@ def load_safety_data(path: Path = DEFAULT_PATH, text: str | None = None) -> Safe
                     if name not in model.classes:
                         problems.append(f"{path}:{info.line_of(('rules', i, field, j))}: rules.{i}.{field}: "
                                         f"unknown class {name!r}")
-    if problems:
-        raise SafetyDataError(problems)
-    return model
+    return problems
 
 
 # -- matching ----------------------------------------------------------------------------------------------
