@@ -1,5 +1,4 @@
-"""From a routed document to an answer: 情形 questions, the composed (template)
-answer with citations, the verifier of LLM text, and the channel formatter.
+"""Composer: from a routed document to the template answer, with citations.
 
 Every fact in a composed answer is read from the document; every section used
 is cited. Nothing here names a scenario or matter."""
@@ -9,14 +8,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.reply import Citation, ClarifyOption
-from agent.session import PendingClarify
-from agent.understand import Message, pick_option
+from agent.reply import Citation
 from corpus.schema import condition_holds
 
 if TYPE_CHECKING:
     from corpus.loader import Corpus
-    from corpus.schema import CatalogMatter, Condition, FAQ, Material, MatterGuide, Question, Region, Scenario, TimeLimit
+    from corpus.schema import CatalogMatter, Condition, FAQ, Material, MatterGuide, Region, Scenario, Situation, TimeLimit
 
 SECTION_TITLES = {
     "summary": "事项说明", "conditions": "办理条件", "members": "包含事项", "materials": "所需材料",
@@ -25,70 +22,6 @@ SECTION_TITLES = {
     "situation": "适用情形",
 }
 ASPECT_ORDER = ["conditions", "materials", "steps", "time_limit", "fee", "places", "online", "phone"]
-
-
-# --- 情形 -----------------------------------------------------------------------------------------
-
-@dataclass
-class SituationOutcome:
-    answers: dict[str, str]
-    newly_answered: list[str] = field(default_factory=list)
-    question: PendingClarify | None = None     # the one 情形 question to ask now, if any
-    keywords: dict[str, list[str]] = field(default_factory=dict)
-
-
-class SituationResolver:
-    """Ask a scenario's 情形 questions only when they matter, and never twice.
-
-    A question is answered from the message (option keywords, title, number) or a
-    pending question; it is asked only when its ``when`` holds and some member,
-    material or form field depends on it (or an option carries a note)."""
-
-    def relevant(self, scenario: "Scenario", q: "Question") -> bool:
-        def uses(when) -> bool:
-            return bool(when) and q.id in when
-        return (any(uses(m.when) for m in scenario.members) or any(uses(m.when) for m in scenario.materials)
-                or any(uses(f.when) for f in scenario.form.fields) or any(o.note for o in q.options)
-                or any(uses(other.when) for other in scenario.questions))
-
-    def run(self, scenario: "Scenario", answers: dict[str, str], texts: list[Message],
-            pending: PendingClarify | None) -> SituationOutcome:
-        answers = dict(answers)
-        out = SituationOutcome(answers=answers)
-        by_id = {q.id: q for q in scenario.questions}
-        last = texts[-1] if texts else None
-        # 1. The answer to the question we asked last turn.
-        if pending and pending.kind == "situation" and pending.question_id in by_id and last is not None:
-            q = by_id[pending.question_id]
-            picked = pick_option(last, pending.options, {o.id: o.keywords for o in q.options})
-            if picked:
-                answers[q.id] = picked
-                out.newly_answered.append(q.id)
-        # 2. Anything the user already said that answers a question (keywords are data).
-        for q in scenario.questions:
-            if q.id in answers:
-                continue
-            for m in reversed(texts):
-                picked = _keyword_option(m, q)
-                if picked:
-                    answers[q.id] = picked
-                    out.newly_answered.append(q.id)
-                    break
-        # 3. The next question worth asking.
-        for q in scenario.questions:
-            if q.id in answers or condition_holds(q.when, answers) is not True or not self.relevant(scenario, q):
-                continue
-            out.question = PendingClarify(kind="situation", question=q.text, question_id=q.id,
-                                          options=[ClarifyOption(id=o.id, title=o.title) for o in q.options])
-            out.keywords = {o.id: o.keywords for o in q.options}
-            break
-        return out
-
-
-def _keyword_option(msg: Message, q: "Question") -> str | None:
-    from index.text import normalize
-    found = [o.id for o in q.options if any(normalize(k) in msg.text for k in o.keywords if k)]
-    return found[0] if len(set(found)) == 1 else None
 
 
 # --- composing ------------------------------------------------------------------------------------
@@ -226,12 +159,13 @@ class AnswerComposer:
         return self.corpus.region_of(region_name)
 
     def run(self, doc, answers: dict[str, str], aspects: list[str], faq_sections: list[str] | None = None,
-            situation_hint: Message | None = None) -> Composed:
+            situation: "Situation | None" = None) -> Composed:
+        """``situation``: a matter guide's situation the user is in (``SituationResolver.matter_situation``)."""
         kind = doc.kind
         if kind == "scenario":
             return self.scenario(doc, answers, aspects, faq_sections or [])
         if kind == "matter":
-            return self.matter(doc, aspects, faq_sections or [], situation_hint)
+            return self.matter(doc, aspects, faq_sections or [], situation)
         if kind == "faq":
             return self.faq(doc)
         return self.catalog(doc)
@@ -308,32 +242,12 @@ class AnswerComposer:
         c.spoken, c.summary_facts = self._spoken(s.title, c.checklist, s.time_limit, s.fee, s.online)
         return c
 
-    def pick_situation(self, doc: "MatterGuide", hint: Message | None):
-        if len(doc.situations) == 1:
-            return doc.situations[0]
-        if hint is None:
-            return None
-        from index.text import normalize
-        # Words of the matter's own name do not tell its 情形 apart (居住证 in every 居住证 situation).
-        own = normalize(" ".join([doc.title, *doc.aliases]))
-        tokens = [t for t in hint.tokens if len(t) >= 2 and t not in own]
-        scored = []
-        for sit in doc.situations:
-            title = normalize(sit.title)
-            overlap = sum(len(t) for t in tokens if t in title)
-            scored.append((overlap, sit.id))
-        scored.sort(reverse=True)
-        if scored[0][0] > 0 and scored[0][0] > scored[1][0]:
-            return next(s for s in doc.situations if s.id == scored[0][1])
-        return None
-
-    def matter(self, d: "MatterGuide", aspects: list[str], faq_sections: list[str], hint: Message | None) -> Composed:
+    def matter(self, d: "MatterGuide", aspects: list[str], faq_sections: list[str], sit: "Situation | None") -> Composed:
         c = Composed(title=d.title, doc_id=d.id)
         c.add("lead", f"「{d.title}」由{d.department}办理（{d.matter_type}）。" if not aspects else f"关于「{d.title}」：",
               source=f"{d.title} {d.department} {d.matter_type}")
         self._faqs(c, d, faq_sections)
         show = set(aspects) if aspects else set(ASPECT_ORDER)
-        sit = self.pick_situation(d, hint)
         situations = [sit] if sit else d.situations
         multi = len(situations) > 1
         conds, mats = [], []
@@ -408,79 +322,3 @@ class AnswerComposer:
         if online:
             rest.append(f"可以在{online[0].name}上办理")
         return "，".join([f"您好，{title}"] + materials + rest) + "。", "，".join([title] + rest + materials) + "。"
-
-
-# --- verifier -----------------------------------------------------------------------------------
-
-_MATERIAL_RE = re.compile(
-    r"[\u4e00-\u9fa5A-Za-z（）()《》]{0,12}?(?:证明|证件|证书|登记表|申请表|申请书|协议书?|合同|执照|户口簿|户口本|身份证|结婚证|照片|发票|存折|银行卡|报告|承诺书|委托书|复印件)")
-_MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*元")
-_DAYS_RE = re.compile(r"(\d+)\s*(?:个)?(?:工作日|自然日|天|日|个月|小时)")
-_PHONE_NUM_RE = re.compile(r"(?<!\d)(?:\d{3,4}-)?\d{5,11}(?!\d)")
-_FREE_WORDS = ("不收费", "免费", "无需缴费", "不收取")
-# Material words too generic to check (they are never a specific document).
-_GENERIC_MATERIALS = {"证明", "证件", "材料", "复印件", "照片", "身份证明", "相关证明", "有效证件", "报告", "合同", "协议"}
-
-
-@dataclass
-class Verdict:
-    ok: bool
-    unsupported: list[str] = field(default_factory=list)
-
-
-class Verifier:
-    """Every material, fee, time limit and phone number in generated text must be in the cited sources."""
-
-    def run(self, text: str, sources: list[str]) -> Verdict:
-        from index.text import normalize
-        src = normalize("\n".join(sources))
-        src_compact = re.sub(r"\s", "", src)
-        body = normalize(text)
-        bad: list[str] = []
-        for m in _MATERIAL_RE.finditer(body):
-            phrase = re.sub(r"^(?:需要|带上|带|提供|准备|提交|携带|及|和|与|或|以及|的|并|须|需|要)+", "", m.group(0))
-            phrase = phrase.strip("（）()《》")
-            if len(phrase) < 3 or phrase in _GENERIC_MATERIALS:
-                continue
-            if phrase in src_compact or _core_supported(phrase, src_compact):
-                continue
-            bad.append(phrase)
-        for m in _MONEY_RE.finditer(body):
-            if re.sub(r"\s", "", m.group(0)) not in src_compact:
-                bad.append(m.group(0))
-        if any(w in body for w in _FREE_WORDS) and not any(w in src for w in _FREE_WORDS):
-            bad.append("免费")
-        for m in _DAYS_RE.finditer(body):
-            if not re.search(rf"(?<!\d){m.group(1)}(?!\d)", src):
-                bad.append(m.group(0))
-        for m in _PHONE_NUM_RE.finditer(body):
-            num = m.group(0)
-            if num not in src_compact and not _DAYS_RE.match(body[m.start():]):
-                bad.append(num)
-        return Verdict(ok=not bad, unsupported=bad)
-
-
-def _core_supported(phrase: str, src: str) -> bool:
-    """A material phrase is supported when its distinctive tail (the document's own name) is in the sources."""
-    for n in range(min(len(phrase), 8), 3, -1):
-        if phrase[-n:] in src:
-            return True
-    return False
-
-
-# --- channels -----------------------------------------------------------------------------------
-
-class ChannelFormatter:
-    """web/app: the answer as composed. hotline: a spoken suggested answer first, then key points and the checklist."""
-
-    def run(self, channel: str, answer: str, composed: Composed | None) -> str:
-        if channel != "hotline" or composed is None:
-            return answer
-        parts = [f"【建议答复】{composed.spoken}" if composed.spoken else ""]
-        points = [b for s, b in composed.blocks if s in ("time_limit", "fee", "places", "online", "phone")]
-        if points:
-            parts.append("【要点】\n" + "\n".join(f"- {p.splitlines()[0].lstrip('- ')}" for p in points))
-        if composed.checklist:
-            parts.append("【材料清单】\n" + "\n".join(f"□ {m}" for m in composed.checklist))
-        parts.append("【详细答复】\n" + answer)
-        return "\n\n".join(p for p in parts if p)

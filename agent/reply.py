@@ -60,6 +60,11 @@ class FormState(BaseModel):
     missing: list[str] = Field(default_factory=list)
 
 
+# The LLM lead of a reply: accepted by the verifier, rejected (the composed answer alone), or unavailable (the LLM
+# timed out or failed); None when no lead was tried.
+LeadOutcome = Literal["accepted", "rejected", "unavailable"]
+
+
 class Reply(BaseModel):
     session_id: str
     intent: Intent
@@ -71,3 +76,5 @@ class Reply(BaseModel):
     handoff: bool = False
     suggestions: list[str] = Field(default_factory=list)
     latency_ms: int = 0
+    lead: LeadOutcome | None = Field(default=None, description="the LLM lead: accepted by the verifier, rejected "
+                                     "(the composed answer alone), unavailable; null when none was tried")

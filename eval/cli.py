@@ -67,7 +67,7 @@ def run(
         cases = cases[::every]
     if limit:
         cases = cases[:limit]
-    assistant, search, fallback_probe, backend = build_assistant(llm)
+    assistant, search, backend = build_assistant(llm)
     console = Console()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=False) as bar:
@@ -79,7 +79,7 @@ def run(
             resolved += result.resolved
             bar.update(task, advance=1, description=f"eval {set_.name} (llm={backend}) resolved {resolved}")
 
-        results, summary = run_cases(assistant, cases, search, fallback_probe, progress=step)
+        results, summary = run_cases(assistant, cases, search, progress=step)
 
     table = Table(title=f"{set_} · llm={backend} · {summary.cases} cases")
     table.add_column("metric")
@@ -131,7 +131,7 @@ def safety(
     if llm not in ("local", "none", "openai"):
         _fail(f"--llm must be local, none or openai (got {llm!r})")
     cases = _load_or_fail(load_safety_cases, set_)
-    assistant, _, _, backend = build_assistant(llm)
+    assistant, _, backend = build_assistant(llm)
     summary = summarize(run_safety(assistant, cases))
 
     def pct(v: float | None) -> str:

@@ -21,7 +21,7 @@ def ensure_index(settings: Settings) -> None:
 
 
 def build_assistant(llm: str | None, settings: Settings | None = None):
-    """(assistant, search, fallback_probe, backend name) for ``eval.runner.run_cases``."""
+    """(assistant, search, backend name) for ``eval.runner.run_cases``."""
     from agent.pipeline import Assistant
     from index.retriever import HybridRetriever
     from index.types import SearchFilters
@@ -38,11 +38,7 @@ def build_assistant(llm: str | None, settings: Settings | None = None):
         filters = SearchFilters(region=region or settings.default_region)
         return [h.title for h in retriever.search(query, k=10, filters=filters)]
 
-    def fallback_probe() -> bool | None:
-        # True/False when the last turn's answer was phrased by the LLM (fell back or not); None otherwise.
-        return getattr(assistant, "last_verifier_fallback", None)
-
-    return assistant, search, fallback_probe, settings.llm.backend
+    return assistant, search, settings.llm.backend
 
 
 def evaluate_qa_retrieval(path: Path, mapping: dict[str, str], k: int = 10, mode: str = "hybrid",

@@ -30,24 +30,23 @@ def target_rank(search: Search | None, case: Case) -> int | None:
     return None
 
 
-def run_case(responder: Responder, case: Case, search: Search | None = None,
-             fallback_probe: Callable[[], bool | None] | None = None) -> CaseResult:
+def run_case(responder: Responder, case: Case, search: Search | None = None) -> CaseResult:
     session_id = f"eval-{case.id}-{uuid.uuid4().hex[:8]}"
     reply: Reply | None = None
     for message in case.messages:
         reply = responder.handle(message, session_id=session_id, channel=case.channel, region=case.region)
         session_id = reply.session_id
     assert reply is not None
-    fallback = fallback_probe() if fallback_probe else None
+    # True/False when the last turn's answer was phrased by the LLM (fell back or not); None otherwise.
+    fallback = {"accepted": False, "rejected": True}.get(reply.lead or "")
     return score_case(case, reply, target_rank(search, case), fallback)
 
 
 def run_cases(responder: Responder, cases: Iterable[Case], search: Search | None = None,
-              fallback_probe: Callable[[], bool | None] | None = None,
               progress: Callable[[CaseResult], None] | None = None) -> tuple[list[CaseResult], Summary]:
     results = []
     for case in cases:
-        result = run_case(responder, case, search, fallback_probe)
+        result = run_case(responder, case, search)
         results.append(result)
         if progress:
             progress(result)

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from agent.compose import Verifier
+from agent.verifier import Verifier
 from agent.pipeline import Assistant
-from agent.respond import SYSTEM_PROMPT
+from agent.phraser import SYSTEM_PROMPT
 from corpus.loader import load_corpus
 from tests.conftest_agent import agent_settings
 from tests.scripted_llm import ScriptedChatServer
@@ -40,7 +40,7 @@ def corpus(assistant):
 # --- phrasing limits --------------------------------------------------------------------------------
 
 def test_phraser_keeps_whole_sentences_and_clips_facts_at_separators():
-    from agent.respond import LLMPhraser, clip
+    from agent.phraser import LLMPhraser, clip
     assert LLMPhraser.finish(["需要身份证、", "户口簿。另外还要", "结婚证、"]) == "需要身份证、户口簿。"
     assert LLMPhraser.finish(["需要身份证、户口簿、"]) == ""        # a cut list is never shown as complete
     assert LLMPhraser.finish(["根据<资料>，", "可以一起办。"]) == "可以一起办。"
@@ -76,7 +76,7 @@ def test_facts_outside_the_prompt_cache_are_clipped_to_the_cold_prompt_budget(lo
     import llama_cpp
 
     from agent.llm import LLMRunner
-    from agent.respond import LLMPhraser, clip
+    from agent.phraser import LLMPhraser, clip
     vocab = llama_cpp.Llama(model_path=str(local_model_path), vocab_only=True, verbose=False)
     runner = LLMRunner(SimpleNamespace(client=vocab), timeout_s=1.0)
     phraser = LLMPhraser(runner, cold_prompt_tokens=60)
@@ -134,7 +134,7 @@ def test_supported_llm_text_is_used_and_streamed(assistant, server, corpus):
     reply = events[-1]["reply"]
     assert events[-1]["type"] == "reply" and tokens == server.reply_text
     assert reply.route.id == doc.id
-    assert reply.answer.startswith(server.reply_text) and assistant.last_verifier_fallback is False
+    assert reply.answer.startswith(server.reply_text) and reply.lead == "accepted"
     system = server.requests[-1]["messages"][0]["content"]
     user = server.requests[-1]["messages"][1]["content"]
     assert system == SYSTEM_PROMPT and "<<<出生证明要多久能拿到，收费吗>>>" in user  # user text is delimited
@@ -151,7 +151,7 @@ def test_a_lead_the_model_ended_itself_stands_without_a_full_stop_but_a_capped_o
     server.reply_text = "可以在网上办理"
     server.finish_reason = "stop"
     reply = assistant.handle("出生证明网上能办吗")
-    assert reply.answer.startswith("可以在网上办理。") and assistant.last_verifier_fallback is False
+    assert reply.answer.startswith("可以在网上办理。") and reply.lead == "accepted"
     server.finish_reason = "length"  # the token cap stopped it: an unfinished sentence is not shown
     try:
         events = list(assistant.stream("出生证明网上能办吗"))
@@ -177,7 +177,7 @@ def test_unsupported_material_falls_back_to_composed_answer(assistant, server):
     server.reply_text = "办理出生医学证明需要带房产证复印件和营业执照副本。"
     before = assistant.stats["verifier_fallbacks"]
     reply = assistant.handle("出生证明要带什么材料")
-    assert assistant.stats["verifier_fallbacks"] == before + 1 and assistant.last_verifier_fallback is True
+    assert assistant.stats["verifier_fallbacks"] == before + 1 and reply.lead == "rejected"
     assert "房产证" not in reply.answer and "营业执照" not in reply.answer
     assert reply.route.id == "birth-medical-certificate" and reply.citations
     assert "出生医学证明首次签发登记表" in reply.answer

@@ -29,8 +29,8 @@ def shipped_settings(tmp_path_factory):
 def test_dev_set_resolution_rate_meets_the_gate(shipped_settings, tmp_path):
     cases = load_cases(ROOT / GATE["set"])
     assert len(cases) >= 400
-    assistant, search, probe, backend = build_assistant(GATE["llm"], shipped_settings)
-    results, summary = run_cases(assistant, cases, search, probe)
+    assistant, search, backend = build_assistant(GATE["llm"], shipped_settings)
+    results, summary = run_cases(assistant, cases, search)
     write_report(tmp_path, summary, results, {"set": GATE["set"], "llm": backend})
     print(f"\ndev set, llm={backend}: resolution {summary.resolution_rate:.1%} ({summary.resolved}/{summary.cases}), "
           f"routing top-1 {summary.routing_top1:.1%}, intent {summary.intent_accuracy:.1%}, "

@@ -1,0 +1,244 @@
+"""Normalizer, the first stage: one message in, a ``Message`` out: bounded, read back from toneless pinyin and
+English service words, normalised, tokenised, with the personal data and the aspects asked about noted."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pydantic import RootModel
+
+from agent.privacy import find_numbers
+from corpus.datafile import load_data_file
+from index.text import _jieba, normalize, tokenize
+
+DATA_DIR = Path(__file__).parent / "data"
+# The API's limit: slot extraction reads all of a message (data may come anywhere); what is searched and classified
+# is bounded apart (index.focus_chars).
+MAX_MESSAGE_CHARS = 2000
+
+_NAME_RE = re.compile(r"(?:我叫|我的名字是|名字叫|姓名[是为:：]?|叫做)\s*[\u4e00-\u9fa5]{2,4}")
+# The label written before a personal value (身份证号370…, 电话139…); the numbers themselves are found by
+# agent.privacy, in every form they are written in.
+_PERSONAL_LABEL = re.compile(
+    r"(?:(?:公民)?身份证(?:号码|号)?|证件号(?:码)?|(?:联系|手机)?电话(?:号码)?|手机(?:号码|号)?|(?:统一社会)?信用代码)?"
+    r"\s*[:：]?\s*(?:是|为)?\s*$")
+_PERSONAL_KINDS = ("id", "mobile", "uscc")
+
+
+_JIONLP_LOCK = threading.Lock()
+
+
+@functools.cache
+def jionlp():
+    """jionlp, imported once and quietly: on import it prints a banner to stdout, which would corrupt a CLI's
+    JSON output (lazy for the same reason). Its pinyin tables load on first use and are not safe to load from two
+    threads at once (the guard and the pinyin reader's warm-up): loaded here, under a lock."""
+    with _JIONLP_LOCK, contextlib.redirect_stdout(io.StringIO()):
+        import jionlp as jio
+        jio.pinyin("中", formater="simple")
+    return jio
+
+
+class AspectWords(RootModel[dict[str, list[str]]]):
+    """``data/aspects.yaml``: answer section -> the words that ask about it."""
+
+
+class EnglishWords(RootModel[dict[str, str]]):
+    """``data/english.yaml``: an English service word or phrase -> the Chinese the guides use."""
+
+
+@dataclass
+class Message:
+    """A normalised user message and the personal data it carries."""
+
+    raw: str                       # all of it: forms, receipts and safety checks read this
+    text: str                      # the focus, normalised (simplified, half-width, Arabic numerals, lower case)
+    tokens: list[str]
+    has_personal_data: bool
+    aspects: list[str] = field(default_factory=list)  # materials, time_limit, fee, places, online, ...
+    search_text: str = ""          # the focus without personal values: what retrieval searches
+    focused: str = ""              # raw, or for a long message its sentences richest in service words
+
+    def __post_init__(self) -> None:
+        self.focused = self.focused or self.raw
+        self.search_text = self.search_text or self.focused
+
+
+_LATIN = re.compile(r"[a-z]")
+
+
+class PinyinReader:
+    """Read a message typed in toneless pinyin (xinshenger chusheng yijianshi) back into Chinese.
+
+    The vocabulary is the corpus's own words (titles, aliases, sample questions) plus the intent
+    examples; the pinyin string is cut by longest match against their pinyin. Used only when a
+    message is mostly Latin letters and most of it is read."""
+
+    def __init__(self, texts_fn):
+        self._texts_fn = texts_fn
+        self._table: dict[str, str] | None = None
+        self._max = 0
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        with self._lock:
+            if self._table is None:
+                self._build()
+
+    def _build(self) -> None:
+        counts: dict[str, int] = {}
+        for text in self._texts_fn():
+            words = list(_jieba().cut(text))
+            if re.fullmatch(r"[\u4e00-\u9fa5]{2,10}", text):
+                words.append(text)  # whole short titles and aliases read as one word
+            for w in words:
+                if re.fullmatch(r"[\u4e00-\u9fa5]{1,10}", w):
+                    counts[w] = counts.get(w, 0) + 1
+        table: dict[str, tuple[int, str]] = {}
+        for w, n in counts.items():
+            py = "".join(re.sub(r"\d", "", x) for x in jionlp().pinyin(w, formater="simple"))
+            if py and (py not in table or table[py][0] < n):
+                table[py] = (n, w)
+        self._table = {k: v[1] for k, v in table.items()}
+        self._freq = {k: v[0] for k, v in table.items()}
+        self._max = max((len(k) for k in self._table), default=0)
+
+    @staticmethod
+    def looks_like_pinyin(text: str) -> bool:
+        letters = sum(1 for c in text if "a" <= c.lower() <= "z")
+        others = sum(1 for c in text if not c.isspace() and not ("a" <= c.lower() <= "z") and not c.isdigit())
+        return letters >= 4 and others <= letters * 0.2
+
+    def _segment(self, chunk: str) -> tuple[list[str], int]:
+        """Cut a pinyin run into known words: fewest unread letters, then fewest words (dynamic programming)."""
+        n = len(chunk)
+        # (unread letters, words, -frequency of the words): fewer unread, then fewer words, then commoner words
+        best: list[tuple[int, int, int, int, str | None]] = [(0, 0, 0, -1, None)] + [(n + 1, n + 1, 0, -1, None)] * n
+        for i in range(n):
+            unread, count, freq, _, _ = best[i]
+            if (unread + 1, count, freq) < best[i + 1][:3]:
+                best[i + 1] = (unread + 1, count, freq, i, None)
+            for j in range(i + 2, min(n, i + self._max) + 1):
+                key = chunk[i:j]
+                w = self._table.get(key)
+                if w and (unread, count + 1, freq - self._freq[key]) < best[j][:3]:
+                    best[j] = (unread, count + 1, freq - self._freq[key], i, w)
+        words, j = [], n
+        while j > 0:
+            _, _, _, i, w = best[j]
+            if w:
+                words.append(w)
+            j = i
+        return words[::-1], n - best[n][0]
+
+    def read(self, text: str) -> str | None:
+        if not self.looks_like_pinyin(text):
+            return None
+        if self._table is None:
+            self.warm()
+        out, read_chars, total = [], 0, 0
+        # Syllables may be typed apart (ling huo jiu ye): read runs of Latin letters as one string.
+        joined = re.sub(r"(?<=[a-z])\s+(?=[a-z])", "", text.lower())
+        for chunk in re.findall(r"[a-z]+|[^a-z\s]+", joined):
+            if not _LATIN.match(chunk):
+                out.append(chunk)
+                continue
+            total += len(chunk)
+            words, n_read = self._segment(chunk)
+            out.extend(words)
+            read_chars += n_read
+        if total == 0 or read_chars < 0.7 * total:
+            return None  # English, or pinyin we cannot read: leave the message as it is
+        return "".join(out)
+
+
+def _has_word(text: str, word: str) -> bool:
+    """Chinese words match anywhere; a Latin word only whole (the 「app」 of 爱山东APP is not the 「app」 of apply)."""
+    if not word.isascii():
+        return word in text
+    return re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", text) is not None
+
+
+class EnglishTerms:
+    """Read the English service words of a message as the Chinese the guides use (``data/english.yaml``):
+    「怎么check我的housing fund余额」 → 「怎么check我的住房公积金余额」. Whole words, longest phrase first."""
+
+    def __init__(self, terms: dict[str, str] | None = None):
+        if terms is None:
+            terms = load_data_file(DATA_DIR / "english.yaml", EnglishWords).root
+        self.terms = {k.lower(): v for k, v in terms.items()}
+        words = sorted(self.terms, key=len, reverse=True)
+        self._re = re.compile(r"(?<![A-Za-z])(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+                              + r")(?![A-Za-z])", re.IGNORECASE) if words else None
+
+    def run(self, text: str) -> str:
+        if self._re is None or not re.search(r"[A-Za-z]{2}", text):
+            return text
+        return self._re.sub(lambda m: self.terms[" ".join(m.group(0).lower().split())], text)
+
+
+def _without_values(raw: str, spans: list[tuple[int, int]]) -> str:
+    """``raw`` without its personal values and their labels: a value names no service, and a long one
+    drowns the words that do when the message is searched."""
+    out = raw
+    for start, end in reversed(_merged(spans)):
+        start = _PERSONAL_LABEL.search(out, 0, start).start()
+        out = out[:start] + " " + out[end:]
+    return out.strip()
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+class Normalizer:
+    """Bound the length, normalise, tokenise; note personal data and the aspects asked about."""
+
+    def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None,
+                 english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None):
+        self.pinyin = pinyin
+        # Bounds what is searched, tokenised and classified (the retriever's ``focus``); None: the whole message.
+        self.focus = focus or (lambda text: text)
+        self.english = english if english is not None else EnglishTerms()
+        if aspects is None:
+            aspects = load_data_file(DATA_DIR / "aspects.yaml", AspectWords).root
+        self.aspects = {k: [w.lower() for w in v] for k, v in aspects.items()}
+        self.aspect_words = {w for ws in self.aspects.values() for w in ws}
+
+    def run(self, message: str) -> Message:
+        raw = (message or "").strip()[:MAX_MESSAGE_CHARS]
+        if self.pinyin is not None and (read := self.pinyin.read(raw)):
+            raw = read
+        raw = self.english.run(raw)
+        focused = self.focus(raw)
+        text = normalize(focused)
+        numbers = [(f.start, f.end) for f in find_numbers(raw) if f.kind in _PERSONAL_KINDS]
+        personal = bool(numbers or _NAME_RE.search(raw))
+        aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
+        search_text = self.focus(_without_values(raw, numbers)) if personal else focused
+        return Message(raw=raw, text=text, tokens=tokenize(search_text or focused), has_personal_data=personal,
+                       aspects=aspects, search_text=search_text or focused, focused=focused)
+
+    def topic_tokens(self, msg: Message) -> list[str]:
+        """Tokens that name a topic: not aspect words (材料, 多久…), not a lone character, not a number."""
+        out = []
+        for t in msg.tokens:
+            if len(t) < 2 or t.isdigit() or t in self.aspect_words:
+                continue
+            if any(t in w for w in self.aspect_words if len(t) >= 2 and len(w) > len(t)) and len(t) <= 2:
+                continue
+            out.append(t)
+        # jieba's search mode also yields the parts of a long word (公积, 积金 of 公积金): keep the word
+        return [t for t in out if not any(t != o and t in o for o in out)]

@@ -1,0 +1,348 @@
+"""Router, run once a turn: 一句话办事 — a message to a scenario, matter, FAQ or catalogue matter, or one question
+asking which. Generic over the corpus: no code branch names a scenario or matter."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from agent.normalize import Message, Normalizer
+from agent.reply import ClarifyOption, Route
+from agent.session import PendingClarify, SessionState
+from corpus.datafile import load_data_file
+from index.text import normalize, tokenize
+from index.types import SearchFilters
+
+if TYPE_CHECKING:
+    from corpus.loader import Corpus
+    from index.types import Hit
+
+DATA_DIR = Path(__file__).parent / "data"
+# Words that start a follow-up about what was just discussed.
+_FOLLOWUP_START = re.compile(r"^(那|那么|那个|这个|还有|另外|它|其中|然后|再问|如果|要是)")
+_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+_ORDINAL_RE = re.compile(r"(?:第\s*([一二两三四五12345])\s*(?:个|项|种|条)?|^([12345一二三四五])(?:[.、．]|$))")
+
+
+class GenericWords(BaseModel):
+    """``data/generic.yaml``: wording too generic to route on."""
+
+    min_title_df: int = 10
+    single_word_min_title_df: int = 3
+    words: list[str]
+    objects: list[str] = []
+
+
+class RouteReason(str, Enum):
+    """Why the router decided as it did."""
+
+    PICKED_OPTION = "picked a clarify option"
+    FOLLOWUP_NO_TOPIC = "follow-up without a new topic"
+    FOLLOWUP = "follow-up on the current route"
+    NAMED = "title or alias named"
+    GENERIC = "generic wording"
+    NO_MATCH = "no confident match"
+    CLOSE = "close candidates"
+    TOP_HIT = "top hit"
+
+
+def pick_option(msg: Message, options: list[ClarifyOption], keywords: dict[str, list[str]] | None = None) -> str | None:
+    """The option a reply picks: by number (第二个, 2), by id, by title, or by one of its keywords."""
+    text = msg.text
+    m = _ORDINAL_RE.search(msg.raw.strip())
+    if m:
+        n = _ORDINALS.get(m.group(1) or m.group(2) or "")
+        if n and 1 <= n <= len(options):
+            return options[n - 1].id
+    for o in options:
+        if o.id.lower() == text.strip():
+            return o.id
+    matches = []
+    for o in options:
+        title = normalize(o.title)
+        words = [normalize(k) for k in (keywords or {}).get(o.id, [])]
+        if title and (title in text or (len(text) >= 2 and text in title)):
+            matches.append((len(title) + 100, o.id))
+        elif any(w and w in text for w in words):
+            matches.append((max(len(w) for w in words if w in text), o.id))
+    if matches:
+        matches.sort(reverse=True)
+        if len(matches) == 1 or matches[0][0] > matches[1][0]:
+            return matches[0][1]
+    # Best token overlap with a title, when it is unique.
+    scored = []
+    for o in options:
+        title = normalize(o.title)
+        overlap = sum(len(t) for t in msg.tokens if len(t) >= 2 and t in title)
+        if overlap:
+            scored.append((overlap, o.id))
+    scored.sort(reverse=True)
+    if scored and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+        return scored[0][1]
+    return None
+
+
+@dataclass
+class RouteDecision:
+    route: Route | None = None
+    hits: list["Hit"] = field(default_factory=list)
+    clarify: PendingClarify | None = None
+    followup: bool = False       # the message continues the session's current route
+    switched: bool = False       # a new topic replaced the session's route
+    no_match: bool = False
+    reason: RouteReason = RouteReason.NO_MATCH
+
+
+class Router:
+    """一句话办事: route a message to a scenario, matter, FAQ or catalogue matter, or ask which one.
+
+    Signals, in order: a pending clarify the message answers; a follow-up to the
+    current route; a document title or alias named in the message; generic
+    wording (every topic word is shared by many titles) or close candidates ->
+    clarify; else the top confident hit."""
+
+    def __init__(self, corpus: "Corpus", retriever, normalizer: Normalizer, k: int = 8,
+                 close_margin: float = 0.03, max_options: int = 5):
+        generic = load_data_file(DATA_DIR / "generic.yaml", GenericWords)
+        self.generic_words = {normalize(w) for w in generic.words}
+        self.generic_df = generic.min_title_df
+        self.single_word_df = generic.single_word_min_title_df
+        self.object_words = sorted({normalize(w) for w in generic.objects}, key=len, reverse=True)
+
+        self.corpus = corpus
+        self.retriever = retriever
+        self.normalizer = normalizer
+        self.k = k
+        self.close_margin = close_margin
+        self.max_options = max_options
+        # Names a user may type for each routable document, longest first.
+        self.names: list[tuple[str, str]] = []
+        for doc in corpus.documents():
+            if doc.kind == "faq":
+                continue
+            for name in [doc.title, *getattr(doc, "aliases", [])]:
+                n = normalize(name)
+                if len(n) >= 3:
+                    self.names.append((n, doc.id))
+        self.names.sort(key=lambda x: -len(x[0]))
+        self.region_of = {d.id: d.region for d in corpus.documents()}
+        self._title_text = {d.id: normalize(" ".join([d.title, *getattr(d, "aliases", [])])) for d in corpus.documents()}
+        self._titles = [(self._title_text[d.id], d.id) for d in corpus.documents() if d.kind != "faq"]
+        self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
+        self._title_words = {d.id: set(tokenize(d.title)) for d in corpus.documents() if d.kind in ("scenario", "matter")}
+        self.situation_words: dict[str, set[str]] = {
+            s.id: {normalize(k) for q in s.questions for o in q.options for k in o.keywords if len(k) >= 2}
+            for s in corpus.scenarios.values()}
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def route_of(self, doc_id: str, score: float = 1.0) -> Route | None:
+        doc = self.corpus.get(doc_id)
+        if doc is None:
+            return None
+        return Route(kind=doc.kind, id=doc.id, title=doc.title, region=doc.region, score=round(float(score), 4))
+
+    def named_docs(self, msg: Message, region: str | None = None) -> list[str]:
+        """Documents whose full title or alias appears in the message (longest name first)."""
+        out: list[str] = []
+        text = msg.text
+        for name, doc_id in self.names:
+            if name in text and doc_id not in out and (region is None or self.region_of.get(doc_id) == region):
+                # a shorter name inside an already-matched longer one is the same mention
+                out.append(doc_id)
+        return out
+
+    def title_df(self, *words: str) -> int:
+        """How many titles (with their aliases) hold all these words."""
+        return sum(1 for t, _ in self._titles if all(w in t for w in words))
+
+    def is_generic(self, msg: Message, topic: list[str]) -> bool:
+        """Generic: no topic word, or every topic word appears in many titles (我想办个证, 我要提取)."""
+        if not topic:
+            return True
+        if len(topic) == 1 and self.title_df(topic[0]) >= self.single_word_df:
+            return True  # one bare word that several services share: 社保, 公积金, 过户
+        if all(t in self.generic_words for t in topic):
+            return True
+        # two words that many titles share (办个 + 许可证), unless only one title holds both (公积金 + 提取 ->
+        # 住房公积金提取); three or more words say enough to search on
+        return len(topic) <= 2 and all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic) \
+            and self.title_df(*topic) != 1
+
+    def answers_situation(self, scenario_id: str, msg: Message) -> bool:
+        return any(k in msg.text for k in self.situation_words.get(scenario_id, ()))
+
+    def part_of(self, current_id: str, doc_id: str) -> bool:
+        """doc_id is a member matter of the current scenario, or an FAQ about it or one of its members."""
+        if self.related(current_id, doc_id):
+            return True
+        faq = self.corpus.faqs.get(doc_id)
+        if faq is None:
+            return False
+        scope = {current_id} | self.members.get(current_id, set())
+        return any(r in scope for r in faq.related)
+
+    def related(self, a: str, b: str) -> bool:
+        """A scenario and one of its member matters answer the same need."""
+        return b in self.members.get(a, set()) or a in self.members.get(b, set())
+
+    def search(self, text: str, region: str | None) -> list["Hit"]:
+        return self.retriever.search(text, k=self.k, filters=SearchFilters(region=region) if region else None)
+
+    def options_from(self, hits: list["Hit"], topic: list[str]) -> list["Hit"]:
+        """Distinct candidates for a clarify question: hits sharing a topic word first, then by score."""
+        seen, out = set(), []
+        def key(h: "Hit") -> tuple:
+            shared = any(t in h.title for t in topic)
+            return (not shared, -h.score)
+        for h in sorted(hits, key=key):
+            if h.doc_id in seen or h.kind == "faq":
+                continue
+            seen.add(h.doc_id)
+            out.append(h)
+            if len(out) == self.max_options:
+                break
+        return out
+
+    def object_routes(self, msg: Message, region: str | None) -> list[Route]:
+        """Services whose title names the kind of thing a generic message asks for (证 -> 居住证办理,
+        居民身份证…), plainest (shortest) title first. A title word must end with it: 证明 is not a 证."""
+        word = next((w for w in self.object_words if any(t.endswith(w) for t in msg.tokens)), None)
+        if word is None:
+            return []
+        ids = [i for i, words in self._title_words.items()
+               if any(t.endswith(word) for t in words) and (region is None or self.region_of.get(i) == region)]
+        docs = sorted((self.corpus.get(i) for i in ids), key=lambda d: (len(d.title), d.id))
+        return [Route(kind=d.kind, id=d.id, title=d.title, region=d.region, score=0.0) for d in docs]
+
+    def clarify(self, hits: list["Hit"], topic: list[str], question: str,
+                named_kind: list[Route] | None = None) -> PendingClarify | None:
+        if named_kind and len(named_kind) >= 2:
+            # The message names a kind of thing: the services of that kind, the hits naming it first.
+            kind_ids = {r.id for r in named_kind}
+            first = [self.route_of(h.doc_id, h.score) for h in hits if h.doc_id in kind_ids]
+            routes = list({r.id: r for r in [*first, *named_kind] if r is not None}.values())[: self.max_options]
+        else:
+            routes = [Route(kind=h.kind, id=h.doc_id, title=h.title, region=h.region, score=h.score)
+                      for h in self.options_from(hits, topic)]
+        if len(routes) < 2:
+            return None
+        return PendingClarify(kind="route", question=question,
+                              options=[ClarifyOption(id=r.id, title=r.title) for r in routes], routes=routes)
+
+    def starters(self, region: str | None) -> PendingClarify | None:
+        """For a message with no topic at all (我想办点事): the region's most-asked 一件事, by how many
+        ways of asking them the corpus records."""
+        docs = [d for d in self.corpus.scenarios.values() if not region or d.region == region]
+        docs.sort(key=lambda d: (-len(d.sample_questions), d.id))
+        if len(docs) < 2:
+            return None
+        docs = docs[: self.max_options]
+        return PendingClarify(
+            kind="route", question="您想办理哪一类事情？请回复序号或名称，也可以直接描述您的情况。",
+            options=[ClarifyOption(id=d.id, title=d.title) for d in docs],
+            routes=[Route(kind="scenario", id=d.id, title=d.title, region=d.region, score=0.0) for d in docs])
+
+    # -- the decision -----------------------------------------------------------------------------
+    def run(self, msg: Message, session: SessionState, region: str | None,
+            hits: list["Hit"] | None = None) -> RouteDecision:
+        """``hits``: this message's search results when the turn already has them (the router searches once)."""
+        pending = session.pending
+        if pending and pending.kind == "route":
+            picked = pick_option(msg, pending.options)
+            if picked:
+                route = next(r for r in pending.routes if r.id == picked)
+                return RouteDecision(route=route, reason=RouteReason.PICKED_OPTION, switched=True)
+
+        topic = self.normalizer.topic_tokens(msg)
+        named = self.named_docs(msg, region)
+        if topic or named or not session.route:
+            hits = hits if hits is not None else self.search(msg.search_text, region)
+        else:
+            hits = []
+        current = session.route
+        if current is not None:
+            followup = self._followup(msg, current, topic, named, hits)
+            if followup is not None:
+                return RouteDecision(route=current, hits=hits, followup=True, reason=followup)
+        if named:
+            doc_id = self._named_choice(named, topic, hits)
+            hit = next((h for h in hits if h.doc_id == doc_id), None)
+            return RouteDecision(route=self.route_of(doc_id, hit.score if hit else 1.0), hits=hits,
+                                 switched=current is not None and current.id != doc_id, reason=RouteReason.NAMED)
+        return self._by_retrieval(msg, topic, hits, region, current)
+
+    def _followup(self, msg: Message, current: Route, topic: list[str], named: list[str],
+                  hits: list["Hit"]) -> RouteReason | None:
+        """Stay on the current route when there is no new topic, or nothing clearly better than it."""
+        top = hits[0] if hits else None
+        cur_hit = next((h for h in hits if h.doc_id == current.id), None)
+        other_named = [d for d in named if d != current.id]
+        if (not named and self.is_generic(msg, topic)) or (msg.has_personal_data and not other_named) \
+                or (named and not other_named):
+            return RouteReason.FOLLOWUP_NO_TOPIC
+        if other_named:
+            return None
+        # Words no title uses (拿到, 第一次, 交钱) do not name a new service; nor does an answer to
+        # the current scenario's 情形 question, nor a hit that is part of the current route.
+        topical = [t for t in topic if self.title_df(t) >= 1]
+        if not topical or self.answers_situation(current.id, msg) or (
+                top is not None and self.part_of(current.id, top.doc_id)):
+            return RouteReason.FOLLOWUP
+        # Retrieval alone is weak evidence on a short follow-up: 第一次办要交钱吗 after 居住证 finds
+        # 社会保障卡申领 by its 首次申领 fee, yet names nothing of it. A new topic shows in the new title.
+        if top is not None and len(topic) <= 2 and not any(t in self._title_text.get(top.doc_id, "") for t in topical):
+            return RouteReason.FOLLOWUP
+        starts_followup = bool(_FOLLOWUP_START.match(msg.text))
+        if (top is None or not top.confident or top.doc_id == current.id
+                or (cur_hit is not None and top.score - cur_hit.score < 0.1)
+                or (starts_followup and top.score < 0.9)):
+            return RouteReason.FOLLOWUP
+        return None
+
+    def _named_choice(self, named: list[str], topic: list[str], hits: list["Hit"]) -> str:
+        """The longest name wins, unless the message says more than that matter and the top hit is
+        a scenario bundling it (宝宝出生了上户口办医保怎么一起办 -> the 一件事, not the 医保 matter)."""
+        doc_id = named[0]
+        top = hits[0] if hits else None
+        if self.corpus.catalog.get(doc_id) is not None:
+            # A full guide whose title holds the catalogue entry's name is the better answer.
+            name = next(n for n, d in self.names if d == doc_id)
+            guide = next((h for h in hits if h.confident and h.kind in ("scenario", "matter")
+                          and name in normalize(h.title)), None)
+            if guide is not None:
+                doc_id = guide.doc_id
+        if top is not None and top.kind == "scenario" and top.confident and doc_id in self.members.get(top.doc_id, ()):
+            names = [n for n, d in self.names if d == doc_id]
+            uncovered = [t for t in topic if not any(t in n for n in names)]
+            if len(uncovered) >= 2:
+                doc_id = top.doc_id
+        return doc_id
+
+    def _by_retrieval(self, msg: Message, topic: list[str], hits: list["Hit"], region: str | None,
+                      current: Route | None) -> RouteDecision:
+        confident = [h for h in hits if h.confident]
+        if self.is_generic(msg, topic):
+            pc = self.clarify([h for h in hits if h.score > 0.05] or hits, topic,
+                              "您想办理的是下面哪一项？请回复序号或名称。", self.object_routes(msg, region))
+            if pc is None and not confident:
+                pc = self.starters(region)
+            if pc is not None:
+                return RouteDecision(hits=hits, clarify=pc, reason=RouteReason.GENERIC)
+        if not confident:
+            return RouteDecision(hits=hits, no_match=True, reason=RouteReason.NO_MATCH)
+        top = confident[0]
+        # Close, unrelated candidates are worth a question only for short messages: a long story
+        # already carries the details retrieval ranks on, and asking back would annoy.
+        close = [h for h in confident[1:] if top.score - h.score < self.close_margin
+                 and not self.related(top.doc_id, h.doc_id) and h.kind != "faq"] if len(topic) <= 3 else []
+        if close:
+            pc = self.clarify([top, *close], topic, "您问的是下面哪一项？请回复序号或名称。")
+            if pc is not None:
+                return RouteDecision(hits=hits, clarify=pc, reason=RouteReason.CLOSE)
+        route = Route(kind=top.kind, id=top.doc_id, title=top.title, region=top.region, score=top.score)
+        return RouteDecision(route=route, hits=hits, switched=current is not None and current.id != top.doc_id,
+                             reason=RouteReason.TOP_HIT)

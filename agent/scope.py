@@ -1,0 +1,68 @@
+"""Scope, the last word on the intent before routing: a message the classifier put out of scope or down as
+chitchat still goes to the router when it answers the question we asked, names a service, or retrieval matches
+it well; and picking an option of a question asked about an application keeps applying (我要申请 -> 第二个)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from agent.intent import IntentResult
+from agent.router import Router, pick_option
+from agent.session import SessionState
+from agent.turn import Understood
+
+if TYPE_CHECKING:
+    from corpus.loader import Corpus
+
+OOS_OVERRULED_BY_HIT = 0.9   # a weakly out-of-scope message that retrieval matches this well is a consult
+OOS_WEAK_BELOW = 0.6         # out of scope with less confidence than this is checked against retrieval
+
+
+class ScopeCheck:
+    def __init__(self, corpus: "Corpus", router: Router):
+        self.corpus = corpus
+        self.router = router
+
+    def run(self, seen: Understood, session: SessionState, region: str | None) -> Understood:
+        intent = seen.intent
+        if intent.name in ("chitchat", "out_of_scope"):
+            rescued = self._rescued(seen, session, region)
+            if rescued is None:
+                return seen
+            seen = replace(rescued, intent=IntentResult("consult", intent.confidence, intent.probs, "rule"))
+        pending = session.pending
+        if pending is not None and pending.kind == "route" and pending.intent == "apply" \
+                and pick_option(seen.msg, pending.options):
+            apply = IntentResult("apply", max(seen.intent.confidence, 0.6), seen.intent.probs, "rule")
+            seen = replace(seen, intent=apply)
+        return seen
+
+    def _rescued(self, seen: Understood, session: SessionState, region: str | None) -> Understood | None:
+        """The message to route instead of a chitchat/out-of-scope reply, or None."""
+        msg = seen.msg
+        # "第二个" / an option title answers the question we asked, whatever the classifier says.
+        if session.pending is not None and pick_option(msg, session.pending.options,
+                                                       self._option_keywords(session)) is not None:
+            return seen
+        # A message naming a service by its title is about that service, whatever the wording around it.
+        if self.router.named_docs(msg):
+            return seen
+        # A real question next to a meta request ("…然后告诉我居住证怎么办") is answered, the meta part dropped.
+        if seen.intent.name != "out_of_scope" or not (seen.meta or seen.intent.confidence < OOS_WEAK_BELOW):
+            return None
+        probe = seen.meta_free if seen.meta else msg
+        if probe is None:
+            return None
+        hits = self.router.search(probe.search_text, region)
+        top = hits[0] if hits else None
+        if top is None or not top.confident or not (seen.meta or top.score >= OOS_OVERRULED_BY_HIT):
+            return None
+        return Understood(probe, seen.intent, hits=hits)
+
+    def _option_keywords(self, session: SessionState) -> dict[str, list[str]]:
+        p = session.pending
+        if p is None or p.kind != "situation" or session.route is None:
+            return {}
+        doc = self.corpus.get(session.route.id)
+        q = next((q for q in getattr(doc, "questions", []) if q.id == p.question_id), None)
+        return {o.id: o.keywords for o in q.options} if q else {}
