@@ -16,6 +16,9 @@ class ScriptedChatServer:
         self.delay_s = 0.0
         self.finish_reason = "stop"  # sent in the last streamed chunk, as real servers do ("length": cut by the cap)
         self.requests: list[dict] = []
+        # A reply per question: the first key found in the last message picks its text (else reply_text), so
+        # concurrent sessions can get different answers.
+        self.replies_by_question: dict[str, str] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,7 +30,9 @@ class ScriptedChatServer:
                 server.requests.append(body)
                 time.sleep(server.delay_s)
                 system = body["messages"][0]["content"]
-                text = "consult" if "意图分类器" in system else server.reply_text
+                asked = body["messages"][-1]["content"]
+                scripted = next((t for q, t in server.replies_by_question.items() if q in asked), server.reply_text)
+                text = "consult" if "意图分类器" in system else scripted
                 try:
                     if body.get("stream"):
                         self.send_response(200)

@@ -3,6 +3,7 @@ injection, against a real OpenAI-compatible HTTP server on localhost (its replie
 scripted per test), plus one test on the real local model (marked llm)."""
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -336,3 +337,39 @@ def test_local_call_past_its_budget_frees_the_model_at_once(local_model_path):
     assert runner._lock.acquire(timeout=5.0), "the aborted call still holds the model"
     runner._lock.release()
     assert runner.invoke([HumanMessage(content="你好")], timeout_s=60, max_tokens=4).strip()  # still usable
+
+
+def test_concurrent_sessions_keep_their_own_verifier_outcome(assistant, server, corpus):
+    """Two sessions through one Assistant at the same time: one lead is supported, the other names a material no
+    source has. Each reply carries its own outcome; neither sees the other's lead or its fallback."""
+    doc = corpus.matters["birth-medical-certificate"]
+    good = f"办理出生医学证明不收费，承诺{doc.time_limit.promised_days}个工作日内办结。"
+    bad = "需要带房产证复印件和营业执照副本。"
+    other = f"{corpus.scenarios['retirement'].title}要带什么材料"
+    questions = {"出生证明要多久能拿到，收费吗": good, other: bad}
+    server.replies_by_question = dict(questions)
+    server.delay_s = 0.3  # both turns are in flight at once: the model runs one call at a time
+    before = assistant.stats["verifier_fallbacks"]
+    start = threading.Barrier(2)
+    replies: dict[str, object] = {}
+
+    def ask(question: str) -> None:
+        start.wait()
+        events = list(assistant.stream(question))
+        replies[question] = events[-1]["reply"]
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    finally:
+        server.replies_by_question = {}
+        server.delay_s = 0.0
+    ok, fell_back = replies["出生证明要多久能拿到，收费吗"], replies[other]
+    assert ok.lead == "accepted" and ok.answer.startswith(good) and "房产证" not in ok.answer
+    assert fell_back.lead == "rejected" and good not in fell_back.answer and "房产证" not in fell_back.answer
+    assert ok.session_id != fell_back.session_id
+    assert assistant.stats["verifier_fallbacks"] == before + 1
+    assert not hasattr(assistant, "last_verifier_fallback")  # no per-turn outcome on the shared assistant
