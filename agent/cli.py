@@ -5,6 +5,10 @@ import json
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.markdown import Markdown
+
+from daoban.settings import get_settings
 
 top = typer.Typer()
 
@@ -12,10 +16,7 @@ LLM_HELP = "LLM backend for this run: none | local | openai (default: settings, 
 
 
 def _assistant(llm: Optional[str]):
-    from rich.console import Console
-
-    from agent.pipeline import Assistant
-    from daoban.settings import get_settings
+    from agent.pipeline import Assistant  # lazy: loads torch and the models; `daoban --help` must stay instant
     settings = get_settings()
     if llm:
         if llm not in ("none", "local", "openai"):
@@ -37,8 +38,6 @@ def _print(reply, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(reply.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
-    from rich.console import Console
-    from rich.markdown import Markdown
     console = Console()
     head = f"[dim]intent {reply.intent.name} ({reply.intent.confidence:.2f})"
     if reply.route:

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 from urllib.parse import quote_plus, unquote_plus
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus.datafile import load_data_file
 
 DATA_FILE = Path(__file__).parent / "data" / "privacy.yaml"
 
@@ -195,22 +197,8 @@ class _Words:
 
 
 def load_name_words(path: Path = DATA_FILE, text: str | None = None) -> NameWords:
-    """The word lists, or ValueError naming the file and line of what is wrong."""
-    import yaml
-
-    from corpus.loader import read_yaml
-
-    try:
-        data, info = read_yaml(path, text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ValueError(f"{path}:{mark.line + 1 if mark else 1}: YAML syntax error: {exc}") from exc
-    try:
-        return NameWords.model_validate(data or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ValueError(f"{path}:{info.line_of(err['loc'])}: {where}: {err['msg']}") from exc
+    """The word lists, or ``DataFileError`` (a ValueError) naming the file and line of what is wrong."""
+    return load_data_file(path, NameWords, text)
 
 
 @functools.cache

@@ -10,13 +10,14 @@ import pytest
 from agent.guard import SafetyData, load_safety_data
 from agent.intent import IntentExamples
 from agent.normalize import AspectWords, EnglishWords
+from agent.privacy import NameWords
 from agent.responders import ReplyTexts
 from agent.router import GenericWords
 from corpus.datafile import DataFileError, load_data_file
 
 DATA = Path(__file__).resolve().parent.parent / "agent" / "data"
 FILES = [("aspects.yaml", AspectWords), ("english.yaml", EnglishWords), ("generic.yaml", GenericWords),
-         ("intents.yaml", IntentExamples), ("replies.yaml", ReplyTexts), ("safety.yaml", SafetyData)]
+         ("intents.yaml", IntentExamples), ("replies.yaml", ReplyTexts), ("safety.yaml", SafetyData), ("privacy.yaml", NameWords)]
 
 
 @pytest.mark.parametrize("name,model", FILES)
