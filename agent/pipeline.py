@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Literal
 
 from agent.compose import AnswerComposer, ChannelFormatter, Composed, SituationResolver, Verifier
+from agent.forms import FormFiller, missing_prompt
 from agent.guard import Guard
 from agent.intent import IntentClassifier, IntentResult, llm_label
 from agent.llm import LLMRunner, LLMUnavailable, RunnerChat, get_chat_model, shared_runner
@@ -410,15 +411,10 @@ class Assistant:
         return next((h for h in decision.hits if h.doc_id == doc_id), None)
 
     def _prefill(self, scenario, session: SessionState, msgs: list[Message]) -> FormState | None:
-        try:
-            from agent.prefill import FormFiller
-        except ImportError:
-            log.warning("agent.prefill is not available: form not prefilled")
-            return None
         budget = self.settings.llm.form_timeout_s
         llm = RunnerChat(self.runner, timeout_s=budget, breaker=False) if self.runner else None
         try:
-            return FormFiller(llm=llm, llm_timeout_s=budget).fill(
+            return FormFiller(llm=llm).fill(
                 scenario.form, [m.raw for m in msgs], session.answers, session.form, scenario.id, dt.date.today())
         except Exception:  # noqa: BLE001 - a prefill bug must not lose the reply
             log.exception("form prefill failed")
@@ -433,12 +429,7 @@ class Assistant:
             for f in filled:
                 flag = "" if f.valid else f"（{f.error or '格式有误，请核对'}）"
                 lines.append(f"- {f.label}：{f.value}{flag}")
-        try:
-            from agent.prefill import missing_prompt
-            prompt = missing_prompt(form)
-        except ImportError:
-            labels = {f.key: f.label for f in form.fields}
-            prompt = "还需要您提供：" + "、".join(labels.get(k, k) for k in form.missing) if form.missing else ""
+        prompt = missing_prompt(form)
         if prompt:
             lines.append(prompt)
         elif not form.missing:
