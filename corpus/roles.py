@@ -5,10 +5,10 @@ are checked against it, so the list is read here, below the agent."""
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from corpus.datafile import load_data_file
 
@@ -16,22 +16,15 @@ ROLES_FILE = Path(__file__).parent / "roles.yaml"
 ROLE_NAME_PATTERN = r"^[a-z][a-z_]*$"
 
 
+RoleName = Annotated[str, Field(pattern=ROLE_NAME_PATTERN)]  # lower-case words joined by _
+Meaning = Annotated[str, Field(pattern=r"\S")]
+
+
 class RoleList(BaseModel):
     """``roles``: role name -> what it means (for content staff)."""
 
     model_config = ConfigDict(extra="forbid")
-    roles: dict[str, str] = Field(min_length=1)
-
-    @field_validator("roles")
-    @classmethod
-    def _names_and_meanings(cls, roles: dict[str, str]) -> dict[str, str]:
-        bad = [name for name in roles if not re.fullmatch(ROLE_NAME_PATTERN, str(name))]
-        if bad:
-            raise ValueError(f"role names are lower-case words joined by _: {', '.join(map(str, bad))}")
-        blank = [name for name, meaning in roles.items() if not (meaning or "").strip()]
-        if blank:
-            raise ValueError(f"say what each role means: {', '.join(blank)}")
-        return roles
+    roles: dict[RoleName, Meaning] = Field(min_length=1)
 
 
 def load_role_list(path: Path | str = ROLES_FILE, text: str | None = None) -> RoleList:

@@ -21,10 +21,10 @@ class NumberReader:
     def __init__(self, words: FormWords):
         cues = words.number_cues
         self.cues = (
-            ("id_number", re.compile(alternation(cues["id_number"]))),
-            ("phone", re.compile(alternation(cues["phone"]) + "|" + _PHONE_NUMBER_WORD)),
-            ("uscc", re.compile(alternation(cues["uscc"]))),
-            ("other", re.compile(alternation(cues["other"]))),
+            ("id_number", re.compile(alternation(cues.id_number))),
+            ("phone", re.compile(alternation(cues.phone) + "|" + _PHONE_NUMBER_WORD)),
+            ("uscc", re.compile(alternation(cues.uscc))),
+            ("other", re.compile(alternation(cues.other))),
         )
 
     def find(self, text: str) -> list[Number]:

@@ -7,8 +7,9 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from corpus.datafile import load_data_file
 from corpus.loader import SourceInfo
@@ -18,41 +19,33 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 UNSTATED = "unstated"  # role_fit key for a value said without a role cue
 
 
-def _no_blank(words: list[str]) -> list[str]:
-    if any(not isinstance(w, str) or not w.strip() for w in words):
-        raise ValueError("words must be non-empty strings")
-    return words
+Word = Annotated[str, Field(pattern=r"\S")]  # not blank
+Words = list[Word]
 
 
 class RoleWords(BaseModel):
     """agent/data/roles.yaml."""
 
     model_config = ConfigDict(extra="forbid")
-    cues: dict[str, list[str]] = Field(min_length=1)
+    cues: dict[str, Words] = Field(min_length=1)
     not_persons: list[str]
-    spouse_of_me: dict[str, str]
-    applicant_side_words: list[str] = Field(min_length=1)
-    field_keys: dict[str, str] = Field(min_length=1)
-    field_labels: dict[str, str] = Field(min_length=1)
-    applicant_side_labels: list[str] = Field(min_length=1)
+    spouse_of_me: dict[Word, str]
+    applicant_side_words: Words = Field(min_length=1)
+    field_keys: dict[Word, str] = Field(min_length=1)
+    field_labels: dict[Word, str] = Field(min_length=1)
+    applicant_side_labels: Words = Field(min_length=1)
     role_fit: dict[str, dict[str, int]]
 
-    @field_validator("applicant_side_words", "applicant_side_labels")
-    @classmethod
-    def _words(cls, words: list[str]) -> list[str]:
-        return _no_blank(words)
-
-    @field_validator("cues")
-    @classmethod
-    def _one_role_a_word(cls, cues: dict[str, list[str]]) -> dict[str, list[str]]:
+    def shared_cues(self) -> list[tuple[tuple, str]]:
+        """(field path, problem) of each cue word listed under a second role: a word says one role."""
         seen: dict[str, str] = {}
-        for role, words in cues.items():
-            _no_blank(words)
-            for w in words:
+        out = []
+        for role, words in self.cues.items():
+            for i, w in enumerate(words):
                 if w in seen:
-                    raise ValueError(f"{w!r} is a cue of both {seen[w]!r} and {role!r}")
-                seen[w] = role
-        return cues
+                    out.append((("cues", role, i), f"{w!r} is a cue of both {seen[w]!r} and {role!r}"))
+                seen.setdefault(w, role)
+        return out
 
     def role_names(self) -> list[tuple[tuple, str]]:
         """(field path, role) of every role the file names, to check against the role list."""
@@ -71,60 +64,43 @@ class OptionWords(BaseModel):
     """agent/data/options.yaml."""
 
     model_config = ConfigDict(extra="forbid")
-    synonyms: dict[str, list[str]]
-    generic: list[str]
+    synonyms: dict[Word, Words]
+    generic: Words
 
-    @field_validator("synonyms")
-    @classmethod
-    def _synonyms(cls, synonyms: dict[str, list[str]]) -> dict[str, list[str]]:
-        for words in synonyms.values():
-            _no_blank(words)
-        return synonyms
 
-    @field_validator("generic")
-    @classmethod
-    def _generic(cls, words: list[str]) -> list[str]:
-        return _no_blank(words)
+class NumberCues(BaseModel):
+    """What says which kind of number follows."""
+
+    model_config = ConfigDict(extra="forbid")
+    id_number: Words = Field(min_length=1)
+    phone: Words = Field(min_length=1)
+    uscc: Words = Field(min_length=1)
+    other: Words = Field(min_length=1)
 
 
 class FormWords(BaseModel):
     """agent/data/form_words.yaml."""
 
     model_config = ConfigDict(extra="forbid")
-    number_cues: dict[str, list[str]]
-    money_cues: list[str] = Field(min_length=1)
-    company_endings: list[str] = Field(min_length=1)
-    generic_org_starts: list[str] = Field(min_length=1)
-    org_label_endings: dict[str, str | None] = Field(min_length=1)
-    government_endings: list[str] = Field(min_length=1)
-    correction_cues: list[str] = Field(min_length=1)
-
-    @field_validator("number_cues")
-    @classmethod
-    def _number_kinds(cls, cues: dict[str, list[str]]) -> dict[str, list[str]]:
-        kinds = {"id_number", "phone", "uscc", "other"}
-        if set(cues) != kinds:
-            raise ValueError(f"give the cues of exactly these kinds of number: {', '.join(sorted(kinds))}")
-        for words in cues.values():
-            _no_blank(words)
-        return cues
-
-    @field_validator("money_cues", "company_endings", "generic_org_starts", "government_endings", "correction_cues")
-    @classmethod
-    def _words(cls, words: list[str]) -> list[str]:
-        return _no_blank(words)
+    number_cues: NumberCues
+    money_cues: Words = Field(min_length=1)
+    company_endings: Words = Field(min_length=1)
+    generic_org_starts: Words = Field(min_length=1)
+    org_label_endings: dict[Word, Word | None] = Field(min_length=1)
+    government_endings: Words = Field(min_length=1)
+    correction_cues: Words = Field(min_length=1)
 
 
-def _unknown_roles(path: Path, model: RoleWords, info: SourceInfo) -> list[str]:
+def _role_problems(path: Path, model: RoleWords, info: SourceInfo) -> list[str]:
     known = known_roles()
-    return [f"{path}:{info.line_of(loc)}: {'.'.join(map(str, loc))}: unknown role {role!r} "
-            f"(the roles are listed in corpus/roles.yaml)"
-            for loc, role in model.role_names() if role not in known]
+    found = [(loc, f"unknown role {role!r} (the roles are listed in corpus/roles.yaml)")
+             for loc, role in model.role_names() if role not in known] + model.shared_cues()
+    return [f"{path}:{info.line_of(loc)}: {'.'.join(map(str, loc))}: {message}" for loc, message in found]
 
 
 def load_role_words(path: Path | str = DATA_DIR / "roles.yaml", text: str | None = None) -> RoleWords:
     path = Path(path)
-    return load_data_file(path, RoleWords, text, check=lambda model, info: _unknown_roles(path, model, info))
+    return load_data_file(path, RoleWords, text, check=lambda model, info: _role_problems(path, model, info))
 
 
 def load_option_words(path: Path | str = DATA_DIR / "options.yaml", text: str | None = None) -> OptionWords:
