@@ -99,7 +99,9 @@ class Matcher:
         return [f for f in fields if not (f.derive and "conversation" not in f.sources)]
 
     def _slot_candidates(self, f: FormField, turn: Turn, asking: Asking,
-                         slots: Iterator[tuple[int, Slot]], penalty: int = 0) -> list[Candidate]:
+                         slots: Iterator[tuple[int, Slot]], leftover: bool = False) -> list[Candidate]:
+        """Candidates of ``f`` among ``slots`` (slot index, slot). A ``leftover`` is placed after the rest:
+        one point less, and never as an identity or as the field's own role."""
         kinds = self.labels.slot_kinds(f)
         out = []
         for sid, slot in slots:
@@ -108,9 +110,10 @@ class Matcher:
             if kinds == {"org", "company"} and not self._org_matches(f, slot):
                 continue
             fit = self._fit(f, slot, turn, asking, slot.type)
-            if fit:
-                out.append(Candidate(fit[0] - penalty, slot.start, f.key, slot.value, sid,
-                                     *((fit[1], fit[2]) if not penalty else (False, False))))
+            if fit and leftover:
+                out.append(Candidate(fit[0] - 1, slot.start, f.key, slot.value, sid))
+            elif fit:
+                out.append(Candidate(fit[0], slot.start, f.key, slot.value, sid, fit[1], fit[2]))
         return out
 
     def _place_leftovers(self, fields: list[FormField], turn: Turn, asking: Asking,
@@ -125,7 +128,7 @@ class Matcher:
         retry: list[Candidate] = []
         for f in self._conversational(fields):
             if f.key not in chosen:
-                retry.extend(self._slot_candidates(f, turn, asking, iter(leftovers), penalty=1))
+                retry.extend(self._slot_candidates(f, turn, asking, iter(leftovers), leftover=True))
         _pick(retry, chosen, used)
 
     def _org_matches(self, f: FormField, slot: Slot) -> bool:

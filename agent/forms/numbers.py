@@ -5,7 +5,7 @@ import re
 
 from agent.forms.validators import check_id_number, check_uscc
 from agent.forms.vocabulary import FormWords, alternation
-from agent.privacy import MOBILE
+from agent.privacy import ID_NUMBER, MOBILE
 from agent.zh.sentences import sentence_start
 
 _RUN_RE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+|＋)?86[\s\-]?)?[0-9A-Za-z](?:[\s\-]?[0-9A-Za-z])+(?![0-9A-Za-z])")
@@ -80,7 +80,7 @@ class NumberReader:
 
 def _by_shape(raw: str, c: str, digits: str) -> tuple[str, str] | None:
     """A number without a cue: what its length and digits make it."""
-    if len(c) == 18 and re.fullmatch(r"\d{17}[\dX]", c):
+    if len(c) == 18 and re.fullmatch(ID_NUMBER, c):  # c is upper case
         if not check_id_number(c).valid and check_uscc(c).valid:
             return "uscc", c
         return "id_number", c

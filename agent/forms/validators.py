@@ -14,7 +14,7 @@ import re
 from pydantic import BaseModel
 
 from agent.forms.vocabulary import OptionWords, default_vocabulary
-from agent.privacy import MOBILE
+from agent.privacy import ID_NUMBER, MOBILE
 from agent.zh.dates import absolute_date, parse_date
 from agent.zh.ids import (PROVINCE_CODES, USCC_CHARSET, USCC_PATTERN, IdInfo, clean_code, describe_id,
                           id_check_digit, uscc_check_char)
@@ -46,7 +46,7 @@ def check_id_number(value: str, today: dt.date | None = None) -> Validation:
         return _bad(v, "请填写身份证号")
     if re.fullmatch(r"\d{15}", v):
         return _bad(v, "这是15位的旧身份证号（第一代身份证已停止使用），请提供18位的居民身份证号")
-    if not re.fullmatch(r"\d{17}[\dX]", v):
+    if not re.fullmatch(ID_NUMBER, v):  # v is upper case
         return _bad(v, f"身份证号应为18位（前17位是数字，最后一位是数字或X），您填写的是{len(v)}位")
     if v[:2] not in PROVINCE_CODES:
         return _bad(v, "身份证号前两位不是有效的省级地区代码，请核对")
