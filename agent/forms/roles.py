@@ -19,7 +19,6 @@ class Roles:
 
     def __init__(self, vocab: Vocabulary):
         words = vocab.roles
-        self.vocab = vocab
         self.cues = vocab.role_cues  # word -> role
         self.not_persons = frozenset(words.not_persons)
         self.cue_re = re.compile("|".join(longest_first(map(re.escape, self.cues))))

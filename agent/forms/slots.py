@@ -11,7 +11,7 @@ import functools
 import re
 
 from agent.forms.addresses import read_addresses
-from agent.forms.found import Found, Slot, overlaps
+from agent.forms.found import Found, Slot
 from agent.forms.lexer import Lexer, Token
 from agent.forms.names import looks_like_name
 from agent.forms.numbers import NumberReader
