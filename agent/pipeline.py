@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from agent.compose import AnswerComposer, Composed
-from agent.form_step import FormStep
+from agent.forms.step import FormStep
 from agent.formatter import ChannelFormatter
 from agent.guard import Guard, GuardStage
 from agent.intent import IntentClassifier, IntentResult, IntentStep, load_examples

@@ -24,7 +24,7 @@ def validate(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print errors only, no warnings"),
 ) -> None:
     """Check every document: schema, duplicate ids/titles/sample questions, dangling references,
-    empty materials, time limits. Prints each problem as FILE:LINE [code] field: message and exits 1
+    empty materials, time limits, form field roles not in corpus/roles.yaml. Prints each problem as FILE:LINE [code] field: message and exits 1
     when there is an error."""
     from corpus.validate import errors, validate_corpus
 

@@ -181,6 +181,10 @@ class FormField(Strict):
     e_license: str | None = Field(default=None, description="name of the electronic licence that can fill it")
     when: Condition | None = None
     hint: str | None = None
+    role: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z_]*$",
+        description="who the value belongs to, one of corpus/roles.yaml: applicant, mother, father, child, spouse, "
+                    "legal_rep, company, …; without it the assistant reads the role from the key or label")
 
 
 class Form(Strict):

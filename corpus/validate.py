@@ -6,6 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from corpus.loader import Corpus, Problem, _rel, load_corpus
+from corpus.roles import known_roles
 from corpus.schema import Condition, MatterGuide, Scenario
 
 MIN_SCENARIO_QUESTIONS = 8
@@ -111,6 +112,8 @@ class _Checker:
                          "dangling-ref")
             if "derived" in f.sources and (f.derived_from is None or f.derive is None):
                 self.add(s.id, path, "a derived field needs both derived_from and derive", "dangling-ref")
+            if f.role is not None and f.role not in known_roles():
+                self.add(s.id, path + ("role",), f"role {f.role!r} is not one of corpus/roles.yaml", "unknown-role")
             if f.type == "enum" and not f.options:
                 self.add(s.id, path + ("options",), "an enum field needs options", "schema")
             self._check_condition(s, f.when, path + ("when",))

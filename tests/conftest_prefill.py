@@ -1,5 +1,5 @@
 """Helpers for the prefill tests: valid ID numbers and USCCs built from the standards,
-computed here independently of agent.validators so a wrong checksum there fails a test."""
+computed here independently of agent.forms.validators so a wrong checksum there fails a test."""
 from __future__ import annotations
 
 from pathlib import Path

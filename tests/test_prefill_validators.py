@@ -1,11 +1,11 @@
-"""agent.validators: every checksum valid and invalid, and each field type's normalisation."""
+"""agent.forms.validators: every checksum valid and invalid, and each field type's normalisation."""
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
-from agent.validators import id_number_info, validate
+from agent.forms import id_number_info, validate
 from tests.conftest_prefill import break_check, make_id, make_uscc
 
 TODAY = dt.date(2026, 11, 23)

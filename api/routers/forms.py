@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from agent.forms import FormFiller, validate
 from agent.reply import FormFieldValue, FormState
 from api.db import FormDraftRow, SubmissionRow, utcnow
 from api.deps import get_runtime, rate_limited, require_database
@@ -57,16 +58,12 @@ def _apply(rt: Runtime, scenario, session_id: str, edits: dict[str, str | None])
                        errors=[{"key": k, "label": k, "message": "表单中没有此项"} for k in unknown])
     form = current_form(rt, scenario, session_id)
     cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in edits.items()}
-    from agent.prefill import FormFiller
-
     state = rt.session_store.load(session_id)
     return FormFiller().apply_edits(scenario.form, form, cleaned, answers=state.answers if state else None)
 
 
 def field_errors(scenario, form: FormState) -> list[FieldError]:
     """Every field checked: required ones filled, every value valid for its type."""
-    from agent.validators import validate
-
     defs = {f.key: f for f in scenario.form.fields}
     errors: list[FieldError] = []
     for field in form.fields:

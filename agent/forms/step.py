@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from agent.compose import Composed
 from agent.llm import LLMRunner, RunnerChat
 from agent.normalize import Message
-from agent.prefill import FormFiller, missing_prompt
+from agent.forms.filler import FormFiller
+from agent.forms.text import missing_prompt
 from agent.reply import FormState, Route
 from agent.session import SessionState
 
@@ -27,8 +28,7 @@ class FormStep:
     def __init__(self, corpus: "Corpus", runner: LLMRunner | None, budget_s: float):
         self.corpus = corpus
         # Extraction has its own budget and does not trip the phrasing circuit breaker.
-        self.filler = FormFiller(llm=RunnerChat(runner, timeout_s=budget_s, breaker=False) if runner else None,
-                                 llm_timeout_s=budget_s)
+        self.filler = FormFiller(llm=RunnerChat(runner, timeout_s=budget_s, breaker=False) if runner else None)
 
     def target(self, doc, route: Route, decision: "RouteDecision", intent: str) -> tuple[object, Route]:
         """一表申请: an application on a FAQ or matter goes through the form of the 一件事 it belongs to."""

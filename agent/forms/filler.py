@@ -1,0 +1,257 @@
+"""一表申请: fill a scenario's unified form from what the user said.
+
+Generic over forms: a field is matched by its type, its role (declared, or read from its key or label:
+``mother_id_number`` wants the mother's ID) and the words of its label; no scenario is named here. Turns
+are read in order so a later statement corrects an earlier one; values the user typed into the form (source
+``user``) stay unless the latest message states a new one. Invalid values are kept and flagged.
+
+Call ``FormFiller.warm_up()`` at start-up: LAC, jionlp's region table and cn2an take a few seconds to load
+on first use."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
+
+from corpus.schema import Form, FormField, condition_holds
+from agent.forms.extraction import StreamingChat, ask_for_fields, grounded
+from agent.forms.labels import Labels
+from agent.forms.matching import Asking, Matcher, Turn
+from agent.forms.slots import SlotExtractor, default_slot_extractor
+from agent.forms.validators import Validator, default_validator, id_number_info
+from agent.reply import FormFieldValue, FormState
+from agent.zh.ids import load_region_table
+from agent.zh.width import to_halfwidth
+
+log = logging.getLogger("daoban.agent.prefill")
+
+SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
+_STICKY_SOURCES = {SOURCE_USER, "e_license"}
+
+
+@dataclass
+class _Value:
+    value: str
+    source: str
+    valid: bool = True
+    error: str | None = None
+    turn: int = -1  # which text set it (-1: from ``previous``)
+
+
+class FormFiller:
+    """Fills a ``Form`` into a ``FormState`` from the session's user messages.
+
+    ``llm``: a chat model that streams and enforces its own time budget (the pipeline passes
+    ``agent.llm.RunnerChat``); None fills by the rules only. ``slots``: the slot extractor (its LAC and
+    its cache of read messages); the process's shared one by default."""
+
+    def __init__(self, llm: StreamingChat | None = None, slots: SlotExtractor | None = None,
+                 validator: Validator | None = None):
+        self.llm = llm
+        self.slot_extractor = slots or default_slot_extractor()
+        self.validator = validator or default_validator()
+        vocab = self.slot_extractor.vocab
+        self.roles = self.slot_extractor.roles
+        self.labels = Labels(self.roles, vocab.words)
+        self.matcher = Matcher(vocab, self.roles, self.labels, self.validator)
+
+    def warm_up(self) -> None:
+        """Load LAC, cn2an and jionlp's ID region and location tables now rather than on the first message."""
+        self.slot_extractor.warm_up()
+        load_region_table()
+        self.validator.validate("address", "济南市历下区泉城路8号")  # jionlp's location table
+
+    # -- public API -------------------------------------------------------------------------------------
+
+    def fill(self, form: Form, texts: list[str], answers: dict[str, str] | None = None,
+             previous: FormState | None = None, scenario_id: str = "", today: dt.date | None = None) -> FormState:
+        """Fill ``form`` from ``texts`` (the user's messages, oldest first).
+
+        ``texts`` may be the whole session or only the new messages; ``previous``
+        is the state after the last turn. Only the last text overrides a value the
+        user typed into the form."""
+        answers = answers or {}
+        today = today or dt.date.today()
+        fields = self._active_fields(form, answers)
+        values = self._read_turns(fields, texts, answers, previous, today)
+        merged = self._merge_previous(fields, values, previous, last=len(texts) - 1)
+        if self.llm is not None:
+            # Earlier messages were offered to the LLM on their own turns (their values are in ``previous``): only
+            # what is new goes in, and nothing goes when the new text has no value the rules could read and no
+            # digit ("我要办理…"): the LLM would find nothing there, and on a CPU each call costs seconds.
+            new_texts = texts[-1:] if previous is not None else texts
+            first_new = len(texts) - len(new_texts)
+            if any(v.turn >= first_new for v in values.values()) or any(re.search(r"\d", t) for t in new_texts):
+                self._merge_llm(fields, new_texts, merged, today)
+        self._derive(fields, merged, today)
+        return self._state(form, fields, merged, answers, scenario_id)
+
+    def apply_edits(self, form: Form, state: FormState, edits: dict[str, str],
+                    answers: dict[str, str] | None = None, today: dt.date | None = None) -> FormState:
+        """The user's own edits in the form: validated, source ``user``; unknown keys are an error.
+
+        Without ``answers`` the 情形 gating of ``state`` is kept: its fields stay, and a
+        conditional field counts as required if it was missing or filled before."""
+        today = today or dt.date.today()
+        by_key = {f.key: f for f in form.fields}
+        unknown = sorted(set(edits) - set(by_key))
+        if unknown:
+            raise ValueError(f"表单 {form.id} 没有这些字段：{', '.join(unknown)}")
+        required_keys = None
+        if answers is None:
+            shown = {fv.key for fv in state.fields}
+            fields = [f for f in form.fields if f.key in shown]
+            had = {fv.key for fv in state.fields if fv.value not in (None, "")} | set(state.missing)
+            required_keys = {f.key for f in fields if f.required and (not f.when or f.key in had)}
+            answers = {}
+        else:
+            fields = self._active_fields(form, answers)
+        merged = {fv.key: _Value(fv.value, fv.source or SOURCE_CONVERSATION, fv.valid, fv.error)
+                  for fv in state.fields if fv.value not in (None, "")}
+        for key, raw in edits.items():
+            f = by_key[key]
+            if raw is None or str(raw).strip() == "":
+                merged.pop(key, None)  # clearing a field is a valid edit
+                continue
+            checked = self.validator.validate(f.type, str(raw), f.options, today=today)
+            merged[key] = _Value(checked.value, SOURCE_USER, checked.valid, checked.error)
+            for d in form.fields:  # a new source value re-derives its dependants
+                if d.derived_from == key and d.key not in edits and merged.get(d.key, _Value("", "")).source != SOURCE_USER:
+                    merged.pop(d.key, None)
+        self._derive(fields, merged, today)
+        return self._state(form, fields, merged, answers, state.scenario_id, required_keys)
+
+    # -- reading the turns ------------------------------------------------------------------------------
+
+    def _read_turns(self, fields: list[FormField], texts: list[str], answers: dict[str, str],
+                    previous: FormState | None, today: dt.date) -> dict[str, _Value]:
+        """Each text in turn: its slots assigned to fields, validated. What the form was asking for before
+        each message is replayed for older messages, and is the previous state's missing list before the last."""
+        values: dict[str, _Value] = {}
+        asking = Asking(asked=[], last_set={})  # nothing was asked before the first message
+        identities = self._identities_in(fields, previous)
+        subject = None
+        by_key = {f.key: f for f in fields}
+        for i, text in enumerate(texts):
+            if previous and i == len(texts) - 1:
+                asking.asked = list(previous.missing)
+            turn = self._read(text, today, identities, subject)
+            identities, subject = turn.identities, turn.subject
+            for key, cand in self.matcher.assign(fields, turn, asking).items():
+                f = by_key[key]
+                checked = self.validator.validate(f.type, cand.value, f.options, today=today)
+                values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i)
+                for kind in self.labels.slot_kinds(f) or {f"enum:{key}"}:
+                    asking.last_set[kind] = key
+            asking.asked = [f.key for f in fields if self._required(f, answers)
+                            and not (f.key in values and values[f.key].valid)]
+        return values
+
+    @staticmethod
+    def _merge_previous(fields: list[FormField], values: dict[str, _Value], previous: FormState | None,
+                        last: int) -> dict[str, _Value]:
+        prev_values: dict[str, _Value] = {}
+        if previous:
+            for fv in previous.fields:
+                if fv.value is not None and fv.value != "":
+                    prev_values[fv.key] = _Value(fv.value, fv.source or SOURCE_CONVERSATION, fv.valid, fv.error)
+        merged: dict[str, _Value] = {}
+        for f in fields:
+            new, old = values.get(f.key), prev_values.get(f.key)
+            if new and new.turn == last:
+                merged[f.key] = new  # the user just said it: it wins, also over their own edit
+            elif old and (old.source in _STICKY_SOURCES or not new):
+                merged[f.key] = old
+            elif new:
+                merged[f.key] = new
+        return merged
+
+    def _read(self, text: str, today: dt.date, identities: set[str], subject: str | None = None) -> Turn:
+        slots = self.slot_extractor.extract(text, today)
+        said = {s.value for s in slots if s.type == "relation"}
+        # "我是孩子妈妈": the applicant is the mother (a new statement replaces an older one)
+        ids = said or set(identities)
+        for s in slots:
+            if s.type == "subject":
+                subject = s.value  # "给我妈申请": the form's own person is the mother
+        return Turn(text=text, slots=slots, identities=ids, subject=subject)
+
+    def _identities_in(self, fields: list[FormField], previous: FormState | None) -> set[str]:
+        """Roles the applicant held in ``previous``: the same ID number in applicant_* and mother_*."""
+        if not previous:
+            return set()
+        by_key = {f.key: f for f in fields}
+        role = self.roles.of_field
+        mine = {fv.value for fv in previous.fields if fv.valid and fv.value and fv.type == "id_number"
+                and fv.key in by_key and role(by_key[fv.key]) == "applicant"}
+        return {role(by_key[fv.key]) for fv in previous.fields
+                if fv.valid and fv.value in mine and fv.type == "id_number" and fv.key in by_key
+                and role(by_key[fv.key]) not in (None, "applicant")}
+
+    @staticmethod
+    def _active_fields(form: Form, answers: dict[str, str]) -> list[FormField]:
+        # A field under a 情形 the user ruled out is not shown; undecided ones are shown, not required.
+        return [f for f in form.fields if condition_holds(f.when, answers) is not False]
+
+    @staticmethod
+    def _required(f: FormField, answers: dict[str, str]) -> bool:
+        return f.required and condition_holds(f.when, answers) is True
+
+    # -- LLM --------------------------------------------------------------------------------------------
+
+    def _merge_llm(self, fields: list[FormField], texts: list[str], merged: dict[str, _Value], today: dt.date) -> None:
+        wanted = [f for f in fields if "conversation" in f.sources and not f.derive
+                  and not (f.key in merged and merged[f.key].valid)]
+        if not wanted or not any(t.strip() for t in texts):
+            return
+        try:
+            proposed = ask_for_fields(self.llm, wanted, texts)
+        except Exception as exc:  # noqa: BLE001 - the LLM is optional; rules already filled what they could
+            log.warning("LLM form extraction ignored: %s: %s", type(exc).__name__, exc)
+            return
+        said = re.sub(r"\s", "", to_halfwidth("\n".join(texts)))
+        said_compact = re.sub(r"[\s\-+]", "", said).upper()
+        for f in wanted:
+            raw = proposed.get(f.key)
+            if raw in (None, "", [], {}) or not isinstance(raw, (str, int, float)):
+                continue
+            checked = self.validator.validate(f.type, str(raw), f.options, today=today)
+            if not checked.valid:
+                continue  # an invalid guess is noise; an invalid user value is already kept by the rules
+            if not grounded(f, str(raw), checked.value, said, said_compact):
+                log.info("LLM value for %s not found in the conversation; ignored", f.key)
+                continue
+            merged[f.key] = _Value(checked.value, SOURCE_LLM, True, None)
+
+    # -- derived fields and the state -------------------------------------------------------------------
+
+    def _derive(self, fields: list[FormField], merged: dict[str, _Value], today: dt.date) -> None:
+        for f in fields:
+            if not (f.derived_from and f.derive):
+                continue
+            if f.key in merged and merged[f.key].source in _STICKY_SOURCES:
+                continue
+            src = merged.get(f.derived_from)
+            info = id_number_info(src.value, today) if src and src.valid else None
+            if info is None:
+                if f.key in merged and merged[f.key].source == SOURCE_DERIVED:
+                    del merged[f.key]  # its source went away or became invalid
+                continue
+            raw = {"birth_date": info.birth_date.isoformat(), "gender": info.gender, "age": str(info.age),
+                   "region": info.region_name or info.region_code}[f.derive]
+            checked = self.validator.validate(f.type, raw, f.options, today=today)
+            merged[f.key] = _Value(checked.value, SOURCE_DERIVED, checked.valid, checked.error)
+
+    def _state(self, form: Form, fields: list[FormField], merged: dict[str, _Value],
+               answers: dict[str, str], scenario_id: str, required_keys: set[str] | None = None) -> FormState:
+        out, missing = [], []
+        for f in fields:
+            v = merged.get(f.key)
+            out.append(FormFieldValue(key=f.key, label=f.label, type=f.type, value=v.value if v else None,
+                                      source=v.source if v else None, valid=v.valid if v else True,
+                                      error=v.error if v else None))
+            required = f.key in required_keys if required_keys is not None else self._required(f, answers)
+            if required and (v is None or not v.valid):
+                missing.append(f.key)
+        return FormState(form_id=form.id, scenario_id=scenario_id, fields=out, missing=missing)

@@ -1,0 +1,119 @@
+"""Whose is it: the role of a value in what the user said (the cue before it: 孩子妈妈叫…, 他/她 back to the
+last person named) and the role of a form field (declared ``role:``, else read from its key or label)."""
+from __future__ import annotations
+
+import functools
+import re
+
+from corpus.schema import FormField
+from agent.forms.vocabulary import Vocabulary, longest_first
+from agent.zh.sentences import sentence_start
+
+# Fields of these types may also belong to a person named inside their label (经办人姓名).
+_PERSON_VALUE_TYPES = ("text", "id_number", "phone", "date", "address")
+_PRONOUN_RE = re.compile(r"(?<![其吉])[他她](?![们人])")
+
+
+class Roles:
+    """Role cues and field roles from the vocabulary; field lookups are cached per instance."""
+
+    def __init__(self, vocab: Vocabulary):
+        words = vocab.roles
+        self.cues = vocab.role_cues  # word -> role
+        self.not_persons = frozenset(words.not_persons)
+        self.cue_re = re.compile("|".join(longest_first(map(re.escape, self.cues))))
+        self.applicant_side_words = tuple(words.applicant_side_words)
+        self.applicant_side_labels = tuple(words.applicant_side_labels)
+        self.label_words = words.field_labels  # label word -> role, in file order
+        self._keys_longest = sorted(words.field_keys.items(), key=lambda kv: -len(kv[0]))
+        self._labels_longest = sorted(words.field_labels.items(), key=lambda kv: -len(kv[0]))
+        self.person_label_re = re.compile("|".join(longest_first(
+            w for w, r in words.field_labels.items() if r != "company")))
+        self._inferred = functools.lru_cache(maxsize=4096)(self._infer)
+        self._all = functools.lru_cache(maxsize=4096)(self._all_roles)
+
+    # -- values in text ---------------------------------------------------------------------------------
+
+    def of_value(self, text: str, start: int, end: int, taken: list[tuple[int, int]]) -> str | None:
+        """Role from the nearest cue before the value in its sentence, else a '…是孩子妈妈' after it.
+        他/她 as the nearest cue refers back to the last person named before it."""
+        lo = max(sentence_start(text, start), start - 60)
+        best = None
+        for m in self.cue_re.finditer(text, lo, start):
+            if any(a <= m.start() < b for a, b in taken):
+                continue  # a cue word inside another value (公司 in …有限公司) says nothing
+            best = m
+        after = re.match(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({self.cue_re.pattern})", text[end:end + 10])
+        if after:  # "张三是孩子爸爸" says more than a cue earlier in the sentence
+            return self.cues[after.group(1)]
+        pronoun = None
+        for m in _PRONOUN_RE.finditer(text, best.end() if best else lo, start):
+            if not any(a <= m.start() < b for a, b in taken):
+                pronoun = m
+        if pronoun:
+            return self.person_before(text, pronoun.start(), taken)
+        return self.cues[best.group(0)] if best else None
+
+    def person_before(self, text: str, pos: int, taken: list[tuple[int, int]]) -> str | None:
+        """The role of the last person cue before ``pos`` (any sentence): whom 他/她 refers to."""
+        role = None
+        for m in self.cue_re.finditer(text, max(0, pos - 200), pos):
+            r = self.cues[m.group(0)]
+            if r not in self.not_persons and not any(a <= m.start() < b for a, b in taken):
+                role = r
+        return role
+
+    # -- form fields ------------------------------------------------------------------------------------
+
+    def of_field(self, f: FormField) -> str | None:
+        """The field's declared role, else the one its key or label gives."""
+        return f.role or self._inferred(f.key, f.label)
+
+    def inferred(self, key: str, label: str) -> str | None:
+        """The role a key prefix (mother_id_number) or label prefix (母亲姓名) gives, if any."""
+        return self._inferred(key, label)
+
+    def _infer(self, key: str, label: str) -> str | None:
+        for prefix, role in self._keys_longest:
+            if key == prefix or key.startswith(prefix + "_"):
+                return role
+        for prefix, role in self._labels_longest:
+            if label.startswith(prefix):
+                return role
+        return None
+
+    def all_of_field(self, f: FormField) -> tuple[str, ...]:
+        """Every role a field can take: a person word in its label (经办人姓名 -> agent, 女方姓名 ->
+        wife) says more than its key; an applicant_* key still takes the applicant's values."""
+        return self._all(self.of_field(f), f.label, f.type)
+
+    def _all_roles(self, base: str | None, label: str, type_: str) -> tuple[str, ...]:
+        if type_ not in _PERSON_VALUE_TYPES:
+            return (base,) if base else ()
+        found = self._label_persons(label)
+        if base == "applicant" and "applicant" not in found:
+            found.append("applicant")
+        return tuple(found) or ((base,) if base else ())
+
+    def _label_persons(self, label: str) -> list[str]:
+        # A role word counts at the start, after another role word (单位经办人) or inside a bracket
+        # (申请人（经营者或经办人）); after any other word it names someone else (新法定代表人).
+        found: list[str] = []
+        i, eligible, depth = 0, True, 0
+        while i < len(label):
+            for word, role in self._labels_longest:
+                if label.startswith(word, i):
+                    if (eligible or depth) and role != "company" and role not in found:
+                        found.append(role)
+                    i += len(word)
+                    break
+            else:
+                depth += {"（": 1, "(": 1, "）": -1, ")": -1}.get(label[i], 0)
+                eligible = False
+                i += 1
+        return found
+
+    def is_subject_field(self, f: FormField) -> bool:
+        """An applicant_* name, ID or date whose label names no applicant: 残疾人姓名, 持卡人身份证号, 姓名."""
+        return (self.of_field(f) == "applicant" and f.type in ("text", "id_number", "date")
+                and not any(w in f.label for w in self.applicant_side_labels))

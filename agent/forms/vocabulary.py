@@ -1,0 +1,149 @@
+"""The form filler's domain words, read from ``agent/data/roles.yaml``, ``options.yaml`` and
+``form_words.yaml`` through pydantic models: a broken file fails with ``file:line: message`` for each
+problem, and every role named must be one of ``corpus/roles.yaml``. ``Vocabulary`` holds them, read once."""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus.datafile import load_data_file
+from corpus.loader import SourceInfo
+from corpus.roles import known_roles
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+UNSTATED = "unstated"  # role_fit key for a value said without a role cue
+
+
+Word = Annotated[str, Field(pattern=r"\S")]  # not blank
+Words = list[Word]
+
+
+class RoleWords(BaseModel):
+    """agent/data/roles.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+    cues: dict[str, Words] = Field(min_length=1)
+    not_persons: list[str]
+    spouse_of_me: dict[Word, str]
+    applicant_side_words: Words = Field(min_length=1)
+    field_keys: dict[Word, str] = Field(min_length=1)
+    field_labels: dict[Word, str] = Field(min_length=1)
+    applicant_side_labels: Words = Field(min_length=1)
+    role_fit: dict[str, dict[str, int]]
+
+    def shared_cues(self) -> list[tuple[tuple, str]]:
+        """(field path, problem) of each cue word listed under a second role: a word says one role."""
+        seen: dict[str, str] = {}
+        out = []
+        for role, words in self.cues.items():
+            for i, w in enumerate(words):
+                if w in seen:
+                    out.append((("cues", role, i), f"{w!r} is a cue of both {seen[w]!r} and {role!r}"))
+                seen.setdefault(w, role)
+        return out
+
+    def role_names(self) -> list[tuple[tuple, str]]:
+        """(field path, role) of every role the file names, to check against the role list."""
+        out: list[tuple[tuple, str]] = [(("cues", r), r) for r in self.cues]
+        out += [(("not_persons", i), r) for i, r in enumerate(self.not_persons)]
+        out += [(("spouse_of_me", w), r) for w, r in self.spouse_of_me.items()]
+        out += [(("field_keys", k), r) for k, r in self.field_keys.items()]
+        out += [(("field_labels", k), r) for k, r in self.field_labels.items()]
+        for field_role, fits in self.role_fit.items():
+            out.append((("role_fit", field_role), field_role))
+            out += [(("role_fit", field_role, r), r) for r in fits if r != UNSTATED]
+        return out
+
+
+class OptionWords(BaseModel):
+    """agent/data/options.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+    synonyms: dict[Word, Words]
+    generic: Words
+
+
+class NumberCues(BaseModel):
+    """What says which kind of number follows."""
+
+    model_config = ConfigDict(extra="forbid")
+    id_number: Words = Field(min_length=1)
+    phone: Words = Field(min_length=1)
+    uscc: Words = Field(min_length=1)
+    other: Words = Field(min_length=1)
+
+
+class FormWords(BaseModel):
+    """agent/data/form_words.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+    number_cues: NumberCues
+    money_cues: Words = Field(min_length=1)
+    company_endings: Words = Field(min_length=1)
+    generic_org_starts: Words = Field(min_length=1)
+    org_label_endings: dict[Word, Word | None] = Field(min_length=1)
+    government_endings: Words = Field(min_length=1)
+    correction_cues: Words = Field(min_length=1)
+
+
+def _role_problems(path: Path, model: RoleWords, info: SourceInfo) -> list[str]:
+    known = known_roles()
+    found = [(loc, f"unknown role {role!r} (the roles are listed in corpus/roles.yaml)")
+             for loc, role in model.role_names() if role not in known] + model.shared_cues()
+    return [f"{path}:{info.line_of(loc)}: {'.'.join(map(str, loc))}: {message}" for loc, message in found]
+
+
+def load_role_words(path: Path | str = DATA_DIR / "roles.yaml", text: str | None = None) -> RoleWords:
+    path = Path(path)
+    return load_data_file(path, RoleWords, text, check=lambda model, info: _role_problems(path, model, info))
+
+
+def load_option_words(path: Path | str = DATA_DIR / "options.yaml", text: str | None = None) -> OptionWords:
+    return load_data_file(path, OptionWords, text)
+
+
+def load_form_words(path: Path | str = DATA_DIR / "form_words.yaml", text: str | None = None) -> FormWords:
+    return load_data_file(path, FormWords, text)
+
+
+def alternation(words: list[str] | tuple[str, ...]) -> str:
+    """``a|b|c`` of escaped words, in the order given (the order a regex tries them)."""
+    return "|".join(map(re.escape, words))
+
+
+def longest_first(words) -> list[str]:
+    return sorted(words, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The three word files, validated, with the lookups built from them."""
+
+    roles: RoleWords
+    options: OptionWords
+    words: FormWords
+
+    @functools.cached_property
+    def role_cues(self) -> dict[str, str]:
+        """Cue word -> role (ROLE_CUES)."""
+        return {w: role for role, words in self.roles.cues.items() for w in words}
+
+    @functools.cached_property
+    def role_fit(self) -> dict[str | None, dict[str | None, int]]:
+        return {role: {None if r == UNSTATED else r: s for r, s in fits.items()}
+                for role, fits in self.roles.role_fit.items()}
+
+    def fit(self, field_role: str, slot_role: str | None) -> int | None:
+        """How strongly a field of ``field_role`` takes a value of ``slot_role`` (None: not at all)."""
+        return self.role_fit.get(field_role, {field_role: 10}).get(slot_role)
+
+
+@functools.cache
+def default_vocabulary() -> Vocabulary:
+    """The shipped word files, read once per process."""
+    return Vocabulary(load_role_words(), load_option_words(), load_form_words())

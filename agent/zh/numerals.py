@@ -1,0 +1,38 @@
+"""Chinese numerals: 十二 -> 12, 二〇二四 -> 2024, and digits read one by one (幺三八…) as digits."""
+from __future__ import annotations
+
+import re
+
+from agent.zh.width import to_halfwidth
+
+CN_NUM = "〇零○一二两三四五六七八九十百千万"
+# Digits of a year written one by one (二〇二四).
+_YEAR_DIGITS = {"〇": "0", "零": "0", "○": "0", "Ｏ": "0", "O": "0", "一": "1", "二": "2", "两": "2", "三": "3",
+                "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+# Digits of a phone or ID number said aloud (幺 for 1, 洞 for 0).
+_SPOKEN_DIGITS = {"零": "0", "〇": "0", "○": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4",
+                  "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+# Seven or more digits read one by one: a phone or ID number said aloud, never a quantity.
+_SPOKEN_DIGIT_RUN = re.compile(r"[零〇○一幺二三四五六七八九](?:[\s\-]?[零〇○洞一幺二三四五六七八九]){6,}")
+
+
+def cn_int(text: str) -> int | None:
+    """'十二' -> 12, '二〇二四' -> 2024 (digit by digit), '12' -> 12; None when not a number."""
+    text = to_halfwidth(text.strip())
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    if all(c in _YEAR_DIGITS for c in text) and len(text) >= 3:  # 年份: 二〇二四
+        return int("".join(_YEAR_DIGITS[c] for c in text))
+    import cn2an  # ~0.5 s to import: only when a numeral needs it
+
+    try:
+        return int(cn2an.cn2an(text, "smart"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def spoken_digits_to_digits(text: str) -> str:
+    """幺三八零… (seven or more digits said one by one) to 1380…, one character for one, offsets unchanged."""
+    return _SPOKEN_DIGIT_RUN.sub(lambda m: "".join(_SPOKEN_DIGITS.get(c, c) for c in m.group(0)), text)
