@@ -145,10 +145,11 @@ class Assistant:
 
     @classmethod
     def from_settings(cls, settings: "Settings", session_store: SessionStore | None = None,
-                      status_lookup: "StatusLookup | None" = None, retriever=None) -> "Assistant":
+                      status_lookup: "StatusLookup | None" = None, retriever=None,
+                      corpus: "Corpus | None" = None) -> "Assistant":
         from corpus.loader import load_corpus
 
-        corpus = load_corpus(settings.corpus_dir)
+        corpus = corpus if corpus is not None else load_corpus(settings.corpus_dir)  # the API passes its one corpus
         if retriever is None:
             from index.retriever import HybridRetriever
             retriever = HybridRetriever.from_settings(settings)

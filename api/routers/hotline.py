@@ -116,7 +116,7 @@ def assist(body: AssistRequest, request: Request, rt: Runtime = Depends(get_runt
     if not reply.latency_ms:
         reply.latency_ms = int((time.perf_counter() - t0) * 1000)
     reply_id = record_turn(rt, body.message, reply, "hotline", body.region)
-    corpus = rt.corpus()
+    corpus = assistant.corpus  # the card describes what this assistant routed to, from the same corpus
     doc = corpus.get(reply.route.id) if reply.route else None
     if doc is None and reply.citations:
         doc = corpus.get(reply.citations[0].doc_id)
