@@ -83,11 +83,7 @@ def _section(sid: str, title: str, body: str, aliases: tuple[str, ...] = ()) -> 
 
 
 def _time_fee(tl, fee) -> str:
-    parts = []
-    if tl.promised_days is not None:
-        parts.append(f"承诺时限：{'即办' if tl.promised_days == 0 else f'{tl.promised_days}个工作日'}")
-    if tl.legal_days is not None:
-        parts.append(f"法定时限：{tl.legal_days}个工作日")
+    parts = tl.parts(promised="承诺时限：{}", legal="法定时限：{}", on_the_spot="承诺时限：即办")
     if tl.note:
         parts.append(tl.note)
     parts.append(f"收费：{fee}")

@@ -115,9 +115,8 @@ def update_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = 
 
 def time_limit_text(scenario) -> tuple[int | None, str]:
     tl = scenario.time_limit
-    if tl.promised_days is None:
-        return None, tl.note or "以受理部门告知为准"
-    return tl.promised_days, "即办" if tl.promised_days == 0 else f"{tl.promised_days}个工作日"
+    promised = tl.parts(promised="{}", legal=None)
+    return tl.promised_days, promised[0] if promised else tl.note or "以受理部门告知为准"
 
 
 def new_receipt_no(now: dt.datetime) -> str:

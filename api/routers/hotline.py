@@ -26,12 +26,7 @@ class AssistRequest(Wire):
 
 
 def _limit_text(tl) -> str:
-    parts = []
-    if tl.promised_days is not None:
-        parts.append("即办" if tl.promised_days == 0 else f"承诺{tl.promised_days}个工作日")
-    if tl.legal_days is not None:
-        parts.append(f"法定{tl.legal_days}个工作日")
-    return "，".join(parts) or (tl.note or "以受理部门告知为准")
+    return "，".join(tl.parts(promised="承诺{}", legal="法定{}")) or (tl.note or "以受理部门告知为准")
 
 
 def _material(m, when_note: str | None = None) -> dict:
