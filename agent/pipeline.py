@@ -76,7 +76,9 @@ class Assistant:
         self.retriever = retriever
         self.sessions: SessionStore = session_store if session_store is not None else InMemorySessionStore()
         self.stats: Counter[str] = Counter()
-        self.runner = shared_runner(chat_model, settings.llm.timeout_s, settings.llm.backend) if chat_model else None
+        # this assistant's budget over the model's one runner (other assistants may share it with their own)
+        self.runner = RunnerChat(shared_runner(chat_model, settings.llm.backend),
+                                 timeout_s=settings.llm.timeout_s) if chat_model else None
         self.last_verifier_fallback: bool | None = None  # for the eval harness: None when no LLM text was checked
         # components, in pipeline order
         self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus)),
