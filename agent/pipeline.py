@@ -81,15 +81,16 @@ class Assistant:
                                  timeout_s=settings.llm.timeout_s) if chat_model else None
         self.last_verifier_fallback: bool | None = None  # for the eval harness: None when no LLM text was checked
         # components, in pipeline order
-        self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus)),
-                                     focus=getattr(retriever, "focus", None))
+        tokenizer = getattr(retriever, "tokenizer", None)  # the retriever's: its dictionary knows the corpus words
+        self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus), tokenizer),
+                                     focus=getattr(retriever, "focus", None), tokenizer=tokenizer)
         self.intent = IntentStep(classifier, self.runner)
         self.status = StatusResponder(status_lookup)
         self.complaint = ComplaintResponder()
         self.human = HumanResponder()
         self.chitchat = ChitchatResponder()
         self.out_of_scope = OutOfScopeResponder()
-        self.guard = Guard.load()  # validated here: a broken data/safety.yaml stops the start with file and line
+        self.guard = Guard.load(tokenizer=tokenizer)  # validated here: a broken safety.yaml stops the start (file:line)
         self.no_match = NoMatchResponder()
         self.router = Router(corpus, retriever, self.normalizer)
         self.situations = SituationResolver()

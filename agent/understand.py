@@ -13,6 +13,7 @@ import yaml
 from agent.privacy import ID_RE, MOBILE_RE, find_numbers
 from agent.reply import ClarifyOption, Route
 from agent.session import PendingClarify, SessionState
+from index.text import Tokenizer, plain_tokenizer
 
 if TYPE_CHECKING:
     from corpus.loader import Corpus
@@ -64,8 +65,9 @@ class PinyinReader:
     examples; the pinyin string is cut by longest match against their pinyin. Used only when a
     message is mostly Latin letters and most of it is read."""
 
-    def __init__(self, texts_fn):
+    def __init__(self, texts_fn, tokenizer: "Tokenizer | None" = None):
         self._texts_fn = texts_fn
+        self._tokenizer = tokenizer or plain_tokenizer()  # the retriever's: it knows the corpus words
         self._table: dict[str, str] | None = None
         self._max = 0
         import threading
@@ -79,10 +81,9 @@ class PinyinReader:
     def _build(self) -> None:
         import jionlp as jio
 
-        from index.text import _jieba
         counts: dict[str, int] = {}
         for text in self._texts_fn():
-            words = list(_jieba().cut(text))
+            words = list(self._tokenizer.cut(text))
             if re.fullmatch(r"[\u4e00-\u9fa5]{2,10}", text):
                 words.append(text)  # whole short titles and aliases read as one word
             for w in words:
@@ -195,8 +196,10 @@ class Normalizer:
     """Bound the length, normalise, tokenise; note personal data and the aspects asked about."""
 
     def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None,
-                 english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None):
+                 english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None,
+                 tokenizer: "Tokenizer | None" = None):
         self.pinyin = pinyin
+        self.tokenizer = tokenizer or plain_tokenizer()  # the retriever's: its dictionary knows the corpus words
         # Bounds what is searched, tokenised and classified (the retriever's ``focus``); None: the whole message.
         self.focus = focus or (lambda text: text)
         self.english = english if english is not None else EnglishTerms()
@@ -206,7 +209,7 @@ class Normalizer:
         self.aspect_words = {w for ws in self.aspects.values() for w in ws}
 
     def run(self, message: str) -> Message:
-        from index.text import normalize, tokenize
+        from index.text import normalize
 
         raw = (message or "").strip()[:MAX_MESSAGE_CHARS]
         if self.pinyin is not None and (read := self.pinyin.read(raw)):
@@ -218,7 +221,7 @@ class Normalizer:
         personal = bool(numbers or _NAME_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
         search_text = self.focus(_without_values(raw, numbers)) if personal else focused
-        return Message(raw=raw, text=text, tokens=tokenize(search_text or focused), has_personal_data=personal,
+        return Message(raw=raw, text=text, tokens=self.tokenizer.tokenize(search_text or focused), has_personal_data=personal,
                        aspects=aspects, search_text=search_text or focused, focused=focused)
 
     def topic_tokens(self, msg: Message) -> list[str]:
@@ -320,8 +323,7 @@ class Router:
         self._title_text = {d.id: normalize(" ".join([d.title, *getattr(d, "aliases", [])])) for d in corpus.documents()}
         self._titles = [(self._title_text[d.id], d.id) for d in corpus.documents() if d.kind != "faq"]
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
-        from index.text import tokenize
-        self._title_words = {d.id: set(tokenize(d.title)) for d in corpus.documents() if d.kind in ("scenario", "matter")}
+        self._title_words = {d.id: set(normalizer.tokenizer.tokenize(d.title)) for d in corpus.documents() if d.kind in ("scenario", "matter")}
         self.situation_words: dict[str, set[str]] = {
             s.id: {normalize(k) for q in s.questions for o in q.options for k in o.keywords if len(k) >= 2}
             for s in corpus.scenarios.values()}

@@ -307,14 +307,12 @@ def test_a_generic_message_naming_a_kind_of_thing_is_offered_services_of_that_ki
     """我想办个证 offers 证 services (居住证, 身份证…), not whatever retrieval ranks for 办; 开个证明 is not a 证."""
     from agent.understand import Normalizer, Router
     from daoban.settings import load_settings
-    from index.text import tokenize
-
     corpus = load_corpus(load_settings().corpus_dir)  # the whole shipped corpus; no search is needed here
     normalizer = Normalizer()
     router = Router(corpus, retriever=None, normalizer=normalizer)
     kind = router.object_routes(normalizer.run("我想办个证"), "山东省")
     assert len(kind) >= 3 and all(r.region == "山东省" for r in kind)
-    assert all(any(t.endswith("证") for t in tokenize(r.title)) for r in kind)
+    assert all(any(t.endswith("证") for t in normalizer.tokenizer.tokenize(r.title)) for r in kind)
     assert [len(r.title) for r in kind] == sorted(len(r.title) for r in kind)  # plainest first
     assert router.object_routes(normalizer.run("我想开个证明"), "山东省") == []
     pc = router.clarify([], ["办个"], "您想办理的是下面哪一项？", kind)
