@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Literal
 
+from agent.drafts import FormDrafts
 from agent.compose import AnswerComposer, ChannelFormatter, Composed, SituationResolver, Verifier
 from agent.guard import Guard
 from agent.intent import IntentClassifier, IntentResult, llm_label
@@ -102,6 +103,7 @@ class Assistant:
         self.formatter = ChannelFormatter()
         self._session_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self.drafts = FormDrafts(self.sessions, self._lock_for)  # form edits: same store, same session lock
         install_log_masking()
         # The pinyin vocabulary takes seconds to build: do it off the first user's turn.
         threading.Thread(target=self.normalizer.pinyin.warm, name="daoban-pinyin", daemon=True).start()

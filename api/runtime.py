@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from agent.drafts import FormDrafts
 from api.crypto import Vault, load_key
 from api.db import database_url, make_engine, make_sessionmaker, sqlite_path, utcnow
 from api.locks import SessionLocks
@@ -32,6 +33,8 @@ class Runtime:
         self.session_store = SQLSessionStore(self.db, self.vault)
         self.session_locks = SessionLocks()
         self.status_lookup = SQLStatusLookup(self.db)
+        # Form drafts live in the session state; the assistant's FormDrafts serves once it is loaded
+        self._drafts = FormDrafts(self.session_store, self.session_locks)
         self.retriever = None
         self.assistant = None
         self.load_error: str | None = None
@@ -75,6 +78,12 @@ class Runtime:
         with self._corpus_lock:
             self._validation = result
         return result
+
+    def drafts(self) -> FormDrafts:
+        """The assistant's drafts (an edit and a chat turn of a session take the same lock); the same store
+        through this process's session locks while no assistant is loaded (no chat turn runs then)."""
+        assistant = self.assistant
+        return assistant.drafts if assistant is not None else self._drafts
 
     def scenario_by_form(self, form_id: str):
         return next((s for s in self.corpus().scenarios.values() if s.form.id == form_id), None)
