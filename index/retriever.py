@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal
 
+import bm25s
 import numpy as np
 
 from index import store
+from index.embeddings import embedding_id, get_embeddings
 from index.focus import focus, keyness, unit_df
+from index.rerank import llm_judge_from_settings
 from index.text import Tokenizer, normalize
 from index.types import Hit, SearchFilters, SectionHit
 from index.units import SPARSE_ONLY
@@ -111,7 +114,6 @@ class HybridRetriever:
     @property
     def embeddings(self):
         if self._embeddings is None:
-            from index.embeddings import get_embeddings
             self._embeddings = get_embeddings(self.settings)
         return self._embeddings
 
@@ -131,10 +133,6 @@ class HybridRetriever:
 
     def reload(self) -> None:
         """Load the versions named by the pointer file (call after a rebuild)."""
-        import bm25s
-
-        from index.embeddings import embedding_id
-
         index_dir = Path(self.settings.index_dir)
         pointer = store.read_pointer(index_dir)
         loaded: list[RegionIndex] = []
@@ -377,7 +375,6 @@ class HybridRetriever:
         kind = self.settings.index.reranker
         if kind == "llm":
             if self.llm_judge is None:  # none passed in: load the local GGUF (clear error when missing)
-                from index.rerank import llm_judge_from_settings
                 self.llm_judge = llm_judge_from_settings(self.settings)
             probs = [self.llm_judge(query, _doc_text(h)) for h in head]
         elif kind == "embedding":

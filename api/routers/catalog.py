@@ -11,6 +11,7 @@ from api.deps import get_runtime, rate_limited
 from api.errors import ApiError
 from api.runtime import Runtime
 from api.schemas import ScenarioSummary
+from index.types import SearchFilters
 
 router = APIRouter(tags=["corpus"])
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(rate_limited)], tags=["corpus"])
@@ -30,8 +31,6 @@ def search(q: str = Query(min_length=1, max_length=200, description="what the us
            audience: Literal["个人", "法人"] | None = None,
            kind: list[Literal["scenario", "matter", "faq", "catalog"]] | None = Query(None),
            rt: Runtime = Depends(get_runtime)):
-    from index.types import SearchFilters
-
     q = q.strip()
     if not q:
         raise ApiError(422, "empty_query", "请输入要查询的内容")
