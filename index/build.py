@@ -108,19 +108,8 @@ def _build_index(settings: "Settings", regions: list[str] | None, progress: Prog
         # Fast path: when no file of a region changed since its last build (same names, sizes and mtimes),
         # there is nothing to parse. Any difference falls through to the content hashes below.
         signatures = _folder_signatures(Path(settings.corpus_dir), regions, emb_id)
-        pointer = store.read_pointer(index_dir)
-        if signatures and all(pointer["regions"].get(r, {}).get("files") == sig and
-                              (index_dir / pointer["regions"][r]["dir"]).is_dir() for r, sig in signatures.items()):
-            report = BuildReport(version=max(pointer["regions"][r]["version"] for r in signatures))
-            for r in sorted(signatures):
-                e = pointer["regions"][r]
-                n_dense = e.get("dense_units", 0)
-                report.regions.append(RegionReport(region=r, version=e["version"], documents=e["documents"],
-                                                   units=e["units"], dense_units=n_dense, embedded=0,
-                                                   reused=n_dense, removed=0, unchanged=True))
-            report.documents = sum(x.documents for x in report.regions)
-            report.units = sum(x.units for x in report.regions)
-            report.reused = sum(x.reused for x in report.regions)
+        report = _unchanged_folders(index_dir, signatures)
+        if report is not None:
             report.seconds = round(time.perf_counter() - started, 2)
             return report
         progress("reading corpus", 0, 1)
@@ -171,16 +160,37 @@ def _build_index(settings: "Settings", regions: list[str] | None, progress: Prog
                 pointer["regions"][r]["files"] = sig
         store.write_json_atomic(index_dir / store.POINTER, pointer)
 
-    calib_path = index_dir / "calibration.json"
-    stale = True
-    if calib_path.exists():
-        stale = json.loads(calib_path.read_text(encoding="utf-8")).get("embedding_id") != emb_id
-    if changed or stale:
+    if changed or _calibration_stale(index_dir, emb_id):
         progress("calibrating scores", 0, 1)
         report.calibrated = calibrate_index(settings, corpus) is not None
         progress("calibrating scores", 1, 1)
     report.seconds = round(time.perf_counter() - started, 2)
     return report
+
+
+def _unchanged_folders(index_dir: Path, signatures: dict[str, str]) -> BuildReport | None:
+    """The report of a build with nothing to do (every region folder as at its last build), else None."""
+    pointer = store.read_pointer(index_dir)
+    if not signatures or not all(pointer["regions"].get(r, {}).get("files") == sig and
+                                 (index_dir / pointer["regions"][r]["dir"]).is_dir() for r, sig in signatures.items()):
+        return None
+    report = BuildReport(version=max(pointer["regions"][r]["version"] for r in signatures))
+    for r in sorted(signatures):
+        e = pointer["regions"][r]
+        n_dense = e.get("dense_units", 0)
+        report.regions.append(RegionReport(region=r, version=e["version"], documents=e["documents"],
+                                           units=e["units"], dense_units=n_dense, embedded=0,
+                                           reused=n_dense, removed=0, unchanged=True))
+    report.documents = sum(x.documents for x in report.regions)
+    report.units = sum(x.units for x in report.regions)
+    report.reused = sum(x.reused for x in report.regions)
+    return report
+
+
+def _calibration_stale(index_dir: Path, emb_id: str) -> bool:
+    calib_path = index_dir / "calibration.json"
+    return not calib_path.exists() or \
+        json.loads(calib_path.read_text(encoding="utf-8")).get("embedding_id") != emb_id
 
 
 def _folder_signatures(root: Path, regions: list[str] | None, emb_id: str) -> dict[str, str]:
