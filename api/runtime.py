@@ -33,8 +33,9 @@ class Runtime:
         self.session_store = SQLSessionStore(self.db, self.vault)
         self.session_locks = SessionLocks()
         self.status_lookup = SQLStatusLookup(self.db)
-        # Form drafts live in the session state; the assistant's FormDrafts serves once it is loaded
-        self._drafts = FormDrafts(self.session_store, self.session_locks)
+        # Form drafts live in the session state; the assistant's FormDrafts serves once it is loaded. Locks of
+        # its own: the forms router already holds session_locks around an edit (they are not reentrant).
+        self._drafts = FormDrafts(self.session_store, SessionLocks())
         self.retriever = None
         self.assistant = None
         self.load_error: str | None = None
