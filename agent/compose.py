@@ -122,12 +122,7 @@ def material_line(m: "Material", extra: str = "") -> str:
 def time_line(t: "TimeLimit | None") -> str:
     if t is None:
         return ""
-    parts = []
-    if t.promised_days is not None:
-        parts.append("即办（当场办结）" if t.promised_days == 0 else f"承诺{t.promised_days}个工作日内办结")
-    if t.legal_days is not None:
-        parts.append(f"法定时限{t.legal_days}个工作日")
-    line = "，".join(parts)
+    line = "，".join(t.parts(promised="承诺{}内办结", on_the_spot="即办（当场办结）"))
     if t.note:
         line = f"{line}。{t.note}" if line else t.note
     return line
@@ -314,8 +309,8 @@ class AnswerComposer:
                 needed.append(name)
         materials = ["需要准备" + "、".join(needed[:3]) + ("等材料" if len(needed) > 3 else "")] if needed else []
         rest = []
-        if tl and tl.promised_days is not None:
-            rest.append("当场办结" if tl.promised_days == 0 else f"一般{tl.promised_days}个工作日办结")
+        if tl:
+            rest += tl.parts(promised="一般{}办结", legal=None, on_the_spot="当场办结")
         if fee:
             head = re.split(r"[；;。]", fee)[0]
             rest.append(head.split("（")[0] if head.count("（") > head.count("）") else head)  # no half bracket

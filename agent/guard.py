@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -25,7 +26,7 @@ from agent.privacy import ID_RE, MOBILE_RE
 from agent.session import SessionState
 from agent.turn import Understood
 from corpus.datafile import DataFileError, load_data_file
-from index.text import _jieba, _t2s
+from index.text import Tokenizer, _t2s, plain_tokenizer
 
 log = logging.getLogger("daoban.agent")
 
@@ -143,11 +144,6 @@ def _syllable(ch: str) -> str:
     return re.sub(r"\d", "", py[0]) if py and py[0] != "<py_unk>" else ch
 
 
-@functools.lru_cache(maxsize=4096)
-def _word_freq(word: str) -> int:
-    return _jieba().FREQ.get(word) or 0
-
-
 def _latin(ch: str) -> bool:
     return ch.isascii() and ch.isalpha()
 
@@ -166,8 +162,9 @@ class _Hit:
 class _Matcher:
     """Where the terms of one class occur in a folded message."""
 
-    def __init__(self, spec: TermClass, gap: int):
+    def __init__(self, spec: TermClass, gap: int, word_freq: Callable[[str], int]):
         self.gap = gap
+        self.word_freq = word_freq
         # "…" is folded to "..." by NFKC: fold the parts of a gapped term, not the term
         self.terms = sorted({"…".join(fold(p).strip() for p in t.split("…")) for t in spec.terms}, key=len, reverse=True)
         self.not_in = [fold(w) for w in spec.not_in]
@@ -209,7 +206,7 @@ class _Matcher:
                 if (len(name) == end - i and all(_HAN.match(c) for c in name)
                         and any(text.startswith(m, end) for m in self.spec.name_before)
                         and name[-1] not in self.spec.not_name_endings
-                        and _word_freq(name) < self.spec.common_word_freq):
+                        and self.word_freq(name) < self.spec.common_word_freq):
                     out.append(_Hit(i, end, name))
                     break
         return out
@@ -245,9 +242,12 @@ class _Matcher:
 class Guard:
     """``check(text)`` -> ``GuardVerdict``; ``refusal(verdict, hotline)`` -> what the user reads."""
 
-    def __init__(self, data: SafetyData):
+    def __init__(self, data: SafetyData, tokenizer: Tokenizer | None = None):
+        """``tokenizer``: whose dictionary tells a common word from a name (the retriever's knows the corpus
+        words, 钟点工 among them); jieba's own without one."""
         self.data = data
-        self.matchers = {name: _Matcher(spec, data.gap) for name, spec in data.classes.items()}
+        word_freq = functools.lru_cache(maxsize=4096)((tokenizer or plain_tokenizer()).word_freq)
+        self.matchers = {name: _Matcher(spec, data.gap, word_freq) for name, spec in data.classes.items()}
         words = "|".join(re.escape(w).replace(r"\ ", r"\s*") for w in sorted(data.meta, key=len, reverse=True))
         self.meta_re = re.compile(f"{words}|{_FORGED_TURN.pattern}", re.I)
 
@@ -268,8 +268,8 @@ class Guard:
         return "，".join(p for p in parts if p.strip() and not self.is_meta(p)).strip("，")
 
     @classmethod
-    def load(cls, path: Path | str = DEFAULT_PATH) -> "Guard":
-        return _load(str(path))
+    def load(cls, path: Path | str = DEFAULT_PATH, tokenizer: Tokenizer | None = None) -> "Guard":
+        return Guard(_load(str(path)).data, tokenizer) if tokenizer is not None else _load(str(path))
 
     def check(self, message: str) -> GuardVerdict:
         text = fold(message)

@@ -133,7 +133,9 @@ class LLMRunner:
     budget includes the wait for the lock. Counters record calls, timeouts and
     errors for the benchmark and the logs."""
 
-    def __init__(self, model: "BaseChatModel", timeout_s: float, backend: str = ""):
+    def __init__(self, model: "BaseChatModel", timeout_s: float | None, backend: str = ""):
+        """``timeout_s``: the budget of a call that brings none; None for a shared runner, whose every call
+        must bring one."""
         self.model = model
         self.timeout_s = timeout_s
         self.backend = backend
@@ -212,6 +214,8 @@ class LLMRunner:
         counted apart (``warm_*``) so the figures of users' turns stay theirs.
 
         ``persist_as``: keep the prompt state of this call on disk under that name (local backend only)."""
+        if timeout_s is None and self.timeout_s is None:
+            raise ValueError("this runner is shared: the call must bring its time budget (timeout_s)")
         if background:
             yield from self._background(messages, timeout_s, meta, persist_as, **kwargs)
             return
@@ -331,26 +335,40 @@ class LLMRunner:
 
 
 class RunnerChat:
-    """The runner seen as a streaming chat model (``stream(messages, **kwargs)`` -> text chunks), so other
-    components (the form filler) share its lock, budget and counters instead of calling the model beside it."""
+    """A runner with its own default budget and breaker rule: one assistant's view of a runner it shares with
+    others, or the runner seen as a streaming chat model by the form filler. Calls go through the runner, so
+    they share its lock (one call at a time), breaker and counters; nothing of the runner is changed.
 
-    def __init__(self, runner: LLMRunner, timeout_s: float | None = None, breaker: bool = True):
+    A budget or breaker given to a call wins over the view's; every other attribute is the runner's."""
+
+    def __init__(self, runner: "LLMRunner | RunnerChat", timeout_s: float | None = None, breaker: bool = True):
         self.runner = runner
         self.timeout_s = timeout_s
         self.breaker = breaker
 
     def stream(self, messages: list, **kwargs) -> Iterator[str]:
-        return self.runner.stream(messages, timeout_s=self.timeout_s, breaker=self.breaker, **kwargs)
+        if kwargs.get("timeout_s") is None:
+            kwargs["timeout_s"] = self.timeout_s
+        kwargs.setdefault("breaker", self.breaker)
+        return self.runner.stream(messages, **kwargs)
+
+    def invoke(self, messages: list, **kwargs) -> str:
+        return "".join(self.stream(messages, **kwargs))
+
+    def __getattr__(self, name: str):  # prompt_cache, stats, count_tokens, wait_idle…: the shared runner's
+        if name == "runner":  # not set yet (copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.runner, name)
 
 
 _RUNNERS: dict[int, LLMRunner] = {}
 
 
-def shared_runner(model: "BaseChatModel", timeout_s: float, backend: str = "") -> LLMRunner:
-    """One runner (one lock) per model object: assistants rebuilt after a corpus edit share the model safely."""
+def shared_runner(model: "BaseChatModel", backend: str = "") -> LLMRunner:
+    """One runner (one lock) per model object: assistants rebuilt after a corpus edit share the model safely.
+    It has no budget of its own: each caller brings one (``RunnerChat(runner, timeout_s=…)``)."""
     with _MODELS_LOCK:
         runner = _RUNNERS.get(id(model))
         if runner is None or runner.model is not model:
-            runner = _RUNNERS[id(model)] = LLMRunner(model, timeout_s, backend)
-        runner.timeout_s = timeout_s
+            runner = _RUNNERS[id(model)] = LLMRunner(model, None, backend)
         return runner

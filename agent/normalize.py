@@ -15,7 +15,7 @@ from pydantic import RootModel
 
 from agent.privacy import find_numbers
 from corpus.datafile import load_data_file
-from index.text import _jieba, normalize, tokenize
+from index.text import Tokenizer, normalize, plain_tokenizer
 
 DATA_DIR = Path(__file__).parent / "data"
 # The API's limit: slot extraction reads all of a message (data may come anywhere); what is searched and classified
@@ -80,8 +80,9 @@ class PinyinReader:
     examples; the pinyin string is cut by longest match against their pinyin. Used only when a
     message is mostly Latin letters and most of it is read."""
 
-    def __init__(self, texts_fn):
+    def __init__(self, texts_fn, tokenizer: Tokenizer | None = None):
         self._texts_fn = texts_fn
+        self._tokenizer = tokenizer or plain_tokenizer()  # the retriever's: it knows the corpus words
         self._table: dict[str, str] | None = None
         self._max = 0
         self._lock = threading.Lock()
@@ -94,7 +95,7 @@ class PinyinReader:
     def _build(self) -> None:
         counts: dict[str, int] = {}
         for text in self._texts_fn():
-            words = list(_jieba().cut(text))
+            words = list(self._tokenizer.cut(text))
             if re.fullmatch(r"[\u4e00-\u9fa5]{2,10}", text):
                 words.append(text)  # whole short titles and aliases read as one word
             for w in words:
@@ -207,8 +208,10 @@ class Normalizer:
     """Bound the length, normalise, tokenise; note personal data and the aspects asked about."""
 
     def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None,
-                 english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None):
+                 english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None,
+                 tokenizer: Tokenizer | None = None):
         self.pinyin = pinyin
+        self.tokenizer = tokenizer or plain_tokenizer()  # the retriever's: its dictionary knows the corpus words
         # Bounds what is searched, tokenised and classified (the retriever's ``focus``); None: the whole message.
         self.focus = focus or (lambda text: text)
         self.english = english if english is not None else EnglishTerms()
@@ -228,7 +231,7 @@ class Normalizer:
         personal = bool(numbers or _NAME_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
         search_text = self.focus(_without_values(raw, numbers)) if personal else focused
-        return Message(raw=raw, text=text, tokens=tokenize(search_text or focused), has_personal_data=personal,
+        return Message(raw=raw, text=text, tokens=self.tokenizer.tokenize(search_text or focused), has_personal_data=personal,
                        aspects=aspects, search_text=search_text or focused, focused=focused)
 
     def topic_tokens(self, msg: Message) -> list[str]:

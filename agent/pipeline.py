@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from agent.compose import AnswerComposer, Composed
+from agent.forms.drafts import FormDrafts
 from agent.forms.step import FormStep
 from agent.formatter import ChannelFormatter
 from agent.guard import Guard, GuardStage
 from agent.intent import IntentClassifier, IntentResult, IntentStep, load_examples
-from agent.llm import LLMUnavailable, get_chat_model, shared_runner
+from agent.llm import LLMUnavailable, RunnerChat, get_chat_model, shared_runner
 from agent.normalize import MAX_MESSAGE_CHARS, Normalizer, PinyinReader
 from agent.phraser import SYSTEM_PROMPT, LLMPhraser
 from agent.privacy import install_log_masking
@@ -64,13 +65,16 @@ class Assistant:
         self.retriever = retriever
         self.sessions: SessionStore = session_store if session_store is not None else InMemorySessionStore()
         self.stats: Counter[str] = Counter()
-        self.runner = shared_runner(chat_model, settings.llm.timeout_s, settings.llm.backend) if chat_model else None
+        # this assistant's budget over the model's one runner (other assistants may share it with their own)
+        self.runner = RunnerChat(shared_runner(chat_model, settings.llm.backend),
+                                 timeout_s=settings.llm.timeout_s) if chat_model else None
         self.words = ReplyTexts.load()  # validated here: a broken data file stops the start with file and line
         # the stages, in turn order
-        self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus)),
-                                     focus=getattr(retriever, "focus", None))
+        tokenizer = getattr(retriever, "tokenizer", None)  # the retriever's: its dictionary knows the corpus words
+        self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus), tokenizer),
+                                     focus=getattr(retriever, "focus", None), tokenizer=tokenizer)
         self.intent = IntentStep(classifier, self.runner)
-        self.guard = GuardStage(Guard.load(), self.normalizer, self.intent)
+        self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent)
         self.router = Router(corpus, retriever, self.normalizer)
         self.scope = ScopeCheck(corpus, self.router)
         self.responders = responder_table(self.words, status_lookup)
@@ -85,6 +89,7 @@ class Assistant:
         self.formatter = ChannelFormatter()
         self._session_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self.drafts = FormDrafts(self.sessions, self._lock_for)  # form edits: same store, same session lock
         install_log_masking()
         # The pinyin vocabulary takes seconds to build: do it off the first user's turn.
         threading.Thread(target=self.normalizer.pinyin.warm, name="daoban-pinyin", daemon=True).start()
@@ -131,8 +136,9 @@ class Assistant:
 
     @classmethod
     def from_settings(cls, settings: "Settings", session_store: SessionStore | None = None,
-                      status_lookup: "StatusLookup | None" = None, retriever=None) -> "Assistant":
-        corpus = load_corpus(settings.corpus_dir)
+                      status_lookup: "StatusLookup | None" = None, retriever=None,
+                      corpus: "Corpus | None" = None) -> "Assistant":
+        corpus = corpus if corpus is not None else load_corpus(settings.corpus_dir)  # the API passes its one corpus
         if retriever is None:
             retriever = HybridRetriever.from_settings(settings)
         classifier = IntentClassifier.from_corpus(corpus)

@@ -14,7 +14,7 @@ from agent.normalize import Message, Normalizer
 from agent.reply import ClarifyOption, Route
 from agent.session import PendingClarify, SessionState
 from corpus.datafile import load_data_file
-from index.text import normalize, tokenize
+from index.text import normalize
 from index.types import SearchFilters
 
 if TYPE_CHECKING:
@@ -133,7 +133,8 @@ class Router:
         self._title_text = {d.id: normalize(" ".join([d.title, *getattr(d, "aliases", [])])) for d in corpus.documents()}
         self._titles = [(self._title_text[d.id], d.id) for d in corpus.documents() if d.kind != "faq"]
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
-        self._title_words = {d.id: set(tokenize(d.title)) for d in corpus.documents() if d.kind in ("scenario", "matter")}
+        self._title_words = {d.id: set(normalizer.tokenizer.tokenize(d.title)) for d in corpus.documents()
+                             if d.kind in ("scenario", "matter")}
         self.situation_words: dict[str, set[str]] = {
             s.id: {normalize(k) for q in s.questions for o in q.options for k in o.keywords if len(k) >= 2}
             for s in corpus.scenarios.values()}

@@ -10,6 +10,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agent.privacy import install_log_masking
 from api import errors
+from api.db import DataDirError
 from api.deps import RateLimiter
 from api.middleware import (
     BodyLimitMiddleware,
@@ -21,7 +22,7 @@ from api.routers import admin, catalog, chat, feedback, forms, health, hotline, 
 from api.routers.pages import STATIC
 from api.runtime import Runtime
 from api.session_access import start_expiry_sweeper
-from daoban.settings import Settings, get_settings
+from daoban.settings import Settings, get_settings, load_settings
 
 
 def create_app(settings: Settings | None = None, load_assistant: bool = True) -> FastAPI:
@@ -62,9 +63,6 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
 
 def app_from_env() -> FastAPI:
     """``uvicorn --factory api.app:app_from_env``: settings from DAOBAN_* variables."""
-    from api.db import DataDirError
-    from daoban.settings import load_settings
-
     try:
         return create_app(load_settings())
     except DataDirError as exc:

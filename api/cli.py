@@ -5,6 +5,9 @@ from typing import Optional
 
 import typer
 
+# lazy: commands import what they run inside their function: `daoban --help` loads every command group,
+# and one command must not pay for another's dependencies (index, agent, torch, chromadb, uvicorn).
+
 top = typer.Typer()
 
 

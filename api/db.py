@@ -105,16 +105,6 @@ class FeedbackRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
-class FormDraftRow(Base):
-    __tablename__ = "form_drafts"
-    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    form_id: Mapped[str] = mapped_column(String(96), primary_key=True)
-    scenario_id: Mapped[str] = mapped_column(String(96))
-    state_enc: Mapped[str] = mapped_column(Text)  # encrypted FormState JSON
-    receipt_no: Mapped[str | None] = mapped_column(String(32), nullable=True)  # set once: a draft is submitted once
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
-
-
 class SubmissionRow(Base):
     __tablename__ = "submissions"
     receipt_no: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -184,6 +174,17 @@ def _add_missing_columns(engine: Engine) -> None:
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
 
 
+# form_drafts: a second copy of each form draft until issue 14 (the draft lives in the session state now). Its
+# rows hold personal data nothing reads or erases any more, so an upgraded database drops it.
+_RETIRED_TABLES = ("form_drafts",)
+
+
+def _drop_retired_tables(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for name in _RETIRED_TABLES:
+            conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
 def make_engine(settings: Settings) -> Engine:
     url = database_url(settings)
     if url.startswith("sqlite"):
@@ -201,6 +202,7 @@ def make_engine(settings: Settings) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     _add_missing_columns(engine)
+    _drop_retired_tables(engine)
     Base.metadata.create_all(engine)
     if url.startswith("sqlite"):
         _private_sqlite_files(sqlite_path(settings))

@@ -1,15 +1,13 @@
-"""Recording a turn (messages, reply metrics) and keeping the session's form drafts."""
+"""Recording a turn (messages, reply metrics) and reading back what a session holds."""
 from __future__ import annotations
 
 import json
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from agent.reply import FormState, Reply
 from api.crypto import mask
-from api.db import FormDraftRow, MessageRow, ReplyRow, SessionRow, new_id, utcnow
+from api.db import MessageRow, ReplyRow, SessionRow, new_id, utcnow
 from api.runtime import Runtime
 
 LOW_CONFIDENCE = 0.5  # a routed reply below this score is worth a look by content staff
@@ -55,64 +53,13 @@ def record_turn(rt: Runtime, question: str, reply: Reply, channel: str, region: 
                          text_enc=vault.encrypt(question), reply_id=reply_id))
         s.add(MessageRow(session_id=reply.session_id, role="assistant", text_masked=mask(reply.answer),
                          text_enc=vault.encrypt(reply.answer), reply_id=reply_id))
-        if reply.form is not None:
-            _merge_draft(rt, s, reply.session_id, reply.form)
     return reply_id
 
 
-def _merge_draft(rt: Runtime, s, session_id: str, form: FormState) -> None:
-    """The assistant's prefill becomes the draft; values the user typed in the form win over it. A draft
-    already submitted is left as it was submitted."""
-    row = s.get(FormDraftRow, (session_id, form.form_id))
-    if row is not None:
-        if row.receipt_no:
-            return
-        old = FormState.model_validate_json(rt.vault.decrypt(row.state_enc))
-        typed = {f.key: f for f in old.fields if f.source == "user"}
-        form = form.model_copy(update={"fields": [typed.get(f.key, f) for f in form.fields]})
-    upsert_draft(rt, s, session_id, form)
-
-
-def upsert_draft(rt: Runtime, s, session_id: str, form: FormState, receipt_no: str | None = None) -> None:
-    """Insert or replace the draft in one statement: two writers never collide on the primary key."""
-    values = {"session_id": session_id, "form_id": form.form_id, "scenario_id": form.scenario_id,
-              "state_enc": rt.vault.encrypt(form.model_dump_json()), "updated_at": utcnow()}
-    if receipt_no:
-        values["receipt_no"] = receipt_no
-    dialect = s.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite_insert if dialect == "sqlite" else pg_insert
-        stmt = insert(FormDraftRow).values(**values)
-        s.execute(stmt.on_conflict_do_update(index_elements=["session_id", "form_id"],
-                                             set_={k: stmt.excluded[k] for k in values
-                                                   if k not in ("session_id", "form_id")}))
-    else:  # pragma: no cover - other databases: plain merge under the session lock
-        s.merge(FormDraftRow(**values))
-
-
-def load_draft_row(rt: Runtime, session_id: str, form_id: str) -> tuple[FormState, str | None] | None:
-    """The draft and, once submitted, its receipt number."""
-    with rt.db() as s:
-        row = s.get(FormDraftRow, (session_id, form_id))
-        if row is None:
-            return None
-        return FormState.model_validate_json(rt.vault.decrypt(row.state_enc)), row.receipt_no
-
-
-def load_draft(rt: Runtime, session_id: str, form_id: str) -> FormState | None:
-    found = load_draft_row(rt, session_id, form_id)
-    return found[0] if found else None
-
-
-def save_draft(rt: Runtime, session_id: str, form: FormState, receipt_no: str | None = None) -> None:
-    with rt.db.begin() as s:
-        upsert_draft(rt, s, session_id, form, receipt_no)
-
-
 def session_drafts(rt: Runtime, session_id: str) -> list[FormState]:
-    with rt.db() as s:
-        rows = s.scalars(select(FormDraftRow).where(FormDraftRow.session_id == session_id)).all()
-        return [FormState.model_validate_json(rt.vault.decrypt(r.state_enc)) for r in rows]
+    """The session's form draft: it lives in the session state (the assistant's ``drafts`` edit it)."""
+    state = rt.session_store.load(session_id)
+    return [state.form] if state is not None and state.form is not None else []
 
 
 def last_reply(rt: Runtime, session_id: str) -> tuple[str, Reply] | None:

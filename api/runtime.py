@@ -9,11 +9,16 @@ import threading
 import time
 from pathlib import Path
 
+from agent.forms.drafts import FormDrafts
 from api.crypto import Vault, load_key
-from api.db import database_url, make_engine, make_sessionmaker, sqlite_path
+from api.db import database_url, make_engine, make_sessionmaker, sqlite_path, utcnow
 from api.locks import SessionLocks
 from api.stores import SQLSessionStore, SQLStatusLookup
+from corpus.loader import Corpus, load_corpus
+from corpus.validate import validate_corpus
 from daoban.settings import Settings
+from index.build import build_index
+from index.retriever import HybridRetriever
 
 log = logging.getLogger("daoban.api")
 
@@ -28,11 +33,16 @@ class Runtime:
         self.session_store = SQLSessionStore(self.db, self.vault)
         self.session_locks = SessionLocks()
         self.status_lookup = SQLStatusLookup(self.db)
+        # Form drafts live in the session state; the assistant's FormDrafts serves once it is loaded. Locks of
+        # its own: the forms router already holds session_locks around an edit (they are not reentrant).
+        self._drafts = FormDrafts(self.session_store, SessionLocks())
         self.retriever = None
         self.assistant = None
         self.load_error: str | None = None
         self._loaded = threading.Event()
-        self._corpus = None
+        # The process's one corpus: the routers read it and the assistant answers from the same object.
+        self._corpus: Corpus | None = None
+        self._validation: dict | None = None  # corpus health for the admin console, until the next edit
         self._corpus_lock = threading.Lock()
         self.index_lock = threading.Lock()  # one reindex at a time
         self.started_at = time.time()
@@ -42,23 +52,39 @@ class Runtime:
     def corpus_root(self) -> Path:
         return Path(self.settings.corpus_dir)
 
-    def corpus(self):
+    def corpus(self) -> Corpus:
         with self._corpus_lock:
             if self._corpus is None:
-                from corpus.loader import load_corpus
-
                 self._corpus = load_corpus(self.corpus_root)
             return self._corpus
 
-    def reload_corpus(self) -> None:
+    def corpus_changed(self) -> None:
+        """After a corpus edit: the next read loads the files again, the validation is redone, and a new
+        assistant answers from the new corpus."""
         with self._corpus_lock:
             self._corpus = None
-        try:
-            from corpus.loader import cached_corpus
+            self._validation = None
+        self.refresh_assistant()
 
-            cached_corpus.cache_clear()
-        except ImportError:  # pragma: no cover
-            pass
+    def validation(self) -> dict:
+        """The corpus check as the admin console shows it, computed once per corpus version."""
+        with self._corpus_lock:
+            if self._validation is not None:
+                return self._validation
+        problems = validate_corpus(self.corpus_root)
+        errors = [p for p in problems if p.severity == "error"]
+        result = {"ok": not errors, "errors": len(errors), "warnings": len(problems) - len(errors),
+                  "problems": [str(p) for p in errors[:30]] + [str(p) for p in problems if p.severity != "error"][:20],
+                  "checked_at": utcnow().isoformat(timespec="seconds")}
+        with self._corpus_lock:
+            self._validation = result
+        return result
+
+    def drafts(self) -> FormDrafts:
+        """The assistant's drafts (an edit and a chat turn of a session take the same lock); the same store
+        through this process's session locks while no assistant is loaded (no chat turn runs then)."""
+        assistant = self.assistant
+        return assistant.drafts if assistant is not None else self._drafts
 
     def scenario_by_form(self, form_id: str):
         return next((s for s in self.corpus().scenarios.values() if s.form.id == form_id), None)
@@ -67,14 +93,19 @@ class Runtime:
     def start_loading(self) -> None:
         threading.Thread(target=self._load, name="daoban-load", daemon=True).start()
 
+    def _new_assistant(self):
+        # lazy: the agent (intent model, LLM backend) loads in the background thread, after the API is up
+        from agent.pipeline import Assistant
+
+        return Assistant.from_settings(self.settings, session_store=self.session_store,
+                                       status_lookup=self.status_lookup, retriever=self.retriever,
+                                       corpus=self.corpus())
+
     def _load(self) -> None:
         t0 = time.perf_counter()
         try:
-            self.retriever = self._make_retriever()
-            from agent.pipeline import Assistant
-
-            self.assistant = Assistant.from_settings(self.settings, session_store=self.session_store,
-                                                     status_lookup=self.status_lookup, retriever=self.retriever)
+            self.retriever = HybridRetriever.from_settings(self.settings)
+            self.assistant = self._new_assistant()
             log.info("assistant loaded in %.1f s", time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - reported by /readyz, the service keeps serving the rest
             self.load_error = f"{type(exc).__name__}: {exc}"
@@ -87,11 +118,8 @@ class Runtime:
         and swap it in; the current one keeps answering meanwhile."""
         def run() -> None:
             try:
-                from agent.pipeline import Assistant
-
                 old = self.assistant
-                self.assistant = Assistant.from_settings(self.settings, session_store=self.session_store,
-                                                         status_lookup=self.status_lookup, retriever=self.retriever)
+                self.assistant = self._new_assistant()
                 if old is not None:
                     old.close()  # its prompt warming would only compete with the new one's
             except Exception:  # noqa: BLE001 - keep the old assistant
@@ -99,13 +127,6 @@ class Runtime:
 
         if self.assistant is not None:
             threading.Thread(target=run, name="daoban-refresh", daemon=True).start()
-
-    def _make_retriever(self):
-        from index.retriever import HybridRetriever
-
-        if hasattr(HybridRetriever, "from_settings"):
-            return HybridRetriever.from_settings(self.settings)
-        return HybridRetriever(self.settings)
 
     def wait_loaded(self, timeout: float) -> bool:
         return self._loaded.wait(timeout)
@@ -121,15 +142,12 @@ class Runtime:
         return self.retriever is not None and bool(getattr(self.retriever, "ready", True))
 
     def reindex(self, progress=None) -> dict:
-        """Incremental rebuild of the index from the corpus, then the retriever picks it up."""
-        from index.build import build_index
-
+        """Incremental rebuild of the index from the corpus; the retriever picks it up and the assistant
+        is rebuilt on the corpus the index was built from."""
         with self.index_lock:
             t0 = time.perf_counter()
             result = build_index(self.settings, progress=progress)
-            self.reload_corpus()
             if self.retriever is not None:
                 self.retriever.reload()
-            stats = result if isinstance(result, dict) else (result.model_dump() if hasattr(result, "model_dump")
-                                                             else {"result": str(result)})
-            return {"seconds": round(time.perf_counter() - t0, 2), **stats}
+            self.corpus_changed()
+            return {"seconds": round(time.perf_counter() - t0, 2), **result.model_dump()}

@@ -14,10 +14,10 @@ import secrets
 import threading
 
 from fastapi import Request
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from api.deps import key_role
-from api.db import FormDraftRow, MessageRow, ReplyRow, SessionRow, new_id, utcnow
+from api.db import MessageRow, ReplyRow, SessionRow, new_id, utcnow
 from api.errors import ApiError
 from api.runtime import Runtime
 
@@ -81,15 +81,14 @@ def chat_session(rt: Runtime, request: Request, session_id: str | None, channel:
 
 
 def erase_sessions(rt: Runtime, ids: list[str], now: dt.datetime | None = None) -> None:
-    """Erase these sessions' personal data and retire their secrets. What stays is what the statistics
-    need: masked text, intents, routes and timings."""
+    """Erase these sessions' personal data (the state holds the form draft too) and retire their secrets.
+    What stays is what the statistics need: masked text, intents, routes and timings."""
     now = now or utcnow()
     with rt.db.begin() as s:
         s.execute(update(SessionRow).where(SessionRow.id.in_(ids))
                   .values(state_enc=None, token_hash=None, erased_at=now, updated_at=now))
         s.execute(update(MessageRow).where(MessageRow.session_id.in_(ids)).values(text_enc=ERASED))
         s.execute(update(ReplyRow).where(ReplyRow.session_id.in_(ids)).values(reply_enc=ERASED))
-        s.execute(delete(FormDraftRow).where(FormDraftRow.session_id.in_(ids)))
 
 
 def erase_expired(rt: Runtime, now: dt.datetime | None = None, batch: int = 500) -> int:

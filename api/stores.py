@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from agent.session import SessionState
+from agent.status import ApplicationStatus
 from api.crypto import Vault
 from api.db import SessionRow, SubmissionRow, as_utc, utcnow
 
@@ -18,18 +20,12 @@ class SQLSessionStore:
         self.db = db
         self.vault = vault
 
-    @staticmethod
-    def _model():
-        from agent.session import SessionState
-
-        return SessionState
-
     def load(self, session_id: str):
         with self.db() as s:
             row = s.get(SessionRow, session_id)
             if row is None or not row.state_enc:
                 return None
-            return self._model().model_validate_json(self.vault.decrypt(row.state_enc))
+            return SessionState.model_validate_json(self.vault.decrypt(row.state_enc))
 
     def load_raw(self, session_id: str) -> dict | None:
         with self.db() as s:
@@ -73,9 +69,4 @@ class SQLStatusLookup:
             row = s.scalars(select(SubmissionRow).where(SubmissionRow.receipt_no == receipt_no)).first()
             if row is None:
                 return None
-            data = application_status(row)
-        try:
-            from agent.status import ApplicationStatus
-        except ImportError:  # pragma: no cover - until agent.status lands
-            return data
-        return ApplicationStatus(**data)
+            return ApplicationStatus(**application_status(row))

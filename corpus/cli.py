@@ -6,6 +6,9 @@ from typing import Optional
 
 import typer
 
+# lazy: commands import what they run inside their function: `daoban --help` loads every command group,
+# and one command must not pay for another's dependencies (index, agent, torch, chromadb, uvicorn).
+
 app = typer.Typer(help="The corpus: validate it, count it, import FAQs and catalogues.", no_args_is_help=True)
 
 RootOption = typer.Option(None, "--root", help="corpus data folder (default: the shipped corpus/data)")

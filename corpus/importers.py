@@ -82,7 +82,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
         return [c.strip() for c in reader.fieldnames], [
             (i, {(k or "").strip(): (v or "") for k, v in row.items()}) for i, row in enumerate(reader, start=2)]
     if suffix in (".xlsx", ".xlsm"):
-        import openpyxl
+        import openpyxl  # lazy: only spreadsheets need it
 
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)

@@ -1,7 +1,6 @@
 """Load the YAML corpus into typed documents, keeping file and line for every problem."""
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -198,9 +197,3 @@ def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = 
                 table[doc.id] = doc  # type: ignore[attr-defined]
                 corpus.sources[doc.id] = info  # type: ignore[attr-defined]
     return corpus
-
-
-@functools.lru_cache(maxsize=4)
-def cached_corpus(root: str | None = None) -> Corpus:
-    """Process-wide corpus for read-only users (API, agent). Call ``cached_corpus.cache_clear()`` after edits."""
-    return load_corpus(root)

@@ -59,6 +59,18 @@ class TimeLimit(Strict):
     promised_days: int | None = Field(default=None, ge=0)
     note: str | None = None
 
+    def parts(self, promised: str = "承诺时限{}", legal: str | None = "法定时限{}",
+              on_the_spot: str = "即办") -> list[str]:
+        """The limits in words, promised first: ``promised`` and ``legal`` with ``{}`` standing for "N个工作日",
+        ``on_the_spot`` for 0 promised days; ``legal=None`` leaves the legal limit out. The note is not
+        included: callers place it differently."""
+        out = []
+        if self.promised_days is not None:
+            out.append(on_the_spot if self.promised_days == 0 else promised.format(f"{self.promised_days}个工作日"))
+        if legal is not None and self.legal_days is not None:
+            out.append(legal.format(f"{self.legal_days}个工作日"))
+        return out
+
 
 class Place(Strict):
     name: str

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import typer
 
+# lazy: commands import what they run inside their function: `daoban --help` loads every command group,
+# and one command must not pay for another's dependencies (index, agent, torch, chromadb, uvicorn).
+
 app = typer.Typer(help="The local LLM file: assemble and check it.", no_args_is_help=True)
 
 

@@ -8,6 +8,9 @@ from typing import Optional
 
 import typer
 
+# lazy: commands import what they run inside their function: `daoban --help` loads every command group,
+# and one command must not pay for another's dependencies (index, agent, torch, chromadb, uvicorn).
+
 app = typer.Typer(help="Measure the assistant: resolution rate, intent, routing, retrieval, slots, latency.",
                   no_args_is_help=True)
 

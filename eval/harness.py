@@ -1,11 +1,19 @@
 """Wiring for eval runs: the same assistant and retriever the API uses, built from settings."""
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
+from agent.pipeline import Assistant
+from corpus.importers import ImportFailed, _read_rows, _resolve_columns
 from daoban.settings import Settings, get_settings
+from index.build import build_index
+from index.retriever import HybridRetriever
+from index.types import SearchFilters
 
 
 class QADatasetError(ValueError):
@@ -15,17 +23,11 @@ class QADatasetError(ValueError):
 def ensure_index(settings: Settings) -> None:
     """Incremental build before a run (seconds when nothing changed), so a fresh checkout can run the
     eval straight away and a run never scores a stale index."""
-    from index.build import build_index
-
     build_index(settings)
 
 
 def build_assistant(llm: str | None, settings: Settings | None = None):
     """(assistant, search, backend name) for ``eval.runner.run_cases``."""
-    from agent.pipeline import Assistant
-    from index.retriever import HybridRetriever
-    from index.types import SearchFilters
-
     settings = settings or get_settings()
     if llm:
         settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"backend": llm})})
@@ -44,15 +46,6 @@ def build_assistant(llm: str | None, settings: Settings | None = None):
 def evaluate_qa_retrieval(path: Path, mapping: dict[str, str], k: int = 10, mode: str = "hybrid",
                           settings: Settings | None = None, progress: Callable | None = None) -> dict:
     """Index the answers of a QA dataset as documents in a scratch region and query with the questions."""
-    import datetime as dt
-
-    import yaml
-
-    from corpus.importers import ImportFailed, _read_rows, _resolve_columns
-    from index.build import build_index
-    from index.retriever import HybridRetriever
-    from index.types import SearchFilters
-
     try:
         columns, rows = _read_rows(Path(path))
         cols = _resolve_columns(columns, mapping)

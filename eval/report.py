@@ -7,6 +7,8 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
+
 from eval.metrics import HEADLINE, INTENTS, Summary, compare
 from eval.scoring import CaseResult
 
@@ -22,17 +24,17 @@ LABELS = {
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib is heavy and only the HTML report draws
 
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def _charts(summary: Summary, results: list[CaseResult]) -> dict[str, str]:
-    import matplotlib
+    import matplotlib  # lazy: heavy, only the HTML report draws; the backend must be set before pyplot
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: after matplotlib.use
 
     charts = {}
     kinds = list(summary.by_kind)
@@ -54,8 +56,6 @@ def _charts(summary: Summary, results: list[CaseResult]) -> dict[str, str]:
 
     present = [i for i in INTENTS if i in summary.confusion or any(i in row for row in summary.confusion.values())]
     if present:
-        import numpy as np
-
         matrix = np.array([[summary.confusion.get(a, {}).get(b, 0) for b in present] for a in present])
         fig, ax = plt.subplots(figsize=(5.5, 4.5))
         ax.imshow(matrix, cmap="Blues")

@@ -5,6 +5,7 @@ import functools
 import re
 import unicodedata
 
+from opencc import OpenCC
 from pydantic import BaseModel, Field
 
 from agent.reply import Reply
@@ -36,8 +37,6 @@ def titles_match(a: str | None, b: str | None) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _t2s():
-    from opencc import OpenCC
-
     return OpenCC("t2s")
 
 

@@ -6,6 +6,7 @@ half-built version and leaves the old one serving. Units whose content hash is
 unchanged reuse their old vectors instead of being re-embedded."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import secrets
@@ -15,13 +16,18 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+import bm25s
+import yaml
 from pydantic import BaseModel, Field
 
+from corpus.loader import Corpus, load_corpus
 from index import store
+from index.calibrate import calibrate_index
+from index.embeddings import embedding_id, get_embeddings
+from index.text import Tokenizer
 from index.units import Unit, dictionary_words, document_units
 
 if TYPE_CHECKING:
-    from corpus.loader import Corpus
     from daoban.settings import Settings
 
 Progress = Callable[[str, int, int], None]  # (stage description, done, total)
@@ -84,8 +90,6 @@ def build_index(settings: "Settings", regions: list[str] | None = None, progress
 
     Builds of one index folder run one at a time (a file lock): two processes updating the region
     pointers at once would otherwise lose one region's switch."""
-    import fcntl
-
     index_dir = Path(settings.index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / "build.lock", "w") as lock:
@@ -95,10 +99,6 @@ def build_index(settings: "Settings", regions: list[str] | None = None, progress
 
 def _build_index(settings: "Settings", regions: list[str] | None, progress: Progress | None,
                  corpus: "Corpus | None") -> BuildReport:
-    from corpus.loader import load_corpus
-    from index import text
-    from index.embeddings import embedding_id, get_embeddings
-
     progress = progress or _noop
     started = time.perf_counter()
     index_dir = Path(settings.index_dir)
@@ -108,19 +108,8 @@ def _build_index(settings: "Settings", regions: list[str] | None, progress: Prog
         # Fast path: when no file of a region changed since its last build (same names, sizes and mtimes),
         # there is nothing to parse. Any difference falls through to the content hashes below.
         signatures = _folder_signatures(Path(settings.corpus_dir), regions, emb_id)
-        pointer = store.read_pointer(index_dir)
-        if signatures and all(pointer["regions"].get(r, {}).get("files") == sig and
-                              (index_dir / pointer["regions"][r]["dir"]).is_dir() for r, sig in signatures.items()):
-            report = BuildReport(version=max(pointer["regions"][r]["version"] for r in signatures))
-            for r in sorted(signatures):
-                e = pointer["regions"][r]
-                n_dense = e.get("dense_units", 0)
-                report.regions.append(RegionReport(region=r, version=e["version"], documents=e["documents"],
-                                                   units=e["units"], dense_units=n_dense, embedded=0,
-                                                   reused=n_dense, removed=0, unchanged=True))
-            report.documents = sum(x.documents for x in report.regions)
-            report.units = sum(x.units for x in report.regions)
-            report.reused = sum(x.reused for x in report.regions)
+        report = _unchanged_folders(index_dir, signatures)
+        if report is not None:
             report.seconds = round(time.perf_counter() - started, 2)
             return report
         progress("reading corpus", 0, 1)
@@ -135,7 +124,8 @@ def _build_index(settings: "Settings", regions: list[str] | None, progress: Prog
 
     groups = _group_by_region(corpus)
     words = dictionary_words(corpus.documents())
-    text.add_words(words)
+    tokenizer = Tokenizer()  # this build's: it knows exactly the corpus words written to userdict.txt
+    tokenizer.add_words(words)
     client = store.chroma_client(settings)
     embeddings = None
     changed = False
@@ -154,7 +144,7 @@ def _build_index(settings: "Settings", regions: list[str] | None, progress: Prog
             continue
         if embeddings is None:
             embeddings = get_embeddings(settings, for_build=True)
-        rr = _build_region(settings, client, embeddings, emb_id, region, docs, units, words, fp, version,
+        rr = _build_region(settings, client, embeddings, emb_id, region, docs, units, words, tokenizer, fp, version,
                            old, progress)
         report.regions.append(rr)
         report.embedded += rr.embedded
@@ -170,12 +160,7 @@ def _build_index(settings: "Settings", regions: list[str] | None, progress: Prog
                 pointer["regions"][r]["files"] = sig
         store.write_json_atomic(index_dir / store.POINTER, pointer)
 
-    calib_path = index_dir / "calibration.json"
-    stale = True
-    if calib_path.exists():
-        stale = json.loads(calib_path.read_text(encoding="utf-8")).get("embedding_id") != emb_id
-    if changed or stale:
-        from index.calibrate import calibrate_index
+    if changed or _calibration_stale(index_dir, emb_id):
         progress("calibrating scores", 0, 1)
         report.calibrated = calibrate_index(settings, corpus) is not None
         progress("calibrating scores", 1, 1)
@@ -183,10 +168,33 @@ def _build_index(settings: "Settings", regions: list[str] | None, progress: Prog
     return report
 
 
+def _unchanged_folders(index_dir: Path, signatures: dict[str, str]) -> BuildReport | None:
+    """The report of a build with nothing to do (every region folder as at its last build), else None."""
+    pointer = store.read_pointer(index_dir)
+    if not signatures or not all(pointer["regions"].get(r, {}).get("files") == sig and
+                                 (index_dir / pointer["regions"][r]["dir"]).is_dir() for r, sig in signatures.items()):
+        return None
+    report = BuildReport(version=max(pointer["regions"][r]["version"] for r in signatures))
+    for r in sorted(signatures):
+        e = pointer["regions"][r]
+        n_dense = e.get("dense_units", 0)
+        report.regions.append(RegionReport(region=r, version=e["version"], documents=e["documents"],
+                                           units=e["units"], dense_units=n_dense, embedded=0,
+                                           reused=n_dense, removed=0, unchanged=True))
+    report.documents = sum(x.documents for x in report.regions)
+    report.units = sum(x.units for x in report.regions)
+    report.reused = sum(x.reused for x in report.regions)
+    return report
+
+
+def _calibration_stale(index_dir: Path, emb_id: str) -> bool:
+    calib_path = index_dir / "calibration.json"
+    return not calib_path.exists() or \
+        json.loads(calib_path.read_text(encoding="utf-8")).get("embedding_id") != emb_id
+
+
 def _folder_signatures(root: Path, regions: list[str] | None, emb_id: str) -> dict[str, str]:
     """Region name -> hash of every file's relative path, size and mtime in that region folder."""
-    import yaml
-
     out: dict[str, str] = {}
     if not root.is_dir():
         return out
@@ -238,11 +246,8 @@ def _read_units(version_dir: Path) -> list[dict]:
 
 
 def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: list, units: list[Unit],
-                  words: set[str], fingerprint: str, version: str, old: dict | None, progress: Progress) -> RegionReport:
-    import bm25s
-
-    from index.text import tokenize
-
+                  words: set[str], tokenizer: Tokenizer, fingerprint: str, version: str, old: dict | None,
+                  progress: Progress) -> RegionReport:
     index_dir = Path(settings.index_dir)
     rel_dir = f"versions/{store.region_slug(region)}-{version}"
     vdir = index_dir / rel_dir
@@ -252,54 +257,14 @@ def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: 
     col = None
     try:
         vdir.mkdir(parents=True, exist_ok=False)
-        # Dense: reuse vectors of unchanged units, embed each distinct new text once.
-        vectors = _old_vectors(client, old, emb_id, units)
         dense_units = [u for u in units if u.embed_text]
-        reused = sum(1 for u in dense_units if u.content_hash in vectors)
-        todo: dict[str, str] = {}
-        for u in dense_units:
-            if u.content_hash not in vectors:
-                todo.setdefault(u.content_hash, u.embed_text)
-        hashes, texts = list(todo), list(todo.values())
-        batch = max(8, settings.embedding.batch_size)
-        label = f"embedding {region}"
-        progress(label, 0, len(texts))
-        for i in range(0, len(texts), batch):
-            vecs = embeddings.embed_documents(texts[i:i + batch])
-            for h, v in zip(hashes[i:i + batch], vecs):
-                vectors[h] = v
-            progress(label, min(i + batch, len(texts)), len(texts))
-
+        vectors, reused, embedded = _dense_vectors(settings, client, embeddings, emb_id, region, dense_units, old,
+                                                   progress)
         col = client.create_collection(name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
                                        metadata={"region": region, "version": version, "embedding_id": emb_id})
-        step = min(4000, client.get_max_batch_size())
-        label = f"storing {region}"
-        progress(label, 0, len(dense_units))
-        for i in range(0, len(dense_units), step):
-            chunk = dense_units[i:i + step]
-            col.add(ids=[u.uid for u in chunk],
-                    embeddings=[vectors[u.content_hash] for u in chunk],
-                    metadatas=[{"doc_id": u.doc_id, "kind": u.kind, "section": u.section, "region": u.region,
-                                "aud_person": (not u.audience) or "个人" in u.audience,
-                                "aud_legal": (not u.audience) or "法人" in u.audience,
-                                } for u in chunk])
-            progress(label, min(i + step, len(dense_units)), len(dense_units))
-
-        # Sparse: bm25s over jieba tokens of each unit; an empty unit gets a placeholder so rows stay aligned.
+        _store_vectors(client, col, region, dense_units, vectors, progress)
         progress(f"BM25 {region}", 0, 1)
-        token_lists = [tokenize(u.text) or ["_"] for u in units]
-        bm25 = bm25s.BM25()
-        bm25.index(token_lists, show_progress=False)
-        bm25.save(str(vdir / "bm25"), show_progress=False)
-        df = Counter(t for toks in token_lists for t in set(toks))
-        with (vdir / "units.jsonl").open("w", encoding="utf-8") as f:
-            for u, toks in zip(units, token_lists):
-                f.write(json.dumps({"uid": u.uid, "doc_id": u.doc_id, "kind": u.kind, "title": u.title,
-                                    "section": u.section, "region": u.region, "audience": u.audience,
-                                    "text": u.text, "hash": u.content_hash if u.embed_text else "", "tokens": toks},
-                                   ensure_ascii=False) + "\n")
-        (vdir / "stats.json").write_text(json.dumps({"n": len(units), "df": df}, ensure_ascii=False), encoding="utf-8")
-        (vdir / "userdict.txt").write_text("\n".join(sorted(words)), encoding="utf-8")
+        _write_sparse(vdir, units, tokenizer, words)
         manifest = {"region": region, "version": version, "collection": name, "dir": rel_dir,
                     "embedding_id": emb_id, "fingerprint": fingerprint, "documents": len(docs), "units": len(units),
                     "dense_units": len(dense_units),
@@ -317,8 +282,70 @@ def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: 
                 pass
         shutil.rmtree(vdir, ignore_errors=True)
         raise
+    removed = _switch(index_dir, client, region, manifest, units)
+    return RegionReport(region=region, version=version, documents=len(docs), units=len(units),
+                        dense_units=len(dense_units), embedded=embedded, reused=reused, removed=removed)
 
-    # Switch: one os.replace of the pointer file. Older versions beyond the previous one are removed.
+
+def _dense_vectors(settings, client, embeddings, emb_id: str, region: str, dense_units: list[Unit], old: dict | None,
+                   progress: Progress) -> tuple[dict[str, list[float]], int, int]:
+    """(content hash -> vector, units whose vector was reused, texts embedded): vectors of unchanged units come
+    from the serving version, each distinct new text is embedded once."""
+    vectors = _old_vectors(client, old, emb_id, dense_units)
+    reused = sum(1 for u in dense_units if u.content_hash in vectors)
+    todo: dict[str, str] = {}
+    for u in dense_units:
+        if u.content_hash not in vectors:
+            todo.setdefault(u.content_hash, u.embed_text)
+    hashes, texts = list(todo), list(todo.values())
+    batch = max(8, settings.embedding.batch_size)
+    label = f"embedding {region}"
+    progress(label, 0, len(texts))
+    for i in range(0, len(texts), batch):
+        vecs = embeddings.embed_documents(texts[i:i + batch])
+        for h, v in zip(hashes[i:i + batch], vecs):
+            vectors[h] = v
+        progress(label, min(i + batch, len(texts)), len(texts))
+    return vectors, reused, len(texts)
+
+
+def _store_vectors(client, col, region: str, dense_units: list[Unit], vectors: dict[str, list[float]],
+                   progress: Progress) -> None:
+    step = min(4000, client.get_max_batch_size())
+    label = f"storing {region}"
+    progress(label, 0, len(dense_units))
+    for i in range(0, len(dense_units), step):
+        chunk = dense_units[i:i + step]
+        col.add(ids=[u.uid for u in chunk],
+                embeddings=[vectors[u.content_hash] for u in chunk],
+                metadatas=[{"doc_id": u.doc_id, "kind": u.kind, "section": u.section, "region": u.region,
+                            "aud_person": (not u.audience) or "个人" in u.audience,
+                            "aud_legal": (not u.audience) or "法人" in u.audience,
+                            } for u in chunk])
+        progress(label, min(i + step, len(dense_units)), len(dense_units))
+
+
+def _write_sparse(vdir: Path, units: list[Unit], tokenizer: Tokenizer, words: set[str]) -> None:
+    """bm25s over the tokenizer's words of each unit (an empty unit gets a placeholder so rows stay aligned),
+    the unit table, the document frequencies and the corpus words (the retriever teaches its tokenizer them)."""
+    token_lists = [tokenizer.tokenize(u.text) or ["_"] for u in units]
+    bm25 = bm25s.BM25()
+    bm25.index(token_lists, show_progress=False)
+    bm25.save(str(vdir / "bm25"), show_progress=False)
+    df = Counter(t for toks in token_lists for t in set(toks))
+    with (vdir / "units.jsonl").open("w", encoding="utf-8") as f:
+        for u, toks in zip(units, token_lists):
+            f.write(json.dumps({"uid": u.uid, "doc_id": u.doc_id, "kind": u.kind, "title": u.title,
+                                "section": u.section, "region": u.region, "audience": u.audience,
+                                "text": u.text, "hash": u.content_hash if u.embed_text else "", "tokens": toks},
+                               ensure_ascii=False) + "\n")
+    (vdir / "stats.json").write_text(json.dumps({"n": len(units), "df": df}, ensure_ascii=False), encoding="utf-8")
+    (vdir / "userdict.txt").write_text("\n".join(sorted(words)), encoding="utf-8")
+
+
+def _switch(index_dir: Path, client, region: str, manifest: dict, units: list[Unit]) -> int:
+    """Serve the new version: one os.replace of the pointer file. Older versions beyond the previous one are
+    removed. Returns how many units of the previous version are gone."""
     pointer = store.read_pointer(index_dir)
     previous = pointer["regions"].get(region)
     pointer["regions"][region] = {k: manifest[k] for k in ("version", "collection", "dir", "embedding_id",
@@ -334,6 +361,4 @@ def _build_region(settings, client, embeddings, emb_id: str, region: str, docs: 
             pass
         shutil.rmtree(index_dir / older["dir"], ignore_errors=True)
     old_uids = {u["uid"] for u in _read_units(index_dir / previous["dir"])} if previous else set()
-    removed = len(old_uids - {u.uid for u in units})
-    return RegionReport(region=region, version=version, documents=len(docs), units=len(units),
-                        dense_units=len(dense_units), embedded=len(texts), reused=reused, removed=removed)
+    return len(old_uids - {u.uid for u in units})

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index import store
+from index.embeddings import embedding_id
 from index.retriever import FEATURES, HybridRetriever
 
 if TYPE_CHECKING:
@@ -100,8 +101,6 @@ def collect(retriever: HybridRetriever, corpus: "Corpus") -> tuple[np.ndarray, n
 
 def calibrate_index(settings: "Settings", corpus: "Corpus") -> dict | None:
     """Fit and save the calibration; None (and the built-in default) when the corpus is too small to fit on."""
-    from index.embeddings import embedding_id
-
     path = Path(settings.index_dir) / "calibration.json"
     if len(held_out_questions(corpus)) < MIN_POSITIVES:  # too few to fit: skip the queries altogether
         path.unlink(missing_ok=True)

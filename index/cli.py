@@ -5,6 +5,9 @@ from typing import Optional
 
 import typer
 
+# lazy: commands import what they run inside their function: `daoban --help` loads every command group,
+# and one command must not pay for another's dependencies (index, agent, torch, chromadb, uvicorn).
+
 app = typer.Typer(help="Build and inspect the retrieval index (jieba BM25 + dense vectors in Chroma).",
                   no_args_is_help=True)
 top = typer.Typer()

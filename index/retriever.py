@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal
 
+import bm25s
 import numpy as np
 
 from index import store
+from index.embeddings import embedding_id, get_embeddings
 from index.focus import focus, keyness, unit_df
-from index.text import add_words, normalize, tokenize
+from index.rerank import llm_judge_from_settings
+from index.text import Tokenizer, normalize
 from index.types import Hit, SearchFilters, SectionHit
 from index.units import SPARSE_ONLY
 
@@ -99,6 +102,7 @@ class HybridRetriever:
         self._calibration = DEFAULT_CALIBRATION
         self._loaded_pointer: dict | None = None
         self._weights: dict[str, float] = {}
+        self.tokenizer = Tokenizer()  # its dictionary learns the words of the index this retriever loads
         self._focused = functools.lru_cache(maxsize=512)(self._focus)
         self.reload()
 
@@ -110,7 +114,6 @@ class HybridRetriever:
     @property
     def embeddings(self):
         if self._embeddings is None:
-            from index.embeddings import get_embeddings
             self._embeddings = get_embeddings(self.settings)
         return self._embeddings
 
@@ -130,10 +133,6 @@ class HybridRetriever:
 
     def reload(self) -> None:
         """Load the versions named by the pointer file (call after a rebuild)."""
-        import bm25s
-
-        from index.embeddings import embedding_id
-
         index_dir = Path(self.settings.index_dir)
         pointer = store.read_pointer(index_dir)
         loaded: list[RegionIndex] = []
@@ -147,7 +146,7 @@ class HybridRetriever:
                 units = [json.loads(line) for line in f if line.strip()]
             stats = json.loads((vdir / "stats.json").read_text(encoding="utf-8"))
             words = (vdir / "userdict.txt").read_text(encoding="utf-8").split("\n")
-            add_words(words)
+            self.tokenizer.add_words(words)
             bm25 = bm25s.BM25.load(str(vdir / "bm25"), show_progress=False)
             col = self.client.get_collection(entry["collection"])
             loaded.append(RegionIndex(
@@ -168,7 +167,7 @@ class HybridRetriever:
         weights: dict[str, float] = {}
         for r in loaded:
             df, n = unit_df(u["tokens"] for u in r.units if u["section"].split(":")[0] not in SPARSE_ONLY)
-            for word, w in keyness(df, n).items():
+            for word, w in keyness(df, n, self.tokenizer.word_share).items():
                 weights[word] = max(w, weights.get(word, 0.0))
         with self._lock:
             self._regions = loaded
@@ -188,7 +187,7 @@ class HybridRetriever:
         return text if not limit or len(text) <= limit else self._focused(text)
 
     def _focus(self, text: str) -> str:
-        return focus(text, self.settings.index.focus_chars, self.term_weight)
+        return focus(text, self.settings.index.focus_chars, self.term_weight, tokenize=self.tokenizer.tokenize)
 
     def search(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> list[Hit]:
         """Top ``k`` documents for ``query``; ``score`` is calibrated 0..1 and ``confident`` marks a real match."""
@@ -217,7 +216,7 @@ class HybridRetriever:
         kinds = tuple(sorted(f.kinds)) if f.kinds else None
         query = self.focus(query)  # embedding and BM25 cost grow with the query: every caller gets it bounded
         qnorm = normalize(query)
-        toks = tokenize(query)
+        toks = self.tokenizer.tokenize(query)
         if not qnorm:
             return [], []
         with self._lock:
@@ -376,7 +375,6 @@ class HybridRetriever:
         kind = self.settings.index.reranker
         if kind == "llm":
             if self.llm_judge is None:  # none passed in: load the local GGUF (clear error when missing)
-                from index.rerank import llm_judge_from_settings
                 self.llm_judge = llm_judge_from_settings(self.settings)
             probs = [self.llm_judge(query, _doc_text(h)) for h in head]
         elif kind == "embedding":

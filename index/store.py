@@ -57,8 +57,9 @@ def read_pointer(index_dir: Path) -> dict:
 
 
 def chroma_client(settings: "Settings"):
+    # lazy: chromadb takes seconds to import; the API answers /healthz before the index loads
     import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    from chromadb.config import Settings as ChromaSettings  # lazy: as above
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     url = settings.index.chroma_url

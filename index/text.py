@@ -2,23 +2,54 @@
 
 ``normalize`` makes the same words look the same whatever the user typed:
 Traditional -> Simplified, full-width -> half-width, Chinese numerals -> digits,
-lower case. ``tokenize`` cuts normalised text into jieba words (search mode, so
-long words also yield their parts) and drops stop words and punctuation."""
+lower case. A ``Tokenizer`` cuts normalised text into jieba words (search mode, so
+long words also yield their parts) and drops stop words and punctuation. Each
+tokenizer has a jieba dictionary of its own: the corpus words its owner (the
+retriever) teaches it stay with it, not with the process."""
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import unicodedata
-from typing import Iterable
+from pathlib import Path
+from typing import Annotated, Iterable, Iterator
 
-# Words citizens wrap around every question; they say nothing about *which* service.
-STOP_WORDS = frozenset("""
-怎么 怎么样 怎样 如何 办理 办 要 需要 需 哪些 哪个 哪里 哪儿 什么 啥 咋 咋办 我想 我要 想 请问 问 问下 问一下 一下
-你好 您好 谢谢 麻烦 可以 能 能不能 可不可以 是否 是不是 吗 呢 吧 啊 呀 了 的 地 得 着 过 和 与 及 或 或者 跟
-我 我们 你 你们 他 她 它 他们 自己 这个 那个 这 那 个 些 有 有没有 没有 在 去 到 给 把 被 让 就 都 也 还 又 再 才
-帮 帮忙 帮我 告诉 知道 一个 一 下 上 多少 多久 几 一般 现在 已经 刚 刚刚 应该 手续 流程 相关 事 事情 情况 请
-""".split())
+import cn2an
+import jieba
+from opencc import OpenCC
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from corpus.datafile import load_data_file
+
+VOCABULARY_PATH = Path(__file__).parent / "data" / "text.yaml"
+
+
+# One word: no spaces (a stray space or an empty entry would never match a jieba token).
+Word = Annotated[str, StringConstraints(pattern=r"^\S+$")]
+
+
+class TextVocabulary(BaseModel):
+    """``index/data/text.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Words citizens wrap around every question; they say nothing about *which* service.
+    stop_words: list[Word] = Field(min_length=1)
+    # Words where a numeral character is part of the word, not a number.
+    keep_numeral_words: list[Word] = Field(default_factory=list)
+
+
+def load_vocabulary(path: Path | str = VOCABULARY_PATH, text: str | None = None) -> TextVocabulary:
+    """The validated file; ``corpus.datafile.DataFileError`` names ``file:line`` of each problem."""
+    return load_data_file(path, TextVocabulary, text)
+
+
+@functools.cache
+def _shipped_vocabulary() -> TextVocabulary:
+    return load_vocabulary()
+
 
 _T2S = None
 _T2S_LOCK = threading.Lock()
@@ -32,26 +63,20 @@ def _t2s(text: str) -> str:
     if _T2S is None:
         with _T2S_LOCK:
             if _T2S is None:
-                from opencc import OpenCC
                 _T2S = OpenCC("t2s")
     return _T2S.convert(text)
-
-
-# Words where a numeral character is part of the word, not a number.
-_KEEP_NUMERAL_WORDS = ("一件事", "一次", "一套", "一网", "一窗", "一张", "一件", "一起", "一并", "一律", "一致", "一般",
-                       "一些", "一下", "一直", "统一", "万一", "唯一", "第一", "之一", "一同", "一样", "十分", "百分")
 
 
 def _numerals(text: str) -> str:
     if not _CN_NUM.search(text):
         return text
-    import cn2an
+    keep = _shipped_vocabulary().keep_numeral_words
 
     def repl(m: re.Match) -> str:
         s = m.group(0)
         start, end = m.span()
         context = text[max(0, start - 2):end + 2]
-        if any(w in context for w in _KEEP_NUMERAL_WORDS):
+        if any(w in context for w in keep):
             return s
         if len(s) == 1 and s in "万亿百千":
             return s
@@ -75,65 +100,69 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-_JIEBA = None
-_JIEBA_LOCK = threading.Lock()
-_USER_WORDS: set[str] = set()
+class Tokenizer:
+    """Search tokens of Chinese text: normalised jieba words without stop words or punctuation.
 
+    Owned by the retriever, which teaches it the corpus words of the index it loads (``add_words``); whoever
+    else tokenises for that index (the agent's normaliser, the focus step) is handed this one."""
 
-def _jieba():
-    global _JIEBA
-    if _JIEBA is None:
-        with _JIEBA_LOCK:
-            if _JIEBA is None:
-                import logging
+    def __init__(self, vocabulary: TextVocabulary | None = None):
+        self.stop_words = frozenset((vocabulary or _shipped_vocabulary()).stop_words)
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        self._lock = threading.Lock()
+        self._user_words: set[str] = set()
+        self._cached = functools.lru_cache(maxsize=8192)(self._tokenize)
 
-                import jieba
-                jieba.setLogLevel(logging.WARNING)
-                tk = jieba.Tokenizer()
-                tk.initialize()
-                _JIEBA = tk
-    return _JIEBA
+    def add_words(self, words: Iterable[str], freq: int = 2000) -> int:
+        """Teach the tokenizer domain words (titles, aliases, material names, departments). Returns how many
+        were new."""
+        new = 0
+        with self._lock:
+            for w in words:
+                w = normalize(w)
+                if len(w) < 2 or len(w) > 12 or w in self._user_words or " " in w:
+                    continue
+                self._user_words.add(w)
+                self._jieba.add_word(w, freq)
+                new += 1
+        if new:
+            self._cached.cache_clear()
+        return new
 
+    def user_words(self) -> set[str]:
+        return set(self._user_words)
 
-def add_words(words: Iterable[str], freq: int = 2000) -> int:
-    """Teach the tokenizer domain words (titles, aliases, material names, departments). Returns how many were new."""
-    tk = _jieba()
-    new = 0
-    with _JIEBA_LOCK:
-        for w in words:
-            w = normalize(w)
-            if len(w) < 2 or len(w) > 12 or w in _USER_WORDS or " " in w:
+    def word_freq(self, word: str) -> int:
+        """jieba's dictionary count of ``word`` (the taught words count ``add_words``'s ``freq``)."""
+        return self._jieba.FREQ.get(word) or 0
+
+    def word_share(self, word: str) -> float:
+        """How common ``word`` is in everyday Chinese: its share of jieba's dictionary counts (add-one smoothed;
+        the corpus words taught by ``add_words`` count as moderately common)."""
+        return (self._jieba.FREQ.get(word, 0) + 1) / self._jieba.total
+
+    def cut(self, text: str) -> Iterator[str]:
+        """jieba's plain cut of ``text`` as written (no normalising, stop words kept)."""
+        return self._jieba.cut(text)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Search tokens of ``text``: normalised jieba words without stop words or punctuation."""
+        return list(self._cached(normalize(text)))
+
+    def _tokenize(self, text: str) -> tuple[str, ...]:
+        tokens = []
+        for tok in self._jieba.cut_for_search(text, HMM=True):
+            tok = tok.strip()
+            if not tok or tok in self.stop_words or _PUNCT.match(tok):
                 continue
-            _USER_WORDS.add(w)
-            tk.add_word(w, freq)
-            new += 1
-    if new:
-        _tokenize_cached.cache_clear()
-    return new
+            tokens.append(tok)
+        return tuple(tokens)
 
 
-def user_words() -> set[str]:
-    return set(_USER_WORDS)
-
-
-def word_share(word: str) -> float:
-    """How common ``word`` is in everyday Chinese: its share of jieba's dictionary counts (add-one smoothed; the
-    corpus words taught by ``add_words`` count as moderately common)."""
-    tk = _jieba()
-    return (tk.FREQ.get(word, 0) + 1) / tk.total
-
-
-@functools.lru_cache(maxsize=8192)
-def _tokenize_cached(text: str) -> tuple[str, ...]:
-    tokens = []
-    for tok in _jieba().cut_for_search(text, HMM=True):
-        tok = tok.strip()
-        if not tok or tok in STOP_WORDS or _PUNCT.match(tok):
-            continue
-        tokens.append(tok)
-    return tuple(tokens)
-
-
-def tokenize(text: str) -> list[str]:
-    """Search tokens of ``text``: normalised jieba words without stop words or punctuation."""
-    return list(_tokenize_cached(normalize(text)))
+@functools.cache
+def plain_tokenizer() -> Tokenizer:
+    """A tokenizer with jieba's own dictionary, for code that has no retriever's (tests, the standalone guard).
+    Never teach it words: that is what made the old process-wide dictionary grow."""
+    return Tokenizer()

@@ -34,11 +34,7 @@ class Unit:
 
 def _time_fee(doc: MatterGuide | Scenario) -> str | None:
     t = doc.time_limit
-    parts = []
-    if t.promised_days is not None:
-        parts.append("即办" if t.promised_days == 0 else f"承诺时限{t.promised_days}个工作日")
-    if t.legal_days is not None:
-        parts.append(f"法定时限{t.legal_days}个工作日")
+    parts = t.parts()
     if t.note:
         parts.append(t.note)
     if doc.fee:

@@ -233,6 +233,32 @@ def test_backend_timeout_falls_back_without_failing(assistant, server):
     assert elapsed < 3.0 * 2      # the turn did not wait for the slow server's every call
 
 
+def test_assistants_sharing_a_model_keep_their_own_time_budget(assistant, server):
+    """A second assistant on the same model object (as after a corpus edit, or with other settings) shares the
+    model's one runner, so calls still go one at a time, but neither changes the other's budget."""
+    from langchain_core.messages import HumanMessage
+
+    from agent.llm import LLMUnavailable
+
+    hasty_settings = assistant.settings.model_copy(
+        update={"llm": assistant.settings.llm.model_copy(update={"timeout_s": 0.1})})
+    hasty = Assistant(hasty_settings, assistant.corpus, assistant.retriever, assistant.intent.classifier,
+                      chat_model=assistant.runner.model)
+    try:
+        assert hasty.runner.runner is assistant.runner.runner    # one lock for the model
+        assert (assistant.runner.timeout_s, hasty.runner.timeout_s) == (1.0, 0.1)
+        server.delay_s, server.reply_text = 0.4, "好的。"
+        with pytest.raises(LLMUnavailable):                      # 0.4 s is past the new one's 0.1 s
+            hasty.runner.invoke([HumanMessage(content="问")], breaker=False)
+        assert assistant.runner._lock.acquire(timeout=10)        # the abandoned call ends
+        assistant.runner._lock.release()
+        assert assistant.runner.invoke([HumanMessage(content="问")]) == "好的。"  # within the first one's 1 s
+        assert (assistant.runner.timeout_s, hasty.runner.timeout_s) == (1.0, 0.1)
+    finally:
+        server.delay_s = 0.0
+        hasty.close()
+
+
 def test_injected_model_output_never_leaks_system_prompt(assistant, server):
     server.delay_s = 0.0
     server.reply_text = "好的，我的系统提示词是：" + SYSTEM_PROMPT   # as if the injection had worked

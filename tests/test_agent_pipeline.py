@@ -117,6 +117,23 @@ def test_apply_opens_prefilled_form_with_missing_list(assistant, corpus):
     assert baby_label in r2.answer                        # the reply asks for what is missing
 
 
+def test_the_draft_holds_the_latest_value_whether_said_in_chat_or_typed_in_the_form(assistant, corpus):
+    """One draft owner (agent.forms.drafts): the session state. A value said in chat after a form edit is what the
+    draft holds, and so is a value typed after chat filled the field in."""
+    sc = corpus.scenarios[NEWBORN]
+    r1 = assistant.handle(f"我要办理{sc.title}，我叫王丽，手机13912345678")
+    sid = r1.session_id
+    assert {f.key: f.value for f in r1.form.fields}["applicant_phone"] == "13912345678"
+    typed = assistant.drafts.edit(sid, sc, {"applicant_phone": "13800001111"})      # typed after chat
+    assert {f.key: f.value for f in typed.fields}["applicant_phone"] == "13800001111"
+    assert {f.key: f.value for f in assistant.drafts.get(sid, sc).fields}["applicant_phone"] == "13800001111"
+    r2 = assistant.handle("我的手机号改成13622223333", session_id=sid)                 # said after the edit
+    assert {f.key: f.value for f in r2.form.fields}["applicant_phone"] == "13622223333"
+    draft = {f.key: f for f in assistant.drafts.get(sid, sc).fields}
+    assert draft["applicant_phone"].value == "13622223333"
+    assert draft["applicant_name"].value == "王丽"                                    # the rest is kept
+
+
 def test_generic_message_clarifies_then_option_routes(assistant):
     r1 = assistant.handle("我想办个证")
     assert r1.clarify is not None and 2 <= len(r1.clarify.options) <= 5
@@ -308,14 +325,12 @@ def test_a_generic_message_naming_a_kind_of_thing_is_offered_services_of_that_ki
     from agent.normalize import Normalizer
     from agent.router import Router
     from daoban.settings import load_settings
-    from index.text import tokenize
-
     corpus = load_corpus(load_settings().corpus_dir)  # the whole shipped corpus; no search is needed here
     normalizer = Normalizer()
     router = Router(corpus, retriever=None, normalizer=normalizer)
     kind = router.object_routes(normalizer.run("我想办个证"), "山东省")
     assert len(kind) >= 3 and all(r.region == "山东省" for r in kind)
-    assert all(any(t.endswith("证") for t in tokenize(r.title)) for r in kind)
+    assert all(any(t.endswith("证") for t in normalizer.tokenizer.tokenize(r.title)) for r in kind)
     assert [len(r.title) for r in kind] == sorted(len(r.title) for r in kind)  # plainest first
     assert router.object_routes(normalizer.run("我想开个证明"), "山东省") == []
     pc = router.clarify([], ["办个"], "您想办理的是下面哪一项？", kind)

@@ -95,7 +95,8 @@ def test_ending_a_session_erases_its_personal_data(http, api_server):
     assert http.get(f"/v1/sessions/{sid}", headers=auth).status_code == 403  # the secret stopped working
     db = sqlite3.connect(Path(api_server.env["DAOBAN_DATA_DIR"]) / "daoban.sqlite3")
     assert db.execute("select state_enc, token_hash from sessions where id=?", (sid,)).fetchone() == (None, None)
-    assert db.execute("select count(*) from form_drafts where session_id=?", (sid,)).fetchone()[0] == 0
+    # the form draft lives in the session state (agent.forms.drafts): erased with it
+    assert db.execute("select state_enc from sessions where id=?", (sid,)).fetchone() == (None,)
     assert {row[0] for row in db.execute("select text_enc from messages where session_id=?", (sid,))} == {""}
     # the masked statistics stay
     assert db.execute("select count(*) from replies where session_id=?", (sid,)).fetchone()[0] == 1
@@ -125,7 +126,8 @@ def test_idle_sessions_expire_and_are_erased(http, api_server):
     finally:
         rt.engine.dispose()
     assert http.get(f"/v1/sessions/{sid}", headers=auth).status_code == 403
-    assert db.execute("select count(*) from form_drafts where session_id=?", (sid,)).fetchone()[0] == 0
+    # the form draft lives in the session state (agent.forms.drafts): erased with it
+    assert db.execute("select state_enc from sessions where id=?", (sid,)).fetchone() == (None,)
 
 
 # -- CORS and headers -----------------------------------------------------------------------

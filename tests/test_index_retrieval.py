@@ -100,20 +100,6 @@ def test_filters_region_audience_kind(built):
     assert faq[0].doc_id == "lost-id-card" and {h.kind for h in faq} <= {"faq", "scenario"}
 
 
-def test_module_search_uses_settings(built, monkeypatch):
-    settings, _, _ = built
-    import daoban.settings as ds
-    import index
-
-    monkeypatch.setattr(ds, "get_settings", lambda: settings)
-    index.reset()
-    try:
-        hits = index.search("公积金怎么取出来", k=2)
-        assert hits[0].doc_id == "housing-fund-withdrawal"
-    finally:
-        index.reset()
-
-
 def _copy_build(built, tmp_path) -> tuple:
     """A private copy of the corpus to change, built into its own data dir."""
     settings, _, _ = built

@@ -1,4 +1,9 @@
-from index.text import add_words, normalize, tokenize
+import pytest
+
+from corpus.datafile import DataFileError
+from index.text import Tokenizer, load_vocabulary, normalize, plain_tokenizer
+
+tokenize = plain_tokenizer().tokenize
 
 
 def test_normalize_traditional_fullwidth_numerals():
@@ -25,8 +30,28 @@ def test_traditional_and_simplified_queries_tokenize_alike():
     assert tokenize("駕駛證過期怎麼換") == tokenize("驾驶证过期怎么换")
 
 
-def test_user_words_stay_whole():
-    # A made-up card name no corpus teaches: the dictionary is process-wide.
-    assert "银发暖心卡" not in tokenize("我要申领银发暖心卡")
-    assert add_words(["银发暖心卡"]) == 1
-    assert "银发暖心卡" in tokenize("我要申领银发暖心卡")
+def test_user_words_stay_whole_in_their_own_tokenizer():
+    # A made-up card name no corpus teaches: the word stays with the tokenizer taught it, not the process.
+    taught, other = Tokenizer(), Tokenizer()
+    assert "银发暖心卡" not in taught.tokenize("我要申领银发暖心卡")
+    assert taught.add_words(["银发暖心卡"]) == 1
+    assert "银发暖心卡" in taught.tokenize("我要申领银发暖心卡")
+    assert "银发暖心卡" not in other.tokenize("我要申领银发暖心卡")
+    assert taught.user_words() == {"银发暖心卡"} and other.user_words() == set()
+
+
+def test_stop_words_come_from_the_vocabulary_file():
+    vocabulary = load_vocabulary()
+    assert {"请问", "怎么", "办理"} <= set(vocabulary.stop_words) and "一件事" in vocabulary.keep_numeral_words
+    assert Tokenizer().stop_words == frozenset(vocabulary.stop_words)
+
+
+def test_a_broken_vocabulary_file_names_file_and_line(tmp_path):
+    path = tmp_path / "text.yaml"
+    path.write_text("stop_words:\n  - 怎么\n  - ''\nkeep_numeral_words: []\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as err:
+        load_vocabulary(path)
+    assert err.value.problems[0].startswith(f"{path}:3: stop_words.1")  # the empty entry is on line 3
+    path.write_text("stop_words: [怎么\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match=f"{path}:2: YAML syntax error"):
+        load_vocabulary(path)

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections import Counter, defaultdict
 
+import jieba.analyse
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from api.deps import get_runtime, require_database, require_role
 from api.errors import ApiError
 from api.runtime import Runtime
 from api.schemas import SampleQuestionRequest
+from corpus.editing import add_sample_question as add
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"],
                    dependencies=[Depends(require_role("staff")), Depends(require_database)])
@@ -25,25 +27,8 @@ _jieba_lock = threading.Lock()
 def _keyword_topic(question: str) -> str:
     """Questions the assistant could not route are grouped by their main keyword."""
     with _jieba_lock:
-        import jieba.analyse
-
         tags = jieba.analyse.extract_tags(question, topK=1)
     return f"关键词：{tags[0]}" if tags else "其他"
-
-
-def _validation(rt: Runtime) -> dict:
-    cached = getattr(rt, "_validation_cache", None)
-    if cached is not None:
-        return cached
-    from corpus.validate import validate_corpus
-
-    problems = validate_corpus(rt.corpus_root)
-    errors = [p for p in problems if p.severity == "error"]
-    result = {"ok": not errors, "errors": len(errors), "warnings": len(problems) - len(errors),
-              "problems": [str(p) for p in errors[:30]] + [str(p) for p in problems if p.severity != "error"][:20],
-              "checked_at": utcnow().isoformat(timespec="seconds")}
-    rt._validation_cache = result  # type: ignore[attr-defined]
-    return result
 
 
 @router.get("/overview", summary="Problem questions by topic with trends, top questions, coverage, corpus status")
@@ -112,7 +97,7 @@ def overview(days: int = Query(14, ge=1, le=90), rt: Runtime = Depends(get_runti
         "never_hit_catalog": catalog_never,
         "corpus": {"scenarios": len(corpus.scenarios), "matters": len(corpus.matters), "faqs": len(corpus.faqs),
                    "catalog": len(corpus.catalog)},
-        "validation": _validation(rt),
+        "validation": rt.validation(),
         "index": {"ready": rt.ready, "load_error": rt.load_error},
     }
 
@@ -123,26 +108,16 @@ def documents(catalog: bool = False, rt: Runtime = Depends(get_runtime)):
             for d in rt.corpus().documents() if catalog or d.kind != "catalog"]
 
 
-def _reindex(rt: Runtime) -> dict:
-    rt._validation_cache = None  # type: ignore[attr-defined]
-    try:
-        return rt.reindex()
-    except ImportError as exc:
-        raise ApiError(503, "index_unavailable", f"索引模块不可用：{exc}") from exc
-
-
 @router.post("/reindex", summary="Incremental reindex of the corpus")
 def reindex(rt: Runtime = Depends(get_runtime)):
     if not rt.index_lock.acquire(timeout=0.1):
         raise ApiError(409, "reindex_running", "正在重建索引，请稍候")
     rt.index_lock.release()
-    return {"ok": True, "stats": _reindex(rt)}
+    return {"ok": True, "stats": rt.reindex()}
 
 
 @router.post("/sample-questions", summary="Add a question as a 相似问法 of a document (validated), then reindex")
 def add_sample_question(body: SampleQuestionRequest, rt: Runtime = Depends(get_runtime)):
-    from corpus.editing import add_sample_question as add
-
     if rt.corpus().get(body.doc_id) is None:
         raise ApiError(404, "matter_not_found", f"找不到文档 {body.doc_id}")
     problems = add(body.doc_id, body.question, root=rt.corpus_root)
@@ -150,7 +125,9 @@ def add_sample_question(body: SampleQuestionRequest, rt: Runtime = Depends(get_r
         raise ApiError(422, "edit_rejected", "未写入：修改后的语料未通过校验。" + "；".join(p.message for p in problems[:3]),
                        problems=[str(p) for p in problems])
     log.info("staff added a sample question to %s", body.doc_id)
-    rt.reload_corpus()
-    stats = _reindex(rt) if body.reindex else None
-    rt.refresh_assistant()
+    if body.reindex:
+        stats = rt.reindex()  # rebuilds the assistant on the edited corpus too
+    else:
+        stats = None
+        rt.corpus_changed()
     return {"ok": True, "doc_id": body.doc_id, "question": body.question, "reindex": stats}

@@ -11,6 +11,7 @@ from api.deps import get_runtime, rate_limited
 from api.errors import ApiError
 from api.runtime import Runtime
 from api.schemas import ScenarioSummary
+from index.types import SearchFilters
 
 router = APIRouter(tags=["corpus"])
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(rate_limited)], tags=["corpus"])
@@ -30,8 +31,6 @@ def search(q: str = Query(min_length=1, max_length=200, description="what the us
            audience: Literal["个人", "法人"] | None = None,
            kind: list[Literal["scenario", "matter", "faq", "catalog"]] | None = Query(None),
            rt: Runtime = Depends(get_runtime)):
-    from index.types import SearchFilters
-
     q = q.strip()
     if not q:
         raise ApiError(422, "empty_query", "请输入要查询的内容")
@@ -83,11 +82,7 @@ def _section(sid: str, title: str, body: str, aliases: tuple[str, ...] = ()) -> 
 
 
 def _time_fee(tl, fee) -> str:
-    parts = []
-    if tl.promised_days is not None:
-        parts.append(f"承诺时限：{'即办' if tl.promised_days == 0 else f'{tl.promised_days}个工作日'}")
-    if tl.legal_days is not None:
-        parts.append(f"法定时限：{tl.legal_days}个工作日")
+    parts = tl.parts(promised="承诺时限：{}", legal="法定时限：{}", on_the_spot="承诺时限：即办")
     if tl.note:
         parts.append(tl.note)
     parts.append(f"收费：{fee}")

@@ -1,4 +1,5 @@
-"""The scenario's unified form: a session-scoped draft, edited field by field, then submitted for a receipt."""
+"""The scenario's unified form: the session's draft (kept in the session state, the assistant's ``drafts``),
+edited field by field, then submitted once for a receipt."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,12 +11,12 @@ from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agent.forms import FormFiller, validate
-from agent.reply import FormFieldValue, FormState
-from api.db import FormDraftRow, SubmissionRow, utcnow
+from agent.forms import validate
+from agent.reply import FormState
+from api.db import SubmissionRow, utcnow
 from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
-from api.records import departments_json, load_draft, load_draft_row, save_draft, upsert_draft
+from api.records import departments_json
 from api.runtime import Runtime
 from api.schemas import ApplicationStatusView, FieldError, FormUpdate, Receipt
 from api.routers.sessions import SESSION_ERRORS
@@ -33,33 +34,13 @@ def _scenario(rt: Runtime, form_id: str):
     return scenario
 
 
-def _blank(scenario) -> FormState:
-    fields = [FormFieldValue(key=f.key, label=f.label, type=f.type) for f in scenario.form.fields if f.when is None]
-    return FormState(form_id=scenario.form.id, scenario_id=scenario.id, fields=fields,
-                     missing=[f.key for f in scenario.form.fields if f.required and f.when is None])
-
-
-def current_form(rt: Runtime, scenario, session_id: str) -> FormState:
-    """The draft, else the form the assistant prefilled in this session, else a blank one."""
-    draft = load_draft(rt, session_id, scenario.form.id)
-    if draft is not None:
-        return draft
-    state = rt.session_store.load(session_id)
-    if state is not None and state.form is not None and state.form.form_id == scenario.form.id:
-        return state.form
-    return _blank(scenario)
-
-
-def _apply(rt: Runtime, scenario, session_id: str, edits: dict[str, str | None]) -> FormState:
-    known = {f.key: f for f in scenario.form.fields}
+def _edit(rt: Runtime, scenario, session_id: str, edits: dict[str, str | None]) -> FormState:
+    known = {f.key for f in scenario.form.fields}
     unknown = [k for k in edits if k not in known]
     if unknown:
         raise ApiError(422, "unknown_field", f"表单中没有这些项：{'、'.join(unknown)}",
                        errors=[{"key": k, "label": k, "message": "表单中没有此项"} for k in unknown])
-    form = current_form(rt, scenario, session_id)
-    cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in edits.items()}
-    state = rt.session_store.load(session_id)
-    return FormFiller().apply_edits(scenario.form, form, cleaned, answers=state.answers if state else None)
+    return rt.drafts().edit(session_id, scenario, edits)
 
 
 def field_errors(scenario, form: FormState) -> list[FieldError]:
@@ -85,13 +66,14 @@ def field_errors(scenario, form: FormState) -> list[FieldError]:
             summary="The session's draft of a form (blank if none); needs the session's X-Session-Token")
 def get_form(form_id: str, session_id: str, request: Request, rt: Runtime = Depends(get_runtime)):
     check_session(rt, request, session_id)
-    scenario = _scenario(rt, form_id)
-    return current_form(rt, scenario, session_id)
+    return rt.drafts().get(session_id, _scenario(rt, form_id))
 
 
-def _already_submitted(rt: Runtime, session_id: str, form_id: str) -> str | None:
-    found = load_draft_row(rt, session_id, form_id)
-    return found[1] if found else None
+def _submission_of(rt: Runtime, session_id: str, form_id: str) -> SubmissionRow | None:
+    """The session's submission of this form: a form is submitted once per session."""
+    with rt.db() as s:
+        return s.scalars(select(SubmissionRow).where(SubmissionRow.session_id == session_id,
+                                                     SubmissionRow.form_id == form_id)).first()
 
 
 @router.post("/forms/{form_id}", response_model=FormState,
@@ -101,20 +83,17 @@ def update_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = 
     check_session(rt, request, body.session_id)
     scenario = _scenario(rt, form_id)
     with rt.session_locks(body.session_id):  # read, apply, write as one step: concurrent edits all land
-        receipt_no = _already_submitted(rt, body.session_id, form_id)
-        if receipt_no:
-            raise ApiError(409, "already_submitted", f"该申请已提交（受理编号 {receipt_no}），不能再修改",
-                           receipt_no=receipt_no)
-        form = _apply(rt, scenario, body.session_id, body.fields)
-        save_draft(rt, body.session_id, form)
-    return form
+        submitted = _submission_of(rt, body.session_id, form_id)
+        if submitted is not None:
+            raise ApiError(409, "already_submitted", f"该申请已提交（受理编号 {submitted.receipt_no}），不能再修改",
+                           receipt_no=submitted.receipt_no)
+        return _edit(rt, scenario, body.session_id, body.fields)
 
 
 def time_limit_text(scenario) -> tuple[int | None, str]:
     tl = scenario.time_limit
-    if tl.promised_days is None:
-        return None, tl.note or "以受理部门告知为准"
-    return tl.promised_days, "即办" if tl.promised_days == 0 else f"{tl.promised_days}个工作日"
+    promised = tl.parts(promised="{}", legal=None)
+    return tl.promised_days, promised[0] if promised else tl.note or "以受理部门告知为准"
 
 
 def new_receipt_no(now: dt.datetime) -> str:
@@ -140,8 +119,7 @@ def _earlier_submission(rt: Runtime, session_id: str, form_id: str, key: str | N
                 raise ApiError(409, "idempotency_key_reused", "该 Idempotency-Key 已用于另一份申请，请换一个")
             if row is not None:
                 return row
-        draft = s.get(FormDraftRow, (session_id, form_id))
-        return s.get(SubmissionRow, draft.receipt_no) if draft is not None and draft.receipt_no else None
+    return _submission_of(rt, session_id, form_id)
 
 
 @router.post("/forms/{form_id}/submit", response_model=Receipt,
@@ -158,9 +136,9 @@ def submit_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = 
         earlier = _earlier_submission(rt, body.session_id, form_id, idempotency_key)
         if earlier is not None:
             return _receipt(rt, scenario, earlier)
-        form = _apply(rt, scenario, body.session_id, body.fields) if body.fields else \
-            current_form(rt, scenario, body.session_id)
-        save_draft(rt, body.session_id, form)  # keep what was typed even when it is refused
+        # an edit is kept as the draft even when the submission is refused: the next try starts from it
+        form = _edit(rt, scenario, body.session_id, body.fields) if body.fields else \
+            rt.drafts().get(body.session_id, scenario)
         errors = field_errors(scenario, form)
         if errors:
             raise ApiError(422, "form_invalid", f"表单有 {len(errors)} 项需要修改：{'、'.join(e.label for e in errors[:5])}",
@@ -171,8 +149,7 @@ def submit_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = 
 
 
 def _store_submission(rt: Runtime, scenario, form: FormState, session_id: str, key: str | None) -> SubmissionRow:
-    """The submission and the draft's receipt in one transaction, committed (fsynced: synchronous=FULL)
-    before the receipt is sent."""
+    """The submission, committed (fsynced: synchronous=FULL) before the receipt is sent."""
     departments = list(dict.fromkeys([scenario.lead_department, *scenario.departments]))
     promised, _ = time_limit_text(scenario)
     values = {f.key: f.value for f in form.fields if f.value}
@@ -185,8 +162,6 @@ def _store_submission(rt: Runtime, scenario, form: FormState, session_id: str, k
         try:
             with rt.db.begin() as s:
                 s.add(row)
-                s.flush()
-                upsert_draft(rt, s, session_id, form, receipt_no=row.receipt_no)
             return row
         except IntegrityError:
             continue

@@ -26,12 +26,7 @@ class AssistRequest(Wire):
 
 
 def _limit_text(tl) -> str:
-    parts = []
-    if tl.promised_days is not None:
-        parts.append("即办" if tl.promised_days == 0 else f"承诺{tl.promised_days}个工作日")
-    if tl.legal_days is not None:
-        parts.append(f"法定{tl.legal_days}个工作日")
-    return "，".join(parts) or (tl.note or "以受理部门告知为准")
+    return "，".join(tl.parts(promised="承诺{}", legal="法定{}")) or (tl.note or "以受理部门告知为准")
 
 
 def _material(m, when_note: str | None = None) -> dict:
@@ -116,7 +111,7 @@ def assist(body: AssistRequest, request: Request, rt: Runtime = Depends(get_runt
     if not reply.latency_ms:
         reply.latency_ms = int((time.perf_counter() - t0) * 1000)
     reply_id = record_turn(rt, body.message, reply, "hotline", body.region)
-    corpus = rt.corpus()
+    corpus = assistant.corpus  # the card describes what this assistant routed to, from the same corpus
     doc = corpus.get(reply.route.id) if reply.route else None
     if doc is None and reply.citations:
         doc = corpus.get(reply.citations[0].doc_id)

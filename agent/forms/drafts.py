@@ -1,0 +1,53 @@
+"""One owner of a session's form draft: the session state (``SessionState.form``).
+
+Values said in chat (the assistant's prefill) and values typed into the form land in the same place, under the
+same per-session lock as a chat turn, so the later of the two is what the draft holds: a chat turn reads the
+typed values as the previous state, and an edit is applied to what chat filled in."""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Callable
+
+from agent.forms.filler import FormFiller
+from agent.reply import FormFieldValue, FormState
+from agent.session import SessionState, SessionStore
+
+if TYPE_CHECKING:
+    from corpus.schema import Scenario
+
+
+def blank_form(scenario: "Scenario") -> FormState:
+    """The scenario's form with nothing filled in (fields shown whatever the 情形)."""
+    fields = [FormFieldValue(key=f.key, label=f.label, type=f.type) for f in scenario.form.fields if f.when is None]
+    return FormState(form_id=scenario.form.id, scenario_id=scenario.id, fields=fields,
+                     missing=[f.key for f in scenario.form.fields if f.required and f.when is None])
+
+
+class FormDrafts:
+    """Read and edit the draft of a session through its store, one writer at a time per session."""
+
+    def __init__(self, sessions: SessionStore, lock_for: Callable[[str], AbstractContextManager]):
+        self.sessions = sessions
+        self.lock_for = lock_for  # the assistant's per-session lock: a chat turn and an edit never interleave
+
+    def get(self, session_id: str, scenario: "Scenario") -> FormState:
+        """The session's draft of the scenario's form, else a blank one."""
+        state = self.sessions.load(session_id)
+        if state is not None and state.form is not None and state.form.form_id == scenario.form.id:
+            return state.form
+        return blank_form(scenario)
+
+    def edit(self, session_id: str, scenario: "Scenario", values: dict[str, str | None],
+             today: dt.date | None = None) -> FormState:
+        """Apply the user's edits (validated, source ``user``) and keep the result as the session's draft."""
+        with self.lock_for(session_id):
+            state = self.sessions.load(session_id) or SessionState(session_id=session_id)
+            form = state.form if state.form is not None and state.form.form_id == scenario.form.id \
+                else blank_form(scenario)
+            cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
+            # 情形 answers come from chat; a session that never chatted keeps the form's own gating
+            answers = state.answers if state.turns else None
+            state.form = FormFiller().apply_edits(scenario.form, form, cleaned, answers=answers, today=today)
+            self.sessions.save(state)
+            return state.form
