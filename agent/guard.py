@@ -21,10 +21,11 @@ from typing import Callable
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.intent import IntentResult, IntentStep
-from agent.normalize import Normalizer, jionlp
+from agent.normalize import Normalizer
 from agent.privacy import ID_RE, MOBILE_RE
 from agent.session import SessionState
 from agent.turn import Understood
+from agent.zh.jio import jionlp
 from corpus.datafile import DataFileError, load_data_file
 from index.text import Tokenizer, _t2s, plain_tokenizer
 

@@ -14,6 +14,9 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Iterator
 
+from agent.prompt_cache import PromptStateCache, store_dir_for
+from daoban.model_files import ensure_model
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -41,11 +44,10 @@ def get_chat_model(settings: "Settings") -> "BaseChatModel | None":
         if key in _MODELS:
             return _MODELS[key]
         if cfg.backend == "local":
+            # lazy: the local backend's packages (llama.cpp) load only when it is chosen
             from langchain_community.chat_models import ChatLlamaCpp
 
-            from daoban.model_files import ensure_model
             path = ensure_model(settings)
-            from agent.prompt_cache import store_dir_for
             client = prompt_cached_llama(str(path), n_threads=cfg.n_threads, n_ctx=cfg.n_ctx, n_batch=512,
                                          cache_mb=cfg.prompt_cache_mb,
                                          store_dir=store_dir_for(settings.data_dir, str(path), cfg.n_ctx))
@@ -57,7 +59,7 @@ def get_chat_model(settings: "Settings") -> "BaseChatModel | None":
             if not cfg.base_url:
                 raise ValueError("llm.backend is 'openai' but llm.base_url is not set "
                                  "(set DAOBAN_LLM__BASE_URL, e.g. http://127.0.0.1:8001/v1)")
-            from langchain_openai import ChatOpenAI
+            from langchain_openai import ChatOpenAI  # lazy: only when this backend is chosen
             model = ChatOpenAI(base_url=cfg.base_url, model=cfg.model or "default", api_key=cfg.api_key or "none",
                                temperature=cfg.temperature, max_tokens=cfg.max_tokens,
                                timeout=cfg.timeout_s, max_retries=0, streaming=True)
@@ -77,6 +79,7 @@ def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: in
     facts when another user asks about it) resumes from the stored state and reads only what differs.
     Only the KV state is stored: llama-cpp-python's own ``save_state`` also copies every token's logits
     (0.6 MB a token, 0.4 s a save), which generation never reads back after a load."""
+    # lazy: llama.cpp loads only for the local backend
     import ctypes
 
     import llama_cpp
@@ -84,7 +87,6 @@ def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: in
     from llama_cpp import Llama
     from llama_cpp.llama import LlamaState
 
-    from agent.prompt_cache import PromptStateCache
 
     class PromptCachedLlama(Llama):
         def save_state(self) -> LlamaState:
@@ -163,7 +165,7 @@ class LLMRunner:
         ctx = getattr(getattr(getattr(self.model, "client", None), "_ctx", None), "ctx", None)
         if ctx is None:
             return None
-        import llama_cpp
+        import llama_cpp  # lazy: only the local backend has these counters
         data = llama_cpp.llama_perf_context(ctx)
         return int(data.n_p_eval), float(data.t_p_eval_ms)
 
@@ -179,7 +181,6 @@ class LLMRunner:
     @property
     def prompt_cache(self):
         """The local model's prompt-state cache (None for other backends, or with the cache off)."""
-        from agent.prompt_cache import PromptStateCache
         cache = getattr(getattr(self.model, "client", None), "cache", None)
         return cache if isinstance(cache, PromptStateCache) else None
 
@@ -238,32 +239,8 @@ class LLMRunner:
                 persist_as: str | None, background: bool, **kwargs) -> Iterator[str]:
         budget = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + budget
-        prefix = "warm_" if background else ""
-        if not background:
-            self.stats["calls"] += 1
-            now = time.monotonic()
-            if now < self._open_until:
-                self.stats["skipped"] += 1
-                raise LLMUnavailable(f"LLM paused for {self._open_until - now:.0f}s after {self.trip_after} timeouts")
         abort = getattr(getattr(self.model, "client", None), "abort_event", None)  # local llama.cpp only
-        if background:
-            # The call before may still be finishing (its worker releases the model a moment after its last token).
-            if not self._lock.acquire(timeout=2.0):
-                raise LLMUnavailable("LLM busy")
-        elif not self._lock.acquire(blocking=False):
-            # A turn does not queue behind another: the user gets the composed answer at once instead.
-            give_up = time.monotonic() + min(budget, self.max_wait_s)
-            preempted = False
-            while not self._lock.acquire(timeout=0.05):
-                if abort is not None and not preempted:
-                    with self._holder_lock:
-                        if self._background_holds:
-                            abort.set()  # users first: stop the warming mid-prompt; it retries when the model is idle
-                            preempted = True
-                            self.stats["warm_preempted"] += 1
-                if time.monotonic() >= give_up:
-                    self.stats["busy"] += 1
-                    raise LLMUnavailable("LLM busy with another turn")
+        self._admit(budget, background, abort)
         token = object()
         with self._holder_lock:
             self._holder = token
@@ -275,60 +252,95 @@ class LLMRunner:
             cache.persist_as = persist_as
         q: queue.Queue = queue.Queue()
         cancel = threading.Event()
-
-        def work() -> None:
-            counters = self._reading_counters()
-            try:
-                for chunk in self.model.stream(messages, **kwargs):
-                    if cancel.is_set():
-                        break
-                    text = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
-                    if text:
-                        q.put(("tok", text))
-                    if reason := (getattr(chunk, "response_metadata", None) or {}).get("finish_reason"):
-                        q.put(("fin", reason))
-                q.put(("end", None))
-            except Exception as exc:  # noqa: BLE001 - any backend failure becomes a fallback
-                q.put(("err", exc))
-            finally:
-                self._note_reading(counters)
-                if cache is not None:
-                    cache.persist_as = None
-                with self._holder_lock:
-                    self._holder = None
-                    self._background_holds = False
-                self._lock.release()
-
-        threading.Thread(target=work, name="daoban-llm", daemon=True).start()
+        threading.Thread(target=self._work, args=(messages, kwargs, q, cancel, cache), name="daoban-llm",
+                         daemon=True).start()
         try:
-            while True:
-                remaining = deadline - time.monotonic()
-                try:
-                    kind, value = q.get(timeout=max(remaining, 0.001))
-                except queue.Empty:
-                    self.stats[prefix + "timeouts"] += 1
-                    self._timeouts_in_row += breaker
-                    if self._timeouts_in_row >= self.trip_after:
-                        self._open_until = time.monotonic() + self.pause_s
-                        self._timeouts_in_row = 0
-                    raise LLMUnavailable(f"LLM gave no answer within {budget:.1f}s") from None
-                if kind == "tok":
-                    self._timeouts_in_row = 0
-                    yield value
-                elif kind == "fin":
-                    if meta is not None:
-                        meta["finish_reason"] = value
-                elif kind == "end":
-                    return
-                else:
-                    self.stats[prefix + "errors"] += 1
-                    raise LLMUnavailable(f"LLM call failed: {type(value).__name__}: {value}") from value
+            yield from self._relay(q, deadline, budget, breaker, meta, "warm_" if background else "")
         finally:
             cancel.set()  # the worker stops at its next chunk (also when the caller stops reading)
             if abort is not None:
                 with self._holder_lock:
                     if self._holder is token:
                         abort.set()  # …or in the middle of reading the prompt, if this call still holds the model
+
+    def _admit(self, budget: float, background: bool, abort: threading.Event | None) -> None:
+        """Take the model, or raise LLMUnavailable: paused by the breaker, or busy with another turn."""
+        if not background:
+            self.stats["calls"] += 1
+            now = time.monotonic()
+            if now < self._open_until:
+                self.stats["skipped"] += 1
+                raise LLMUnavailable(f"LLM paused for {self._open_until - now:.0f}s after {self.trip_after} timeouts")
+        if background:
+            # The call before may still be finishing (its worker releases the model a moment after its last token).
+            if not self._lock.acquire(timeout=2.0):
+                raise LLMUnavailable("LLM busy")
+            return
+        if self._lock.acquire(blocking=False):
+            return
+        # A turn does not queue behind another: the user gets the composed answer at once instead.
+        give_up = time.monotonic() + min(budget, self.max_wait_s)
+        preempted = False
+        while not self._lock.acquire(timeout=0.05):
+            if abort is not None and not preempted:
+                with self._holder_lock:
+                    if self._background_holds:
+                        abort.set()  # users first: stop the warming mid-prompt; it retries when the model is idle
+                        preempted = True
+                        self.stats["warm_preempted"] += 1
+            if time.monotonic() >= give_up:
+                self.stats["busy"] += 1
+                raise LLMUnavailable("LLM busy with another turn")
+
+    def _work(self, messages: list, kwargs: dict, q: queue.Queue, cancel: threading.Event, cache) -> None:
+        """The model's call, in its own thread: chunks into ``q``; the model is released when it ends."""
+        counters = self._reading_counters()
+        try:
+            for chunk in self.model.stream(messages, **kwargs):
+                if cancel.is_set():
+                    break
+                text = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+                if text:
+                    q.put(("tok", text))
+                if reason := (getattr(chunk, "response_metadata", None) or {}).get("finish_reason"):
+                    q.put(("fin", reason))
+            q.put(("end", None))
+        except Exception as exc:  # noqa: BLE001 - any backend failure becomes a fallback
+            q.put(("err", exc))
+        finally:
+            self._note_reading(counters)
+            if cache is not None:
+                cache.persist_as = None
+            with self._holder_lock:
+                self._holder = None
+                self._background_holds = False
+            self._lock.release()
+
+    def _relay(self, q: queue.Queue, deadline: float, budget: float, breaker: bool, meta: dict | None,
+               prefix: str) -> Iterator[str]:
+        """The worker's chunks until the end or the deadline (counted towards the breaker when ``breaker``)."""
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                kind, value = q.get(timeout=max(remaining, 0.001))
+            except queue.Empty:
+                self.stats[prefix + "timeouts"] += 1
+                self._timeouts_in_row += breaker
+                if self._timeouts_in_row >= self.trip_after:
+                    self._open_until = time.monotonic() + self.pause_s
+                    self._timeouts_in_row = 0
+                raise LLMUnavailable(f"LLM gave no answer within {budget:.1f}s") from None
+            if kind == "tok":
+                self._timeouts_in_row = 0
+                yield value
+            elif kind == "fin":
+                if meta is not None:
+                    meta["finish_reason"] = value
+            elif kind == "end":
+                return
+            else:
+                self.stats[prefix + "errors"] += 1
+                raise LLMUnavailable(f"LLM call failed: {type(value).__name__}: {value}") from value
 
     def invoke(self, messages: list, timeout_s: float | None = None, **kwargs) -> str:
         return "".join(self.stream(messages, timeout_s=timeout_s, **kwargs))

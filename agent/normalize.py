@@ -2,9 +2,6 @@
 English service words, normalised, tokenised, with the personal data and the aspects asked about noted."""
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
 import re
 import threading
 from dataclasses import dataclass, field
@@ -14,6 +11,7 @@ from typing import Callable
 from pydantic import RootModel
 
 from agent.privacy import find_numbers
+from agent.zh.jio import jionlp
 from corpus.datafile import load_data_file
 from index.text import Tokenizer, normalize, plain_tokenizer
 
@@ -29,20 +27,6 @@ _PERSONAL_LABEL = re.compile(
     r"(?:(?:公民)?身份证(?:号码|号)?|证件号(?:码)?|(?:联系|手机)?电话(?:号码)?|手机(?:号码|号)?|(?:统一社会)?信用代码)?"
     r"\s*[:：]?\s*(?:是|为)?\s*$")
 _PERSONAL_KINDS = ("id", "mobile", "uscc")
-
-
-_JIONLP_LOCK = threading.Lock()
-
-
-@functools.cache
-def jionlp():
-    """jionlp, imported once and quietly: on import it prints a banner to stdout, which would corrupt a CLI's
-    JSON output (lazy for the same reason). Its pinyin tables load on first use and are not safe to load from two
-    threads at once (the guard and the pinyin reader's warm-up): loaded here, under a lock."""
-    with _JIONLP_LOCK, contextlib.redirect_stdout(io.StringIO()):
-        import jionlp as jio
-        jio.pinyin("中", formater="simple")
-    return jio
 
 
 class AspectWords(RootModel[dict[str, list[str]]]):

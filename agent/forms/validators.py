@@ -18,6 +18,7 @@ from agent.privacy import ID_NUMBER, MOBILE
 from agent.zh.dates import absolute_date, parse_date
 from agent.zh.ids import (PROVINCE_CODES, USCC_CHARSET, USCC_PATTERN, IdInfo, clean_code, describe_id,
                           id_check_digit, uscc_check_char)
+from agent.zh.jio import jionlp
 from agent.zh.money import format_money, parse_money
 from agent.zh.numerals import CN_NUM, cn_int
 from agent.zh.width import to_halfwidth
@@ -230,9 +231,7 @@ class Validator:
     def _read_place(address: str) -> tuple[bool, str]:
         """(names a city or county, the part after it) by jionlp's administrative-division table."""
         try:
-            import jionlp  # ~1 s to import with its tables: only when an address is checked
-
-            parsed = jionlp.parse_location(address)
+            parsed = jionlp().parse_location(address)  # its tables load on the first address checked
         except Exception:  # the table is a help, not a gate: fall back to the markers
             log.warning("jionlp could not parse an address", exc_info=True)
             return True, address

@@ -9,6 +9,7 @@ import re
 
 from pydantic import BaseModel
 
+from agent.zh.jio import jionlp
 from agent.zh.width import to_halfwidth
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,7 @@ def clean_code(value: str) -> str:
 @functools.cache
 def _id_parser():
     # jionlp loads its region dictionary on first use (~0.3 s): once per process, read-only after.
-    from jionlp.gadget.id_card_parser import IDCardParser
-
-    return IDCardParser()
+    return jionlp().gadget.id_card_parser.IDCardParser()
 
 
 def load_region_table() -> None:
