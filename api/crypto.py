@@ -1,4 +1,4 @@
-"""Encryption of personal data at rest (Fernet) and masking of ID numbers and phones in text."""
+"""Encryption of personal data at rest (Fernet). Masking in text is ``agent.privacy.mask``."""
 from __future__ import annotations
 
 import os
@@ -6,15 +6,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from agent.privacy import mask as _privacy_mask
 from daoban.settings import Settings
 
 KEY_FILE = "secret.key"
-
-
-def mask(text: str) -> str:
-    """Hide the middle of ID numbers, phones and the other personal data ``agent.privacy`` knows."""
-    return _privacy_mask(text)
 
 
 def load_key(settings: Settings) -> bytes:

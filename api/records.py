@@ -5,8 +5,8 @@ import json
 
 from sqlalchemy import select
 
+from agent.privacy import mask
 from agent.reply import FormState, Reply
-from api.crypto import mask
 from api.db import MessageRow, ReplyRow, SessionRow, new_id, utcnow
 from api.runtime import Runtime
 

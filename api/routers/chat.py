@@ -9,8 +9,8 @@ from typing import Iterator
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from agent.privacy import mask
 from agent.reply import Reply
-from api.crypto import mask
 from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
 from api.records import record_turn

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from api.crypto import mask
+from agent.privacy import mask
 from api.db import FeedbackRow, ReplyRow
 from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
