@@ -33,6 +33,9 @@ log = logging.getLogger("daoban.agent")
 DATA_FILE = Path(__file__).parent / "data" / "evidence.yaml"
 FAQ_WHOLE = 120  # characters: a FAQ answer up to this long is one sentence
 _SPLIT = re.compile(r"[。；;！!？?\n]+")
+_CLAUSE = re.compile(r"[。；;！!？?，,\n]+")  # a message's questions
+MAX_LINES = 2        # evidence lines at most: a message rarely asks more than two details at once
+CONTEXT_WEIGHT = 0.3  # a word from elsewhere in the message, next to one of the clause asked
 
 
 class Cue(BaseModel):
@@ -45,7 +48,10 @@ class Cue(BaseModel):
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
         for pattern in value:
-            re.compile(pattern)  # a broken pattern stops the start with its line
+            try:
+                re.compile(pattern)
+            except re.error as exc:  # a broken pattern stops the start with its file and line
+                raise ValueError(f"bad pattern {pattern!r}: {exc}") from exc
         return value
 
 
@@ -68,6 +74,12 @@ class Sentence:
     section: str
     context: str = ""
 
+    @property
+    def line(self) -> str:
+        """The sentence as the reply states it, with the section it is read from."""
+        head = SECTION_TITLES.get(self.section.split(":")[0], self.section)
+        return f"{self.text.rstrip('，, ')}。（见「{head}」）"
+
 
 @dataclass
 class Evidence:
@@ -77,15 +89,17 @@ class Evidence:
     cues: list[str] = field(default_factory=list)
     detail: bool = False
     best: Sentence | None = None
+    more: list[Sentence] = field(default_factory=list)  # one sentence per further clause asking a detail
     ranked: list[tuple[float, Sentence]] = field(default_factory=list)
 
     @property
+    def picked(self) -> list[Sentence]:
+        return ([self.best] if self.best is not None else []) + self.more
+
+    @property
     def line(self) -> str:
-        """The first line of the reply: the sentence and the section it is read from."""
-        if self.best is None:
-            return ""
-        head = SECTION_TITLES.get(self.best.section.split(":")[0], self.best.section)
-        return f"{self.best.text.rstrip('，, ')}。（见「{head}」）"
+        """The first lines of the reply: each sentence and the section it is read from."""
+        return "\n".join(s.line for s in self.picked)
 
 
 def sentences_of(doc) -> list[Sentence]:
@@ -98,7 +112,7 @@ def sentences_of(doc) -> list[Sentence]:
     def add(section: str, text: str | None, context: str = "", prefix: str = "") -> None:
         for part in _SPLIT.split(text or ""):
             part = part.strip(" ，,")
-            if len(part) >= 4:
+            if len(part) >= 3:  # 不收费 is a whole answer
                 out.append(Sentence(prefix + part, section, context))
 
     if doc.kind == "scenario":
@@ -182,6 +196,11 @@ class EvidenceFinder:
         """The focus cues ``text`` (normalised) asks with, in the data file's order."""
         return [name for name, cue in self.words.cues.items() if any(w in text for w in cue.words)]
 
+    def shaped(self, cue: str, text: str) -> bool:
+        """Whether ``text`` looks like what ``cue`` asks for (a day count for 多少天)."""
+        plain = normalize(text)
+        return any(p.search(plain) for p in self._holds[cue])
+
     def is_detail(self, text: str, cues: list[str]) -> bool:
         """A detail question asks with a cue; a broad question (怎么办理) with only a loose cue (在哪) is not one."""
         if not cues:
@@ -201,15 +220,32 @@ class EvidenceFinder:
         found.ranked = self._rank(indexed, text, cues)
         if found.ranked and self._stands_out(found.ranked):
             found.best = found.ranked[0][1]
+        found.more = self._per_clause(indexed, text, found.best)
         return found
+
+    def _per_clause(self, ix: _Indexed, text: str, best: Sentence | None) -> list[Sentence]:
+        """A message asking two details (最长几年？要提前多久？): each clause's own sentence, when it stands out;
+        the rest of the message counts a little (it names the service)."""
+        clauses = [c for c in _CLAUSE.split(text) if self.cues(c)]
+        if len(clauses) < 2:
+            return []
+        more: list[Sentence] = []
+        for clause in clauses[:MAX_LINES]:
+            ranked = self._rank(ix, clause, self.cues(clause), context=text)
+            if ranked and self._stands_out(ranked) and ranked[0][1] not in (best, *more):
+                more.append(ranked[0][1])
+        return more[: MAX_LINES - (best is not None)]
 
     def _stands_out(self, ranked: list[tuple[float, Sentence]]) -> bool:
         best = ranked[0][0]
         second = next((s for s, x in ranked[1:] if x.text != ranked[0][1].text), 0.0)
         return best >= self.FLOOR and best - second >= self.MARGIN
 
-    def _rank(self, ix: _Indexed, text: str, cues: list[str]) -> list[tuple[float, Sentence]]:
-        query = [t for t in dict.fromkeys(self.tokenizer.tokenize(text)) if t in ix.idf]
+    def _rank(self, ix: _Indexed, text: str, cues: list[str], context: str = "") -> list[tuple[float, Sentence]]:
+        query = {t: 1.0 for t in self.tokenizer.tokenize(text) if t in ix.idf}
+        for t in self.tokenizer.tokenize(context):
+            if t in ix.idf:
+                query.setdefault(t, CONTEXT_WEIGHT)
         lexical = np.array([self._bm25(query, tf, ix) for tf in ix.tokens])
         if not lexical.max() > 0:
             return []  # no word of the question is in the guide: nothing to point at
@@ -220,8 +256,7 @@ class EvidenceFinder:
             spread = sims.max() - sims.min()
             score = score + self.DENSE_WEIGHT * ((sims - sims.min()) / spread if spread > 0 else 0.0)
         for i, s in enumerate(ix.sentences):
-            plain = normalize(s.text)
-            held = [c for c in cues if any(p.search(plain) for p in self._holds[c])]
+            held = [c for c in cues if self.shaped(c, s.text)]
             score[i] += self.CUE_BONUS * len(held) / len(cues)
             strict = [c for c in cues if self.words.cues[c].strict]
             if strict and not any(c in held for c in strict):
@@ -229,10 +264,10 @@ class EvidenceFinder:
         order = np.argsort(-score, kind="stable")
         return [(float(score[i]), ix.sentences[i]) for i in order]
 
-    def _bm25(self, query: list[str], tf: Counter, ix: _Indexed) -> float:
+    def _bm25(self, query: dict[str, float], tf: Counter, ix: _Indexed) -> float:
         length = sum(tf.values()) or 1
         norm = self.K1 * (1 - self.B + self.B * length / ix.avg_len)
-        return sum(ix.idf[t] * tf[t] * (self.K1 + 1) / (tf[t] + norm) for t in query if t in tf)
+        return sum(w * ix.idf[t] * tf[t] * (self.K1 + 1) / (tf[t] + norm) for t, w in query.items() if t in tf)
 
     def _indexed(self, doc) -> _Indexed | None:
         key = (doc.kind, doc.id)

@@ -281,8 +281,8 @@ class Assistant:
     def _evidence(self, doc, seen: Understood, composed: Composed) -> None:
         """A detail question (多少天, 几级, 在哪…) answered by one sentence of the guide: that sentence first."""
         found = self.evidence.run(doc, seen.msg)
-        if found.best is not None:
-            composed.lead_with(found.line, found.best.section, found.best.text)
+        for sentence in reversed(found.picked):  # each goes first: the best ends up on top
+            composed.lead_with(sentence.line, sentence.section, sentence.text)
 
     def _draft(self, t: TurnContext, seen: Understood, doc, route: Route, composed: Composed,
                question: PendingClarify | None, form: FormState | None) -> Draft:
