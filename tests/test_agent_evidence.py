@@ -113,3 +113,19 @@ def test_broad_or_absent_keeps_todays_answer(assistant, monkeypatch, text):
     assert reply.route is not None and reply.route.id == HYGIENE
     assert reply.answer == before.answer
     assert [c.section for c in reply.citations] == [c.section for c in before.citations]
+
+
+def test_evidence_goes_first_in_text_citations_and_llm_facts(corpus, finder, normalizer):
+    from agent.compose import AnswerComposer
+    from agent.formatter import ChannelFormatter
+
+    doc = corpus.get(HYGIENE)
+    found = finder.run(doc, normalizer.run("卫生许可证有效期是几年"))
+    composed = AnswerComposer(corpus).run(doc, {}, ["time_limit"])
+    facts_before = composed.llm_facts()
+    composed.lead_with(found.best.line, found.best.section, found.best.text)
+    assert composed.text.splitlines()[0] == found.best.line
+    assert composed.citations[0].section == found.best.section
+    assert composed.llm_facts().splitlines()[0] == found.best.text
+    assert composed.llm_facts().endswith(facts_before)
+    assert found.best.text in ChannelFormatter().run("hotline", composed.text, composed).splitlines()[0]
