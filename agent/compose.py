@@ -39,13 +39,14 @@ class Composed:
     summary_facts: str = ""                                       # the spoken facts, what never varies first (LLM)
     checklist: list[str] = field(default_factory=list)            # materials, one per line
     notes: list[str] = field(default_factory=list)                # 情形 notes, questions
+    evidence: list[str] = field(default_factory=list)             # the sentence answering a detail question
 
     @property
     def text(self) -> str:
         parts = []
         for section, body in self.blocks:
             head = SECTION_TITLES.get(section.split(":")[0], section)
-            parts.append(body if section in ("lead", "question") else f"**{head}**\n{body}")
+            parts.append(body if section in ("evidence", "lead", "question") else f"**{head}**\n{body}")
         return "\n\n".join(p for p in parts if p)
 
     def llm_facts(self) -> str:
@@ -55,10 +56,22 @@ class Composed:
         A guide's summary is warmed into the prompt cache at start-up; focused sections vary with the question, so
         the model reads them on the user's time (about 15 ms a token here). They go in compact form: a FAQ's answer
         without its question, a material list as names."""
-        focused = [(s, b) for s, b in self.blocks if s not in ("lead", "question", "members", "conditions", "steps")]
-        if len(self.blocks) > 5 or not focused:
-            return self.summary_facts or self.spoken
-        return "\n".join(_compact_fact(s, b) for s, b in focused)
+        blocks = [(s, b) for s, b in self.blocks if s != "evidence"]
+        focused = [(s, b) for s, b in blocks if s not in ("lead", "question", "members", "conditions", "steps")]
+        if len(blocks) > 5 or not focused:
+            facts = self.summary_facts or self.spoken
+        else:
+            facts = "\n".join(_compact_fact(s, b) for s, b in focused)
+        # the sentence that answers a detail question goes first: the phraser's clip keeps it
+        return "\n".join([*self.evidence, facts])
+
+    def lead_with(self, line: str, section: str, source: str) -> None:
+        """Put ``line`` first: the sentence of ``section`` that answers a detail question, cited first."""
+        self.blocks.insert(0, ("evidence", line))
+        self.sources["evidence"] = source
+        self.citations.insert(0, Citation(doc_id=self.doc_id, title=self.title, section=section,
+                                          snippet=_snippet(source)))
+        self.evidence.append(source)
 
     def add(self, section: str, body: str, source: str | None = None, cite: bool = True) -> None:
         if not body:

@@ -9,7 +9,8 @@ class ChannelFormatter:
     def run(self, channel: str, answer: str, composed: Composed | None) -> str:
         if channel != "hotline" or composed is None:
             return answer
-        parts = [f"【建议答复】{composed.spoken}" if composed.spoken else ""]
+        spoken = "。".join([*composed.evidence, composed.spoken] if composed.spoken else composed.evidence)
+        parts = [f"【建议答复】{spoken}" if spoken else ""]
         points = [b for s, b in composed.blocks if s in ("time_limit", "fee", "places", "online", "phone")]
         if points:
             parts.append("【要点】\n" + "\n".join(f"- {p.splitlines()[0].lstrip('- ')}" for p in points))

@@ -3,7 +3,7 @@
 The turn (``Assistant._turn``) runs top to bottom through small stages, one module each:
 
     Normalizer -> Intent -> Guard -> Scope -> responders (by intent) | Router -> Situations (情形) -> Forms
-    -> Composer -> Phraser (optional) -> Verifier -> Formatter
+    -> Composer -> Evidence (detail questions) -> Phraser (optional) -> Verifier -> Formatter
 
 It never raises for user input: an internal failure becomes a polite reply and a log line."""
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from agent.compose import AnswerComposer, Composed
+from agent.evidence import EvidenceFinder
 from agent.forms.drafts import FormDrafts
 from agent.forms.step import FormStep
 from agent.formatter import ChannelFormatter
@@ -36,6 +37,7 @@ from agent.turn import ChannelName, TurnContext, Understood
 from agent.verifier import Verifier
 from corpus.loader import load_corpus
 from index.retriever import HybridRetriever
+from index.text import plain_tokenizer
 
 if TYPE_CHECKING:
     from agent.status import StatusLookup
@@ -82,6 +84,7 @@ class Assistant:
         self.situations = SituationResolver()
         self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s)
         self.composer = AnswerComposer(corpus)
+        self.evidence = EvidenceFinder(tokenizer or plain_tokenizer())
         cold_budget = settings.llm.cold_prompt_tokens if settings.llm.backend == "local" else 0
         self.phraser = LLMPhraser(self.runner, cold_prompt_tokens=cold_budget or None,
                                   cold_prompt_s=settings.llm.cold_prompt_s) if self.runner else None
@@ -225,6 +228,8 @@ class Assistant:
         form = self.forms.run(doc, session, texts, seen.msg, seen.intent.name, t.stats)
         composed = self.composer.run(doc, session.answers, seen.msg.aspects, _faq_sections(decision, route.id),
                                      situations.matter)
+        if seen.intent.name == "consult":
+            self._evidence(doc, seen, composed)
         draft = self._draft(t, seen, doc, route, composed, situations.question, form)
         if self.phraser is None or seen.intent.name != "consult" or doc.kind == "catalog":
             yield {"type": "reply", "reply": draft.reply(draft.answer, None)}
@@ -272,6 +277,12 @@ class Assistant:
         session.region = route.region
         session.failures = 0
         t.region_doc = self.corpus.region_of(route.region) or t.region_doc
+
+    def _evidence(self, doc, seen: Understood, composed: Composed) -> None:
+        """A detail question (多少天, 几级, 在哪…) answered by one sentence of the guide: that sentence first."""
+        found = self.evidence.run(doc, seen.msg)
+        for sentence in reversed(found.picked):  # each goes first: the best ends up on top
+            composed.lead_with(sentence.line, sentence.section, sentence.text)
 
     def _draft(self, t: TurnContext, seen: Understood, doc, route: Route, composed: Composed,
                question: PendingClarify | None, form: FormState | None) -> Draft:

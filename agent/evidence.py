@@ -1,0 +1,302 @@
+"""Evidence: the one sentence of the routed guide that answers a detail question (精准回答).
+
+A question asking for one fact (多少天, 几级, 在哪, 能不能…) is often answered by a single sentence hidden in a
+condition, a material's note, a step, a FAQ answer or a 情形 option note, while the composed answer shows other
+sections. ``EvidenceFinder`` splits the guide into sentences, each with the section it cites, scores them against
+the question (BM25 over the retriever's tokenizer, the dense embedder when given, and the question's focus cues
+from ``data/evidence.yaml``), and returns the sentence only when it stands clearly above the rest. Nothing here
+names a scenario or matter."""
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent.compose import SECTION_TITLES, time_line
+from corpus.datafile import load_data_file
+from index.text import normalize
+
+if TYPE_CHECKING:
+    from agent.normalize import Message
+    from index.text import Tokenizer
+
+log = logging.getLogger("daoban.agent")
+
+DATA_FILE = Path(__file__).parent / "data" / "evidence.yaml"
+FAQ_WHOLE = 120  # characters: a FAQ answer up to this long is one sentence
+_SPLIT = re.compile(r"[。；;！!？?\n]+")
+_CLAUSE = re.compile(r"[。；;！!？?，,\n]+")  # a message's questions
+MAX_LINES = 2        # evidence lines at most: a message rarely asks more than two details at once
+CONTEXT_WEIGHT = 0.3  # a word from elsewhere in the message, next to one of the clause asked
+
+
+class Cue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    words: list[str] = Field(min_length=1)
+    holds: list[str] = Field(min_length=1)
+    strict: bool = False
+
+    @field_validator("holds")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:  # a broken pattern stops the start with its file and line
+                raise ValueError(f"bad pattern {pattern!r}: {exc}") from exc
+        return value
+
+
+class EvidenceWords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cues: dict[str, Cue] = Field(min_length=1)
+    broad: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path = DATA_FILE) -> "EvidenceWords":
+        return load_data_file(path, cls)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a guide: what is shown, what else it is scored with (a FAQ's question, a 情形 title), and
+    the section it cites (the composer's section names)."""
+
+    text: str
+    section: str
+    context: str = ""
+
+    @property
+    def line(self) -> str:
+        """The sentence as the reply states it, with the section it is read from."""
+        head = SECTION_TITLES.get(self.section.split(":")[0], self.section)
+        return f"{self.text.rstrip('，, ')}。（见「{head}」）"
+
+
+@dataclass
+class Evidence:
+    """What the finder saw: the cues asked, whether this is a detail question, and the sentence (if one stands
+    out), best first in ``ranked``."""
+
+    cues: list[str] = field(default_factory=list)
+    detail: bool = False
+    best: Sentence | None = None
+    more: list[Sentence] = field(default_factory=list)  # one sentence per further clause asking a detail
+    ranked: list[tuple[float, Sentence]] = field(default_factory=list)
+
+    @property
+    def picked(self) -> list[Sentence]:
+        return ([self.best] if self.best is not None else []) + self.more
+
+    @property
+    def line(self) -> str:
+        """The first lines of the reply: each sentence and the section it is read from."""
+        return "\n".join(s.line for s in self.picked)
+
+
+def sentences_of(doc) -> list[Sentence]:
+    """Every sentence of a scenario or matter guide, with its section; [] for FAQs and catalogue entries (their
+    answer is already the whole document)."""
+    if doc.kind not in ("scenario", "matter"):
+        return []
+    out: list[Sentence] = []
+
+    def add(section: str, text: str | None, context: str = "", prefix: str = "") -> None:
+        for part in _SPLIT.split(text or ""):
+            part = part.strip(" ，,")
+            if len(part) >= 3:  # 不收费 is a whole answer
+                out.append(Sentence(prefix + part, section, context))
+
+    if doc.kind == "scenario":
+        add("summary", doc.summary)
+        for x in doc.conditions:
+            add("conditions", x)
+        for m in doc.members:
+            add("members", m.note, context=m.matter)
+        for q in doc.questions:
+            for o in q.options:
+                add(f"situation:{q.id}", o.note, context=f"{q.text} {o.title}")
+        _materials(add, doc.materials, "")
+    else:
+        multi = len(doc.situations) > 1
+        for s in doc.situations:
+            prefix = f"【{s.title}】" if multi else ""
+            for x in s.conditions:
+                add("conditions", x, s.title, prefix)
+            _materials(add, s.materials, s.title, prefix)
+            for x in s.steps:
+                add("steps", x, s.title, prefix)
+            add("time_limit", time_line(s.time_limit), s.title, prefix)
+            add("fee", s.fee, s.title, prefix)
+    for x in doc.steps:
+        add("steps", x)
+    add("time_limit", time_line(doc.time_limit))
+    add("fee", doc.fee)
+    for p in doc.places:
+        add("places", f"{p.name}：{p.address}" + (f"（{p.hours}）" if p.hours else ""))
+    for o in doc.online:
+        add("online", o.name + (f"：{o.path}" if o.path else ""))
+    for i, qa in enumerate(doc.faqs):  # an answer is one thought: kept whole unless long
+        if len(qa.a) <= FAQ_WHOLE:
+            out.append(Sentence(qa.a.strip().rstrip("。"), f"faq:{i}", qa.q))
+        else:
+            add(f"faq:{i}", qa.a, context=qa.q)
+    return out
+
+
+def _materials(add: Callable, materials, context: str, prefix: str = "") -> None:
+    for m in materials:
+        add("materials", m.name + (f"：{m.notes}" if m.notes else ""), context, prefix)
+
+
+@dataclass
+class _Indexed:
+    """A guide's sentences with their tokens, BM25 statistics and (when an embedder is given) vectors."""
+
+    doc: object  # the document object indexed: an edited corpus brings new objects under the same id
+    sentences: list[Sentence]
+    tokens: list[Counter]
+    idf: dict[str, float]
+    avg_len: float
+    vectors: np.ndarray | None = None
+
+
+class EvidenceFinder:
+    """The sentence of the routed guide that answers a detail question, or none.
+
+    ``tokenizer`` is the retriever's (its dictionary knows the corpus words); ``embed`` (optional) is the
+    retriever's embedder: sentence vectors are computed once per guide and kept (``cache_size`` guides)."""
+
+    K1, B = 1.2, 0.75
+    DENSE_WEIGHT = 0.5   # the dense similarity's share next to the term overlap (both scaled to 0..1)
+    CUE_BONUS = 0.5      # a sentence shaped like the fact asked for (a day count for 多少天)
+    STRICT_MISS = 0.3    # a sentence without the number a strict cue needs keeps this share of its score
+    MARGIN = 0.2         # how far the best sentence must stand above the second
+    FLOOR = 0.6          # and its least score
+
+    def __init__(self, tokenizer: "Tokenizer", embed=None, words: EvidenceWords | None = None,
+                 cache_size: int = 256):
+        self.tokenizer = tokenizer
+        self.embed = embed
+        self.words = words or EvidenceWords.load()
+        self._holds = {name: [re.compile(p) for p in cue.holds] for name, cue in self.words.cues.items()}
+        self._cache: OrderedDict[tuple[str, str], _Indexed] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def cues(self, text: str) -> list[str]:
+        """The focus cues ``text`` (normalised) asks with, in the data file's order."""
+        return [name for name, cue in self.words.cues.items() if any(w in text for w in cue.words)]
+
+    def shaped(self, cue: str, text: str) -> bool:
+        """Whether ``text`` looks like what ``cue`` asks for (a day count for 多少天)."""
+        plain = normalize(text)
+        return any(p.search(plain) for p in self._holds[cue])
+
+    def is_detail(self, text: str, cues: list[str]) -> bool:
+        """A detail question asks with a cue; a broad question (怎么办理) with only a loose cue (在哪) is not one."""
+        if not cues:
+            return False
+        strict = any(self.words.cues[c].strict for c in cues)
+        return strict or not any(w in text for w in self.words.broad)
+
+    def run(self, doc, msg: "Message") -> Evidence:
+        text = msg.text
+        cues = self.cues(text)
+        found = Evidence(cues=cues, detail=self.is_detail(text, cues))
+        if not found.detail:
+            return found
+        indexed = self._indexed(doc)
+        if indexed is None or not indexed.sentences:
+            return found
+        found.ranked = self._rank(indexed, text, cues)
+        if found.ranked and self._stands_out(found.ranked):
+            found.best = found.ranked[0][1]
+        found.more = self._per_clause(indexed, text, found.best)
+        return found
+
+    def _per_clause(self, ix: _Indexed, text: str, best: Sentence | None) -> list[Sentence]:
+        """A message asking two details (最长几年？要提前多久？): each clause's own sentence, when it stands out;
+        the rest of the message counts a little (it names the service)."""
+        clauses = [c for c in _CLAUSE.split(text) if self.cues(c)]
+        if len(clauses) < 2:
+            return []
+        more: list[Sentence] = []
+        for clause in clauses[:MAX_LINES]:
+            ranked = self._rank(ix, clause, self.cues(clause), context=text)
+            if ranked and self._stands_out(ranked) and ranked[0][1] not in (best, *more):
+                more.append(ranked[0][1])
+        return more[: MAX_LINES - (best is not None)]
+
+    def _stands_out(self, ranked: list[tuple[float, Sentence]]) -> bool:
+        best = ranked[0][0]
+        second = next((s for s, x in ranked[1:] if x.text != ranked[0][1].text), 0.0)
+        return best >= self.FLOOR and best - second >= self.MARGIN
+
+    def _rank(self, ix: _Indexed, text: str, cues: list[str], context: str = "") -> list[tuple[float, Sentence]]:
+        query = {t: 1.0 for t in self.tokenizer.tokenize(text) if t in ix.idf}
+        for t in self.tokenizer.tokenize(context):
+            if t in ix.idf:
+                query.setdefault(t, CONTEXT_WEIGHT)
+        lexical = np.array([self._bm25(query, tf, ix) for tf in ix.tokens])
+        if not lexical.max() > 0:
+            return []  # no word of the question is in the guide: nothing to point at
+        score = lexical / lexical.max()
+        if ix.vectors is not None:
+            q = np.asarray(self.embed.embed_query(text), dtype=np.float32)
+            sims = ix.vectors @ (q / (np.linalg.norm(q) or 1.0))
+            spread = sims.max() - sims.min()
+            score = score + self.DENSE_WEIGHT * ((sims - sims.min()) / spread if spread > 0 else 0.0)
+        for i, s in enumerate(ix.sentences):
+            held = [c for c in cues if self.shaped(c, s.text)]
+            score[i] += self.CUE_BONUS * len(held) / len(cues)
+            strict = [c for c in cues if self.words.cues[c].strict]
+            if strict and not any(c in held for c in strict):
+                score[i] *= self.STRICT_MISS
+        order = np.argsort(-score, kind="stable")
+        return [(float(score[i]), ix.sentences[i]) for i in order]
+
+    def _bm25(self, query: dict[str, float], tf: Counter, ix: _Indexed) -> float:
+        length = sum(tf.values()) or 1
+        norm = self.K1 * (1 - self.B + self.B * length / ix.avg_len)
+        return sum(w * ix.idf[t] * tf[t] * (self.K1 + 1) / (tf[t] + norm) for t, w in query.items() if t in tf)
+
+    def _indexed(self, doc) -> _Indexed | None:
+        key = (doc.kind, doc.id)
+        with self._lock:
+            if key in self._cache and self._cache[key].doc is doc:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        sentences = sentences_of(doc)
+        if not sentences:
+            return None
+        tokens = [Counter(self.tokenizer.tokenize(f"{s.text} {s.context}")) for s in sentences]
+        df = Counter(t for tf in tokens for t in tf)
+        n = len(sentences)
+        idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        avg = sum(sum(tf.values()) for tf in tokens) / n or 1.0
+        ix = _Indexed(doc, sentences, tokens, idf, avg, self._vectors(sentences))
+        with self._lock:
+            self._cache[key] = ix
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return ix
+
+    def _vectors(self, sentences: list[Sentence]) -> np.ndarray | None:
+        if self.embed is None:
+            return None
+        try:
+            m = np.asarray(self.embed.embed_documents([normalize(f"{s.context} {s.text}") for s in sentences]),
+                           dtype=np.float32)
+        except Exception:  # noqa: BLE001 - the term overlap still ranks the sentences
+            log.exception("evidence: sentence embedding failed")
+            return None
+        return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)

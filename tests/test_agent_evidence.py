@@ -1,0 +1,131 @@
+"""EvidenceFinder (精准回答) on real guides: a detail question gets the sentence that holds the detail first; a broad
+question and a question whose detail the guide does not hold keep today's answer. Expected facts are read from the
+corpus YAML."""
+from __future__ import annotations
+
+import pytest
+
+from agent.evidence import Evidence, EvidenceFinder, EvidenceWords, sentences_of
+from agent.normalize import Normalizer
+from agent.pipeline import Assistant
+from corpus.datafile import DataFileError
+from corpus.loader import load_corpus
+from index.text import Tokenizer
+from tests.conftest_agent import ROOT, agent_settings
+
+HYGIENE = "public-place-hygiene-license"   # a member of hotel-opening: in the indexed slice
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus(ROOT / "corpus" / "data")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return Tokenizer()  # its own: never teach the shared plain tokenizer words
+
+
+@pytest.fixture(scope="module")
+def finder(tokenizer):
+    return EvidenceFinder(tokenizer)
+
+
+@pytest.fixture(scope="module")
+def normalizer(tokenizer):
+    return Normalizer(tokenizer=tokenizer)
+
+
+def _faq_answer_with(doc, fact: str) -> tuple[int, str]:
+    return next((i, qa.a) for i, qa in enumerate(doc.faqs) if fact in qa.a)
+
+
+def test_sentences_cite_their_sections(corpus):
+    doc = corpus.get(HYGIENE)
+    sentences = sentences_of(doc)
+    sections = {s.section.split(":")[0] for s in sentences}
+    assert {"conditions", "materials", "steps", "time_limit", "fee", "faq"} <= sections
+    i, answer = _faq_answer_with(doc, "4年")
+    assert any(s.section == f"faq:{i}" and s.text in answer for s in sentences)
+
+
+def test_detail_question_gets_the_sentence_holding_it(corpus, finder, normalizer):
+    doc = corpus.get(HYGIENE)
+    i, _ = _faq_answer_with(doc, "4年")
+    found = finder.run(doc, normalizer.run("我们旅店的卫生许可证拿到手以后管几年？"))
+    assert found.detail and "duration" in found.cues
+    assert found.best is not None and "4年" in found.best.text and found.best.section == f"faq:{i}"
+    assert found.line.startswith(found.best.text) and "常见问题" in found.line
+
+
+def test_detail_in_a_condition(corpus, finder, normalizer):
+    doc = corpus.get("divorce-registration")
+    found = finder.run(doc, normalizer.run("协议离婚的冷静期是多少天"))
+    assert found.best is not None and "30日" in found.best.text
+
+
+def test_broad_question_is_not_a_detail_question(corpus, finder, normalizer):
+    found = finder.run(corpus.get(HYGIENE), normalizer.run("开宾馆卫生许可证去哪里怎么办理"))
+    assert not found.detail and found.best is None
+
+
+def test_absent_detail_is_not_invented(corpus, finder, normalizer):
+    # the guide states no grade or level (县级 is not one): a strict cue finds no sentence shaped like the answer
+    doc = corpus.get(HYGIENE)
+    assert not any(finder.shaped("level", s.text) for s in sentences_of(doc))
+    found = finder.run(doc, normalizer.run("办卫生许可证要求消防达到几级"))
+    assert found.detail and found.best is None
+
+
+def test_broken_cue_pattern_stops_the_start(tmp_path):
+    bad = tmp_path / "evidence.yaml"
+    bad.write_text("cues:\n  duration:\n    words: [多久]\n    holds: ['(\\d+']\n", encoding="utf-8")
+    with pytest.raises(DataFileError):
+        EvidenceWords.load(bad)
+
+
+# -- through the assistant (the indexed slice of the real corpus) ----------------------------------
+
+@pytest.fixture(scope="module")
+def assistant():
+    return Assistant.from_settings(agent_settings("none"))
+
+
+def _without_evidence(assistant: Assistant, monkeypatch, text: str):
+    monkeypatch.setattr(assistant.evidence, "run", lambda doc, msg: Evidence())
+    reply = assistant.handle(text)
+    monkeypatch.undo()
+    return reply
+
+
+def test_reply_states_the_detail_first(assistant):
+    reply = assistant.handle("公共场所卫生许可证的有效期是几年？")
+    assert reply.route is not None and reply.route.id == HYGIENE
+    first = reply.answer.splitlines()[0]
+    assert "4年" in first
+    assert reply.citations[0].section.startswith("faq:") and "4年" in reply.citations[0].snippet
+
+
+@pytest.mark.parametrize("text", ["公共场所卫生许可证怎么办理", "公共场所卫生许可要求消防达到几级"])
+def test_broad_or_absent_keeps_todays_answer(assistant, monkeypatch, text):
+    reply = assistant.handle(text)
+    before = _without_evidence(assistant, monkeypatch, text)
+    assert reply.route is not None and reply.route.id == HYGIENE
+    assert reply.answer == before.answer
+    assert [c.section for c in reply.citations] == [c.section for c in before.citations]
+
+
+def test_evidence_goes_first_in_text_citations_and_llm_facts(corpus, finder, normalizer):
+    from agent.compose import AnswerComposer
+    from agent.formatter import ChannelFormatter
+
+    doc = corpus.get(HYGIENE)
+    found = finder.run(doc, normalizer.run("卫生许可证有效期是几年"))
+    composed = AnswerComposer(corpus).run(doc, {}, ["time_limit"])
+    facts_before = composed.llm_facts()
+    composed.lead_with(found.best.line, found.best.section, found.best.text)
+    assert composed.text.splitlines()[0] == found.best.line
+    assert composed.citations[0].section == found.best.section
+    assert composed.llm_facts().splitlines()[0] == found.best.text
+    assert composed.llm_facts().endswith(facts_before)
+    assert found.best.text in ChannelFormatter().run("hotline", composed.text, composed).splitlines()[0]
