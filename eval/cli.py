@@ -56,6 +56,7 @@ def run(
     from eval.metrics import HEADLINE, compare as compare_runs
     from eval.report import LABELS, write_report
     from eval.runner import run_cases
+    from eval.scoring import Bundles
 
     if llm not in (None, "local", "none", "openai"):
         _fail(f"--llm must be local, none or openai (got {llm!r})")
@@ -82,7 +83,8 @@ def run(
             resolved += result.resolved
             bar.update(task, advance=1, description=f"eval {set_.name} (llm={backend}) resolved {resolved}")
 
-        results, summary = run_cases(assistant, cases, search, progress=step)
+        results, summary = run_cases(assistant, cases, search, progress=step,
+                                     bundles=Bundles.from_corpus(assistant.corpus))
 
     table = Table(title=f"{set_} · llm={backend} · {summary.cases} cases")
     table.add_column("metric")

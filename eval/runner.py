@@ -7,7 +7,7 @@ from typing import Callable, Iterable, Protocol
 from agent.reply import Reply
 from eval.cases import Case
 from eval.metrics import Summary, summarize
-from eval.scoring import CaseResult, score_case, titles_match
+from eval.scoring import Bundles, CaseResult, score_case, titles_match
 
 
 class Responder(Protocol):
@@ -30,7 +30,8 @@ def target_rank(search: Search | None, case: Case) -> int | None:
     return None
 
 
-def run_case(responder: Responder, case: Case, search: Search | None = None) -> CaseResult:
+def run_case(responder: Responder, case: Case, search: Search | None = None,
+             bundles: Bundles | None = None) -> CaseResult:
     session_id = f"eval-{case.id}-{uuid.uuid4().hex[:8]}"
     reply: Reply | None = None
     for message in case.messages:
@@ -39,14 +40,16 @@ def run_case(responder: Responder, case: Case, search: Search | None = None) -> 
     assert reply is not None
     # True/False when the last turn's answer was phrased by the LLM (fell back or not); None otherwise.
     fallback = {"accepted": False, "rejected": True}.get(reply.lead or "")
-    return score_case(case, reply, target_rank(search, case), fallback)
+    return score_case(case, reply, target_rank(search, case), fallback, bundles)
 
 
 def run_cases(responder: Responder, cases: Iterable[Case], search: Search | None = None,
-              progress: Callable[[CaseResult], None] | None = None) -> tuple[list[CaseResult], Summary]:
+              progress: Callable[[CaseResult], None] | None = None,
+              bundles: Bundles | None = None) -> tuple[list[CaseResult], Summary]:
+    """``bundles``: 一件事/member pairs that count as one route when the answer holds the facts (``Bundles``)."""
     results = []
     for case in cases:
-        result = run_case(responder, case, search)
+        result = run_case(responder, case, search, bundles)
         results.append(result)
         if progress:
             progress(result)

@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 from opencc import OpenCC
+from typing import Iterable
+
 from pydantic import BaseModel, Field
 
 from agent.reply import Reply
@@ -106,12 +108,35 @@ def score_slots(expected: dict[str, str], reply: Reply) -> tuple[SlotScore, list
     return score, reasons
 
 
+class Bundles:
+    """Which titles answer the same need: a 一件事 and each of its member matters. A consult routed to the other
+    one of such a pair counts as routed right when the answer holds every required fact (a question about one step
+    may go to the matter, one about the whole life event to the 一件事)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()):
+        self._pairs = {frozenset((normalize_title(a), normalize_title(b))) for a, b in pairs}
+
+    @classmethod
+    def from_corpus(cls, corpus) -> "Bundles":
+        return cls((sc.title, corpus.matters[m.matter].title) for sc in corpus.scenarios.values()
+                   for m in sc.members if m.matter in corpus.matters)
+
+    def related(self, title: str | None, target: str | None) -> bool:
+        if not title or not target:
+            return False
+        return any(frozenset((normalize_title(title), normalize_title(alt))) in self._pairs
+                   for alt in target.split("|") if alt)
+
+
 def score_case(case: Case, reply: Reply, target_rank: int | None = None,
-               verifier_fallback: bool | None = None) -> CaseResult:
+               verifier_fallback: bool | None = None, bundles: Bundles | None = None) -> CaseResult:
     e = case.expect
     reasons: list[str] = []
     route_title = reply.route.title if reply.route else None
     route_ok = titles_match(route_title, e.target) if e.target else None
+    # The other half of a 一件事/member pair, with every required fact in the answer, is routed right.
+    route_ok = route_ok or (e.kind == "consult" and bundles is not None and bundles.related(route_title, e.target)
+                            and all(fact_present(f, reply.answer) for f in e.must)) if e.target else None
     # Only "which service did you mean" counts as clarifying here; a 情形 question comes with a route.
     clarified = reply.clarify is not None and reply.clarify.kind == "route" and bool(reply.clarify.options)
     result = CaseResult(

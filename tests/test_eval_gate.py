@@ -10,6 +10,7 @@ from eval.cases import load_cases
 from eval.harness import build_assistant
 from eval.report import write_report
 from eval.runner import run_cases
+from eval.scoring import Bundles
 
 ROOT = Path(__file__).resolve().parent.parent
 GATE = tomllib.loads((ROOT / "eval" / "gate.toml").read_text(encoding="utf-8"))["dev"]
@@ -30,7 +31,7 @@ def test_dev_set_resolution_rate_meets_the_gate(shipped_settings, tmp_path):
     cases = load_cases(ROOT / GATE["set"])
     assert len(cases) >= 400
     assistant, search, backend = build_assistant(GATE["llm"], shipped_settings)
-    results, summary = run_cases(assistant, cases, search)
+    results, summary = run_cases(assistant, cases, search, bundles=Bundles.from_corpus(assistant.corpus))
     write_report(tmp_path, summary, results, {"set": GATE["set"], "llm": backend})
     print(f"\ndev set, llm={backend}: resolution {summary.resolution_rate:.1%} ({summary.resolved}/{summary.cases}), "
           f"routing top-1 {summary.routing_top1:.1%}, intent {summary.intent_accuracy:.1%}, "

@@ -152,3 +152,23 @@ def test_alternative_targets_traditional_answers_and_exact_slot_labels():
     form = [("baby_birth_date", "出生日期", "2026-11-16"), ("applicant_birth_date", "申请人出生日期", "1990-03-07")]
     r = score_case(case("apply", **exp), reply("apply", route="企业开办", form=form))
     assert r.resolved and r.slots.false_positive == 0
+
+
+def test_the_other_half_of_a_bundle_counts_when_the_facts_are_there():
+    """A consult answered by the 一件事's member matter (or the 一件事 of the expected matter) is routed right
+    when the answer holds every required fact; without the facts, or for an unrelated guide, it is not."""
+    from eval.scoring import Bundles
+
+    bundles = Bundles([("新生儿出生一件事", "出生登记"), ("企业开办一件事", "设立登记")])
+    facts = "需要出生医学证明、户籍资料。"
+    member = score_case(case("consult", **CONSULT), reply(route="出生登记", answer=facts), bundles=bundles)
+    assert member.resolved and member.route_ok
+    assert not score_case(case("consult", **CONSULT), reply(route="出生登记", answer=facts)).resolved  # no bundles
+    lacking = score_case(case("consult", **CONSULT), reply(route="出生登记", answer="需要出生医学证明。"),
+                         bundles=bundles)
+    assert not lacking.resolved and any(r.startswith("route") for r in lacking.reasons)
+    unrelated = score_case(case("consult", **CONSULT), reply(route="设立登记", answer=facts), bundles=bundles)
+    assert not unrelated.resolved
+    scenario = score_case(case("consult", target="出生登记", must=["出生医学证明"]),
+                          reply(route="新生儿出生一件事", answer=facts), bundles=bundles)
+    assert scenario.resolved
