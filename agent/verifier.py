@@ -1,20 +1,71 @@
-"""Verifier: LLM text may say only what the cited sources say. Every material, money amount, day count and phone
-number in it must appear in them."""
+"""Verifier: LLM text may say only what the cited sources say. Every material, department, money amount, day count
+and phone number in it must appear in them, and no yes/no claim may contradict them."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus.datafile import load_data_file
 from index.text import normalize
 
+DATA_FILE = Path(__file__).parent / "data" / "verifier.yaml"
 _MATERIAL_RE = re.compile(
     r"[\u4e00-\u9fa5A-Za-z（）()《》]{0,12}?(?:证明|证件|证书|登记表|申请表|申请书|协议书?|合同|执照|户口簿|户口本|身份证|结婚证|照片|发票|存折|银行卡|报告|承诺书|委托书|复印件)")
 _MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*元")
 _DAYS_RE = re.compile(r"(\d+)\s*(?:个)?(?:工作日|自然日|天|日|个月|小时)")
 _PHONE_NUM_RE = re.compile(r"(?<!\d)(?:\d{3,4}-)?\d{5,11}(?!\d)")
 _FREE_WORDS = ("不收费", "免费", "无需缴费", "不收取")
-# Material words too generic to check (they are never a specific document).
-_GENERIC_MATERIALS = {"证明", "证件", "材料", "复印件", "照片", "身份证明", "相关证明", "有效证件", "报告", "合同", "协议"}
+_CLAUSE = re.compile(r"(?<=[？?])|[，,。；;！!\n]")  # a question mark stays with its clause
+
+
+class VerifierWords(BaseModel):
+    """``data/verifier.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    generic_materials: list[str]
+    generic_departments: list[str]
+    department_endings: list[str] = Field(min_length=1)
+    department_lead_words: list[str] = []
+    modals: dict[str, list[str]] = Field(min_length=1)  # kind of claim -> its words
+    negations: list[str] = Field(min_length=1)
+    question_words: list[str] = []
+
+
+class _Claims:
+    """Departments and yes/no claims in a text, by the words of ``data/verifier.yaml``."""
+
+    def __init__(self, words: VerifierWords):
+        self.words = words
+        endings = "|".join(sorted(map(re.escape, words.department_endings), key=len, reverse=True))
+        self.department = re.compile(rf"[\u4e00-\u9fa5]{{2,12}}?(?:{endings})")
+        negs = "|".join(sorted(map(re.escape, words.negations), key=len, reverse=True))
+        self.kinds = {kind: (re.compile("|".join(sorted(map(re.escape, ws), key=len, reverse=True))),
+                             re.compile(rf"(?:{negs})(?:{'|'.join(sorted(map(re.escape, ws), key=len, reverse=True))})"))
+                      for kind, ws in words.modals.items()}
+        every = [w for ws in words.modals.values() for w in ws] + list(words.negations)
+        self.claim_words = re.compile("|".join(sorted(map(re.escape, every), key=len, reverse=True)))
+
+    def departments(self, text: str) -> list[str]:
+        lead = "|".join(sorted(map(re.escape, self.words.department_lead_words), key=len, reverse=True))
+        found = (re.sub(rf"^(?:{lead})+", "", m.group(0)) if lead else m.group(0)
+                 for m in self.department.finditer(text))
+        return [d for d in found if d not in self.words.generic_departments and len(d) >= 3]
+
+    def polarity(self, clause: str) -> dict[str, bool]:
+        """Each kind of claim the clause makes (can, need, fee…): True for a yes, False for a no. A question
+        claims nothing."""
+        if any(w in clause for w in self.words.question_words):
+            return {}
+        return {kind: not negated.search(clause) for kind, (said, negated) in self.kinds.items() if said.search(clause)}
+
+    def topic(self, clause: str) -> set[str]:
+        """The clause's character bigrams without its claim words: what the claim is about."""
+        rest = self.claim_words.sub(" ", clause)
+        return {rest[i:i + 2] for i in range(len(rest) - 1) if " " not in rest[i:i + 2]}
 
 
 @dataclass
@@ -27,9 +78,11 @@ class Verifier:
     """Every material, fee, time limit and phone number in generated text must be in the cited sources, and no
     stretch of ``secret`` (the system prompt) may appear in it (an injection that worked)."""
 
-    def __init__(self, secret: str = "", window: int = 12):
+    def __init__(self, secret: str = "", window: int = 12, words: VerifierWords | None = None):
         self.secret = "".join(secret.split())
         self.window = window
+        self.words = words or load_data_file(DATA_FILE, VerifierWords)
+        self.claims = _Claims(self.words)
 
     def run(self, text: str, sources: list[str]) -> Verdict:
         verdict = self._supported(text, sources)
@@ -52,7 +105,7 @@ class Verifier:
         for m in _MATERIAL_RE.finditer(body):
             phrase = re.sub(r"^(?:需要|带上|带|提供|准备|提交|携带|及|和|与|或|以及|的|并|须|需|要)+", "", m.group(0))
             phrase = phrase.strip("（）()《》")
-            if len(phrase) < 3 or phrase in _GENERIC_MATERIALS:
+            if len(phrase) < 3 or phrase in self.words.generic_materials:
                 continue
             if phrase in src_compact or _core_supported(phrase, src_compact):
                 continue
@@ -69,7 +122,38 @@ class Verifier:
             num = m.group(0)
             if num not in src_compact and not _DAYS_RE.match(body[m.start():]):
                 bad.append(num)
-        return Verdict(ok=not bad, unsupported=bad)
+        bad += self.unknown_departments(body, src_compact)
+        bad += self.contradictions(body, src)
+        return Verdict(ok=not bad, unsupported=list(dict.fromkeys(bad)))
+
+    def unknown_departments(self, body: str, src_compact: str) -> list[str]:
+        """Departments named in ``body`` (normalised) that the sources (normalised, no spaces) do not name."""
+        return [d for d in self.claims.departments(body) if not _department_supported(d, src_compact)]
+
+    def contradictions(self, body: str, src: str) -> list[str]:
+        """Lead clauses that say yes where every source clause of the same kind about the same thing says no, or
+        the reverse."""
+        sources = [(self.claims.topic(c), self.claims.polarity(c)) for c in _CLAUSE.split(src) if c.strip()]
+        out = []
+        for clause in (c for c in _CLAUSE.split(body) if c.strip()):
+            topic = self.claims.topic(clause)
+            if len(topic) < 2:
+                continue
+            need = max(2, len(topic) // 2)
+            for kind, said in self.claims.polarity(clause).items():
+                about = {claims[kind] for s_topic, claims in sources if kind in claims and len(topic & s_topic) >= need}
+                if about and said not in about:  # no source says the same of it, and one says the opposite
+                    out.append(clause.strip())
+                    break
+        return out
+
+
+def _department_supported(name: str, src: str) -> bool:
+    """A department is supported when the sources name it, or most of its words (市场监管局 for 市场监督管理局)."""
+    if name in src or _core_supported(name, src):
+        return True
+    grams = {name[i:i + 2] for i in range(len(name) - 1)}
+    return sum(g in src for g in grams) >= 0.5 * len(grams)
 
 
 def _core_supported(phrase: str, src: str) -> bool:
