@@ -7,17 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from agent.evidence import EvidenceWords
 from agent.guard import SafetyData, load_safety_data
 from agent.intent import IntentExamples
 from agent.normalize import AspectWords, EnglishWords
 from agent.privacy import NameWords
 from agent.responders import ReplyTexts
 from agent.router import GenericWords
+from agent.verifier import VerifierWords
 from corpus.datafile import DataFileError, load_data_file
 
 DATA = Path(__file__).resolve().parent.parent / "agent" / "data"
 FILES = [("aspects.yaml", AspectWords), ("english.yaml", EnglishWords), ("generic.yaml", GenericWords),
-         ("intents.yaml", IntentExamples), ("replies.yaml", ReplyTexts), ("safety.yaml", SafetyData), ("privacy.yaml", NameWords)]
+         ("intents.yaml", IntentExamples), ("replies.yaml", ReplyTexts), ("safety.yaml", SafetyData), ("privacy.yaml", NameWords),
+         ("evidence.yaml", EvidenceWords), ("verifier.yaml", VerifierWords)]
 
 
 @pytest.mark.parametrize("name,model", FILES)
