@@ -37,7 +37,6 @@ from agent.turn import ChannelName, TurnContext, Understood
 from agent.verifier import Verifier
 from corpus.loader import load_corpus
 from index.retriever import HybridRetriever
-from index.text import plain_tokenizer
 
 if TYPE_CHECKING:
     from agent.status import StatusLookup
@@ -84,7 +83,7 @@ class Assistant:
         self.situations = SituationResolver()
         self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s)
         self.composer = AnswerComposer(corpus)
-        self.evidence = EvidenceFinder(tokenizer or plain_tokenizer())
+        self.evidence = EvidenceFinder(self.normalizer.tokenizer)  # the retriever's, or jieba's own without one
         cold_budget = settings.llm.cold_prompt_tokens if settings.llm.backend == "local" else 0
         self.phraser = LLMPhraser(self.runner, cold_prompt_tokens=cold_budget or None,
                                   cold_prompt_s=settings.llm.cold_prompt_s) if self.runner else None

@@ -23,6 +23,7 @@ from urllib.parse import quote_plus, unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.zh.patterns import alternation, longest_first
 from corpus.datafile import load_data_file
 
 DATA_FILE = Path(__file__).parent / "data" / "privacy.yaml"
@@ -204,7 +205,7 @@ def load_name_words(path: Path = DATA_FILE, text: str | None = None) -> NameWord
 @functools.cache
 def _words() -> _Words:
     w = load_name_words()
-    cues = "|".join(re.escape(c) for c in sorted(w.name_cues, key=len, reverse=True))
+    cues = alternation(longest_first(w.name_cues))
     # The name is read by a look-ahead so that 申请人姓名：孙晓雯 is seen after 姓名 as well as after 申请人.
     return _Words(re.compile(rf"(?:{cues})[\s:：]*(?:是|为)?[\s:：]*(?=(?P<run>[\u4e00-\u9fff]+))"),
                   tuple(w.name_cues), tuple(sorted(w.number_labels, key=len, reverse=True)), tuple(w.not_name_endings))

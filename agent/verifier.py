@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.zh.patterns import alternation, longest_first
 from corpus.datafile import load_data_file
 from index.text import normalize
 
@@ -35,23 +36,25 @@ class VerifierWords(BaseModel):
     question_words: list[str] = []
 
 
+def _words_re(words: list[str]) -> str:
+    return alternation(longest_first(words))
+
+
 class _Claims:
     """Departments and yes/no claims in a text, by the words of ``data/verifier.yaml``."""
 
     def __init__(self, words: VerifierWords):
         self.words = words
-        endings = "|".join(sorted(map(re.escape, words.department_endings), key=len, reverse=True))
-        self.department = re.compile(rf"[\u4e00-\u9fa5]{{2,12}}?(?:{endings})")
-        negs = "|".join(sorted(map(re.escape, words.negations), key=len, reverse=True))
-        self.kinds = {kind: (re.compile("|".join(sorted(map(re.escape, ws), key=len, reverse=True))),
-                             re.compile(rf"(?:{negs})(?:{'|'.join(sorted(map(re.escape, ws), key=len, reverse=True))})"))
+        self.department = re.compile(rf"[\u4e00-\u9fa5]{{2,12}}?(?:{_words_re(words.department_endings)})")
+        lead = _words_re(words.department_lead_words)
+        self.department_lead = re.compile(rf"^(?:{lead})+") if lead else None
+        negs = _words_re(words.negations)
+        self.kinds = {kind: (re.compile(_words_re(ws)), re.compile(rf"(?:{negs})(?:{_words_re(ws)})"))
                       for kind, ws in words.modals.items()}
-        every = [w for ws in words.modals.values() for w in ws] + list(words.negations)
-        self.claim_words = re.compile("|".join(sorted(map(re.escape, every), key=len, reverse=True)))
+        self.claim_words = re.compile(_words_re([w for ws in words.modals.values() for w in ws] + words.negations))
 
     def departments(self, text: str) -> list[str]:
-        lead = "|".join(sorted(map(re.escape, self.words.department_lead_words), key=len, reverse=True))
-        found = (re.sub(rf"^(?:{lead})+", "", m.group(0)) if lead else m.group(0)
+        found = (self.department_lead.sub("", m.group(0)) if self.department_lead else m.group(0)
                  for m in self.department.finditer(text))
         return [d for d in found if d not in self.words.generic_departments and len(d) >= 3]
 

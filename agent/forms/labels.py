@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import re
 
-from corpus.schema import FormField
 from agent.forms.roles import Roles
-from agent.forms.vocabulary import FormWords, alternation
+from agent.forms.vocabulary import FormWords
+from agent.zh.patterns import alternation
+from corpus.schema import FormField
 
 _NAME_LABEL = re.compile(r"(姓名|名字)")
 _COMPANY_NAME_LABEL = re.compile(r"(企业|公司|单位|商户|个体工商户|店铺|字号|市场主体).*名称|^名称$")

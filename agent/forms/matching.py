@@ -7,14 +7,15 @@ import re
 from dataclasses import dataclass, field as dc_field
 from typing import Iterator
 
-from corpus.schema import FormField
 from agent.forms.found import Slot
 from agent.forms.labels import Labels, bigrams, bracketless, label_value_re, title_words
 from agent.forms.roles import Roles
 from agent.forms.validators import Validator
-from agent.forms.vocabulary import Vocabulary, alternation, longest_first
+from agent.forms.vocabulary import Vocabulary
+from agent.zh.patterns import alternation, longest_first
 from agent.zh.sentences import CLAUSE_BREAK, sentence_start
 from agent.zh.width import to_halfwidth
+from corpus.schema import FormField
 
 # Fields without a role (落户地址, 出生医院) take any slot, preferring unlabelled ones.
 _ANY_ROLE = 5

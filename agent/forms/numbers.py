@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 
 from agent.forms.validators import check_id_number, check_uscc
-from agent.forms.vocabulary import FormWords, alternation
+from agent.forms.vocabulary import FormWords
 from agent.privacy import ID_NUMBER, MOBILE
+from agent.zh.patterns import alternation
 from agent.zh.sentences import sentence_start
 
 _RUN_RE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+|＋)?86[\s\-]?)?[0-9A-Za-z](?:[\s\-]?[0-9A-Za-z])+(?![0-9A-Za-z])")

@@ -8,7 +8,8 @@ from agent.forms.found import NOT_A_VALUE, Found
 from agent.forms.lexer import Token
 from agent.forms.names import looks_like_name
 from agent.forms.roles import Roles
-from agent.forms.vocabulary import FormWords, alternation
+from agent.forms.vocabulary import FormWords
+from agent.zh.patterns import alternation
 from agent.zh.sentences import sentence_start
 
 # Words that end the walk back over a shop's name (开|了|一家|老王烧烤店).

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import re
 
-from corpus.schema import FormField
-from agent.forms.vocabulary import Vocabulary, longest_first
+from agent.forms.vocabulary import Vocabulary
+from agent.zh.patterns import longest_first
 from agent.zh.sentences import sentence_start
+from corpus.schema import FormField
 
 # Fields of these types may also belong to a person named inside their label (经办人姓名).
 _PERSON_VALUE_TYPES = ("text", "id_number", "phone", "date", "address")

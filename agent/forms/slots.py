@@ -17,10 +17,11 @@ from agent.forms.names import looks_like_name
 from agent.forms.numbers import NumberReader
 from agent.forms.organisations import OrganisationReader
 from agent.forms.roles import Roles
-from agent.forms.vocabulary import Vocabulary, alternation, default_vocabulary, longest_first
+from agent.forms.vocabulary import Vocabulary, default_vocabulary
 from agent.zh.dates import DATE_PATTERNS
 from agent.zh.money import format_money, parse_money
 from agent.zh.numerals import CN_NUM, cn_int, spoken_digits_to_digits
+from agent.zh.patterns import alternation, longest_first
 from agent.zh.sentences import sentence_start
 from agent.zh.width import to_halfwidth_in_place
 

@@ -4,7 +4,6 @@ problem, and every role named must be one of ``corpus/roles.yaml``. ``Vocabulary
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -109,15 +108,6 @@ def load_option_words(path: Path | str = DATA_DIR / "options.yaml", text: str | 
 
 def load_form_words(path: Path | str = DATA_DIR / "form_words.yaml", text: str | None = None) -> FormWords:
     return load_data_file(path, FormWords, text)
-
-
-def alternation(words: list[str] | tuple[str, ...]) -> str:
-    """``a|b|c`` of escaped words, in the order given (the order a regex tries them)."""
-    return "|".join(map(re.escape, words))
-
-
-def longest_first(words) -> list[str]:
-    return sorted(words, key=len, reverse=True)
 
 
 @dataclass(frozen=True)
