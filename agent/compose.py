@@ -73,6 +73,14 @@ class Composed:
                                           snippet=_snippet(source)))
         self.evidence.append(source)
 
+    def answer_first(self, faq: "FAQ") -> None:
+        """A standalone FAQ that answers the message, first and cited as itself, before its guide's sections."""
+        self.blocks.insert(0, ("answer", f"问：{faq.question}\n答：{faq.answer}"))
+        self.sources["answer"] = faq.answer
+        self.citations.insert(0, Citation(doc_id=faq.id, title=faq.question, section="answer",
+                                          snippet=_snippet(faq.answer)))
+        self.evidence.insert(0, faq.answer)
+
     def add(self, section: str, body: str, source: str | None = None, cite: bool = True) -> None:
         if not body:
             return

@@ -228,7 +228,7 @@ class Assistant:
         composed = self.composer.run(doc, session.answers, seen.msg.aspects, _faq_sections(decision, route.id),
                                      situations.matter)
         if seen.intent.name == "consult":
-            self._evidence(doc, seen, composed)
+            self._evidence(doc, seen, composed, decision.faq)
         draft = self._draft(t, seen, doc, route, composed, situations.question, form)
         if self.phraser is None or seen.intent.name != "consult" or doc.kind == "catalog":
             yield {"type": "reply", "reply": draft.reply(draft.answer, None)}
@@ -277,11 +277,14 @@ class Assistant:
         session.failures = 0
         t.region_doc = self.corpus.region_of(route.region) or t.region_doc
 
-    def _evidence(self, doc, seen: Understood, composed: Composed) -> None:
-        """A detail question (多少天, 几级, 在哪…) answered by one sentence of the guide: that sentence first."""
+    def _evidence(self, doc, seen: Understood, composed: Composed, faq_id: str | None) -> None:
+        """A detail question (多少天, 几级, 在哪…) answered by one sentence of the guide: that sentence first;
+        a standalone FAQ the router found the guide through goes before it."""
         found = self.evidence.run(doc, seen.msg)
         for sentence in reversed(found.picked):  # each goes first: the best ends up on top
             composed.lead_with(sentence.line, sentence.section, sentence.text)
+        if faq_id is not None and faq_id in self.corpus.faqs:
+            composed.answer_first(self.corpus.faqs[faq_id])
 
     def _draft(self, t: TurnContext, seen: Understood, doc, route: Route, composed: Composed,
                question: PendingClarify | None, form: FormState | None) -> Draft:

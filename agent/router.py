@@ -95,6 +95,7 @@ class RouteDecision:
     switched: bool = False       # a new topic replaced the session's route
     no_match: bool = False
     reason: RouteReason = RouteReason.NO_MATCH
+    faq: str | None = None       # the standalone FAQ that answers the message; the route is its guide
 
 
 class Router:
@@ -345,5 +346,17 @@ class Router:
             if pc is not None:
                 return RouteDecision(hits=hits, clarify=pc, reason=RouteReason.CLOSE)
         route = Route(kind=top.kind, id=top.doc_id, title=top.title, region=top.region, score=top.score)
-        return RouteDecision(route=route, hits=hits, switched=current is not None and current.id != top.doc_id,
-                             reason=RouteReason.TOP_HIT)
+        guide = self.guide_of_faq(top, hits, region) if top.kind == "faq" else None
+        if guide is not None:  # the FAQ answers; its guide is where the user goes on (情形, 我要办)
+            route = self.route_of(guide, top.score)
+        return RouteDecision(route=route, hits=hits, switched=current is not None and current.id != route.id,
+                             reason=RouteReason.TOP_HIT, faq=top.doc_id if guide is not None else None)
+
+    def guide_of_faq(self, hit: "Hit", hits: list["Hit"], region: str | None) -> str | None:
+        """The guide a standalone FAQ belongs to: of its related guides, the best-ranked hit, else the first."""
+        faq = self.corpus.faqs.get(hit.doc_id)
+        guides = [r for r in (faq.related if faq else []) if self.corpus.get(r) is not None
+                  and self.corpus.get(r).kind in ("scenario", "matter")
+                  and (region is None or self.region_of.get(r) == region)]
+        ranked = [h.doc_id for h in hits if h.doc_id in guides]
+        return (ranked or guides or [None])[0]

@@ -109,17 +109,21 @@ def score_slots(expected: dict[str, str], reply: Reply) -> tuple[SlotScore, list
 
 
 class Bundles:
-    """Which titles answer the same need: a 一件事 and each of its member matters. A consult routed to the other
-    one of such a pair counts as routed right when the answer holds every required fact (a question about one step
-    may go to the matter, one about the whole life event to the 一件事)."""
+    """Which titles answer the same need: a 一件事 and each of its member matters, and a standalone FAQ and each
+    guide it belongs to (``related``). A consult routed to the other one of such a pair counts as routed right when
+    the answer holds every required fact (a question about one step may go to the matter, one about the whole life
+    event to the 一件事; an FAQ's answer is given with its guide)."""
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()):
         self._pairs = {frozenset((normalize_title(a), normalize_title(b))) for a, b in pairs}
 
     @classmethod
     def from_corpus(cls, corpus) -> "Bundles":
-        return cls((sc.title, corpus.matters[m.matter].title) for sc in corpus.scenarios.values()
-                   for m in sc.members if m.matter in corpus.matters)
+        members = [(sc.title, corpus.matters[m.matter].title) for sc in corpus.scenarios.values()
+                   for m in sc.members if m.matter in corpus.matters]
+        faqs = [(f.question, corpus.get(r).title) for f in corpus.faqs.values() for r in f.related
+                if corpus.get(r) is not None]
+        return cls(members + faqs)
 
     def related(self, title: str | None, target: str | None) -> bool:
         if not title or not target:

@@ -129,3 +129,31 @@ def test_evidence_goes_first_in_text_citations_and_llm_facts(corpus, finder, nor
     assert composed.llm_facts().splitlines()[0] == found.best.text
     assert composed.llm_facts().endswith(facts_before)
     assert found.best.text in ChannelFormatter().run("hotline", composed.text, composed).splitlines()[0]
+
+
+def test_a_standalone_faq_answers_first_and_routes_to_its_guide(assistant, corpus):
+    """An FAQ is evidence, not a destination: the reply routes to the guide it belongs to (so 情形 and 我要办
+    go on from there), with the FAQ's answer first and cited as the FAQ itself."""
+    faq = corpus.faqs["faq-pension-certification-missed"]
+    reply = assistant.handle(faq.question)
+    assert reply.route is not None and reply.route.kind in ("scenario", "matter")
+    assert reply.route.id in faq.related
+    assert reply.citations[0].doc_id == faq.id and reply.citations[0].section == "answer"
+    assert faq.answer[:20] in reply.answer.split("\n\n")[0]  # the first block, under its 解答 heading
+    assert any(c.doc_id == reply.route.id for c in reply.citations[1:])  # the guide's own sections follow
+
+
+def test_an_faq_hit_prefers_the_related_guide_retrieval_ranks_first(assistant):
+    from agent.router import Router
+
+    router: Router = assistant.router
+    corpus = assistant.corpus
+    faq = next(f for f in corpus.faqs.values() if len(f.related) >= 2 and all(r in corpus.matters or r in
+                                                                                 corpus.scenarios for r in f.related))
+    Hit = type("Hit", (), {})
+    def hit(doc_id):
+        h = Hit(); h.doc_id = doc_id; return h
+    second = faq.related[1]
+    assert router.guide_of_faq(hit(faq.id), [hit(faq.id), hit(second)], None) == second
+    assert router.guide_of_faq(hit(faq.id), [hit(faq.id)], None) == faq.related[0]
+    assert router.guide_of_faq(hit(faq.id), [], region="不存在的地区") is None

@@ -172,3 +172,18 @@ def test_the_other_half_of_a_bundle_counts_when_the_facts_are_there():
     scenario = score_case(case("consult", target="出生登记", must=["出生医学证明"]),
                           reply(route="新生儿出生一件事", answer=facts), bundles=bundles)
     assert scenario.resolved
+
+
+def test_bundles_from_corpus_pair_each_faq_with_its_guides():
+    from corpus.loader import load_corpus
+    from eval.scoring import Bundles
+    from tests.conftest_agent import ROOT
+
+    corpus = load_corpus(ROOT / "corpus" / "data")
+    bundles = Bundles.from_corpus(corpus)
+    faq = corpus.faqs["faq-pension-certification-missed"]
+    guide = corpus.get(faq.related[0]).title
+    assert bundles.related(guide, faq.question) and bundles.related(faq.question, guide)
+    unrelated = next(m.title for m in corpus.matters.values() if m.id not in faq.related)
+    assert not bundles.related(unrelated, faq.question)
+
