@@ -10,10 +10,12 @@ from typing import Callable
 
 from pydantic import RootModel
 
+from agent.homophones import HomophoneReader
 from agent.privacy import find_numbers
+from agent.wording import Reworded, Wording
 from agent.zh.jio import jionlp
 from corpus.datafile import load_data_file
-from index.text import Tokenizer, normalize, plain_tokenizer
+from index.text import Tokenizer, normalize, plain_tokenizer, simplified
 
 DATA_DIR = Path(__file__).parent / "data"
 # The API's limit: slot extraction reads all of a message (data may come anywhere); what is searched and classified
@@ -47,7 +49,9 @@ class Message:
     has_personal_data: bool
     aspects: list[str] = field(default_factory=list)  # materials, time_limit, fee, places, online, ...
     search_text: str = ""          # the focus without personal values: what retrieval searches
-    focused: str = ""              # raw, or for a long message its sentences richest in service words
+    focused: str = ""              # raw in plain words (data/wording.yaml, homophones read), or for a long message
+                                   # its sentences richest in service words
+    switched: bool = False         # the message sets the topic so far aside (先不说这个了，…)
 
     def __post_init__(self) -> None:
         self.focused = self.focused or self.raw
@@ -193,8 +197,11 @@ class Normalizer:
 
     def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None,
                  english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None,
-                 tokenizer: Tokenizer | None = None):
+                 tokenizer: Tokenizer | None = None, wording: Wording | None = None,
+                 homophones: HomophoneReader | None = None):
         self.pinyin = pinyin
+        self.wording = wording if wording is not None else Wording()
+        self.homophones = homophones  # built from the corpus by its owner; None: homophones stay as written
         self.tokenizer = tokenizer or plain_tokenizer()  # the retriever's: its dictionary knows the corpus words
         # Bounds what is searched, tokenised and classified (the retriever's ``focus``); None: the whole message.
         self.focus = focus or (lambda text: text)
@@ -209,14 +216,24 @@ class Normalizer:
         if self.pinyin is not None and (read := self.pinyin.read(raw)):
             raw = read
         raw = self.english.run(raw)
-        focused = self.focus(raw)
+        plain = self.plain(raw)
+        focused = self.focus(plain.text)
         text = normalize(focused)
         numbers = [(f.start, f.end) for f in find_numbers(raw) if f.kind in _PERSONAL_KINDS]
         personal = bool(numbers or _NAME_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
-        search_text = self.focus(_without_values(raw, numbers)) if personal else focused
+        search_text = self.focus(self.plain(_without_values(raw, numbers)).text) if personal else focused
         return Message(raw=raw, text=text, tokens=self.tokenizer.tokenize(search_text or focused), has_personal_data=personal,
-                       aspects=aspects, search_text=search_text or focused, focused=focused)
+                       aspects=aspects, search_text=search_text or focused, focused=focused, switched=plain.switched)
+
+    def plain(self, text: str) -> Reworded:
+        """``text`` as the guides would word it: dialect, filler, an operator's note and a switch cue read
+        (data/wording.yaml), homophones of service words read as the words (社宝卡 -> 社保卡). Raw stays as written:
+        forms and the safety checks read what the user typed."""
+        reworded = self.wording.run(simplified(text))
+        if self.homophones is None or not reworded.text:
+            return reworded if reworded.text else Reworded(text)
+        return Reworded(self.homophones.read(reworded.text), reworded.switched)
 
     def topic_tokens(self, msg: Message) -> list[str]:
         """Tokens that name a topic: not aspect words (材料, 多久…), not a lone character, not a number."""

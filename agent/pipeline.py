@@ -22,6 +22,7 @@ from agent.forms.drafts import FormDrafts
 from agent.forms.step import FormStep
 from agent.formatter import ChannelFormatter
 from agent.guard import Guard, GuardStage
+from agent.homophones import HomophoneReader
 from agent.intent import IntentClassifier, IntentResult, IntentStep, load_examples
 from agent.llm import LLMUnavailable, RunnerChat, get_chat_model, shared_runner
 from agent.normalize import MAX_MESSAGE_CHARS, Normalizer, PinyinReader
@@ -72,8 +73,10 @@ class Assistant:
         self.words = ReplyTexts.load()  # validated here: a broken data file stops the start with file and line
         # the stages, in turn order
         tokenizer = getattr(retriever, "tokenizer", None)  # the retriever's: its dictionary knows the corpus words
+        homophones = HomophoneReader(lambda: _service_words(corpus, retriever), lambda: _names(corpus), tokenizer)
         self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus), tokenizer),
-                                     focus=getattr(retriever, "focus", None), tokenizer=tokenizer)
+                                     focus=getattr(retriever, "focus", None), tokenizer=tokenizer,
+                                     homophones=homophones)
         self.intent = IntentStep(classifier, self.runner)
         self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent)
         self.router = Router(corpus, retriever, self.normalizer)
@@ -93,8 +96,8 @@ class Assistant:
         self._locks_lock = threading.Lock()
         self.drafts = FormDrafts(self.sessions, self._lock_for)  # form edits: same store, same session lock
         install_log_masking()
-        # The pinyin vocabulary takes seconds to build: do it off the first user's turn.
-        threading.Thread(target=self.normalizer.pinyin.warm, name="daoban-pinyin", daemon=True).start()
+        # The pinyin vocabularies take seconds to build: do it off the first user's turn.
+        threading.Thread(target=self._warm_pinyin, name="daoban-pinyin", daemon=True).start()
         self.llm_warm = threading.Event()  # set when the start-up prompt warming is over (or not needed)
         self._closing = threading.Event()
         self.warmed = 0  # prompts the last warming made ready
@@ -102,6 +105,10 @@ class Assistant:
             threading.Thread(target=self._warm_llm, name="daoban-llm-warm", daemon=True).start()
         else:
             self.llm_warm.set()
+
+    def _warm_pinyin(self) -> None:
+        self.normalizer.pinyin.warm()
+        self.normalizer.homophones.warm()
 
     def _warm_llm(self) -> None:
         """Evaluate the system prompt, then the facts of up to ``llm.prewarm`` guides (scenarios, FAQs, then
@@ -385,6 +392,23 @@ def _served_user_texts(turns: list[Turn]) -> list[str]:
     ID number) must not fill a form later in the session."""
     return [t.text for i, t in enumerate(turns) if t.role == "user" and not (
         i + 1 < len(turns) and (turns[i + 1].summary or "").startswith("out_of_scope"))]
+
+
+def _names(corpus: "Corpus"):
+    """Titles and aliases: what a user may name."""
+    for doc in corpus.documents():
+        yield doc.title
+        yield from getattr(doc, "aliases", []) or []
+
+
+def _service_words(corpus: "Corpus", retriever):
+    """Words whose homophones are read as them: titles, aliases, the words the index taught its tokenizer (titles,
+    materials, departments) and those it weighs as service words."""
+    yield from _names(corpus)
+    tokenizer = getattr(retriever, "tokenizer", None)
+    if tokenizer is not None:
+        yield from tokenizer.user_words()
+    yield from getattr(retriever, "service_words", lambda: [])()
 
 
 def _vocabulary(corpus: "Corpus"):

@@ -283,6 +283,8 @@ class Router:
         top = hits[0] if hits else None
         cur_hit = next((h for h in hits if h.doc_id == current.id), None)
         other_named = [d for d in named if d != current.id]
+        if msg.switched and topic:
+            return None  # the topic so far set aside (先不说这个了，…) for another: read like a first message
         if (not named and self.is_generic(msg, topic)) or (msg.has_personal_data and not other_named) \
                 or (named and not other_named):
             return RouteReason.FOLLOWUP_NO_TOPIC

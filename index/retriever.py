@@ -181,6 +181,10 @@ class HybridRetriever:
         """How much ``word`` speaks of a service (index/focus.py ``keyness``); 0 for words the guides do not use."""
         return self._weights.get(word, 0.0)
 
+    def service_words(self) -> list[str]:
+        """Words the index weighs as speaking of a service (``term_weight`` above 0)."""
+        return list(self._weights)
+
     def focus(self, text: str) -> str:
         """``text`` within ``index.focus_chars``: a longer one is cut to its sentences densest in service words."""
         limit = self.settings.index.focus_chars

@@ -67,6 +67,11 @@ def _t2s(text: str) -> str:
     return _T2S.convert(text)
 
 
+def simplified(text: str) -> str:
+    """``text`` in Simplified characters, nothing else changed."""
+    return _t2s(text)
+
+
 def _numerals(text: str) -> str:
     if not _CN_NUM.search(text):
         return text
@@ -143,9 +148,10 @@ class Tokenizer:
         the corpus words taught by ``add_words`` count as moderately common)."""
         return (self._jieba.FREQ.get(word, 0) + 1) / self._jieba.total
 
-    def cut(self, text: str) -> Iterator[str]:
-        """jieba's plain cut of ``text`` as written (no normalising, stop words kept)."""
-        return self._jieba.cut(text)
+    def cut(self, text: str, hmm: bool = True) -> Iterator[str]:
+        """jieba's plain cut of ``text`` as written (no normalising, stop words kept); ``hmm=False``: dictionary
+        words only (unknown characters stay single, they are not guessed into new words)."""
+        return self._jieba.cut(text, HMM=hmm)
 
     def tokenize(self, text: str) -> list[str]:
         """Search tokens of ``text``: normalised jieba words without stop words or punctuation."""

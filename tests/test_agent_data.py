@@ -15,12 +15,13 @@ from agent.privacy import NameWords
 from agent.responders import ReplyTexts
 from agent.router import GenericWords
 from agent.verifier import VerifierWords
+from agent.wording import WordingVocabulary
 from corpus.datafile import DataFileError, load_data_file
 
 DATA = Path(__file__).resolve().parent.parent / "agent" / "data"
 FILES = [("aspects.yaml", AspectWords), ("english.yaml", EnglishWords), ("generic.yaml", GenericWords),
          ("intents.yaml", IntentExamples), ("replies.yaml", ReplyTexts), ("safety.yaml", SafetyData), ("privacy.yaml", NameWords),
-         ("evidence.yaml", EvidenceWords), ("verifier.yaml", VerifierWords)]
+         ("evidence.yaml", EvidenceWords), ("verifier.yaml", VerifierWords), ("wording.yaml", WordingVocabulary)]
 
 
 @pytest.mark.parametrize("name,model", FILES)
@@ -42,6 +43,7 @@ def _break_line(text: str, pattern: str, replacement: str) -> tuple[str, int]:
     ("aspects.yaml", AspectWords, r"^fee: \[.*\]", "fee: {wrong: shape}"),
     ("intents.yaml", IntentExamples, r"^  apply:", "  applyy:"),
     ("replies.yaml", ReplyTexts, r"^  human: 转人工", "  humn: 转人工"),
+    ("wording.yaml", WordingVocabulary, r"^  aside: \[", "  asides: ["),
 ])
 def test_a_broken_file_names_its_file_and_line(tmp_path, name, model, pattern, replacement):
     text, line = _break_line((DATA / name).read_text(encoding="utf-8"), pattern, replacement)

@@ -1,0 +1,76 @@
+"""Read real wording as the plain Chinese the guides use (``data/wording.yaml``): dialect and spoken words
+(咋整 -> 怎么办, 俺 -> 我), filler dropped (嗯, 就是说), a hotline operator's note read as the caller's words
+(来电人称其母亲… -> 我的母亲…), and a switch of topic (先不说这个了，另外问个事，…) cut to the new topic."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus.datafile import load_data_file
+
+DATA_PATH = Path(__file__).parent / "data" / "wording.yaml"
+# A switch cue counts at the start of the message or of a clause, not inside one (关了算了 is no switch).
+_CLAUSE_START = r"(?:^|(?<=[，,。.！!？?；;：:\s]))"
+_CLAUSE_END = re.compile(r"[，,。.！!？?；;：:\s]")
+_SPACES = re.compile(r"\s{2,}")
+
+
+class SwitchWords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    aside: list[str] = Field(min_length=1)  # the old topic follows, up to the next comma
+    new: list[str] = Field(min_length=1)    # the new topic follows
+
+
+class WordingVocabulary(BaseModel):
+    """``data/wording.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    standard: dict[str, str]
+    fillers: list[str]
+    operator: dict[str, str]
+    switch: SwitchWords
+
+
+@dataclass(frozen=True)
+class Reworded:
+    text: str
+    switched: bool = False  # the message sets the topic so far aside
+
+
+def _alternation(words) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+class Wording:
+    """The reading of ``data/wording.yaml``: ``run(text)`` -> the text in plain words, and whether it switches."""
+
+    def __init__(self, vocabulary: WordingVocabulary | None = None):
+        v = vocabulary or load_data_file(DATA_PATH, WordingVocabulary)
+        self._map = {**v.standard, **v.operator, **{f: "" for f in v.fillers}}
+        self._words = re.compile(_alternation(self._map)) if self._map else None
+        self._aside = re.compile(_CLAUSE_START + "(?:" + _alternation(v.switch.aside) + ")")
+        self._new = re.compile(_CLAUSE_START + "(?:" + _alternation(v.switch.new) + ")")
+
+    def run(self, text: str) -> Reworded:
+        rest, switched = self.switch_rest(text)
+        if self._words is not None:
+            rest = self._words.sub(lambda m: self._map[m.group(0)], rest)
+        return Reworded(_SPACES.sub(" ", rest).strip(" ，,。"), switched)
+
+    def switch_rest(self, text: str) -> tuple[str, bool]:
+        """What follows the last switch cue (with, after an 'aside' cue, the old topic up to the next comma), when
+        something follows; else the text as it is."""
+        cuts = [m.end() for m in self._new.finditer(text)]
+        for m in self._aside.finditer(text):
+            end = _CLAUSE_END.search(text, m.end())
+            cuts.append(end.end() if end else m.end())
+        for cut in sorted(cuts, reverse=True):
+            rest = text[cut:].lstrip(" ，,。.：:")
+            if rest:
+                return rest, True
+        return text, False

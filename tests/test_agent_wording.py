@@ -1,0 +1,120 @@
+"""Routing that survives real wording: homophones of service words (agent/homophones.py), dialect, filler,
+hotline operator notes and switch cues (agent/wording.py, data/wording.yaml). Unit checks on the readers, and
+end to end on the real index over the corpus slice of tests/conftest_agent.py: each routed message is one that
+routed elsewhere (or nowhere) when read as written."""
+from __future__ import annotations
+
+import pytest
+
+from agent.homophones import HomophoneReader
+from agent.normalize import Normalizer
+from agent.pipeline import Assistant
+from agent.wording import Wording
+from index.text import plain_tokenizer
+from tests.conftest_agent import agent_settings
+
+WORDS = ["社会保障卡", "社保卡", "住房公积金", "公积金", "户口簿", "营业执照", "出生证", "区住建局", "住建局", "医保",
+         "社保"]
+NAMES = ["社会保障卡申领", "社保缴费查询", "医保参保登记"]
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return HomophoneReader(lambda: WORDS, lambda: NAMES, plain_tokenizer())
+
+
+@pytest.fixture(scope="module")
+def assistant():
+    a = Assistant.from_settings(agent_settings("none"))
+    a.normalizer.homophones.warm()
+    return a
+
+
+@pytest.mark.parametrize("written,read", [
+    ("俺那社宝卡丢了", "俺那社保卡丢了"),
+    ("公机金怎么提取", "公积金怎么提取"),
+    ("户口部丢了怎么补", "户口簿丢了怎么补"),
+    ("营业执找要带原件吗", "营业执照要带原件吗"),
+    ("社宝缴费记录在哪查", "社保缴费记录在哪查"),  # a two-character word of a title, same tones
+])
+def test_homophones_of_service_words_are_read_as_the_words(reader, written, read):
+    assert reader.read(written) == read
+
+
+@pytest.mark.parametrize("text", [
+    "孩子出生正常吗",      # 出生正 sounds like 出生证, but 正 belongs to 正常
+    "户口不迁可以吗",      # 不 is a word of its own next to 户口, not a misheard 簿
+    "要去住建局登记吗",    # 去 stands before 住建局; 区住建局 is another word
+    "我想一包东西",        # 一包 is a word: two characters need a shared character and no word of their own
+    "戶口簿丢了",          # Traditional characters of the right word are no homophone
+    "营业执照要带原件吗",  # the word as written stays
+])
+def test_words_that_merely_sound_alike_stay_as_written(reader, text):
+    assert reader.read(text) == text
+
+
+def test_dialect_filler_and_operator_wording_read_as_plain_words():
+    wording = Wording()
+    assert wording.run("俺娃刚生下来咋整啊，要办啥").text == "我孩子刚生下来怎么办啊，要办什么"
+    assert wording.run("嗯 就是说 出生证明在哪开").text == "出生证明在哪开"
+    assert wording.run("来电人称其母亲在家中病故，咨询后续手续").text == "我的母亲在家中病故，咨询后续手续"
+    assert wording.run("市民来电咨询：开宾馆要办哪些证").text.startswith("我想问")
+
+
+def test_a_switch_cue_keeps_only_the_new_topic():
+    wording = Wording()
+    r = wording.run("算了，先不说注销了，另外问个事，公司年报最晚什么时候报")
+    assert r.switched and r.text == "公司年报最晚什么时候报"
+    r = wording.run("先不说这个了，身份证丢了在外地能补吗")
+    assert r.switched and r.text == "身份证丢了在外地能补吗"
+    assert not wording.run("想着干脆关了算了，注销公司麻烦吗").switched  # inside a clause it is no cue
+    assert not wording.run("算了").switched                               # nothing new follows
+
+
+def test_the_normaliser_reads_plain_words_but_keeps_raw_as_typed(reader):
+    normalizer = Normalizer(homophones=reader)
+    msg = normalizer.run("俺的社宝卡丢了咋整")
+    assert msg.raw == "俺的社宝卡丢了咋整"           # forms and safety checks read what was typed
+    assert msg.focused == "我的社保卡丢了怎么办" and "社保卡" in msg.text
+    assert "俺" not in msg.tokens
+    assert Normalizer().run("先不说这个了，社保卡丢了").switched
+
+
+def test_a_homophone_laden_message_routes_like_the_correct_one(assistant):
+    right = assistant.handle("营业执照要带原件吗")
+    heard = assistant.handle("营业执找要带原件吗")  # as written it found nothing confident
+    assert right.route is not None and heard.route is not None and heard.route.id == right.route.id
+
+
+def test_a_dialect_message_routes_like_its_standard_form(assistant):
+    standard = assistant.handle("我家孩子刚生下来，怎么办啊")
+    dialect = assistant.handle("俺家娃刚生下来，咋整啊")  # as written: the 落户 matter, not the 一件事
+    assert standard.route is not None and standard.route.id == "newborn-birth"
+    assert dialect.route is not None and dialect.route.id == standard.route.id
+
+
+def test_a_switch_cue_with_a_new_topic_switches(assistant):
+    first = assistant.handle("开饭店要办什么证")
+    assert first.route is not None and first.route.id == "restaurant-opening"
+    # Without the cue, 「宾馆要办什么证」 right after stays on 开饭店 (a short follow-up naming no title).
+    stays = assistant.handle("宾馆要办什么证", session_id=first.session_id)
+    assert stays.route is not None and stays.route.id == "restaurant-opening"
+    again = assistant.handle("开饭店要办什么证")
+    switched = assistant.handle("先不说这个，宾馆要办什么证", session_id=again.session_id)
+    fresh = assistant.handle("宾馆要办什么证")  # what a new session gets for the same words
+    assert switched.route is None or switched.route.id != "restaurant-opening"
+    assert (switched.route and switched.route.id) == (fresh.route and fresh.route.id)
+    assert [o.id for o in (switched.clarify.options if switched.clarify else [])] == \
+        [o.id for o in (fresh.clarify.options if fresh.clarify else [])]
+    assert any(o.id == "hotel-opening" for o in (switched.clarify.options if switched.clarify else [])) or \
+        (switched.route is not None and switched.route.id == "hotel-opening")
+
+
+def test_where_to_apply_is_answered_with_windows_and_online_channels(assistant):
+    """「在哪报名」 asks where to do it: the service windows and the online channels both answer it; 「地址」 asks
+    for the windows only."""
+    assert {"places", "online"} <= set(Normalizer().run("在哪报名").aspects)
+    assert Normalizer().run("窗口地址是什么").aspects == ["places"]
+    reply = assistant.handle("开办餐饮店一件事在哪报名")
+    assert reply.route is not None and reply.route.id == "restaurant-opening"
+    assert "**办理地点**" in reply.answer and "**网上办理**" in reply.answer
