@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from agent.compose import AnswerComposer, Composed
@@ -268,6 +268,11 @@ class Assistant:
                 answer=decision.clarify.question + "\n" + _numbered(decision.clarify),
                 clarify=Clarify(kind="route", question=decision.clarify.question, options=decision.clarify.options),
                 suggestions=[self.words.chips.human])}  # the options are the clarify buttons; chips would repeat them
+        if decision.no_match and seen.intent.name == "consult" and not self.router.service_words(seen.msg):
+            # Nothing found, and not one word a service is named by (快递, 装修, 红烧肉): a look-alike of a
+            # question about a service, answered as out of scope rather than as a guide we failed to find.
+            return self._respond(t, replace(seen, intent=IntentResult("out_of_scope", seen.intent.confidence,
+                                                                      seen.intent.probs, "rule")))
         session.failures += 1
         session.pending = None
         handoff = session.failures >= FAILURES_BEFORE_HANDOFF

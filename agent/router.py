@@ -174,6 +174,11 @@ class Router:
         return len(topic) <= 2 and all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic) \
             and self.title_df(*topic) != 1
 
+    def service_words(self, msg: Message) -> list[str]:
+        """The message's topic words that some service title or alias holds, besides the generic words every
+        service shares (办理, 申请, 证明): none at all means it speaks of no service we know."""
+        return [t for t in self.normalizer.topic_tokens(msg) if t not in self.generic_words and self.title_df(t) >= 1]
+
     def answers_situation(self, scenario_id: str, msg: Message) -> bool:
         return any(k in msg.text for k in self.situation_words.get(scenario_id, ()))
 

@@ -118,3 +118,13 @@ def test_where_to_apply_is_answered_with_windows_and_online_channels(assistant):
     reply = assistant.handle("开办餐饮店一件事在哪报名")
     assert reply.route is not None and reply.route.id == "restaurant-opening"
     assert "**办理地点**" in reply.answer and "**网上办理**" in reply.answer
+
+
+def test_a_look_alike_that_names_no_service_is_out_of_scope(assistant):
+    """Nothing found and no word any service is named by: answered as out of scope, not as a guide we failed to
+    find; a message with a service word that finds nothing keeps the no-match reply (and the hotline)."""
+    msg = assistant.normalizer.run("红烧肉怎么做才不腻？")
+    assert assistant.router.service_words(msg) == []
+    reply = assistant.handle("红烧肉怎么做才不腻？")
+    assert reply.intent.name == "out_of_scope" and reply.route is None
+    assert assistant.router.service_words(assistant.normalizer.run("社保卡上的芯片是哪家厂造的")) == ["社保卡"]
