@@ -359,7 +359,9 @@ def test_english_service_words_are_read_as_the_guides_chinese_and_latin_aspect_w
     from agent.normalize import EnglishTerms, Normalizer
     normalizer = Normalizer()
     msg = normalizer.run("怎么check我的Housing  Fund余额，用手机能查吗")
-    assert "住房公积金" in msg.raw and "check" in msg.raw and "housing" not in msg.text
+    assert "住房公积金" in msg.raw and "查询" in msg.raw and "housing" not in msg.text
+    assert "挂失" in normalizer.run("I lost my 社保卡, how can I freeze it").raw
+    assert "分公司" in normalizer.run("We want to open a branch office in 烟台").raw  # the longest phrase wins
     assert normalizer.run("taxi费用能报销吗").raw.startswith("taxi")      # whole words only: not 税i
     assert EnglishTerms({}).run("housing fund") == "housing fund"
     assert "online" not in normalizer.run("How do I apply for a residence permit?").aspects  # apply is not app
