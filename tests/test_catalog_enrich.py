@@ -178,3 +178,17 @@ def test_no_match_reply_names_the_department_and_links_its_catalogue():
     assert dept.full_name not in plain.answer
     assert dept.full_name in hinted.answer and depts.catalogue_link in hinted.answer and "「失业保险金申领」" in hinted.answer
     assert "{" not in hinted.answer and "12345" in hinted.answer
+
+
+def test_catalogue_matters_have_their_own_no_match_threshold():
+    from types import SimpleNamespace
+
+    from daoban.settings import load_settings
+    from index.retriever import HybridRetriever
+
+    settings = load_settings()
+    fake = SimpleNamespace(settings=settings)
+    assert HybridRetriever._threshold(fake, "catalog") == settings.index.catalog_no_match_threshold
+    for kind in ("scenario", "matter", "faq"):
+        assert HybridRetriever._threshold(fake, kind) == settings.index.no_match_threshold
+    assert settings.index.catalog_no_match_threshold < settings.index.no_match_threshold
