@@ -29,7 +29,7 @@ from agent.normalize import MAX_MESSAGE_CHARS, Normalizer, PinyinReader
 from agent.phraser import SYSTEM_PROMPT, LLMPhraser
 from agent.privacy import install_log_masking
 from agent.reply import Clarify, FormState, Intent, LeadOutcome, Reply, Route
-from agent.responders import Ask, NoMatchResponder, ReplyTexts, Simple, responder_table
+from agent.responders import Ask, NoMatchResponder, ReplyTexts, Simple, department_hint, responder_table
 from agent.router import RouteDecision, Router
 from agent.scope import ScopeCheck
 from agent.session import InMemorySessionStore, PendingClarify, SessionState, SessionStore, Turn
@@ -276,7 +276,10 @@ class Assistant:
         session.failures += 1
         session.pending = None
         handoff = session.failures >= FAILURES_BEFORE_HANDOFF
-        return self._simple(t, seen.intent, self.no_match.run(Ask(seen.msg, t.region_doc), handoff=handoff))
+        hint = department_hint(seen.msg.text, decision.hits, self.corpus, self.corpus.departments.get(t.region)) \
+            if decision.no_match else None
+        return self._simple(t, seen.intent, self.no_match.run(Ask(seen.msg, t.region_doc), handoff=handoff,
+                                                              hint=hint))
 
     def _enter(self, t: TurnContext, route: Route, decision: RouteDecision) -> None:
         """The session moves to ``route``; a form of another 一件事 is closed."""

@@ -13,8 +13,11 @@ from pydantic import BaseModel, ConfigDict
 from agent.normalize import Message
 from agent.status import receipt_candidates
 from corpus.datafile import load_data_file
+from index.text import normalize
 
 if TYPE_CHECKING:
+    from corpus.enrich import Department, Departments
+    from corpus.loader import Corpus
     from agent.status import StatusLookup
     from corpus.schema import Region
 
@@ -40,6 +43,8 @@ class Texts(BaseModel):
     meta: str
     out_of_scope: str
     no_match: str
+    department: str
+    department_matters: str
     handoff: str
     error: str
 
@@ -173,17 +178,65 @@ class OutOfScopeResponder:
                       suggestions=[self.words.example_question, self.words.chips.human])
 
 
+# A department is named from retrieval alone only when its catalogue matters among the (unconfident) hits add up
+# to this calibrated score: below it the hits are noise, and naming a department would mislead.
+MIN_HIT_EVIDENCE = 0.25
+HINT_HITS = 5        # how many hits vote for a department
+HINT_MATTERS = 3     # how many of its matters among the hits the reply names
+
+
+@dataclass
+class DepartmentHint:
+    department: "Department"
+    link: str
+    matters: list[str]
+
+
+def department_hint(text: str, hits: list, corpus: "Corpus", departments: "Departments | None") -> DepartmentHint | None:
+    """Which catalogue department handles the kind of need a message describes, when no matter is confident:
+    the department whose plain domain words the message uses most (longer words say more), its catalogue
+    matters among the hits breaking ties; else the department whose catalogue matters the hits favour."""
+    if departments is None:
+        return None
+    by_name = departments.by_name()
+    named = {d.name: sum(len(w) for w in d.domain if normalize(w) in text) for d in departments.departments}
+    votes: dict[str, float] = {}
+    matters: dict[str, list[str]] = {}
+    for h in hits[:HINT_HITS]:
+        doc = corpus.catalog.get(h.doc_id)
+        if doc is None or doc.department not in by_name:
+            continue
+        votes[doc.department] = votes.get(doc.department, 0.0) + h.score
+        matters.setdefault(doc.department, []).append(doc.title)
+    ranked = sorted(by_name, key=lambda n: (-named[n], -votes.get(n, 0.0), n))
+    best = ranked[0] if ranked else None
+    if best is None or (named[best] == 0 and votes.get(best, 0.0) < MIN_HIT_EVIDENCE):
+        return None
+    dept = by_name[best]
+    return DepartmentHint(dept, dept.link or departments.catalogue_link, matters.get(best, [])[:HINT_MATTERS])
+
+
 @dataclass
 class NoMatchResponder:
-    """No guide answers the message: 12345 and the service centre, a handoff after repeated failures."""
+    """No guide answers the message: the department that handles that kind of need when the region's catalogue
+    says (with its catalogue link), else 12345 and the service centre; a handoff after repeated failures."""
 
     words: ReplyTexts
 
-    def run(self, ask: Ask, handoff: bool = False) -> Simple:
-        text = _fill(self.words.texts.no_match, ask.region, self.words)
+    def run(self, ask: Ask, handoff: bool = False, hint: DepartmentHint | None = None) -> Simple:
+        text = _fill(self.words.texts.no_match, ask.region, self.words) if hint is None else self._hint(ask, hint)
         if handoff:
             text += "\n" + self.words.texts.handoff
         return Simple(text, handoff=handoff, suggestions=[self.words.chips.human])
+
+
+    def _hint(self, ask: Ask, hint: DepartmentHint) -> str:
+        d = hint.department
+        matters = self.words.texts.department_matters.format(matters="、".join(f"「{m}」" for m in hint.matters)) \
+            if hint.matters else ""
+        return self.words.texts.department.format(
+            department=d.full_name or d.name, name=d.name, domain="、".join(d.domain[:6]), link=hint.link,
+            matters=matters, hotline=_hotline(ask.region), platform=_platform(ask.region))
 
 
 def responder_table(words: ReplyTexts, status_lookup: "StatusLookup | None") -> dict[str, Responder]:

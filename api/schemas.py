@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,6 +105,14 @@ class ScenarioSummary(BaseModel):
     fee: str
     form_id: str
     member_count: int
+
+
+class CatalogReviewRequest(Wire):
+    """A staff decision on one catalogue matter's generated words: approve as is, reject, or edit (and approve)."""
+
+    action: Literal["approve", "reject", "edit"]
+    keywords: list[Annotated[str, Field(min_length=1, max_length=20)]] | None = Field(default=None, max_length=12)
+    questions: list[Annotated[str, Field(min_length=1, max_length=80)]] | None = Field(default=None, max_length=10)
 
 
 class SampleQuestionRequest(Wire):

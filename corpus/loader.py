@@ -66,6 +66,8 @@ class Corpus:
     matters: dict[str, MatterGuide] = field(default_factory=dict)
     faqs: dict[str, FAQ] = field(default_factory=dict)
     catalog: dict[str, CatalogMatter] = field(default_factory=dict)
+    # region name -> its catalogue departments (corpus/enrich.py, from <region>/departments.yaml)
+    departments: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, SourceInfo] = field(default_factory=dict)  # doc id -> where it was read
     problems: list[Problem] = field(default_factory=list)
     # Documents that failed the schema, as raw mappings: still checked where possible, and still
@@ -196,4 +198,7 @@ def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = 
                     continue
                 table[doc.id] = doc  # type: ignore[attr-defined]
                 corpus.sources[doc.id] = info  # type: ignore[attr-defined]
+    from corpus.enrich import enrich_corpus  # lazy: it imports this module
+
+    enrich_corpus(corpus)  # plain words of catalogue matters, from the region's data files
     return corpus

@@ -249,6 +249,16 @@ class FAQ(Strict):
         return self.question
 
 
+class PlainWords(Strict):
+    """What a catalogue matter is for, in plain words (corpus/enrich.py): set when the corpus is loaded, from
+    its department's domain, its kind, and the reviewed/generated keywords and 相似问法; never in its file."""
+
+    domain: list[str] = Field(default_factory=list)
+    kind: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
+
+
 class CatalogMatter(Strict):
     """A matter known only by name, department, code and official link."""
 
@@ -265,6 +275,7 @@ class CatalogMatter(Strict):
     aliases: list[str] = Field(default_factory=list)
     sample_questions: list[str] = Field(default_factory=list)
     source: Source | None = None
+    plain: PlainWords | None = Field(default=None, exclude=True)
 
     @field_validator("title")
     @classmethod

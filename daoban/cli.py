@@ -16,7 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-GROUPS = {"daoban.model_cli": "model", "corpus.cli": "corpus", "index.cli": "index", "agent.cli": "agent",
+GROUPS = {"daoban.model_cli": "model", "corpus.cli": "corpus", "corpus.catalog_cli": "catalog", "index.cli": "index", "agent.cli": "agent",
           "api.cli": "api", "eval.cli": "eval"}
 
 

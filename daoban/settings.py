@@ -36,6 +36,11 @@ class IndexSettings(BaseModel):
     reranker: Literal["none", "llm", "embedding"] = "none"
     rerank_top: int = 5
     no_match_threshold: float = 0.35
+    # A catalogue-only matter's answer is its title, department and official link, never facts: a wrong one costs
+    # the user a click where a wrong guide states wrong facts, so it needs less evidence. Held-out scores show
+    # few catalogue descriptions reach 0.35 (they share no words with a formal title); on catalog-dev and
+    # blind-dev's catalog cases, right top hits scored 0.30-0.35 about three times as often as wrong ones.
+    catalog_no_match_threshold: float = Field(default=0.30, ge=0, le=1)
     # A longer message is searched and classified by its sentences densest in service words, at most this many
     # characters (index/focus.py): embedding 2,000 characters took 2.3-2.9 s and held up every other query, and
     # the time grows with the length (20 characters 34 ms, 200: 0.28 s, 300: 0.44 s, on a busy machine). 0: no limit.

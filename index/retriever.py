@@ -370,7 +370,11 @@ class HybridRetriever:
         return Hit(doc_id=c.doc_id, kind=first["kind"], title=first["title"], region=first["region"],
                    score=score, sparse_score=None if c.sparse_score is None else round(c.sparse_score, 4),
                    dense_score=None if c.dense_cos is None else round(c.dense_cos, 4),
-                   confident=score >= self.settings.index.no_match_threshold, sections=sections)
+                   confident=score >= self._threshold(first["kind"]), sections=sections)
+
+    def _threshold(self, kind: str) -> float:
+        idx = self.settings.index
+        return idx.catalog_no_match_threshold if kind == "catalog" else idx.no_match_threshold
 
     # --- optional second stage -----------------------------------------------------------------
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:

@@ -192,7 +192,8 @@ def test_evading_checks_and_asking_for_others_records_are_refused_even_when_they
 
 def test_repeated_no_match_hands_off(settings):
     # A strict no-match threshold makes every hit unconfident: the turn must say so, not guess.
-    strict = settings.model_copy(update={"index": settings.index.model_copy(update={"no_match_threshold": 0.9999})})
+    strict = settings.model_copy(update={"index": settings.index.model_copy(
+        update={"no_match_threshold": 0.9999, "catalog_no_match_threshold": 0.9999})})
     a = Assistant.from_settings(strict)
     r1 = a.handle("南极科考站的企鹅观测许可证怎么申请")
     r2 = a.handle("那北极熊观测许可证呢，南极那个", session_id=r1.session_id)

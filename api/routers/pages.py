@@ -32,3 +32,8 @@ def hotline_page():
 @router.get("/admin")
 def admin_page():
     return _page("admin.html")
+
+
+@router.get("/admin/catalog")
+def catalog_review_page():
+    return _page("catalog-review.html")
