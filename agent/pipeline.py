@@ -268,16 +268,17 @@ class Assistant:
                 answer=decision.clarify.question + "\n" + _numbered(decision.clarify),
                 clarify=Clarify(kind="route", question=decision.clarify.question, options=decision.clarify.options),
                 suggestions=[self.words.chips.human])}  # the options are the clarify buttons; chips would repeat them
-        if decision.no_match and seen.intent.name == "consult" and not self.router.service_words(seen.msg):
-            # Nothing found, and not one word a service is named by (快递, 装修, 红烧肉): a look-alike of a
-            # question about a service, answered as out of scope rather than as a guide we failed to find.
+        hint = department_hint(seen.msg.text, decision.hits, self.corpus, self.corpus.departments.get(t.region)) \
+            if decision.no_match else None
+        if hint is None and decision.no_match and seen.intent.name == "consult" \
+                and not self.router.service_words(seen.msg):
+            # Nothing found, no department's kind of need, and not one word a service is named by (快递, 装修,
+            # 红烧肉): a look-alike of a question about a service, answered as out of scope.
             return self._respond(t, replace(seen, intent=IntentResult("out_of_scope", seen.intent.confidence,
                                                                       seen.intent.probs, "rule")))
         session.failures += 1
         session.pending = None
         handoff = session.failures >= FAILURES_BEFORE_HANDOFF
-        hint = department_hint(seen.msg.text, decision.hits, self.corpus, self.corpus.departments.get(t.region)) \
-            if decision.no_match else None
         return self._simple(t, seen.intent, self.no_match.run(Ask(seen.msg, t.region_doc), handoff=handoff,
                                                               hint=hint))
 
