@@ -65,12 +65,13 @@ class Composed:
         # the sentence that answers a detail question goes first: the phraser's clip keeps it
         return "\n".join([*self.evidence, facts])
 
-    def lead_with(self, line: str, section: str, source: str) -> None:
-        """Put ``line`` first: the sentence of ``section`` that answers a detail question, cited first."""
+    def lead_with(self, line: str, section: str, source: str, guide: tuple[str, str] | None = None) -> None:
+        """Put ``line`` first: the sentence of ``section`` that answers a detail question, cited first (as read
+        from ``guide``, another guide of the bundle, when given)."""
         self.blocks.insert(0, ("evidence", line))
         self.sources["evidence"] = source
-        self.citations.insert(0, Citation(doc_id=self.doc_id, title=self.title, section=section,
-                                          snippet=_snippet(source)))
+        doc_id, title = guide or (self.doc_id, self.title)
+        self.citations.insert(0, Citation(doc_id=doc_id, title=title, section=section, snippet=_snippet(source)))
         self.evidence.append(source)
 
     def answer_first(self, faq: "FAQ") -> None:

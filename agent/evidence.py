@@ -13,7 +13,7 @@ import math
 import re
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -73,12 +73,14 @@ class Sentence:
     text: str
     section: str
     context: str = ""
+    guide: tuple[str, str] | None = None  # (id, title) of another guide of the bundle it is read from
 
     @property
     def line(self) -> str:
-        """The sentence as the reply states it, with the section it is read from."""
+        """The sentence as the reply states it, with the section (and the bundled guide) it is read from."""
         head = SECTION_TITLES.get(self.section.split(":")[0], self.section)
-        return f"{self.text.rstrip('，, ')}。（见「{head}」）"
+        where = f"「{self.guide[1]}」的{head}" if self.guide else f"「{head}」"
+        return f"{self.text.rstrip('，, ')}。（见{where}）"
 
 
 @dataclass
@@ -161,7 +163,7 @@ def _materials(add: Callable, materials, context: str, prefix: str = "") -> None
 class _Indexed:
     """A guide's sentences with their tokens, BM25 statistics and (when an embedder is given) vectors."""
 
-    doc: object  # the document object indexed: an edited corpus brings new objects under the same id
+    doc: tuple  # the document objects indexed: an edited corpus brings new objects under the same id
     sentences: list[Sentence]
     tokens: list[Counter]
     idf: dict[str, float]
@@ -208,13 +210,24 @@ class EvidenceFinder:
         strict = any(self.words.cues[c].strict for c in cues)
         return strict or not any(w in text for w in self.words.broad)
 
-    def run(self, doc, msg: "Message") -> Evidence:
+    def run(self, doc, msg: "Message", bundle: list | tuple = ()) -> Evidence:
+        """``bundle``: the guides bundled with ``doc`` (a 一件事's member matters, a matter's 一件事). Their
+        sentences are searched when none of ``doc``'s own stands out: a 一件事 is its matters' process, so a
+        detail of one step answers a question about the whole, and the other way round."""
+        found = self._run(doc, msg, ())
+        if found.detail and not found.picked and bundle:
+            wider = self._run(doc, msg, tuple(bundle))
+            if wider.picked:
+                return wider
+        return found
+
+    def _run(self, doc, msg: "Message", bundle: tuple) -> Evidence:
         text = msg.text
         cues = self.cues(text)
         found = Evidence(cues=cues, detail=self.is_detail(text, cues))
         if not found.detail:
             return found
-        indexed = self._indexed(doc)
+        indexed = self._indexed(doc, bundle)
         if indexed is None or not indexed.sentences:
             return found
         found.ranked = self._rank(indexed, text, cues)
@@ -269,13 +282,14 @@ class EvidenceFinder:
         norm = self.K1 * (1 - self.B + self.B * length / ix.avg_len)
         return sum(w * ix.idf[t] * tf[t] * (self.K1 + 1) / (tf[t] + norm) for t, w in query.items() if t in tf)
 
-    def _indexed(self, doc) -> _Indexed | None:
-        key = (doc.kind, doc.id)
+    def _indexed(self, doc, bundle: tuple = ()) -> _Indexed | None:
+        key = (doc.kind, doc.id, *(b.id for b in bundle))
+        docs = (doc, *bundle)
         with self._lock:
-            if key in self._cache and self._cache[key].doc is doc:
+            if key in self._cache and all(a is b for a, b in zip(self._cache[key].doc, docs, strict=True)):
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        sentences = sentences_of(doc)
+        sentences = sentences_of(doc) + [replace(s, guide=(b.id, b.title)) for b in bundle for s in sentences_of(b)]
         if not sentences:
             return None
         tokens = [Counter(self.tokenizer.tokenize(f"{s.text} {s.context}")) for s in sentences]
@@ -283,7 +297,7 @@ class EvidenceFinder:
         n = len(sentences)
         idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         avg = sum(sum(tf.values()) for tf in tokens) / n or 1.0
-        ix = _Indexed(doc, sentences, tokens, idf, avg, self._vectors(sentences))
+        ix = _Indexed(docs, sentences, tokens, idf, avg, self._vectors(sentences))
         with self._lock:
             self._cache[key] = ix
             while len(self._cache) > self._cache_size:

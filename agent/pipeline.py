@@ -296,11 +296,17 @@ class Assistant:
     def _evidence(self, doc, seen: Understood, composed: Composed, faq_id: str | None) -> None:
         """A detail question (多少天, 几级, 在哪…) answered by one sentence of the guide: that sentence first;
         a standalone FAQ the router found the guide through goes before it."""
-        found = self.evidence.run(doc, seen.msg)
+        found = self.evidence.run(doc, seen.msg, self._bundle(doc))
         for sentence in reversed(found.picked):  # each goes first: the best ends up on top
-            composed.lead_with(sentence.line, sentence.section, sentence.text)
+            composed.lead_with(sentence.line, sentence.section, sentence.text, sentence.guide)
         if faq_id is not None and faq_id in self.corpus.faqs:
             composed.answer_first(self.corpus.faqs[faq_id])
+
+    def _bundle(self, doc) -> list:
+        """The guides bundled with ``doc``: a 一件事's member matters, or the 一件事s a matter belongs to."""
+        if doc.kind == "scenario":
+            return [m for m in (self.corpus.matters.get(x.matter) for x in doc.members) if m is not None]
+        return [s for s in self.corpus.scenarios.values() if any(x.matter == doc.id for x in s.members)]
 
     def _draft(self, t: TurnContext, seen: Understood, doc, route: Route, composed: Composed,
                question: PendingClarify | None, form: FormState | None) -> Draft:

@@ -92,7 +92,7 @@ def assistant():
 
 
 def _without_evidence(assistant: Assistant, monkeypatch, text: str):
-    monkeypatch.setattr(assistant.evidence, "run", lambda doc, msg: Evidence())
+    monkeypatch.setattr(assistant.evidence, "run", lambda doc, msg, bundle=(): Evidence())
     reply = assistant.handle(text)
     monkeypatch.undo()
     return reply
@@ -157,3 +157,13 @@ def test_an_faq_hit_prefers_the_related_guide_retrieval_ranks_first(assistant):
     assert router.guide_of_faq(hit(faq.id), [hit(faq.id), hit(second)], None) == second
     assert router.guide_of_faq(hit(faq.id), [hit(faq.id)], None) == faq.related[0]
     assert router.guide_of_faq(hit(faq.id), [], region="不存在的地区") is None
+
+
+def test_a_detail_held_by_a_member_matter_answers_the_question_about_the_一件事(assistant):
+    """A 一件事 is its matters' process: when none of its own sentences holds the detail, the member's sentence is
+    stated first and cited as that member."""
+    reply = assistant.handle("开办餐饮店一件事，食品经营许可证有效期几年？")
+    assert reply.route is not None and reply.route.id == "restaurant-opening"
+    first = reply.answer.splitlines()[0]
+    assert "5年" in first and "「食品经营许可」" in first
+    assert reply.citations[0].doc_id == "food-business-license"
