@@ -171,6 +171,7 @@ def retrieval(
     table: Optional[Path] = typer.Option(None, "--table", help="--heldout: also write the QA table here (CSV)"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="--heldout: write figures and per-query ranks here"),
     limit: int = typer.Option(0, "--limit", help="--heldout: at most N questions (quick look)"),
+    fold: Optional[int] = typer.Option(None, "--fold", help="--heldout: only this fold (1..N): one build, not N"),
     map_: list[str] = typer.Option([], "--map", help="FIELD=COLUMN, e.g. --map question=问题 --map answer=答案"),
     k: int = typer.Option(10, "-k", help="how deep to look for the right answer"),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | sparse (BM25 only) | dense | all"),
@@ -193,7 +194,8 @@ def retrieval(
             from corpus.loader import load_corpus
             write_table(qa_table(load_corpus(settings.corpus_dir)), table, folds)
         result = evaluate_heldout(settings, work_dir or Path(settings.data_dir) / "index-heldout", folds=folds,
-                                  modes=modes, k=k, limit=limit, progress=typer.echo)
+                                  modes=modes, k=k, limit=limit, only_fold=fold,
+                                  progress=typer.echo)
         if json_out:
             json_out.parent.mkdir(parents=True, exist_ok=True)
             json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -98,7 +98,8 @@ def rank_metrics(ranks: list[int | None], k: int) -> dict:
 
 
 def evaluate_heldout(settings: "Settings", work_dir: Path, folds: int = 2, modes: Iterable[str] = MODES,
-                     k: int = 10, limit: int = 0, progress: Callable[[str], None] | None = None) -> dict:
+                     k: int = 10, limit: int = 0, only_fold: int | None = None,
+                     progress: Callable[[str], None] | None = None) -> dict:
     """Per mode: recall@1/@5/@k and MRR of the held-out questions, plus build seconds and query p50 ms.
 
     ``work_dir`` holds one scratch data dir per fold; a new fold's dir starts as a copy of a built one, so its
@@ -116,6 +117,8 @@ def evaluate_heldout(settings: "Settings", work_dir: Path, folds: int = 2, modes
     per_query: list[dict] = []
     build_seconds = 0.0
     for fold in range(folds):
+        if only_fold is not None and fold != only_fold - 1:
+            continue
         held = [p for p in pairs if p.fold(folds) == fold]
         # One data dir per fold: a later run with the same corpus finds its index built and only searches.
         fold_dir = Path(work_dir) / f"fold-{fold + 1}-of-{folds}"
@@ -128,6 +131,7 @@ def evaluate_heldout(settings: "Settings", work_dir: Path, folds: int = 2, modes
         if limit:
             held = held[:max(1, limit // folds)]
         retriever = HybridRetriever(scratch)
+        retriever._embeddings = _QueryCache(retriever.embeddings)  # hybrid and dense embed the same question
         say(f"fold {fold + 1}/{folds}: {len(held)} questions, built in {time.perf_counter() - t:.0f} s")
         for p in held:
             row = {"uid": p.uid, "doc_id": p.doc_id}
@@ -147,6 +151,21 @@ def evaluate_heldout(settings: "Settings", work_dir: Path, folds: int = 2, modes
         out["modes"][m] = {**rank_metrics(ranks[m], k), "p50_ms": round(ms[len(ms) // 2], 1) if ms else 0.0}
     out["per_query"] = per_query
     return out
+
+
+class _QueryCache:
+    """Embeds each question once for all modes (its time is counted in the first mode that asks)."""
+
+    def __init__(self, inner):
+        self.inner, self._cache = inner, {}
+
+    def embed_query(self, text: str) -> list[float]:
+        if text not in self._cache:
+            self._cache[text] = self.inner.embed_query(text)
+        return self._cache[text]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
 
 
 def _seed(fold_dir: Path, siblings: list[Path]) -> None:
