@@ -73,6 +73,7 @@ def evaluate(retriever, cases: list[dict], negatives: list[dict], mode: str, rer
 
     r1 = r5 = mrr = 0.0
     times = []
+    ranked: dict[str, int | None] = {}
     above = 0
     for c in cases:
         f = SearchFilters(region=c["region"]) if c["region"] else None
@@ -80,6 +81,7 @@ def evaluate(retriever, cases: list[dict], negatives: list[dict], mode: str, rer
         hits = retriever.search_with(c["query"], k=10, filters=f, mode=mode, rerank=rerank, exclude=c["exclude"])
         times.append((time.perf_counter() - t) * 1000)
         ranks = [i for i, h in enumerate(hits) if h.doc_id in c["targets"]]
+        ranked[c["id"]] = ranks[0] + 1 if ranks else None
         if ranks:
             r1 += ranks[0] == 0
             r5 += ranks[0] < 5
@@ -94,13 +96,15 @@ def evaluate(retriever, cases: list[dict], negatives: list[dict], mode: str, rer
     return {"recall@1": r1 / n, "recall@5": r5 / n, "MRR": mrr / n,
             "correct top-1 above threshold": above / n,
             "no-match below threshold": (below / len(negatives)) if negatives else None,
-            "p50 ms": statistics.median(times) if times else 0.0}
+            "p50 ms": statistics.median(times) if times else 0.0, "ranks": ranked}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", default=str(ROOT / "eval" / "datasets" / "dev.jsonl"))
-    ap.add_argument("--reranker", default="embedding", choices=["embedding", "llm"])
+    ap.add_argument("--reranker", default="embedding", choices=["embedding", "llm", "none"],
+                    help="none: only the three first-stage modes")
+    ap.add_argument("--json", help="write each case's rank per mode here (1-based, null when not in the top 10)")
     ap.add_argument("--limit", type=int, default=0, help="evaluate N cases spread evenly over the set")
     args = ap.parse_args()
 
@@ -121,19 +125,25 @@ def main() -> None:
     if args.limit and len(cases) > args.limit:  # an even spread over the corpus, not its first documents
         step = len(cases) / args.limit
         cases = [cases[int(i * step)] for i in range(args.limit)]
-    rr_settings = settings.model_copy(update={"index": settings.index.model_copy(update={"reranker": args.reranker})})
     retriever = HybridRetriever(settings)
-    llm_judge = None
-    if args.reranker == "llm":
-        from index.rerank import llm_judge_from_settings
-        llm_judge = llm_judge_from_settings(settings)
-    reranking = HybridRetriever(rr_settings, embeddings=retriever.embeddings, client=retriever.client,
-                                llm_judge=llm_judge)
     thr = settings.index.no_match_threshold
     rows = [("BM25 only", evaluate(retriever, cases, negatives, "sparse", False, thr)),
             ("dense only", evaluate(retriever, cases, negatives, "dense", False, thr)),
-            (f"hybrid ({settings.index.fusion})", evaluate(retriever, cases, negatives, "hybrid", False, thr)),
-            (f"hybrid + {args.reranker} reranker", evaluate(reranking, cases, negatives, "hybrid", True, thr))]
+            (f"hybrid ({settings.index.fusion})", evaluate(retriever, cases, negatives, "hybrid", False, thr))]
+    if args.reranker != "none":
+        rr_settings = settings.model_copy(update={"index": settings.index.model_copy(update={"reranker": args.reranker})})
+        llm_judge = None
+        if args.reranker == "llm":
+            from index.rerank import llm_judge_from_settings
+            llm_judge = llm_judge_from_settings(settings)
+        reranking = HybridRetriever(rr_settings, embeddings=retriever.embeddings, client=retriever.client,
+                                    llm_judge=llm_judge)
+        rows.append((f"hybrid + {args.reranker} reranker", evaluate(reranking, cases, negatives, "hybrid", True, thr)))
+    if args.json:
+        Path(args.json).write_text(json.dumps({name: m.pop("ranks") for name, m in rows}, ensure_ascii=False, indent=0),
+                                   encoding="utf-8")
+    for _, m in rows:
+        m.pop("ranks", None)
     print(f"cases: {source}; index: {settings.index_dir}")
     cols = list(rows[0][1])
     print("| method | " + " | ".join(cols) + " |")

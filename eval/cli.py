@@ -162,24 +162,61 @@ def safety(
 
 @app.command("retrieval")
 def retrieval(
-    faq: Path = typer.Option(..., "--faq", help="QA dataset (.csv/.xlsx/.jsonl with question and answer columns)"),
+    faq: Optional[Path] = typer.Option(None, "--faq", help="QA dataset (.csv/.xlsx/.jsonl with question and answer columns)"),
+    heldout: bool = typer.Option(False, "--heldout", help="the corpus's own sample and FAQ questions, held out of "
+                                                          "the index they are searched in (eval/heldout.py)"),
+    folds: int = typer.Option(2, "--folds", help="--heldout: how many held-out builds (each holds out one fold)"),
+    work_dir: Optional[Path] = typer.Option(None, "--work-dir", help="--heldout: scratch data dir for its index "
+                                                                     "(default <data_dir>/index-heldout)"),
+    table: Optional[Path] = typer.Option(None, "--table", help="--heldout: also write the QA table here (CSV)"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="--heldout: write figures and per-query ranks here"),
+    limit: int = typer.Option(0, "--limit", help="--heldout: at most N questions (quick look)"),
+    fold: Optional[int] = typer.Option(None, "--fold", help="--heldout: only this fold (1..N): one build, not N"),
     map_: list[str] = typer.Option([], "--map", help="FIELD=COLUMN, e.g. --map question=问题 --map answer=答案"),
     k: int = typer.Option(10, "-k", help="how deep to look for the right answer"),
-    mode: str = typer.Option("hybrid", "--mode", help="hybrid | sparse (BM25 only) | dense"),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid | sparse (BM25 only) | dense | all"),
 ) -> None:
-    """Answer retrieval on a QA dataset: the answers are indexed as documents, the questions are the
-    queries; prints recall@1/@5/@k and MRR."""
+    """Answer retrieval on a QA dataset (--faq: the answers are indexed as documents, the questions are the
+    queries) or on the corpus's held-out questions (--heldout); prints recall@1/@5/@k and MRR."""
     from eval.harness import QADatasetError, evaluate_qa_retrieval
 
+    modes = ["hybrid", "dense", "sparse"] if mode == "all" else [mode]
+    if any(m not in ("hybrid", "dense", "sparse") for m in modes):
+        _fail(f"--mode must be hybrid, sparse, dense or all (got {mode!r})")
+    if heldout == (faq is not None):
+        _fail("give either --faq FILE or --heldout")
+    if heldout:
+        from daoban.settings import get_settings
+        from eval.heldout import evaluate_heldout, qa_table, write_table
+
+        settings = get_settings()
+        if table:
+            from corpus.loader import load_corpus
+            write_table(qa_table(load_corpus(settings.corpus_dir)), table, folds)
+        result = evaluate_heldout(settings, work_dir or Path(settings.data_dir) / "index-heldout", folds=folds,
+                                  modes=modes, k=k, limit=limit, only_fold=fold,
+                                  progress=typer.echo)
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        typer.echo(f"{result['queries']} held-out questions of {result['documents']} documents, {folds} folds, "
+                   f"builds {result['build_seconds']} s")
+        typer.echo(f"| mode | recall@1 | recall@5 | recall@{k} | MRR | p50 ms |")
+        typer.echo("|---|---|---|---|---|---|")
+        for m, r in result["modes"].items():
+            typer.echo(f"| {m} | {r['recall@1']:.3f} | {r['recall@5']:.3f} | {r[f'recall@{k}']:.3f} | "
+                       f"{r['mrr']:.3f} | {r['p50_ms']} |")
+        return
     mapping = {}
     for pair in map_:
         if "=" not in pair:
             _fail(f"--map {pair!r}: use FIELD=COLUMN")
         key, column = pair.split("=", 1)
         mapping[key.strip()] = column.strip()
-    try:
-        result = evaluate_qa_retrieval(faq, mapping, k=k, mode=mode)
-    except QADatasetError as exc:
-        _fail(str(exc), 1)
-    for name, value in result.items():
-        typer.echo(f"{name:>12}: {value}")
+    for m in modes:
+        try:
+            result = evaluate_qa_retrieval(faq, mapping, k=k, mode=m)
+        except QADatasetError as exc:
+            _fail(str(exc), 1)
+        for name, value in result.items():
+            typer.echo(f"{name:>12}: {value}")

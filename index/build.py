@@ -24,6 +24,7 @@ from corpus.loader import Corpus, load_corpus
 from index import store
 from index.calibrate import calibrate_index
 from index.embeddings import embedding_id, get_embeddings
+from index.retriever import FEATURES
 from index.text import Tokenizer
 from index.units import Unit, dictionary_words, document_units
 
@@ -189,8 +190,11 @@ def _unchanged_folders(index_dir: Path, signatures: dict[str, str]) -> BuildRepo
 
 def _calibration_stale(index_dir: Path, emb_id: str) -> bool:
     calib_path = index_dir / "calibration.json"
-    return not calib_path.exists() or \
-        json.loads(calib_path.read_text(encoding="utf-8")).get("embedding_id") != emb_id
+    if not calib_path.exists():
+        return True
+    data = json.loads(calib_path.read_text(encoding="utf-8"))
+    # A retriever whose features changed ignores the old fit: refit it rather than serve the default.
+    return data.get("embedding_id") != emb_id or data.get("features") != FEATURES
 
 
 def _folder_signatures(root: Path, regions: list[str] | None, emb_id: str) -> dict[str, str]:

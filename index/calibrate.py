@@ -14,7 +14,13 @@ match must come from the document's other wording), labelled by whether each
 top-3 candidate is their document; negatives are out-of-domain questions
 (index/data/out_of_domain.txt: weather, stocks, poems, recipes, chit-chat…), all
 candidates labelled 0. A class-balanced, L2-regularised logistic regression is
-fitted with Newton steps and written to <index_dir>/calibration.json."""
+fitted with Newton steps and written to <index_dir>/calibration.json.
+
+Before it, the fusion of the two lists is fitted the same way, on *other* held-out sample questions: a
+conditional logit (softmax over each question's candidates) over FUSION_FEATURES, which read each list's score
+relative to that list and weighted by the list's margin, so the side that is sure of its answer leads. Its
+score is the calibration's sixth feature and orders the hybrid list. It is kept only when it ranks its own
+questions at least as well as the better single list (dense or BM25 alone) and plain RRF."""
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +33,7 @@ import numpy as np
 
 from index import store
 from index.embeddings import embedding_id
-from index.retriever import FEATURES, HybridRetriever
+from index.retriever import FEATURES, FUSION_FEATURES, HybridRetriever
 
 if TYPE_CHECKING:
     from corpus.loader import Corpus
@@ -37,6 +43,7 @@ OOD_FILE = Path(__file__).parent / "data" / "out_of_domain.txt"
 MAX_POSITIVES = 160
 TOP = 3
 MIN_POSITIVES = 30
+MAX_FUSION_QUESTIONS = 400  # after the calibration's questions in the same stable order
 
 
 def out_of_domain_questions() -> list[str]:
@@ -44,7 +51,7 @@ def out_of_domain_questions() -> list[str]:
     return [s.strip() for s in lines if s.strip() and not s.startswith("#")]
 
 
-def held_out_questions(corpus: "Corpus", limit: int = MAX_POSITIVES) -> list[tuple[str, str, str]]:
+def held_out_questions(corpus: "Corpus", limit: int = MAX_POSITIVES, skip: int = 0) -> list[tuple[str, str, str]]:
     """(question, doc id, uid of its own unit) for documents with two or more sample questions."""
     out = []
     for doc in corpus.documents():
@@ -55,7 +62,88 @@ def held_out_questions(corpus: "Corpus", limit: int = MAX_POSITIVES) -> list[tup
             out.append((q, doc.id, f"{doc.id}#sample_question:{i}"))
     # A stable spread over documents when there are more than ``limit``.
     out.sort(key=lambda t: hashlib.sha1(t[2].encode()).hexdigest())
-    return out[:limit]
+    return out[skip:skip + limit]
+
+
+def fit_conditional_logit(groups: list[tuple[np.ndarray, int]], l2: float = 1.0,
+                          iters: int = 50) -> np.ndarray:
+    """Weights w maximising sum log softmax(X_q w)[pos_q] over groups (X_q, pos_q); X already standardised.
+    Newton steps, halved until the loss goes down (a full step can overshoot on near-separable data)."""
+    d = groups[0][0].shape[1]
+
+    def loss(w: np.ndarray) -> float:
+        total = 0.5 * l2 * float(w @ w)
+        for X, pos in groups:
+            z = X @ w
+            m = z.max()
+            total += m + float(np.log(np.exp(z - m).sum())) - z[pos]
+        return total
+
+    w = np.zeros(d)
+    current = loss(w)
+    for _ in range(iters):
+        grad = l2 * w
+        H = np.diag(np.full(d, l2 + 1e-9))
+        for X, pos in groups:
+            z = X @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            mu = p @ X
+            grad += mu - X[pos]
+            H += (X * p[:, None]).T @ X - np.outer(mu, mu)
+        step = np.linalg.solve(H, grad)
+        t = 1.0
+        while t > 1e-4 and loss(w - t * step) > current:
+            t /= 2
+        w = w - t * step
+        new = loss(w)
+        if current - new < 1e-9:
+            break
+        current = new
+    return w
+
+
+def _mrr(groups: list[tuple[np.ndarray, int]], score) -> float:
+    """MRR over groups whose answer is among the candidates, ordering each by ``score(X)``."""
+    total = 0.0
+    for X, pos in groups:
+        z = score(X)
+        total += 1.0 / (1 + int((z > z[pos]).sum()))
+    return total / max(len(groups), 1)
+
+
+def _rrf(rr: np.ndarray, k: int = 60) -> np.ndarray:
+    """1/(k + rank) from reciprocal ranks 1/rank (0 = not in that list)."""
+    return np.where(rr > 0, 1.0 / (k + 1.0 / np.maximum(rr, 1e-9)), 0.0)
+
+
+def fit_fusion(retriever: HybridRetriever, corpus: "Corpus") -> dict | None:
+    """The fitted fusion (weights over FUSION_FEATURES), or None when it does not beat the single lists."""
+    retriever.set_fusion(None)
+    groups_raw: list[tuple[np.ndarray, int]] = []
+    questions = held_out_questions(corpus, MAX_FUSION_QUESTIONS, skip=MAX_POSITIVES)
+    for q, doc_id, uid in questions:
+        ids, fx = retriever.fusion_features(q, exclude={uid})
+        if doc_id in ids and len(ids) > 1:
+            groups_raw.append((np.asarray(fx, dtype=float), ids.index(doc_id)))
+    if len(groups_raw) < MIN_POSITIVES:
+        return None
+    allx = np.vstack([X for X, _ in groups_raw])
+    mean, std = allx.mean(axis=0), allx.std(axis=0) + 1e-6
+    groups = [((X - mean) / std, pos) for X, pos in groups_raw]
+    w = fit_conditional_logit(groups)
+    col = FUSION_FEATURES.index
+    # The gate: on these questions, the fitted order against each list alone and against plain RRF ranks.
+    fitted = _mrr(groups, lambda X: X @ w)
+    singles = {"sparse": _mrr(groups_raw, lambda X: X[:, col("sparse_rel")]),
+               "dense": _mrr(groups_raw, lambda X: X[:, col("dense_rel")]),
+               "rrf": _mrr(groups_raw, lambda X: _rrf(X[:, col("sparse_rr")]) + _rrf(X[:, col("dense_rr")]))}
+    fit = {"questions": len(questions), "answer_in_candidates": len(groups), "mrr": round(fitted, 4),
+           **{f"mrr_{k}": round(v, 4) for k, v in singles.items()}}
+    if fitted < max(singles.values()):
+        return {"rejected": fit}
+    return {"features": FUSION_FEATURES, "mean": mean.tolist(), "std": std.tolist(), "weights": w.tolist(),
+            "fit": fit}
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> tuple[np.ndarray, float]:
@@ -106,6 +194,8 @@ def calibrate_index(settings: "Settings", corpus: "Corpus") -> dict | None:
         path.unlink(missing_ok=True)
         return None
     retriever = HybridRetriever(settings)
+    fusion = fit_fusion(retriever, corpus)
+    retriever.set_fusion(fusion if fusion and "weights" in fusion else None)
     X, y, info = collect(retriever, corpus)
     if y.sum() < MIN_POSITIVES or (1 - y).sum() < MIN_POSITIVES:
         path.unlink(missing_ok=True)
@@ -119,13 +209,22 @@ def calibrate_index(settings: "Settings", corpus: "Corpus") -> dict | None:
             "fit": {**info, "samples": int(len(y)), "positives": int(y.sum()),
                     "positives_above_threshold": round(float((p[y == 1] >= thr).mean()), 3),
                     "negatives_below_threshold": round(float((p[y == 0] < thr).mean()), 3)}}
+    if fusion and "weights" in fusion:
+        data["fusion"] = fusion
+    elif fusion:
+        data["fusion_rejected"] = fusion["rejected"]
     store.write_json_atomic(path, data)
     return data
 
 
 def describe(data: dict) -> str:
     parts = [f"{f}={w:+.2f}" for f, w in zip(data["features"], data["weights"])]
-    return ", ".join(parts) + f", bias={data['bias']:+.2f}; " + json.dumps(data.get("fit", {}), ensure_ascii=False)
+    out = ", ".join(parts) + f", bias={data['bias']:+.2f}; " + json.dumps(data.get("fit", {}), ensure_ascii=False)
+    if data.get("fusion"):
+        f = data["fusion"]
+        out += "; fusion " + ", ".join(f"{n}={w:+.2f}" for n, w in zip(f["features"], f["weights"]))
+        out += " " + json.dumps(f.get("fit", {}))
+    return out
 
 
 

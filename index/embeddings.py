@@ -64,16 +64,22 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.batch_size = batch_size
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
 
-    def _encode(self, texts: list[str]) -> list[list[float]]:
+        # A model that declares its retrieval prompts (EmbeddingGemma: "task: search result | query: " and
+        # "title: none | text: ") is used with them, as it was trained; explicit prefixes replace them.
+        prompts = getattr(self._model, "prompts", None) or {}
+        self._query_prompt = "query" if "query" in prompts and not query_prefix else None
+        self._doc_prompt = "document" if "document" in prompts and not passage_prefix else None
+
+    def _encode(self, texts: list[str], prompt_name: str | None = None) -> list[list[float]]:
         vecs = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                  show_progress_bar=False, convert_to_numpy=True)
+                                  show_progress_bar=False, convert_to_numpy=True, prompt_name=prompt_name)
         return vecs.tolist()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._encode([self.passage_prefix + t for t in texts]) if texts else []
+        return self._encode([self.passage_prefix + t for t in texts], self._doc_prompt) if texts else []
 
     def embed_query(self, text: str) -> list[float]:
-        return self._encode([self.query_prefix + text])[0]
+        return self._encode([self.query_prefix + text], self._query_prompt)[0]
 
 
 def openai_embeddings(base_url: str, model: str | None = None, api_key: str | None = None,

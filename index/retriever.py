@@ -31,13 +31,18 @@ LLMJudge = Callable[[str, str], float]  # (query, document text) -> probability 
 
 CANDIDATES = 100   # units taken from the BM25 ranking before aggregating to documents
 DENSE_CANDIDATES = 50  # units taken from Chroma (its query time grows with n_results)
-FEATURES = ["coverage", "dense_cos", "sparse_rr", "dense_rr", "agree"]
+FEATURES = ["coverage", "dense_cos", "sparse_rr", "dense_rr", "agree", "fusion"]
+# The fusion's evidence for one candidate. Each side is read relative to its own list (BM25 score over the
+# best, cosine placed between the list's floor and top) and weighted by how sure that list is of its first
+# answer (its margin over the second): plain RRF ranks treat a confident and a clueless list alike.
+FUSION_FEATURES = ["sparse_rel", "dense_rel", "sparse_rr", "dense_rr", "coverage", "dense_cos",
+                   "sparse_conf", "dense_conf", "agree"]
 
 # Used until a build has fitted calibration.json (see index/calibrate.py): leans on lexical coverage.
 DEFAULT_CALIBRATION = {
     "features": FEATURES,
-    "mean": [0.5, 0.85, 0.3, 0.3, 0.3], "std": [0.3, 0.04, 0.3, 0.3, 0.4],
-    "weights": [2.5, 1.2, 0.4, 0.4, 0.6], "bias": -0.6,
+    "mean": [0.5, 0.85, 0.3, 0.3, 0.3, 0.0], "std": [0.3, 0.04, 0.3, 0.3, 0.4, 1.0],
+    "weights": [2.5, 1.2, 0.4, 0.4, 0.6, 0.0], "bias": -0.6,
 }
 
 
@@ -86,6 +91,8 @@ class _Cand:
     dense_cos: float | None = None
     units: dict = field(default_factory=dict)   # row -> (source, unit score)
     fused: float = 0.0
+    fx: list[float] = field(default_factory=list)   # FUSION_FEATURES
+    z: float = 0.0                                   # the fitted fusion's score (0 when none is fitted)
     coverage: float = 0.0
     score: float = 0.0
     index: RegionIndex | None = None
@@ -100,6 +107,7 @@ class HybridRetriever:
         self._lock = threading.RLock()
         self._regions: list[RegionIndex] = []
         self._calibration = DEFAULT_CALIBRATION
+        self._fusion: dict | None = None
         self._loaded_pointer: dict | None = None
         self._weights: dict[str, float] = {}
         self.tokenizer = Tokenizer()  # its dictionary learns the words of the index this retriever loads
@@ -157,11 +165,14 @@ class HybridRetriever:
                 aud_legal=np.array([(not u["audience"]) or "法人" in u["audience"] for u in units]),
                 df=stats["df"], n=stats["n"], uid_row={u["uid"]: i for i, u in enumerate(units)}))
         calib = index_dir / "calibration.json"
-        calibration = DEFAULT_CALIBRATION
+        calibration, fusion = DEFAULT_CALIBRATION, None
         if calib.exists():
             data = json.loads(calib.read_text(encoding="utf-8"))
             if data.get("embedding_id") == want_emb and data.get("features") == FEATURES:
                 calibration = data
+                fused = data.get("fusion")
+                if fused and fused.get("features") == FUSION_FEATURES:
+                    fusion = fused
         # Service words: those of the units the dense model reads (titles, aliases, sample questions, 情形), not
         # of steps and addresses, which share everyday words (电话, 上班) with any chat.
         weights: dict[str, float] = {}
@@ -172,6 +183,7 @@ class HybridRetriever:
         with self._lock:
             self._regions = loaded
             self._calibration = calibration
+            self._fusion = fusion
             self._loaded_pointer = pointer
             self._weights = weights
             self._focused.cache_clear()
@@ -211,6 +223,17 @@ class HybridRetriever:
         """Doc ids and calibration features of the ranked candidates (used to fit the calibration)."""
         cands, feats = self._candidates(query, filters, "hybrid", exclude)
         return [c.doc_id for c in cands], feats
+
+    def fusion_features(self, query: str, filters: SearchFilters | None = None,
+                        exclude: set[str] | None = None) -> tuple[list[str], list[list[float]]]:
+        """Doc ids and fusion features of the candidates (used to fit the fusion)."""
+        cands, _ = self._candidates(query, filters, "hybrid", exclude)
+        return [c.doc_id for c in cands], [c.fx for c in cands]
+
+    def set_fusion(self, fusion: dict | None) -> None:
+        """Use ``fusion`` (as fitted by index/calibrate.py) from the next search on."""
+        with self._lock:
+            self._fusion = fusion
 
     def _candidates(self, query: str, filters: SearchFilters | None, mode: Mode,
                     exclude: set[str] | None) -> tuple[list[_Cand], list[list[float]]]:
@@ -303,14 +326,27 @@ class HybridRetriever:
         ranked = sorted(cands.values(), key=lambda c: -c.fused)[:max(20, s.rerank_top)]
         feats = []
         qidf = {ri: self._query_idf(toks, regions[ri]) for ri in {c.ri for c in ranked}}
+        # How sure each list is of its first document: its margin over the second, on the list's own scale.
+        sp_docs = sorted((c.sparse_score for c in cands.values() if c.sparse_score is not None), reverse=True)
+        de_docs = sorted((c.dense_cos for c in cands.values() if c.dense_cos is not None), reverse=True)
+        sp_margin = (sp_docs[0] - sp_docs[1]) / sp_docs[0] if len(sp_docs) > 1 and sp_docs[0] > 0 else 0.0
+        de_span = max(cos_top - cos_floor, 1e-3)
+        de_margin = min((de_docs[0] - de_docs[1]) / de_span, 1.0) if len(de_docs) > 1 else 0.0
+        fusion = self._fusion if mode == "hybrid" else None
         for c in ranked:
             c.coverage = self._coverage(qidf[c.ri], regions[c.ri], c)
-            x = [c.coverage,
-                 c.dense_cos if c.dense_cos is not None else cos_floor,
-                 1.0 / (1 + c.sparse_rank) if c.sparse_rank is not None else 0.0,
-                 1.0 / (1 + c.dense_rank) if c.dense_rank is not None else 0.0,
-                 1.0 if (c.sparse_rank is not None and c.dense_rank is not None
-                         and c.sparse_rank < 3 and c.dense_rank < 3) else 0.0]
+            sp_rr = 1.0 / (1 + c.sparse_rank) if c.sparse_rank is not None else 0.0
+            de_rr = 1.0 / (1 + c.dense_rank) if c.dense_rank is not None else 0.0
+            cos = c.dense_cos if c.dense_cos is not None else cos_floor
+            agree = 1.0 if (c.sparse_rank is not None and c.dense_rank is not None
+                            and c.sparse_rank < 3 and c.dense_rank < 3) else 0.0
+            sp_rel = (c.sparse_score or 0.0) / top_sparse if top_sparse else 0.0
+            de_rel = (cos - cos_floor) / de_span
+            c.fx = [sp_rel, de_rel, sp_rr, de_rr, c.coverage, cos, sp_margin * sp_rel, de_margin * de_rel, agree]
+            c.z = _linear(fusion, c.fx) if fusion else 0.0
+        z_top = max(c.z for c in ranked)
+        for c in ranked:
+            x = [c.coverage, c.fx[5], c.fx[2], c.fx[3], c.fx[8], c.z - z_top]
             feats.append(x)
             c.score = self._calibrated(x)
         for c in ranked:
@@ -322,7 +358,10 @@ class HybridRetriever:
             # the corpus author routed that wording there explicitly.
             exact = [any(c.index.units[row]["section"].startswith("sample_question")
                          and normalize(c.index.units[row]["text"]) == qnorm for row in c.units) for c in ranked]
-            order = sorted(range(len(ranked)), key=lambda i: (not exact[i], -ranked[i].score, -ranked[i].fused))
+            # With a fitted fusion, the calibrated score reads its output (feature "fusion"), so this order
+            # follows it while the scores stay monotonic down the list (the router compares neighbours' scores).
+            order = sorted(range(len(ranked)), key=lambda i: (not exact[i], -ranked[i].score, -ranked[i].z,
+                                                              -ranked[i].fused))
             ranked, feats = [ranked[i] for i in order], [feats[i] for i in order]
         return ranked, feats
 
@@ -395,6 +434,10 @@ class HybridRetriever:
         # Keep first-stage order as a tie-break; the second stage only reorders the head.
         order = sorted(range(len(head)), key=lambda i: (-probs[i], i))
         return [head[i] for i in order] + tail
+
+
+def _linear(model: dict, x: list[float]) -> float:
+    return sum(w * (v - m) / (sd or 1.0) for w, v, m, sd in zip(model["weights"], x, model["mean"], model["std"]))
 
 
 def _doc_text(h: Hit) -> str:
