@@ -110,7 +110,9 @@ def _build_index(settings: "Settings", regions: list[str] | None, progress: Prog
         # there is nothing to parse. Any difference falls through to the content hashes below.
         signatures = _folder_signatures(Path(settings.corpus_dir), regions, emb_id)
         report = _unchanged_folders(index_dir, signatures)
-        if report is not None:
+        # A new retriever (other features) still refits a calibration on disk; a corpus too small to fit one has none.
+        if report is not None and not ((index_dir / "calibration.json").exists()
+                                       and _calibration_stale(index_dir, emb_id)):
             report.seconds = round(time.perf_counter() - started, 2)
             return report
         progress("reading corpus", 0, 1)

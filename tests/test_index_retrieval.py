@@ -154,3 +154,19 @@ def test_failed_rebuild_leaves_the_old_index_serving(built, tmp_path):
     build_index(s)  # the next good build switches over
     retriever.reload()
     assert retriever.search("驾照到期了怎么换", k=1, filters=SearchFilters(region="测试省"))[0].title == "机动车驾驶证换领"
+
+
+def test_an_unchanged_corpus_still_refits_a_calibration_of_older_features(built, tmp_path, monkeypatch):
+    """Upgrading the retriever (new fusion features) must refit the score calibration on the next build even when no
+    corpus file changed: the fast path may skip reading the corpus, not the refit."""
+    import index.build as build
+
+    s, corpus, first = _copy_build(built, tmp_path)
+    calls = []
+    monkeypatch.setattr(build, "calibrate_index", lambda settings, corpus: calls.append(len(corpus)))
+    build_index(s)
+    assert calls == []  # unchanged, no calibration on disk (too few questions to fit one): the fast path
+    calib = Path(s.index_dir) / "calibration.json"
+    calib.write_text(json.dumps({"features": ["coverage", "dense_cos"], "embedding_id": "x"}), encoding="utf-8")
+    again = build_index(s)
+    assert calls and all(r.unchanged for r in again.regions)
