@@ -100,26 +100,23 @@ class EnrichCache(_Data):
         return {e.id: e for e in self.entries}
 
 
-def _departments_check(model: Departments, info: SourceInfo) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, d in enumerate(model.departments):
-        if d.name in seen:
-            out.append(f"{info.file}:{info.line_of(('departments', i, 'name'))}: departments.{i}.name: "
-                       f"{d.name!r} repeats entry {seen[d.name]}")
-        seen.setdefault(d.name, i)
-    return out
+def _no_repeats(list_name: str, key: str):
+    """A data file check: each entry of ``list_name`` has its own ``key``, else file:line of the repeat."""
+    def check(model, info: SourceInfo) -> list[str]:
+        seen: dict[str, int] = {}
+        out = []
+        for i, row in enumerate(getattr(model, list_name)):
+            value = getattr(row, key)
+            if value in seen:
+                out.append(f"{info.file}:{info.line_of((list_name, i, key))}: {list_name}.{i}.{key}: "
+                           f"{value!r} repeats entry {seen[value]}")
+            seen.setdefault(value, i)
+        return out
+    return check
 
 
-def _cache_check(model: EnrichCache, info: SourceInfo) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, e in enumerate(model.entries):
-        if e.id in seen:
-            out.append(f"{info.file}:{info.line_of(('entries', i, 'id'))}: entries.{i}.id: "
-                       f"{e.id!r} repeats entry {seen[e.id]}")
-        seen.setdefault(e.id, i)
-    return out
+_departments_check = _no_repeats("departments", "name")
+_cache_check = _no_repeats("entries", "id")
 
 
 def load_kinds(path: Path = KINDS_FILE) -> KindWords:
