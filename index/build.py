@@ -25,7 +25,7 @@ from index import store
 from index.calibrate import calibrate_index
 from index.embeddings import embedding_id, get_embeddings
 from index.retriever import FEATURES
-from index.text import Tokenizer
+from index.text import Tokenizer, text_version
 from index.units import Unit, dictionary_words, document_units
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def _group_by_region(corpus: "Corpus") -> dict[str, list]:
 
 
 def _fingerprint(units: list[Unit], embedding_id: str) -> str:
-    h = hashlib.sha1(f"{store.FORMAT}|{embedding_id}".encode())
+    h = hashlib.sha1(f"{store.FORMAT}|{embedding_id}|{text_version()}".encode())
     for u in units:
         h.update("\x1f".join((u.uid, u.kind, u.title, u.region, u.audience, u.text, u.embed_text)).encode("utf-8"))
         h.update(b"\x1e")
@@ -215,7 +215,7 @@ def _folder_signatures(root: Path, regions: list[str] | None, emb_id: str) -> di
             return {}
         if not name or (wanted and name not in wanted and folder.name not in wanted):
             continue
-        h = hashlib.sha1(f"{store.FORMAT}|{emb_id}".encode())
+        h = hashlib.sha1(f"{store.FORMAT}|{emb_id}|{text_version()}".encode())
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 st = path.stat()

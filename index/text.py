@@ -9,6 +9,7 @@ retriever) teaches it stay with it, not with the process."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
 import threading
@@ -47,6 +48,12 @@ def load_vocabulary(path: Path | str = VOCABULARY_PATH, text: str | None = None)
 
 
 @functools.cache
+def text_version() -> str:
+    """A hash of how text is read (the stop and numeral words): an index built under another reading is stale."""
+    return hashlib.sha1(VOCABULARY_PATH.read_bytes()).hexdigest()[:12]
+
+
+@functools.cache
 def _shipped_vocabulary() -> TextVocabulary:
     return load_vocabulary()
 
@@ -76,12 +83,13 @@ def _numerals(text: str) -> str:
     if not _CN_NUM.search(text):
         return text
     keep = _shipped_vocabulary().keep_numeral_words
+    # the spans of the words whose numeral characters are part of the word (零售, 三证合一): left as written
+    kept = [(m.start(), m.end()) for w in keep for m in re.finditer(re.escape(w), text)]
 
     def repl(m: re.Match) -> str:
         s = m.group(0)
         start, end = m.span()
-        context = text[max(0, start - 2):end + 2]
-        if any(w in context for w in keep):
+        if any(a < end and start < b for a, b in kept):
             return s
         if len(s) == 1 and s in "万亿百千":
             return s

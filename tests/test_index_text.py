@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from corpus.datafile import DataFileError
@@ -17,6 +19,22 @@ def test_normalize_keeps_words_that_only_look_numeric():
     # 一件事 is a name, not the number one; 万一 means "in case".
     assert "一件事" in normalize("新生儿出生一件事")
     assert "万一" in normalize("万一丢了怎么办")
+    # a kept word longer than the numeral run around it is kept whole (the old ±2 window missed 三证合一's 三)
+    assert normalize("三证合一") == "三证合一" and normalize("药品零售") == "药品零售"
+    assert normalize("打零工，卖零食") == "打零工,卖零食"
+    # and a number next to a kept word is still a number (一般 once kept 三 in 一般三天)
+    assert normalize("一般三天") == "一般3天" and normalize("一千零五元") == "1005元"
+
+
+def test_an_index_built_under_another_reading_of_text_is_stale(monkeypatch):
+    from index import build, text
+
+    root = Path(__file__).resolve().parent.parent / "corpus" / "data"
+    before = build._folder_signatures(root, None, "e")
+    monkeypatch.setattr(text, "text_version", lambda: "other")
+    monkeypatch.setattr(build, "text_version", lambda: "other")
+    after = build._folder_signatures(root, None, "e")
+    assert before and before.keys() == after.keys() and all(before[r] != after[r] for r in before)
 
 
 def test_tokenize_drops_citizen_stop_words_and_punctuation():
