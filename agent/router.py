@@ -15,6 +15,7 @@ from agent.reply import ClarifyOption, Route
 from agent.session import PendingClarify, SessionState
 from corpus.datafile import load_data_file
 from index.text import normalize
+from index.units import document_units
 from index.types import SearchFilters
 
 if TYPE_CHECKING:
@@ -98,6 +99,9 @@ class RouteDecision:
     faq: str | None = None       # the standalone FAQ that answers the message; the route is its guide
 
 
+GUIDE_WORD_DF = 3  # guides whose text uses a word for it to name something our services know
+
+
 class Router:
     """一句话办事: route a message to a scenario, matter, FAQ or catalogue matter, or ask which one.
 
@@ -136,6 +140,7 @@ class Router:
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
         self._title_words = {d.id: set(normalizer.tokenizer.tokenize(d.title)) for d in corpus.documents()
                              if d.kind in ("scenario", "matter")}
+        self._known_words: frozenset[str] | None = None
         self.situation_words: dict[str, set[str]] = {
             s.id: {normalize(k) for q in s.questions for o in q.options for k in o.keywords if len(k) >= 2}
             for s in corpus.scenarios.values()}
@@ -175,9 +180,23 @@ class Router:
             and self.title_df(*topic) != 1
 
     def service_words(self, msg: Message) -> list[str]:
-        """The message's topic words that some service title or alias holds, besides the generic words every
-        service shares (办理, 申请, 证明): none at all means it speaks of no service we know."""
-        return [t for t in self.normalizer.topic_tokens(msg) if t not in self.generic_words and self.title_df(t) >= 1]
+        """The message's topic words that some service title or alias holds, or that several guides' texts use,
+        besides the generic words every service shares (办理, 申请, 证明): none at all (快递, 装修, 红烧肉) means it
+        speaks of nothing our guides know; 人脸识别 is in many guides' steps even where no title names it."""
+        common = self._guide_words()
+        return [t for t in self.normalizer.topic_tokens(msg) if t not in self.generic_words
+                and (self.title_df(t) >= 1 or t in common)]
+
+    def _guide_words(self) -> frozenset[str]:
+        """The words at least GUIDE_WORD_DF guides use, read once on first need (a no-match turn)."""
+        if self._known_words is None:
+            df: dict[str, int] = {}
+            for d in self.corpus.documents():
+                if d.kind in ("scenario", "matter"):
+                    for t in {t for u in document_units(d) for t in self.normalizer.tokenizer.tokenize(u.text)}:
+                        df[t] = df.get(t, 0) + 1
+            self._known_words = frozenset(t for t, n in df.items() if n >= GUIDE_WORD_DF)
+        return self._known_words
 
     def answers_situation(self, scenario_id: str, msg: Message) -> bool:
         return any(k in msg.text for k in self.situation_words.get(scenario_id, ()))
