@@ -37,6 +37,7 @@ FEATURES = ["coverage", "dense_cos", "sparse_rr", "dense_rr", "agree", "fusion"]
 # answer (its margin over the second): plain RRF ranks treat a confident and a clueless list alike.
 FUSION_FEATURES = ["sparse_rel", "dense_rel", "sparse_rr", "dense_rr", "coverage", "dense_cos",
                    "sparse_conf", "dense_conf", "agree"]
+_FX = {name: i for i, name in enumerate(FUSION_FEATURES)}  # the calibration reads its features by name from these
 
 # Used until a build has fitted calibration.json (see index/calibrate.py): leans on lexical coverage.
 DEFAULT_CALIBRATION = {
@@ -346,7 +347,7 @@ class HybridRetriever:
             c.z = _linear(fusion, c.fx) if fusion else 0.0
         z_top = max(c.z for c in ranked)
         for c in ranked:
-            x = [c.coverage, c.fx[5], c.fx[2], c.fx[3], c.fx[8], c.z - z_top]
+            x = [c.fx[_FX[name]] for name in FEATURES[:-1]] + [c.z - z_top]  # the last feature is the fusion
             feats.append(x)
             c.score = self._calibrated(x)
         for c in ranked:
@@ -388,8 +389,7 @@ class HybridRetriever:
 
     def _calibrated(self, x: list[float]) -> float:
         cal = self._calibration
-        z = cal["bias"] + sum(w * (v - m) / (sd or 1.0)
-                              for w, v, m, sd in zip(cal["weights"], x, cal["mean"], cal["std"]))
+        z = cal["bias"] + _linear(cal, x)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def _hit(self, c: _Cand) -> Hit:
