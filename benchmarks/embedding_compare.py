@@ -51,7 +51,8 @@ def main() -> None:
 
     from corpus.loader import load_corpus
     from daoban.settings import get_settings
-    from eval.heldout import qa_table, rank_metrics
+    from eval.heldout import qa_table
+    from eval.metrics import rank_metrics
 
     corpus = load_corpus(get_settings().corpus_dir)
     pairs = qa_table(corpus)

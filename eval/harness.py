@@ -11,6 +11,7 @@ import yaml
 from agent.pipeline import Assistant
 from corpus.importers import ImportFailed, _read_rows, _resolve_columns
 from daoban.settings import Settings, get_settings
+from eval.metrics import rank_metrics
 from index.build import build_index
 from index.retriever import HybridRetriever
 from index.types import SearchFilters
@@ -85,13 +86,4 @@ def evaluate_qa_retrieval(path: Path, mapping: dict[str, str], k: int = 10, mode
             ranks.append(ids.index(target) + 1 if target in ids else None)
             if progress:
                 progress(len(ranks), len(pairs))
-    n = len(ranks)
-    return {
-        "queries": n,
-        "documents": len(answer_ids),
-        "recall@1": round(sum(r == 1 for r in ranks) / n, 4),
-        "recall@5": round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
-        f"recall@{k}": round(sum(r is not None for r in ranks) / n, 4),
-        "mrr": round(sum(1 / r for r in ranks if r) / n, 4),
-        "mode": mode,
-    }
+    return {**rank_metrics(ranks, k), "documents": len(answer_ids), "mode": mode}

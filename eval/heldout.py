@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from eval.metrics import rank_metrics
+
 if TYPE_CHECKING:
     from corpus.loader import Corpus
     from daoban.settings import Settings
@@ -85,16 +87,6 @@ def write_table(pairs: list[QAPair], path: Path, folds: int) -> None:
         w.writerow(["question", "doc_id", "source", "unit", "fold"])
         for p in pairs:
             w.writerow([p.question, p.doc_id, p.source, p.uid, p.fold(folds)])
-
-
-def rank_metrics(ranks: list[int | None], k: int) -> dict:
-    """recall@1/@5/@k and MRR from 1-based ranks (None: not in the top k)."""
-    n = max(len(ranks), 1)
-    return {"queries": len(ranks),
-            "recall@1": round(sum(r == 1 for r in ranks) / n, 4),
-            "recall@5": round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
-            f"recall@{k}": round(sum(r is not None for r in ranks) / n, 4),
-            "mrr": round(sum(1 / r for r in ranks if r) / n, 4)}
 
 
 def evaluate_heldout(settings: "Settings", work_dir: Path, folds: int = 2, modes: Iterable[str] = MODES,

@@ -23,6 +23,16 @@ def percentile(values: list[float], q: float) -> float | None:
     return float(ordered[int(rank) - 1])
 
 
+def rank_metrics(ranks: list[int | None], k: int) -> dict:
+    """recall@1/@5/@k and MRR from 1-based ranks (None: not in the top k)."""
+    n = max(len(ranks), 1)
+    return {"queries": len(ranks),
+            "recall@1": round(sum(r == 1 for r in ranks) / n, 4),
+            "recall@5": round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
+            f"recall@{k}": round(sum(r is not None for r in ranks) / n, 4),
+            "mrr": round(sum(1 / r for r in ranks if r) / n, 4)}
+
+
 class Summary(BaseModel):
     cases: int
     resolved: int

@@ -1,7 +1,8 @@
 """The held-out QA table (eval/heldout.py): every sample and FAQ question mapped to its document, and absent
 from the index it is searched in."""
 from corpus.loader import load_corpus
-from eval.heldout import held_out_corpus, qa_table, rank_metrics
+from eval.heldout import held_out_corpus, qa_table
+from eval.metrics import rank_metrics
 from index.units import document_units
 from tests.conftest_index import make_small_corpus
 
