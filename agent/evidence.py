@@ -163,12 +163,21 @@ def _materials(add: Callable, materials, context: str, prefix: str = "") -> None
 class _Indexed:
     """A guide's sentences with their tokens, BM25 statistics and (when an embedder is given) vectors."""
 
-    doc: tuple  # the document objects indexed: an edited corpus brings new objects under the same id
+    doc: object  # the document object indexed: an edited corpus brings new objects under the same id
     sentences: list[Sentence]
     tokens: list[Counter]
     idf: dict[str, float]
     avg_len: float
     vectors: np.ndarray | None = None
+
+
+def _with_statistics(doc, sentences: list[Sentence], tokens: list[Counter], vectors: np.ndarray | None) -> _Indexed:
+    """Sentences with their BM25 statistics (document frequency over these sentences, average length)."""
+    df = Counter(t for tf in tokens for t in tf)
+    n = len(sentences)
+    idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+    avg = sum(sum(tf.values()) for tf in tokens) / n or 1.0
+    return _Indexed(doc, sentences, tokens, idf, avg, vectors)
 
 
 class EvidenceFinder:
@@ -283,21 +292,28 @@ class EvidenceFinder:
         return sum(w * ix.idf[t] * tf[t] * (self.K1 + 1) / (tf[t] + norm) for t, w in query.items() if t in tf)
 
     def _indexed(self, doc, bundle: tuple = ()) -> _Indexed | None:
-        key = (doc.kind, doc.id, *(b.id for b in bundle))
-        docs = (doc, *bundle)
+        """``doc``'s sentences, and its bundle's after them: each guide is tokenized and embedded once (and
+        kept); a bundle reuses them and only counts its own statistics."""
+        if bundle:
+            parts = [(None, self._indexed(doc))] + [((b.id, b.title), self._indexed(b)) for b in bundle]
+            parts = [(guide, ix) for guide, ix in parts if ix is not None]
+            if not parts:
+                return None
+            vectors = [ix.vectors for _, ix in parts]
+            return _with_statistics(doc, [replace(s, guide=guide) if guide else s
+                                          for guide, ix in parts for s in ix.sentences],
+                                    [tf for _, ix in parts for tf in ix.tokens],
+                                    np.vstack(vectors) if all(v is not None for v in vectors) else None)
+        key = (doc.kind, doc.id)
         with self._lock:
-            if key in self._cache and all(a is b for a, b in zip(self._cache[key].doc, docs, strict=True)):
+            if key in self._cache and self._cache[key].doc is doc:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        sentences = sentences_of(doc) + [replace(s, guide=(b.id, b.title)) for b in bundle for s in sentences_of(b)]
+        sentences = sentences_of(doc)
         if not sentences:
             return None
         tokens = [Counter(self.tokenizer.tokenize(f"{s.text} {s.context}")) for s in sentences]
-        df = Counter(t for tf in tokens for t in tf)
-        n = len(sentences)
-        idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        avg = sum(sum(tf.values()) for tf in tokens) / n or 1.0
-        ix = _Indexed(docs, sentences, tokens, idf, avg, self._vectors(sentences))
+        ix = _with_statistics(doc, sentences, tokens, self._vectors(sentences))
         with self._lock:
             self._cache[key] = ix
             while len(self._cache) > self._cache_size:
