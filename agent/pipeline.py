@@ -96,8 +96,8 @@ class Assistant:
         self._locks_lock = threading.Lock()
         self.drafts = FormDrafts(self.sessions, self._lock_for)  # form edits: same store, same session lock
         install_log_masking()
-        # The pinyin vocabularies take seconds to build: do it off the first user's turn.
-        threading.Thread(target=self._warm_pinyin, name="daoban-pinyin", daemon=True).start()
+        # The pinyin vocabularies and the guides' words take seconds to build: do it off the first user's turn.
+        threading.Thread(target=self._warm_vocabularies, name="daoban-vocabularies", daemon=True).start()
         self.llm_warm = threading.Event()  # set when the start-up prompt warming is over (or not needed)
         self._closing = threading.Event()
         self.warmed = 0  # prompts the last warming made ready
@@ -106,9 +106,10 @@ class Assistant:
         else:
             self.llm_warm.set()
 
-    def _warm_pinyin(self) -> None:
+    def _warm_vocabularies(self) -> None:
         self.normalizer.pinyin.warm()
         self.normalizer.homophones.warm()
+        self.router.warm()
 
     def _warm_llm(self) -> None:
         """Evaluate the system prompt, then the facts of up to ``llm.prewarm`` guides (scenarios, FAQs, then
@@ -306,7 +307,7 @@ class Assistant:
         """The guides bundled with ``doc``: a 一件事's member matters, or the 一件事s a matter belongs to."""
         if doc.kind == "scenario":
             return [m for m in (self.corpus.matters.get(x.matter) for x in doc.members) if m is not None]
-        return [s for s in self.corpus.scenarios.values() if any(x.matter == doc.id for x in s.members)]
+        return [self.corpus.scenarios[s] for s, members in self.router.members.items() if doc.id in members]
 
     def _draft(self, t: TurnContext, seen: Understood, doc, route: Route, composed: Composed,
                question: PendingClarify | None, form: FormState | None) -> Draft:

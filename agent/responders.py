@@ -229,7 +229,6 @@ class NoMatchResponder:
             text += "\n" + self.words.texts.handoff
         return Simple(text, handoff=handoff, suggestions=[self.words.chips.human])
 
-
     def _hint(self, ask: Ask, hint: DepartmentHint) -> str:
         d = hint.department
         matters = self.words.texts.department_matters.format(matters="、".join(f"「{m}」" for m in hint.matters)) \

@@ -3,6 +3,8 @@ asking which. Generic over the corpus: no code branch names a scenario or matter
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -141,6 +143,7 @@ class Router:
         self._title_words = {d.id: set(normalizer.tokenizer.tokenize(d.title)) for d in corpus.documents()
                              if d.kind in ("scenario", "matter")}
         self._known_words: frozenset[str] | None = None
+        self._known_words_lock = threading.Lock()
         self.situation_words: dict[str, set[str]] = {
             s.id: {normalize(k) for q in s.questions for o in q.options for k in o.keywords if len(k) >= 2}
             for s in corpus.scenarios.values()}
@@ -187,16 +190,20 @@ class Router:
         return [t for t in self.normalizer.topic_tokens(msg) if t not in self.generic_words
                 and (self.title_df(t) >= 1 or t in common)]
 
+    def warm(self) -> None:
+        """Read the guides' words now (about 2 s over the whole corpus), not on the first no-match turn."""
+        self._guide_words()
+
     def _guide_words(self) -> frozenset[str]:
-        """The words at least GUIDE_WORD_DF guides use, read once on first need (a no-match turn)."""
-        if self._known_words is None:
-            df: dict[str, int] = {}
-            for d in self.corpus.documents():
-                if d.kind in ("scenario", "matter"):
-                    for t in {t for u in document_units(d) for t in self.normalizer.tokenizer.tokenize(u.text)}:
-                        df[t] = df.get(t, 0) + 1
-            self._known_words = frozenset(t for t, n in df.items() if n >= GUIDE_WORD_DF)
-        return self._known_words
+        """The words at least GUIDE_WORD_DF guides use, read once (a second reader waits for the first)."""
+        with self._known_words_lock:
+            if self._known_words is None:
+                df: Counter[str] = Counter()
+                for d in self.corpus.documents():
+                    if d.kind in ("scenario", "matter"):
+                        df.update({t for u in document_units(d) for t in self.normalizer.tokenizer.tokenize(u.text)})
+                self._known_words = frozenset(t for t, n in df.items() if n >= GUIDE_WORD_DF)
+            return self._known_words
 
     def answers_situation(self, scenario_id: str, msg: Message) -> bool:
         return any(k in msg.text for k in self.situation_words.get(scenario_id, ()))
@@ -381,8 +388,7 @@ class Router:
     def guide_of_faq(self, hit: "Hit", hits: list["Hit"], region: str | None) -> str | None:
         """The guide a standalone FAQ belongs to: of its related guides, the best-ranked hit, else the first."""
         faq = self.corpus.faqs.get(hit.doc_id)
-        guides = [r for r in (faq.related if faq else []) if self.corpus.get(r) is not None
-                  and self.corpus.get(r).kind in ("scenario", "matter")
+        guides = [r for r in (faq.related if faq else []) if (r in self.corpus.scenarios or r in self.corpus.matters)
                   and (region is None or self.region_of.get(r) == region)]
         ranked = [h.doc_id for h in hits if h.doc_id in guides]
         return (ranked or guides or [None])[0]
