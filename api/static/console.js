@@ -17,6 +17,18 @@
     return new Promise(function (resolve) { resolveKey = resolve; });
   }
 
+  /* The key form, the same on every console: the page's <div id="keygate"> gives its title and hint. */
+  function buildGate(el) {
+    el.innerHTML = '<form class="card" autocomplete="off"><h2></h2><p class="muted" style="margin:0"></p>' +
+      '<label for="apikey" class="sr-only">访问密钥</label><input id="apikey" type="password" placeholder="访问密钥">' +
+      '<div class="error" role="alert"></div>' +
+      '<div class="actions"><button class="btn primary" type="submit">进入</button></div></form>';
+    el.querySelector("h2").textContent = el.dataset.title || "登录";
+    el.querySelector("p").textContent = el.dataset.hint || "请输入访问密钥（仅保存在本标签页）。";
+  }
+  // console.js is loaded after the page's markup: the form exists before any page script asks for the key
+  buildGate(document.getElementById("keygate"));
+
   document.addEventListener("DOMContentLoaded", function () {
     gate = document.getElementById("keygate");
     gate.querySelector("form").addEventListener("submit", function (e) {
