@@ -21,7 +21,9 @@ def test_every_route_answers_within_its_schema(api_server, tmp_path):
     cmd = [str(st), "run", f"{api_server.url}/openapi.json", "--checks", "not_a_server_error,status_code_conformance,"
            "content_type_conformance,response_schema_conformance,response_headers_conformance",
            "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_SECONDS), "--seed", "13",
-           "--workers", "2", "--request-timeout", "30", "--generation-deterministic", "--no-shrink",
+           # one worker: with two, hypothesis parses lambdas in both threads at once and CPython 3.11 can raise
+           # "SystemError: AST constructor recursion depth mismatch" inside schemathesis (all 23 operations still run)
+           "--workers", "1", "--request-timeout", "30", "--generation-deterministic", "--no-shrink",
            "--suppress-health-check", "all", "--warnings", "off",
            # staff endpoints are walked with a staff key; reindex and corpus edits would rebuild the index
            "-H", f"X-API-Key: {STAFF_KEY}", "--exclude-path", "/v1/admin/reindex",
