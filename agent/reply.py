@@ -51,6 +51,9 @@ class FormFieldValue(BaseModel):
     source: str | None = None  # conversation | derived | e_license | user
     valid: bool = True
     error: str | None = None
+    # Required now (its 情形 condition holds): what the prefill rate counts.
+    required: bool = False
+    role: str | None = None  # whose value it is (corpus/roles.yaml)
 
 
 class FormState(BaseModel):
@@ -58,6 +61,7 @@ class FormState(BaseModel):
     scenario_id: str
     fields: list[FormFieldValue]
     missing: list[str] = Field(default_factory=list)
+    subject_role: str = "subject"  # the field role that holds the person the application is for
 
 
 # The LLM lead of a reply: accepted by the verifier, rejected (the composed answer alone), or unavailable (the LLM

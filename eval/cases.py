@@ -10,6 +10,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 ExpectKind = Literal["consult", "apply", "clarify", "out_of_scope", "complaint", "human", "chitchat", "query_status"]
 
 
+class PersonFacts(BaseModel):
+    """What a message says about one person, as the form should hold it (only what was said)."""
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+
+
+# The speaker's role towards the person an application is for: a role of corpus/roles.yaml.
+Relation = Literal["mother", "father", "child", "spouse", "relative", "guardian", "agent"]
+
+
 class Expect(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -19,6 +32,16 @@ class Expect(BaseModel):
     must_not: list[str] = Field(default_factory=list)
     slots: dict[str, str] = Field(default_factory=dict, description="label pattern (a|b) -> value the form must hold")
     options: list[str] = Field(default_factory=list, description="clarify: one of these among the offered options")
+    # Form-blind slots: who said what. ``subject`` only when the application is for someone else, with the
+    # speaker's ``relation`` to them; the scorer finds the fields by their role (eval/scoring.py score_people).
+    people: dict[Literal["speaker", "subject"], PersonFacts] = Field(default_factory=dict)
+    relation: Relation | None = None
+
+    @model_validator(mode="after")
+    def _relation_with_subject(self) -> "Expect":
+        if ("subject" in self.people) != (self.relation is not None):
+            raise ValueError("give relation exactly when people.subject is given")
+        return self
 
 
 class Case(BaseModel):

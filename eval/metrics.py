@@ -50,6 +50,9 @@ class Summary(BaseModel):
     clarify_recall: float | None = None
     slot_precision: float | None = None
     slot_recall: float | None = None
+    slots_unplaced: int = 0
+    # Required fields filled from the conversation, over the required fields of the forms opened.
+    prefill_rate: float | None = None
     verifier_fallback_rate: float | None = None
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
@@ -97,6 +100,8 @@ def summarize(results: list[CaseResult]) -> Summary:
         clarify_recall=_rate(sum(r.clarified for r in wanted), len(wanted)),
         slot_precision=_rate(tp, tp + fp),
         slot_recall=_rate(tp, tp + fn),
+        slots_unplaced=sum(r.slots.unplaced for r in results),
+        prefill_rate=_rate(sum(r.prefilled_fields for r in results), sum(r.required_fields for r in results)),
         verifier_fallback_rate=_rate(sum(bool(r.verifier_fallback) for r in llm_answers), len(llm_answers)),
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
@@ -107,7 +112,7 @@ def summarize(results: list[CaseResult]) -> Summary:
 
 HEADLINE = ["resolution_rate", "intent_accuracy", "routing_top1", "retrieval_recall_at_1", "retrieval_recall_at_5",
             "retrieval_mrr", "clarify_precision", "clarify_recall", "slot_precision", "slot_recall",
-            "verifier_fallback_rate", "latency_p50_ms", "latency_p95_ms"]
+            "prefill_rate", "verifier_fallback_rate", "latency_p50_ms", "latency_p95_ms"]
 
 
 def compare(old: dict, new: dict) -> list[dict]:

@@ -62,6 +62,11 @@ class SlotScore(BaseModel):
     true_positive: int = 0
     false_positive: int = 0
     false_negative: int = 0
+    # Facts said about a person for whom the form has no field of that kind (people expectations only).
+    unplaced: int = 0
+
+    def __add__(self, other: "SlotScore") -> "SlotScore":
+        return SlotScore(**{k: getattr(self, k) + getattr(other, k) for k in SlotScore.model_fields})
 
 
 class CaseResult(BaseModel):
@@ -78,6 +83,9 @@ class CaseResult(BaseModel):
     clarified: bool = False
     clarify_expected: bool = False
     slots: SlotScore = Field(default_factory=SlotScore)
+    # Required fields of the opened form, and how many of them the conversation filled (the prefill rate).
+    required_fields: int = 0
+    prefilled_fields: int = 0
     target_rank: int | None = None   # retrieval rank of the target (1-based), None when absent/not measured
     single_turn: bool = True
     latency_ms: int = 0
@@ -105,6 +113,55 @@ def score_slots(expected: dict[str, str], reply: Reply) -> tuple[SlotScore, list
             score.false_negative += 1
             reasons.append(f"slot {pattern}: expected {want!r}, not filled" if matching
                            else f"slot {pattern}: no form field with that label")
+    return score, reasons
+
+
+# Which fields hold a person's fact: the attribute's field type, and for a name a text field keyed *name.
+_ATTRIBUTE_FIELD = {
+    "name": lambda f: f.type == "text" and (f.key == "name" or f.key.endswith("_name")),
+    "id_number": lambda f: f.type == "id_number",
+    "phone": lambda f: f.type == "phone",
+}
+
+
+def _person_roles(person: str, subject_role: str, relation: str | None) -> set[str]:
+    """The field roles that hold ``person``'s facts. The subject (whom the application is for) is the form's
+    ``subject_role``; the speaker acting for someone else is the applicant, agent or guardian, or the role they
+    have towards the subject (a mother applying for her newborn fills the mother fields too)."""
+    subject = {subject_role, "subject"}
+    if person == "subject":
+        return subject
+    if relation is None:  # applying for themselves
+        return subject | {"applicant"}
+    speaker = {"agent", "guardian", relation}
+    return speaker if subject_role == "applicant" else speaker | {"applicant"}
+
+
+def score_people(people: dict, relation: str | None, reply: Reply) -> tuple[SlotScore, list[str]]:
+    """Form-blind slots: each fact said about the speaker or the subject must be in a field of that person's
+    role and that kind. A fact the form has no such field for is counted apart (unplaced), not as a miss."""
+    score, reasons = SlotScore(), []
+    form = reply.form
+    fields = form.fields if form else []
+    subject_role = form.subject_role if form else "subject"
+    for person, facts in people.items():
+        roles = _person_roles(person, subject_role, relation)
+        for attribute, want in facts.model_dump(exclude_none=True).items():
+            matching = [f for f in fields if f.role in roles and _ATTRIBUTE_FIELD[attribute](f)]
+            got = [f.value for f in matching if f.value]
+            if any(normalize_value(v) == normalize_value(want) for v in got):
+                score.true_positive += 1
+            elif not matching:
+                score.unplaced += 1
+                if form is None:
+                    score.false_negative += 1  # no form at all: nothing was placed
+            elif got:
+                score.false_positive += 1
+                score.false_negative += 1
+                reasons.append(f"{person} {attribute}: expected {want!r}, form holds {got[0]!r}")
+            else:
+                score.false_negative += 1
+                reasons.append(f"{person} {attribute}: expected {want!r}, not filled")
     return score, reasons
 
 
@@ -172,7 +229,13 @@ def score_case(case: Case, reply: Reply, target_rank: int | None = None,
         if reply.form is None:
             reasons.append("no form opened")
         result.slots, slot_reasons = score_slots(e.slots, reply)
-        reasons += slot_reasons
+        people, people_reasons = score_people(e.people, e.relation, reply)
+        result.slots += people
+        reasons += slot_reasons + people_reasons
+        if reply.form is not None:
+            required = [f for f in reply.form.fields if f.required]
+            result.required_fields = len(required)
+            result.prefilled_fields = sum(bool(f.value) and f.valid for f in required)
     elif e.kind == "clarify":
         offered = [o.title for o in reply.clarify.options] if clarified else []
         routed_to_option = any(titles_match(route_title, o) for o in e.options) and not clarified

@@ -187,3 +187,69 @@ def test_bundles_from_corpus_pair_each_faq_with_its_guides():
     unrelated = next(m.title for m in corpus.matters.values() if m.id not in faq.related)
     assert not bundles.related(unrelated, faq.question)
 
+
+
+def people_form(subject_role, fields):
+    return FormState(form_id="f", scenario_id="x", subject_role=subject_role, fields=[
+        FormFieldValue(key=k, label=k, type=t, role=role, value=v, required=True) for k, t, role, v in fields])
+
+
+def apply_case(**expect):
+    return case("apply", target="居民身份证换领", **expect)
+
+
+FATHER = {"name": "周建国", "id_number": "370102195503071234"}
+SON = {"name": "周晓明", "phone": "13869125537"}
+
+
+def test_people_for_another_person_by_role():
+    form = people_form("subject", [("subject_name", "text", "subject", "周建国"),
+                                   ("subject_id_number", "id_number", "subject", "370102195503071234"),
+                                   ("agent_name", "text", "agent", "周晓明"),
+                                   ("agent_phone", "phone", "agent", "13869125537"),
+                                   ("pickup", "enum", None, None)])
+    r = score_case(apply_case(people={"speaker": SON, "subject": FATHER}, relation="child"),
+                   reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form}))
+    assert r.resolved, r.reasons
+    assert (r.slots.true_positive, r.slots.false_negative, r.slots.unplaced) == (4, 0, 0)
+    assert (r.required_fields, r.prefilled_fields) == (5, 4)
+
+
+def test_people_swapped_persons_fail():
+    """The father's name in the agent field and the son's in the subject field is two wrong slots."""
+    form = people_form("subject", [("subject_name", "text", "subject", "周晓明"),
+                                   ("agent_name", "text", "agent", "周建国")])
+    r = score_case(apply_case(people={"speaker": {"name": "周晓明"}, "subject": {"name": "周建国"}}, relation="child"),
+                   reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form}))
+    assert not r.resolved
+    assert (r.slots.true_positive, r.slots.false_positive, r.slots.false_negative) == (0, 2, 2)
+    assert any("subject name" in x for x in r.reasons)
+
+
+def test_people_subject_role_and_relation_roles():
+    """A mother applying for her newborn: the child's facts go to the form's subject role (child), hers to the
+    applicant and mother fields; a fact with no field for that person is unplaced, not a miss."""
+    form = people_form("child", [("baby_name", "text", "child", "王子墨"),
+                                 ("applicant_name", "text", "applicant", "孙晓雯"),
+                                 ("mother_id_number", "id_number", "mother", "370203199304226741")])
+    r = score_case(apply_case(people={"speaker": {"name": "孙晓雯", "id_number": "370203199304226741",
+                                                  "phone": "13869125537"},
+                                      "subject": {"name": "王子墨"}}, relation="mother"),
+                   reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form}))
+    assert r.resolved, r.reasons
+    assert (r.slots.true_positive, r.slots.unplaced) == (3, 1)
+
+
+def test_people_self_application_fills_subject_fields():
+    form = people_form("subject", [("subject_name", "text", "subject", "周建国"),
+                                   ("agent_name", "text", "agent", None)])
+    r = score_case(apply_case(people={"speaker": {"name": "周建国"}}),
+                   reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form}))
+    assert r.resolved and r.slots.true_positive == 1
+
+
+def test_people_relation_goes_with_subject():
+    with pytest.raises(ValueError):
+        apply_case(people={"speaker": SON}, relation="child")
+    with pytest.raises(ValueError):
+        apply_case(people={"speaker": SON, "subject": FATHER})

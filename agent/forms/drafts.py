@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 def blank_form(scenario: "Scenario") -> FormState:
     """The scenario's form with nothing filled in (fields shown whatever the 情形)."""
-    fields = [FormFieldValue(key=f.key, label=f.label, type=f.type) for f in scenario.form.fields if f.when is None]
+    fields = [FormFieldValue(key=f.key, label=f.label, type=f.type, required=f.required)
+              for f in scenario.form.fields if f.when is None]
     return FormState(form_id=scenario.form.id, scenario_id=scenario.id, fields=fields,
                      missing=[f.key for f in scenario.form.fields if f.required and f.when is None])
 

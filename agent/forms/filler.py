@@ -248,10 +248,10 @@ class FormFiller:
         out, missing = [], []
         for f in fields:
             v = merged.get(f.key)
+            required = f.key in required_keys if required_keys is not None else self._required(f, answers)
             out.append(FormFieldValue(key=f.key, label=f.label, type=f.type, value=v.value if v else None,
                                       source=v.source if v else None, valid=v.valid if v else True,
-                                      error=v.error if v else None))
-            required = f.key in required_keys if required_keys is not None else self._required(f, answers)
+                                      error=v.error if v else None, required=required))
             if required and (v is None or not v.valid):
                 missing.append(f.key)
         return FormState(form_id=form.id, scenario_id=scenario_id, fields=out, missing=missing)
