@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DOC_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,80}$"
 
@@ -199,12 +199,38 @@ class FormField(Strict):
                     "legal_rep, company, …; without it the assistant reads the role from the key or label")
 
 
+class FormCheck(Strict):
+    """A pre-review (辅助审核) rule the guide declares over its form; the explanation is shown as a 补正 item.
+    age: the age of the person whose ID is ``field`` lies in [min, max] today; region: that ID's region code starts
+    with one of ``prefixes``; not_future: the date ``field`` is not after today; not_before: the date ``field`` is
+    not before the date ``other`` (or the birth date of the ID ``other``)."""
+
+    kind: Literal["age", "region", "not_future", "not_before"]
+    field: str
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+    prefixes: list[str] = Field(default_factory=list)
+    other: str | None = None
+    message: str = Field(min_length=4)
+    when: Condition | None = None
+
+
 class Form(Strict):
     """一张表单: the scenario's unified application form."""
 
     id: str = Field(pattern=DOC_ID_PATTERN)
     title: str
     fields: list[FormField] = Field(min_length=3)
+    checks: list[FormCheck] = Field(default_factory=list, description="pre-review rules beyond each field's format")
+
+    @model_validator(mode="after")
+    def _checks_name_fields(self) -> "Form":
+        keys = {f.key for f in self.fields}
+        for c in self.checks:
+            unknown = [k for k in (c.field, c.other) if k and k not in keys]
+            if unknown:
+                raise ValueError(f"check {c.kind} names fields not in the form: {', '.join(unknown)}")
+        return self
 
 
 class Scenario(DocumentBase):

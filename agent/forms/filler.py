@@ -251,7 +251,8 @@ class FormFiller:
             required = f.key in required_keys if required_keys is not None else self._required(f, answers)
             out.append(FormFieldValue(key=f.key, label=f.label, type=f.type, value=v.value if v else None,
                                       source=v.source if v else None, valid=v.valid if v else True,
-                                      error=v.error if v else None, required=required))
+                                      error=v.error if v else None, required=required,
+                                      role=self.roles.of_field(f)))
             if required and (v is None or not v.valid):
                 missing.append(f.key)
         return FormState(form_id=form.id, scenario_id=scenario_id, fields=out, missing=missing)

@@ -88,6 +88,16 @@ class FormWords(BaseModel):
     org_label_endings: dict[Word, Word | None] = Field(min_length=1)
     government_endings: Words = Field(min_length=1)
     correction_cues: Words = Field(min_length=1)
+    review: "ReviewWords"
+
+
+class ReviewWords(BaseModel):
+    """What pre-review (辅助审核) reads from form labels."""
+
+    model_config = ConfigDict(extra="forbid")
+    past_date_labels: Words = Field(min_length=1)   # a date so labelled cannot be after today (出生, 死亡)
+    birth_date_labels: Words = Field(min_length=1)  # a date so labelled must match the same person's ID
+    gender_labels: Words = Field(min_length=1)      # an enum so labelled must match the same person's ID
 
 
 def _role_problems(path: Path, model: RoleWords, info: SourceInfo) -> list[str]:

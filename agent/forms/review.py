@@ -1,0 +1,154 @@
+"""Pre-review (辅助审核) of an application before it is sent: what the form and the guide can check as data.
+
+Each problem is a 补正 item tied to a field, a 情形 question or a material, with a plain explanation. ``fix`` items
+must be corrected before submitting; ``prepare`` items are the materials still to bring or upload. Exempt
+materials (免提交: shared data, or an electronic licence that filled a field) are listed apart."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from agent.forms.validators import id_number_info
+from agent.forms.vocabulary import ReviewWords
+from agent.reply import FormFieldValue, FormState
+from corpus.schema import Form, FormCheck, MatterGuide, Material, Scenario, condition_holds
+
+Severity = Literal["fix", "prepare"]
+
+
+class ReviewItem(BaseModel):
+    target: Literal["field", "situation", "material"]
+    key: str  # field key, 情形 question id, or material name
+    label: str
+    message: str
+    severity: Severity = "fix"
+
+
+class PreReview(BaseModel):
+    status: Literal["pass", "needs_correction"]
+    items: list[ReviewItem] = Field(default_factory=list)
+    exempt: list[str] = Field(default_factory=list, description="免提交 materials")
+
+    @property
+    def fixes(self) -> list[ReviewItem]:
+        return [i for i in self.items if i.severity == "fix"]
+
+
+class PreReviewer:
+    """Checks one application: field formats and required fields, each person's fields against their ID, the
+    form's declared checks, the 情形 still open, and the materials the chosen 情形 needs."""
+
+    def __init__(self, words: ReviewWords):
+        self.words = words
+
+    def review(self, form: Form, state: FormState, guide: Scenario | MatterGuide, answers: dict[str, str],
+               today: dt.date | None = None) -> PreReview:
+        today = today or dt.date.today()
+        values = {f.key: f for f in state.fields}
+        items = self._fields(state) + self._identity(state, today)
+        items += [i for c in form.checks if condition_holds(c.when, answers)
+                  if (i := self._declared(c, values, today))]
+        situation_items, materials = _materials(guide, answers, state)
+        items += situation_items
+        licensed = {f.e_license for f in form.fields if f.e_license and values.get(f.key)
+                    and values[f.key].source == "e_license" and values[f.key].valid}
+        exempt = []
+        for m in materials:
+            if m.exempt or any(name in m.name for name in licensed):
+                exempt.append(m.name)
+            elif m.required:
+                items.append(ReviewItem(target="material", key=m.name, label=m.name, severity="prepare",
+                                        message=f"请准备{m.name}（{m.form}）" + (f"：{m.notes}" if m.notes else "")))
+        status = "needs_correction" if any(i.severity == "fix" for i in items) else "pass"
+        return PreReview(status=status, items=items, exempt=exempt)
+
+    @staticmethod
+    def _fields(state: FormState) -> list[ReviewItem]:
+        items = []
+        for f in state.fields:
+            if f.value and not f.valid:
+                items.append(ReviewItem(target="field", key=f.key, label=f.label,
+                                        message=f.error or f"{f.label}的格式不对，请核对"))
+            elif f.key in state.missing:
+                items.append(ReviewItem(target="field", key=f.key, label=f.label, message=f"请填写{f.label}"))
+        return items
+
+    def _identity(self, state: FormState, today: dt.date) -> list[ReviewItem]:
+        """A person's birth date, gender and past dates against their ID number and today."""
+        items = []
+        for id_field in (f for f in state.fields if f.type == "id_number" and f.value and f.valid and f.role):
+            info = id_number_info(id_field.value, today)
+            if info is None:
+                continue
+            for f in state.fields:
+                if f.role != id_field.role or not f.value or f.source == "derived":
+                    continue
+                if f.type == "date" and _has(f.label, self.words.birth_date_labels) and f.value != info.birth_date.isoformat():
+                    items.append(_field_item(f, f"{f.label}{f.value}与{id_field.label}里的出生日期"
+                                                f"{info.birth_date.isoformat()}不一致，请核对哪一项填错了"))
+                elif f.type == "enum" and _has(f.label, self.words.gender_labels) and f.value != info.gender:
+                    items.append(_field_item(f, f"{f.label}“{f.value}”与{id_field.label}显示的性别“{info.gender}”"
+                                                f"不一致，请核对"))
+        for f in state.fields:
+            if f.type == "date" and f.value and f.valid and _has(f.label, self.words.past_date_labels):
+                if _date(f.value) and _date(f.value) > today:
+                    items.append(_field_item(f, f"{f.label}{f.value}晚于今天，请核对"))
+        return items
+
+    @staticmethod
+    def _declared(check: FormCheck, values: dict[str, FormFieldValue], today: dt.date) -> ReviewItem | None:
+        field = values.get(check.field)
+        if field is None or not field.value or not field.valid:
+            return None  # nothing to check yet: the missing or invalid field is its own item
+        if check.kind in ("age", "region"):
+            info = id_number_info(field.value, today)
+            if info is None:
+                return None
+            wrong = ((check.min is not None and info.age < check.min) or (check.max is not None and info.age > check.max)
+                     if check.kind == "age" else not any(info.region_code.startswith(p) for p in check.prefixes))
+        elif check.kind == "not_future":
+            wrong = (_date(field.value) or today) > today
+        else:
+            other = values.get(check.other or "")
+            bound = None
+            if other is not None and other.value and other.valid:
+                info = id_number_info(other.value, today) if other.type == "id_number" else None
+                bound = info.birth_date if info else _date(other.value)
+            wrong = bound is not None and (_date(field.value) or bound) < bound
+        return _field_item(field, check.message) if wrong else None
+
+
+def _materials(guide: Scenario | MatterGuide, answers: dict[str, str],
+               state: FormState) -> tuple[list[ReviewItem], list[Material]]:
+    """The 情形 questions still open that change the materials, and the materials of the 情形 chosen."""
+    if isinstance(guide, Scenario):
+        open_questions = {q for m in guide.materials if m.when and condition_holds(m.when, answers) is None
+                          for q in m.when if q not in answers}
+        items = [ReviewItem(target="situation", key=q.id, label=q.text, message=f"请先选择：{q.text}")
+                 for q in guide.questions if q.id in open_questions]
+        return items, [m for m in guide.materials if condition_holds(m.when, answers)]
+    titles = {s.title: s for s in guide.situations}
+    chosen = next((titles[f.value] for f in state.fields if f.value in titles), None)
+    if chosen is None and len(guide.situations) == 1:
+        chosen = guide.situations[0]
+    if chosen is None:
+        return [ReviewItem(target="situation", key="situation", label="办理情形",
+                           message="请先选择您的办理情形：" + "；".join(titles))], []
+    return [], chosen.materials
+
+
+def _field_item(f: FormFieldValue, message: str) -> ReviewItem:
+    return ReviewItem(target="field", key=f.key, label=f.label, message=message)
+
+
+def _has(label: str, words: list[str]) -> bool:
+    return any(w in label for w in words)
+
+
+def _date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
