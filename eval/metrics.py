@@ -37,6 +37,8 @@ class Summary(BaseModel):
     cases: int
     resolved: int
     resolution_rate: float | None
+    # Resolved with the expected title itself, not the other half of its 一件事/member or FAQ/guide pair.
+    strict_resolution_rate: float | None = None
     by_kind: dict[str, dict] = Field(default_factory=dict)
     by_target: dict[str, dict] = Field(default_factory=dict)
     by_channel: dict[str, dict] = Field(default_factory=dict)
@@ -87,6 +89,7 @@ def summarize(results: list[CaseResult]) -> Summary:
         cases=len(results),
         resolved=sum(r.resolved for r in results),
         resolution_rate=_rate(sum(r.resolved for r in results), len(results)),
+        strict_resolution_rate=_rate(sum(r.resolved and r.route_exact is not False for r in results), len(results)),
         by_kind=_group(results, lambda r: r.kind),
         by_target=_group(results, lambda r: r.target),
         by_channel=_group(results, lambda r: r.channel),
@@ -110,7 +113,7 @@ def summarize(results: list[CaseResult]) -> Summary:
     )
 
 
-HEADLINE = ["resolution_rate", "intent_accuracy", "routing_top1", "retrieval_recall_at_1", "retrieval_recall_at_5",
+HEADLINE = ["resolution_rate", "strict_resolution_rate", "intent_accuracy", "routing_top1", "retrieval_recall_at_1", "retrieval_recall_at_5",
             "retrieval_mrr", "clarify_precision", "clarify_recall", "slot_precision", "slot_recall",
             "prefill_rate", "verifier_fallback_rate", "latency_p50_ms", "latency_p95_ms"]
 

@@ -80,6 +80,7 @@ class CaseResult(BaseModel):
     intent_got: str
     route_title: str | None = None
     route_ok: bool | None = None     # None: the case has no target
+    route_exact: bool | None = None  # the expected title itself, not the other half of its bundle
     clarified: bool = False
     clarify_expected: bool = False
     slots: SlotScore = Field(default_factory=SlotScore)
@@ -194,16 +195,20 @@ def score_case(case: Case, reply: Reply, target_rank: int | None = None,
     e = case.expect
     reasons: list[str] = []
     route_title = reply.route.title if reply.route else None
-    route_ok = titles_match(route_title, e.target) if e.target else None
-    # The other half of a 一件事/member pair, with every required fact in the answer, is routed right.
-    route_ok = route_ok or (e.kind == "consult" and bundles is not None and bundles.related(route_title, e.target)
-                            and all(fact_present(f, reply.answer) for f in e.must)) if e.target else None
+    route_exact = titles_match(route_title, e.target) if e.target else None
+    # The other half of a 一件事/member pair is routed right: for a consult when the answer holds every required
+    # fact; for an application when its form opened (the 一件事's one form includes the member matter's
+    # application, and the matter's form is part of the 一件事); the slots are judged on whichever form it is.
+    related = bundles is not None and bundles.related(route_title, e.target)
+    route_ok = route_exact or related and (
+        e.kind == "consult" and all(fact_present(f, reply.answer) for f in e.must)
+        or e.kind == "apply" and reply.form is not None) if e.target else None
     # Only "which service did you mean" counts as clarifying here; a 情形 question comes with a route.
     clarified = reply.clarify is not None and reply.clarify.kind == "route" and bool(reply.clarify.options)
     result = CaseResult(
         id=case.id, kind=e.kind, target=e.target, channel=case.channel, resolved=False,
         intent_expected=INTENT_OF_KIND.get(e.kind), intent_got=reply.intent.name, route_title=route_title,
-        route_ok=route_ok, clarified=clarified, clarify_expected=e.kind == "clarify",
+        route_ok=route_ok, route_exact=route_exact, clarified=clarified, clarify_expected=e.kind == "clarify",
         target_rank=target_rank, latency_ms=reply.latency_ms, verifier_fallback=verifier_fallback,
         single_turn=not case.turns,
         answer=reply.answer,

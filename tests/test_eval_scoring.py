@@ -253,3 +253,16 @@ def test_people_relation_goes_with_subject():
         apply_case(people={"speaker": SON}, relation="child")
     with pytest.raises(ValueError):
         apply_case(people={"speaker": SON, "subject": FATHER})
+
+
+def test_apply_routed_to_the_other_half_of_its_bundle_counts_when_a_form_opens():
+    from eval.scoring import Bundles
+    bundles = Bundles([("新生儿出生一件事", "出生登记（新生儿入户）")])
+    form = people_form("child", [("baby_name", "text", "child", "王子墨")])
+    c = case("apply", target="出生登记（新生儿入户）", people={"speaker": {}, "subject": {"name": "王子墨"}},
+             relation="mother")
+    opened = score_case(c, reply(intent="apply", route="新生儿出生一件事").model_copy(update={"form": form}),
+                        bundles=bundles)
+    assert opened.resolved and opened.route_ok and opened.route_exact is False
+    assert not score_case(c, reply(intent="apply", route="新生儿出生一件事"), bundles=bundles).resolved
+    assert summarize([opened]).strict_resolution_rate == 0.0
