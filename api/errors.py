@@ -113,7 +113,7 @@ def install(app: FastAPI) -> None:
         return json_error(request, exc.status_code, code, message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError):
+    async def _validation_error(request: Request, exc: RequestValidationError):
         details = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p != "body"]
