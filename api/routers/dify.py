@@ -70,7 +70,12 @@ class MetadataCondition(BaseModel):
 
 
 class RetrievalRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [
+        {"knowledge_id": "山东省", "query": "新生儿落户需要什么材料",
+         "retrieval_setting": {"top_k": 3, "score_threshold": 0.5}},
+        {"knowledge_id": "shandong", "query": "孩子出生了要办什么", "retrieval_setting": {"top_k": 5, "score_threshold": 0},
+         "metadata_condition": {"logical_operator": "and",
+                                "conditions": [{"name": ["kind"], "comparison_operator": "is", "value": "scenario"}]}}]})
     knowledge_id: str = Field(min_length=1, max_length=64)
     query: str = Field(min_length=1, max_length=2000)
     retrieval_setting: RetrievalSetting

@@ -24,6 +24,7 @@ from api.errors import DEFAULT_MESSAGES, ApiError, register_style
 from api.records import record_turn
 from api.routers.chat import CHUNK, assistant_or_503
 from api.runtime import Runtime
+from api.schemas import sse_event
 from api.session_access import erase_sessions, integration_session
 
 PATH = "/v1/chat/completions"
@@ -91,7 +92,10 @@ class StreamOptions(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [
+        {"model": "daoban", "messages": [{"role": "user", "content": "孩子出生了要办哪些手续"}], "user": "wx-openid-1"},
+        {"model": "daoban", "stream": True, "stream_options": {"include_usage": True},
+         "messages": [{"role": "user", "content": "新生儿落户需要什么材料"}]}]})
     model: str = Field(min_length=1, max_length=128, description="accepted as given and echoed back")
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
@@ -205,7 +209,10 @@ def _link_of(rt: Runtime):
 @router.post(PATH, response_model=ChatCompletion, responses={**ERRORS, 200: {
                  "description": "`chat.completion`, or with `stream: true` Server-Sent Events: `data: "
                                 "{chat.completion.chunk}` lines, then `data: [DONE]`",
-                 "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+                 "content": {"text/event-stream": {"schema": sse_event({"anyOf": [
+                     {"type": "object", "required": ["id", "object", "created", "model", "choices"],
+                      "properties": {"object": {"const": "chat.completion.chunk"}}},
+                     {"type": "object", "required": ["error"]}]}, done="[DONE]")}}}},
              summary="OpenAI-compatible chat: daoban's cited answer to the last user message",
              description="`Authorization: Bearer <key>` with role `integration`. `model` is echoed, unknown fields "
                          "are ignored. `user` (or `X-Daoban-User`) continues that user's conversation in a session of "
