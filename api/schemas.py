@@ -353,7 +353,7 @@ class EnrichEntry(BaseModel):
     stale: bool
     keywords: list[str]
     questions: list[str]
-    indexed_unreviewed: bool
+    indexed_unreviewed: list[str] = Field(description="which generated parts the index takes before review")
 
 
 class EnrichPage(BaseModel):
