@@ -138,6 +138,11 @@ def test_a_user_string_never_reaches_a_citizen_session(server):
         ask(server, "我要办", user=sid)
         ask(server, "我要办", extra_headers={"X-Daoban-User": sid})
         view = http.get(f"/v1/sessions/{sid}", headers={"X-Session-Token": token}).json()
+        # nor does the integration key open anything of the citizens' or the consoles'
+        as_console_key = {"X-API-Key": INTEGRATION_KEY}
+        assert http.get(f"/v1/sessions/{sid}", headers=as_console_key).status_code == 403
+        assert http.get("/v1/hotline/ping", headers=as_console_key).status_code == 403
+        assert http.get("/v1/admin/documents", headers=as_console_key).status_code == 403
     assert len(view["messages"]) == 2 and view["forms"] == []  # untouched: no turn and no form landed there
 
 
@@ -255,3 +260,14 @@ def test_langchain_retriever_finds_the_right_guide_first(server):
     strict = DaobanRetriever(retriever=retriever.retriever, k=5, score_threshold=0.9).invoke("公积金怎么提取")
     assert all(d.metadata["score"] >= 0.9 for d in strict) and strict[0].metadata["doc_id"] == WITHDRAWAL
     assert DaobanRetriever(retriever=retriever.retriever, k=3, region="四川省").invoke("公积金怎么提取") == []
+
+
+def test_guessing_keys_is_rate_limited_and_real_keys_still_work(server):
+    """Last in this module: the wrong-key budget of this client address is spent for a minute afterwards."""
+    url = server.url + "/v1/chat/completions"
+    statuses = [httpx.post(url, json={"model": "m", "messages": [{"role": "user", "content": "你好"}]},
+                           headers={"Authorization": f"Bearer guess-{i}"}, timeout=60) for i in range(12)]
+    assert statuses[0].status_code == 401 and statuses[-1].status_code == 429
+    assert statuses[-1].json()["error"]["type"] == "rate_limit_error" and statuses[-1].headers["retry-after"]
+    assert retrieve(server, body(), key="guess-dify").json()["error_code"] == 429
+    assert "[^1]" in ask(server, QUESTION)  # a valid key is not held back by others' guesses
