@@ -131,6 +131,22 @@ def test_personal_data_in_integration_sessions_is_protected(server):
     assert pid not in server.log() and "13805319876" not in server.log()
 
 
+def test_an_idle_integration_session_expires_and_its_data_is_erased(server):
+    import datetime as dt
+
+    ask(server, "孩子出生了要上户口", user="wx-openid-idle")
+    db = sqlite3.connect(Path(server.env["DAOBAN_DATA_DIR"]) / "daoban.sqlite3")
+    sid = db.execute("select id from sessions where id like 'int-%' order by created_at desc limit 1").fetchone()[0]
+    assert db.execute("select count(*) from messages where session_id=? and text_enc != ''", (sid,)).fetchone()[0] == 2
+    idle = dt.datetime.utcnow() - dt.timedelta(minutes=60 + 1)  # api.session_idle_minutes defaults to 60
+    with db:
+        db.execute("update sessions set updated_at=? where id=?", (idle.isoformat(sep=" "), sid))
+    after = ask(server, "我要办", user="wx-openid-idle")
+    assert SCENARIO_TITLE not in after  # the conversation did not outlive its expiry
+    texts = [t for (t,) in db.execute("select text_enc from messages where session_id=? order by id", (sid,))]
+    assert texts[:2] == ["", ""] and all(texts[2:])  # the expired turn's text erased, the new one kept encrypted
+
+
 def test_a_user_string_never_reaches_a_citizen_session(server):
     with httpx.Client(base_url=server.url, timeout=120) as http:
         r = http.post("/v1/chat", json={"message": "孩子出生了要上户口"})
