@@ -287,3 +287,16 @@ def test_guessing_keys_is_rate_limited_and_real_keys_still_work(server):
     assert statuses[-1].json()["error"]["type"] == "rate_limit_error" and statuses[-1].headers["retry-after"]
     assert retrieve(server, body(), key="guess-dify").json()["error_code"] == 429
     assert "[^1]" in ask(server, QUESTION)  # a valid key is not held back by others' guesses
+
+
+def test_docs_offer_both_ways_of_sending_a_key(server):
+    """/docs shows an Authorize button per security scheme: the console key and the integration Bearer key."""
+    spec = httpx.get(server.url + "/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["APIKey"] == {**schemes["APIKey"], "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert schemes["BearerKey"]["type"] == "http" and schemes["BearerKey"]["scheme"] == "bearer"
+    paths = spec["paths"]
+    assert paths["/v1/hotline/assist"]["post"]["security"] == [{"APIKey": []}]
+    assert paths["/v1/admin/overview"]["get"]["security"] == [{"APIKey": []}]
+    for path in ("/v1/chat/completions", "/retrieval"):
+        assert paths[path]["post"]["security"] == [{"BearerKey": []}]
