@@ -18,7 +18,8 @@ from api.middleware import (
     SecurityHeadersMiddleware,
     UrlLimitMiddleware,
 )
-from api.routers import admin, catalog, chat, feedback, forms, health, hotline, pages, sessions, stats
+from api.routers import (admin, catalog, chat, dify, feedback, forms, health, hotline, openai_compat, pages,
+                         sessions, stats)
 from api.routers.pages import STATIC
 from api.runtime import Runtime
 from api.session_access import start_expiry_sweeper
@@ -41,10 +42,14 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
     app = FastAPI(title="daoban 一件事智能导办 API", version="0.1.0", lifespan=lifespan,
                   description="Citizen chat and forms (rate-limited; a session's data needs the X-Session-Token "
                               "issued with it), 12345 hotline and content staff endpoints (X-API-Key with role "
-                              "hotline / staff). Errors: `{code, message}`.")
+                              "hotline / staff), and plug-in points for other platforms: OpenAI-compatible "
+                              "`/v1/chat/completions` and Dify's external knowledge `/retrieval` (`Authorization: "
+                              "Bearer` key with role integration, errors in those protocols' shapes). "
+                              "Errors elsewhere: `{code, message}`.")
     app.state.runtime = Runtime(settings)
     app.state.rate_limiter = RateLimiter(settings.api.rate_limit_per_minute)
     app.state.failed_keys = RateLimiter(settings.api.failed_key_limit_per_minute)
+    app.state.integration_limiter = RateLimiter(settings.api.integration_rate_limit_per_minute)
     errors.install(app)
     # Added inside out: the last one sees the request first.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes, timeout_s=settings.api.body_timeout_s)
@@ -53,7 +58,7 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.api.frame_ancestors)
     # X-Forwarded-For only from the configured proxies (none by default): a client cannot choose its address.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
-    for module in (health, chat, sessions, forms, feedback, catalog, stats, hotline, admin, pages):
+    for module in (health, chat, sessions, forms, feedback, catalog, stats, hotline, admin, openai_compat, dify, pages):
         app.include_router(module.router, responses=errors.COMMON_RESPONSES)
     app.include_router(catalog.v1, responses=errors.COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

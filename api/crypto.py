@@ -1,6 +1,8 @@
 """Encryption of personal data at rest (Fernet). Masking in text is ``agent.privacy.mask``."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -29,6 +31,13 @@ def load_key(settings: Settings) -> bytes:
 class Vault:
     def __init__(self, key: bytes):
         self._fernet = Fernet(key)
+        # A subkey for keyed hashes, so a MAC never reveals anything about the encryption key.
+        self._mac_key = hashlib.sha256(b"daoban-mac\0" + key).digest()
+
+    def mac(self, *parts: str) -> str:
+        """HMAC-SHA256 (hex) of ``parts``: an id derived server-side that no client can compute or choose."""
+        data = b"\0".join(p.encode("utf-8") for p in parts)
+        return hmac.new(self._mac_key, data, hashlib.sha256).hexdigest()
 
     def encrypt(self, text: str) -> str:
         return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")

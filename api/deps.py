@@ -1,13 +1,15 @@
 """FastAPI dependencies: runtime (settings, db), API-key roles and the per-client rate limit."""
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
 from collections import deque
 from typing import Iterator
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
@@ -36,7 +38,14 @@ def get_db(rt: Runtime = Depends(get_runtime)) -> Iterator[Session]:
         yield session
 
 
-ROLE_NAMES = {"hotline": "12345 热线坐席", "staff": "内容运营人员"}
+ROLE_NAMES = {"hotline": "12345 热线坐席", "staff": "内容运营人员", "integration": "外部平台接入"}
+
+# Declared through FastAPI's security classes so /docs shows an Authorize button for each way a key is sent.
+# auto_error=False: a missing key is answered by require_role below (JSON 401 in the route's error style).
+API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="APIKey",
+                              description="hotline or staff key")
+BEARER = HTTPBearer(auto_error=False, scheme_name="BearerKey", bearerFormat="API key",
+                    description="integration key, as OpenAI clients and Dify send it: `Authorization: Bearer <key>`")
 
 
 def client_address(request: Request) -> str:
@@ -45,10 +54,10 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def key_role(request: Request, settings: Settings) -> str | None:
-    """The role of the request's ``X-API-Key``, or None. Wrong keys are counted per client address and
-    limited, so keys cannot be guessed at speed."""
-    key = request.headers.get("x-api-key", "").strip()
+def key_role(request: Request, settings: Settings, key: str | None = None) -> str | None:
+    """The role of ``key`` (default: the request's ``X-API-Key``), or None. Wrong keys are counted per client
+    address and limited, so keys cannot be guessed at speed."""
+    key = (request.headers.get("x-api-key", "") if key is None else key).strip()
     if not key:
         return None
     failures: RateLimiter = request.app.state.failed_keys
@@ -62,18 +71,51 @@ def key_role(request: Request, settings: Settings) -> str | None:
     return role
 
 
+def _check_role(request: Request, settings: Settings, key: str | None, roles: tuple[str, ...], header: str,
+                challenge: str) -> str:
+    role = key_role(request, settings, key or "")
+    if role is None:
+        raise ApiError(401, "unauthorized", f"需要有效的访问密钥（{header}）", headers={"WWW-Authenticate": challenge})
+    if role not in roles:
+        wanted = "、".join(ROLE_NAMES.get(r, r) for r in roles)
+        raise ApiError(403, "forbidden", f"该访问密钥的角色无权使用此功能（需要：{wanted}）")
+    return role
+
+
 def require_role(*roles: str):
     """Key from ``X-API-Key``; 401 without a known key, 403 when its role is not one of ``roles``."""
 
-    def check(request: Request, settings: Settings = Depends(get_settings)) -> str:
-        role = key_role(request, settings)
-        if role is None:
-            raise ApiError(401, "unauthorized", "需要有效的访问密钥（X-API-Key）",
-                           headers={"WWW-Authenticate": "APIKey"})
-        if role not in roles:
-            wanted = "、".join(ROLE_NAMES.get(r, r) for r in roles)
-            raise ApiError(403, "forbidden", f"该访问密钥的角色无权使用此功能（需要：{wanted}）")
-        return role
+    def check(request: Request, key: str | None = Security(API_KEY_HEADER),
+              settings: Settings = Depends(get_settings)) -> str:
+        return _check_role(request, settings, key, roles, "X-API-Key", "APIKey")
+
+    return check
+
+
+def require_bearer(*roles: str):
+    """Key from ``Authorization: Bearer``, the integration protocols' way; returns the key itself (sessions of an
+    integration are owned by its key). 401 without a known key, 403 when its role is not one of ``roles``."""
+
+    def check(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(BEARER),
+              settings: Settings = Depends(get_settings)) -> str:
+        if credentials is None:  # missing, or not of the form "Bearer <key>"
+            raise ApiError(401, "bearer_missing", "需要 Authorization: Bearer <访问密钥>",
+                           headers={"WWW-Authenticate": "Bearer"})
+        _check_role(request, settings, credentials.credentials, roles, "Authorization: Bearer", "Bearer")
+        return credentials.credentials
+
+    return check
+
+
+def integration_budget(key_dependency):
+    """The key from ``key_dependency``, within its per-key budget (``api.integration_rate_limit_per_minute``): a
+    platform speaks for many citizens from one address, so its key, not its address, is what is limited."""
+
+    def check(request: Request, key: str = Depends(key_dependency)) -> str:
+        wait = request.app.state.integration_limiter.check(hashlib.sha256(key.encode()).hexdigest())
+        if wait is not None:
+            _too_many(wait)
+        return key
 
     return check
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +38,28 @@ class ErrorBody(BaseModel):
 # What any route may answer besides its own: the contract every client can rely on, declared in /openapi.json.
 COMMON_RESPONSES = {status: {"model": ErrorBody, "description": DEFAULT_MESSAGES[status][1]}
                     for status in (400, 401, 403, 404, 408, 409, 413, 414, 415, 429, 503)}
+
+
+# Routes that speak another protocol's error shape (OpenAI, Dify) register a style for their path: every error
+# of that path, from a handler, a validation failure or a middleware, then leaves in that shape.
+ErrorStyle = Callable[[int, str, str], tuple[int, dict]]  # (status, code, message) -> (status, body)
+_STYLES: dict[str, ErrorStyle] = {}
+
+
+def register_style(path: str, style: ErrorStyle) -> None:
+    _STYLES[path] = style
+
+
+def styled(path: str, status: int, code: str, message: str, **extra) -> tuple[int, dict]:
+    """The status and body of an error on ``path``: the path's style, else ``{code, message}``."""
+    style = _STYLES.get(path.rstrip("/") or "/")
+    return style(status, code, message) if style else (status, error_body(code, message, **extra))
+
+
+def json_error(request: Request, status: int, code: str, message: str, headers: dict | None = None,
+               **extra) -> JSONResponse:
+    status, body = styled(request.url.path, status, code, message, **extra)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class ApiError(Exception):
@@ -79,18 +102,18 @@ _FIELD_MESSAGES = {
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError):
-        return JSONResponse(error_body(exc.code, exc.message, **exc.extra), status_code=exc.status, headers=exc.headers)
+    async def _api_error(request: Request, exc: ApiError):
+        return json_error(request, exc.status, exc.code, exc.message, exc.headers, **exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException):
+    async def _http_error(request: Request, exc: StarletteHTTPException):
         code, message = DEFAULT_MESSAGES.get(exc.status_code, ("error", "请求失败"))
         if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii():
             message = exc.detail
-        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        return json_error(request, exc.status_code, code, message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError):
+    async def _validation_error(request: Request, exc: RequestValidationError):
         details = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p != "body"]
@@ -102,16 +125,16 @@ def install(app: FastAPI) -> None:
         else:
             message = "请求内容格式不正确：" + "；".join(
                 f"{d['field'] or '请求'} {d['message']}" for d in details[:3])
-        return JSONResponse(error_body("invalid_request", message, errors=details), status_code=422)
+        return json_error(request, 422, "invalid_request", message, errors=details)
 
     @app.exception_handler(SQLAlchemyError)
     async def _database_error(request: Request, exc: SQLAlchemyError):
         # A lost or broken database is an outage to report (503, like /readyz), not a bug (500).
         log.error("database error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return JSONResponse(error_body("database_unavailable", "数据存储暂时不可用，请稍后再试或拨打 12345"),
-                            status_code=503, headers={"Retry-After": "30"})
+        return json_error(request, 503, "database_unavailable", "数据存储暂时不可用，请稍后再试或拨打 12345",
+                          {"Retry-After": "30"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal", "服务内部错误，请稍后再试或拨打 12345"), status_code=500)
+        return json_error(request, 500, "internal", "服务内部错误，请稍后再试或拨打 12345")

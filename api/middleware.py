@@ -8,12 +8,17 @@ import json
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import styled
+
 # Console APIs and pages: no CORS, so no other site's page can call them from a browser, and never framed.
-CONSOLE_PREFIXES = ("/v1/hotline", "/v1/admin", "/v1/stats", "/hotline", "/admin", "/docs", "/redoc")
+# The integration APIs (OpenAI-compatible chat, Dify retrieval) are called by platforms' servers with a key: no CORS.
+CONSOLE_PREFIXES = ("/v1/hotline", "/v1/admin", "/v1/stats", "/hotline", "/admin", "/docs", "/redoc",
+                    "/v1/chat/completions", "/retrieval")
 
 
-async def send_json(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"code": code, "message": message}, ensure_ascii=False).encode()
+async def send_json(send: Send, status: int, code: str, message: str, path: str = "") -> None:
+    status, payload = styled(path, status, code, message)  # in the route's error style (OpenAI, Dify, ours)
+    body = json.dumps(payload, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -28,7 +33,7 @@ class UrlLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") \
                 > self.max_bytes:
-            await send_json(send, 414, "uri_too_long", f"请求地址过长（上限 {self.max_bytes} 字节）")
+            await send_json(send, 414, "uri_too_long", f"请求地址过长（上限 {self.max_bytes} 字节）", scope["path"])
             return
         await self.app(scope, receive, send)
 
@@ -92,8 +97,8 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
 
-    async def _reject(self, send: Send) -> None:
-        await send_json(send, 413, "payload_too_large", f"请求内容过大（上限 {self.max_bytes // 1000} KB）")
+    async def _reject(self, send: Send, path: str) -> None:
+        await send_json(send, 413, "payload_too_large", f"请求内容过大（上限 {self.max_bytes // 1000} KB）", path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -103,7 +108,7 @@ class BodyLimitMiddleware:
             if name == b"content-length":
                 try:
                     if int(value) > self.max_bytes:
-                        await self._reject(send)
+                        await self._reject(send, scope["path"])
                         return
                 except ValueError:
                     pass
@@ -116,14 +121,15 @@ class BodyLimitMiddleware:
             try:
                 message = await asyncio.wait_for(receive(), max(0.01, deadline - asyncio.get_running_loop().time()))
             except asyncio.TimeoutError:
-                await send_json(send, 408, "request_timeout", f"请求内容未在 {self.timeout_s:g} 秒内传完，请重试")
+                await send_json(send, 408, "request_timeout", f"请求内容未在 {self.timeout_s:g} 秒内传完，请重试",
+                                scope["path"])
                 return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._reject(send)
+                await self._reject(send, scope["path"])
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

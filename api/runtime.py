@@ -11,7 +11,7 @@ from pathlib import Path
 
 from agent.forms.drafts import FormDrafts
 from api.crypto import Vault, load_key
-from api.db import database_url, make_engine, make_sessionmaker, sqlite_path, utcnow
+from api.db import as_utc, database_url, make_engine, make_sessionmaker, sqlite_path, utcnow
 from api.locks import SessionLocks
 from api.stores import SQLSessionStore, SQLStatusLookup
 from corpus.loader import Corpus, load_corpus
@@ -75,7 +75,7 @@ class Runtime:
         errors = [p for p in problems if p.severity == "error"]
         result = {"ok": not errors, "errors": len(errors), "warnings": len(problems) - len(errors),
                   "problems": [str(p) for p in errors[:30]] + [str(p) for p in problems if p.severity != "error"][:20],
-                  "checked_at": utcnow().isoformat(timespec="seconds")}
+                  "checked_at": as_utc(utcnow())}
         with self._corpus_lock:
             self._validation = result
         return result

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.reply import Channel, FormState, Reply
+from corpus.schema import FAQ, CatalogMatter, MatterGuide, Scenario
+from index.types import Hit
 
 SessionId = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -119,3 +121,251 @@ class SampleQuestionRequest(Wire):
     doc_id: str = Field(min_length=2, max_length=96)
     question: str = Field(min_length=1, max_length=200)
     reindex: bool = True
+
+
+def sse_event(data: dict, events: list[str] | None = None, done: str | None = None) -> dict:
+    """OpenAPI schema of one Server-Sent Event whose ``data`` is JSON described by ``data`` (OpenAPI 3.2's
+    convention, which schemathesis checks): ``done`` is a literal last ``data`` (OpenAI's ``[DONE]``)."""
+    payload = {"type": "string", "contentMediaType": "application/json", "contentSchema": data}
+    event = {"type": "object", "required": ["data"], "properties": {
+        "data": {"anyOf": [{"const": done}, payload]} if done else payload}}
+    if events:
+        event["properties"]["event"] = {"enum": events}
+    return event
+
+
+# One corpus document as JSON, told apart by its kind.
+CorpusDocument = Annotated[Scenario | MatterGuide | FAQ | CatalogMatter, Field(discriminator="kind")]
+
+
+# -- responses of the health, stats, catalogue, hotline and admin routes -----------------------------------------
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    ready: bool
+    database: bool
+    index: bool
+    model: bool
+    llm_backend: str
+
+
+class NotReady(Readiness):
+    code: str
+    message: str
+
+
+class SearchResult(BaseModel):
+    query: str
+    hits: list[Hit]
+
+
+class LatencyFigures(BaseModel):
+    mean: int | None
+    p50: int | None
+    p95: int | None
+
+
+class FeedbackFigures(BaseModel):
+    up: int
+    down: int
+    resolved: int
+    unresolved: int
+
+
+class Stats(BaseModel):
+    sessions: int
+    questions: int
+    by_intent: dict[str, int]
+    by_route_kind: dict[str, int]
+    by_channel: dict[str, int]
+    fallback_rate: float
+    clarify_rate: float
+    handoff_rate: float
+    low_confidence_rate: float
+    latency_ms: LatencyFigures
+    feedback: FeedbackFigures
+    submissions: int
+
+
+class KeyCheck(BaseModel):
+    ok: bool
+    role: str
+
+
+class CardMaterial(BaseModel):
+    name: str
+    form: str | None = None
+    count: int | str | None = None
+    exempt: bool = False
+    exempt_reason: str | None = None
+    notes: str | None = None
+    conditional: str | None = None
+
+
+class CardMember(BaseModel):
+    id: str
+    title: str
+    note: str | None = None
+    conditional: str | None = None
+
+
+class Transfer(BaseModel):
+    department: str | None
+    phone: str | None
+
+
+class CardQuestion(BaseModel):
+    text: str
+    options: list[str]
+
+
+class FactCard(BaseModel):
+    """What the hotline agent reads out or transfers with; the fields beyond the first ones depend on the kind."""
+
+    doc_id: str
+    kind: str
+    title: str
+    region: str
+    guide_url: str
+    summary: str | None = None
+    departments: list[str] = Field(default_factory=list)
+    transfer: Transfer | None = None
+    materials: list[CardMaterial] = Field(default_factory=list)
+    members: list[CardMember] | None = None
+    time_limit: str | None = None
+    time_note: str | None = None
+    fee: str | None = None
+    questions: list[CardQuestion] | None = None
+    situations: list[str] | None = None
+    online: list[str] | None = None
+    places: list[str] | None = None
+    key_points: list[str] = Field(default_factory=list)
+    link: str | None = None
+
+
+class AssistView(BaseModel):
+    reply: Reply
+    reply_id: str
+    card: FactCard | None
+    transcript: list[Message]
+
+
+class DayCount(BaseModel):
+    day: str = Field(description="YYYY-MM-DD (UTC)")
+    count: int
+
+
+class IssueQuestion(BaseModel):
+    question: str = Field(description="masked: no ID numbers or phones")
+    count: int
+    reasons: list[str]
+    reply_id: str
+    last_at: dt.datetime
+
+
+class IssueGroup(BaseModel):
+    topic: str
+    doc_id: str | None
+    count: int
+    reasons: dict[str, int]
+    trend: list[DayCount]
+    questions: list[IssueQuestion]
+
+
+class TopQuestion(BaseModel):
+    question: str
+    count: int
+    route_title: str | None
+
+
+class DocHits(BaseModel):
+    doc_id: str
+    title: str
+    kind: str
+    hits: int
+
+
+class DocRef(BaseModel):
+    doc_id: str
+    title: str
+    kind: str
+
+
+class CorpusCounts(BaseModel):
+    scenarios: int
+    matters: int
+    faqs: int
+    catalog: int
+
+
+class CorpusValidation(BaseModel):
+    ok: bool
+    errors: int
+    warnings: int
+    problems: list[str]
+    checked_at: dt.datetime
+
+
+class IndexStatus(BaseModel):
+    ready: bool
+    load_error: str | None
+
+
+class Overview(BaseModel):
+    days: list[str]
+    issue_groups: list[IssueGroup]
+    issue_total: int
+    top_questions: list[TopQuestion]
+    doc_hits: list[DocHits]
+    never_hit: list[DocRef]
+    never_hit_catalog: int
+    corpus: CorpusCounts
+    validation: CorpusValidation
+    index: IndexStatus
+
+
+class DocumentRef(DocRef):
+    region: str
+
+
+class ReindexResult(BaseModel):
+    ok: bool
+    stats: dict[str, Any] = Field(description="the build report: seconds, regions, documents, units…")
+
+
+class SampleQuestionResult(BaseModel):
+    ok: bool
+    doc_id: str
+    question: str
+    reindex: dict[str, Any] | None
+
+
+class EnrichEntry(BaseModel):
+    doc_id: str
+    title: str
+    department: str | None
+    link: str | None
+    region: str
+    status: str
+    stale: bool
+    keywords: list[str]
+    questions: list[str]
+    indexed_unreviewed: list[str] = Field(description="which generated parts the index takes before review")
+
+
+class EnrichPage(BaseModel):
+    total: int
+    counts: dict[str, int]
+    catalog: int
+    entries: list[EnrichEntry]
+
+
+class EnrichReview(BaseModel):
+    ok: bool
+    doc_id: str
+    status: str
+    keywords: list[str]
+    questions: list[str]

@@ -64,6 +64,38 @@ def issue_session(rt: Runtime, channel: str | None, region: str | None) -> tuple
     return session_id, token
 
 
+INTEGRATION_PREFIX = "int-"  # citizen ids are uuid hex: a derived id can never be one of theirs
+
+
+def integration_session(rt: Runtime, key: str, user: str | None, region: str | None) -> tuple[str, bool]:
+    """The session an integration's call runs in, and whether it is transient (erase it after the call).
+
+    With a ``user``, the id is a keyed hash of the platform's key and that user, made here: another key with the
+    same user string reaches another session, and no user string can name a citizen's session. The session has
+    no secret (token_hash null), so no citizen token opens it; it expires and is erased like a citizen's.
+    Without a user, a fresh session for this call only."""
+    if not user:
+        session_id = new_id()
+        with rt.db.begin() as s:
+            s.add(SessionRow(id=session_id, channel="integration", region=region))
+        return session_id, True
+    session_id = INTEGRATION_PREFIX + rt.vault.mac("integration-session", hash_token(key), user)[:48]
+    idle = dt.timedelta(minutes=rt.settings.api.session_idle_minutes)
+    with rt.session_locks(session_id):
+        with rt.db() as s:
+            row = s.get(SessionRow, session_id)
+        if row is None:
+            with rt.db.begin() as s:
+                s.add(SessionRow(id=session_id, channel="integration", region=region))
+        elif row.erased_at is not None or (row.updated_at or row.created_at) < utcnow() - idle:
+            # Expired: its personal data goes (if the sweeper has not taken it yet); the user starts over.
+            erase_sessions(rt, [session_id])
+            with rt.db.begin() as s:
+                s.execute(update(SessionRow).where(SessionRow.id == session_id)
+                          .values(erased_at=None, updated_at=utcnow()))
+    return session_id, False
+
+
 def check_session(rt: Runtime, request: Request, session_id: str) -> None:
     """403 unless the request holds this live session's secret (or a hotline/staff key)."""
     _require_holder(rt, request, session_id, _live_row(rt, session_id))

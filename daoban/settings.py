@@ -76,10 +76,16 @@ class APISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under data_dir by default")
-    api_keys: dict[str, str] = Field(default_factory=dict, description="key -> role (hotline, staff)")
+    api_keys: dict[str, str] = Field(default_factory=dict, description="key -> role (hotline, staff, integration)")
     rate_limit_per_minute: int = 60
     # Wrong API keys per client address and minute before 429: keys cannot be guessed at speed.
     failed_key_limit_per_minute: int = Field(default=10, ge=1)
+    # Integration keys (OpenAI-compatible chat, Dify retrieval): requests per key and minute; a platform speaks
+    # for many citizens from one address, so its budget is its key's, not its address's.
+    integration_rate_limit_per_minute: int = Field(default=600, ge=0)
+    # Without an OpenAI `user`, a request's user messages are replayed into a fresh session: at most this many
+    # (the latest), each cut to chat's 2,000 characters, so one request's cost is bounded.
+    integration_max_turns: int = Field(default=6, ge=1, le=20)
     max_body_bytes: int = 64_000
     # A request body must arrive whole within this time (a stalled upload does not hold a worker forever).
     body_timeout_s: float = Field(default=15.0, gt=0)

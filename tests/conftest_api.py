@@ -25,6 +25,7 @@ SRC_CORPUS = ROOT / "corpus" / "data" / "shandong"
 SCENARIO = "newborn-birth"
 HOTLINE_KEY = "test-hotline-key"
 STAFF_KEY = "test-staff-key"
+INTEGRATION_KEY = "test-integration-key"
 
 
 def free_port() -> int:
@@ -40,8 +41,9 @@ def id_number(first17: str) -> str:
     return first17 + "10X98765432"[total % 11]
 
 
-def make_corpus(dest: Path) -> Path:
-    """Copy the scenario and its member matters into ``dest/shandong``; returns the corpus root."""
+def make_corpus(dest: Path, extra_matters: str | None = None) -> Path:
+    """Copy the scenario and its member matters (and the matters matching the glob ``extra_matters``) into
+    ``dest/shandong``; returns the corpus root."""
     import yaml
 
     region = dest / "shandong"
@@ -53,6 +55,8 @@ def make_corpus(dest: Path) -> Path:
     scenario = yaml.safe_load(scenario_file.read_text(encoding="utf-8"))
     for member in scenario["members"]:
         shutil.copy(SRC_CORPUS / "matters" / f"{member['matter']}.yaml", region / "matters" / f"{member['matter']}.yaml")
+    for path in sorted((SRC_CORPUS / "matters").glob(extra_matters)) if extra_matters else ():
+        shutil.copy(path, region / "matters" / path.name)
     return dest
 
 
@@ -91,7 +95,8 @@ def base_env(tmp: Path, corpus_root: Path, **extra: str) -> dict:
         "DAOBAN_DATA_DIR": str(tmp / "data"),
         "DAOBAN_CORPUS_DIR": str(corpus_root),
         "DAOBAN_LLM__BACKEND": "none",
-        "DAOBAN_API__API_KEYS": json.dumps({HOTLINE_KEY: "hotline", STAFF_KEY: "staff"}),
+        "DAOBAN_API__API_KEYS": json.dumps({HOTLINE_KEY: "hotline", STAFF_KEY: "staff",
+                                            INTEGRATION_KEY: "integration"}),
         "DAOBAN_API__RATE_LIMIT_PER_MINUTE": "100000",
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
         "PYTHONUNBUFFERED": "1",

@@ -10,11 +10,12 @@ import jieba.analyse
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from api.db import FeedbackRow, ReplyRow, utcnow
+from api.db import FeedbackRow, ReplyRow, as_utc, utcnow
 from api.deps import get_runtime, require_database, require_role
 from api.errors import ApiError
 from api.runtime import Runtime
-from api.schemas import CatalogReviewRequest, SampleQuestionRequest
+from api.schemas import (CatalogReviewRequest, DocumentRef, EnrichPage, EnrichReview, Overview, ReindexResult,
+                         SampleQuestionRequest, SampleQuestionResult)
 from corpus.editing import add_sample_question as add
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"],
@@ -31,7 +32,7 @@ def _keyword_topic(question: str) -> str:
     return f"关键词：{tags[0]}" if tags else "其他"
 
 
-@router.get("/overview", summary="Problem questions by topic with trends, top questions, coverage, corpus status")
+@router.get("/overview", response_model=Overview, summary="Problem questions by topic with trends, top questions, coverage, corpus status")
 def overview(days: int = Query(14, ge=1, le=90), rt: Runtime = Depends(get_runtime)):
     since = utcnow() - dt.timedelta(days=days)
     day_list = [(utcnow().date() - dt.timedelta(days=i)).isoformat() for i in range(days - 1, -1, -1)]
@@ -70,7 +71,7 @@ def overview(days: int = Query(14, ge=1, le=90), rt: Runtime = Depends(get_runti
         g["reasons"].update(reasons)
         g["trend"][r.created_at.date().isoformat()] += 1
         item = g["questions"].setdefault(q, {"question": q, "count": 0, "reasons": set(), "reply_id": r.id,
-                                             "last_at": r.created_at.isoformat(timespec="seconds")})
+                                             "last_at": as_utc(r.created_at)})
         item["count"] += 1
         item["reasons"] |= reasons
     issue_groups = []
@@ -102,13 +103,14 @@ def overview(days: int = Query(14, ge=1, le=90), rt: Runtime = Depends(get_runti
     }
 
 
-@router.get("/documents", summary="Guides staff can attach a question to (catalogue matters with ?catalog=true)")
+@router.get("/documents", response_model=list[DocumentRef], summary="Guides staff can attach a question to (catalogue matters with ?catalog=true)")
 def documents(catalog: bool = False, rt: Runtime = Depends(get_runtime)):
     return [{"doc_id": d.id, "title": d.title, "kind": d.kind, "region": d.region}
             for d in rt.corpus().documents() if catalog or d.kind != "catalog"]
 
 
-@router.post("/reindex", summary="Incremental reindex of the corpus")
+@router.post("/reindex", response_model=ReindexResult, summary="Incremental reindex of the corpus",
+             responses={409: {"description": "a reindex is running"}})
 def reindex(rt: Runtime = Depends(get_runtime)):
     if not rt.index_lock.acquire(timeout=0.1):
         raise ApiError(409, "reindex_running", "正在重建索引，请稍候")
@@ -116,7 +118,9 @@ def reindex(rt: Runtime = Depends(get_runtime)):
     return {"ok": True, "stats": rt.reindex()}
 
 
-@router.post("/sample-questions", summary="Add a question as a 相似问法 of a document (validated), then reindex")
+@router.post("/sample-questions", response_model=SampleQuestionResult,
+             responses={404: {"description": "no such document"}, 422: {"description": "the edited corpus would not validate"}},
+             summary="Add a question as a 相似问法 of a document (validated), then reindex")
 def add_sample_question(body: SampleQuestionRequest, rt: Runtime = Depends(get_runtime)):
     if rt.corpus().get(body.doc_id) is None:
         raise ApiError(404, "matter_not_found", f"找不到文档 {body.doc_id}")
@@ -147,7 +151,7 @@ def _enrich_path(rt: Runtime, doc_id: str):
     return doc, Path(corpus.sources[doc_id].file).parent.parent / CACHE
 
 
-@router.get("/catalog-enrich", summary="Generated keywords and 相似问法 of catalogue matters, for review")
+@router.get("/catalog-enrich", response_model=EnrichPage, summary="Generated keywords and 相似问法 of catalogue matters, for review")
 def catalog_enrich(status: str = Query("unreviewed", pattern="^(unreviewed|approved|rejected|all)$"),
                    offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
                    rt: Runtime = Depends(get_runtime)):
@@ -178,7 +182,8 @@ def catalog_enrich(status: str = Query("unreviewed", pattern="^(unreviewed|appro
             "entries": rows[offset:offset + limit]}
 
 
-@router.post("/catalog-enrich/{doc_id}", summary="Approve, reject or edit one matter's generated words")
+@router.post("/catalog-enrich/{doc_id}", response_model=EnrichReview,
+             responses={404: {"description": "no such catalogue matter or no generated words"}}, summary="Approve, reject or edit one matter's generated words")
 def review_catalog_enrich(doc_id: str, body: CatalogReviewRequest, rt: Runtime = Depends(get_runtime)):
     from corpus.enrich import cache_lock, load_cache, save_cache
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import get_runtime, rate_limited
 from api.errors import ApiError
 from api.runtime import Runtime
-from api.schemas import ScenarioSummary
+from api.schemas import CorpusDocument, ScenarioSummary, SearchResult
 from index.types import SearchFilters
 
 router = APIRouter(tags=["corpus"])
@@ -24,7 +24,7 @@ def retriever_or_503(rt: Runtime):
     return rt.retriever
 
 
-@v1.get("/search", summary="Hybrid search over the corpus")
+@v1.get("/search", response_model=SearchResult, summary="Hybrid search over the corpus")
 def search(q: str = Query(min_length=1, max_length=200, description="what the user asked"),
            k: int = Query(5, ge=1, le=20),
            region: str | None = Query(None, max_length=64),
@@ -35,7 +35,7 @@ def search(q: str = Query(min_length=1, max_length=200, description="what the us
     if not q:
         raise ApiError(422, "empty_query", "请输入要查询的内容")
     hits = retriever_or_503(rt).search(q, k, SearchFilters(region=region, audience=audience, kinds=kind))
-    return {"query": q, "hits": [h.model_dump(mode="json") for h in hits]}
+    return SearchResult(query=q, hits=hits)
 
 
 @v1.get("/scenarios", response_model=list[ScenarioSummary], summary="The 一件事 scenarios")
@@ -51,12 +51,12 @@ def scenarios(region: str | None = Query(None, max_length=64), rt: Runtime = Dep
     return out
 
 
-@v1.get("/matters/{doc_id}", summary="One document (matter guide, scenario, FAQ or catalogue matter) as JSON")
+@v1.get("/matters/{doc_id}", response_model=CorpusDocument, summary="One document (matter guide, scenario, FAQ or catalogue matter) as JSON")
 def matter(doc_id: str, rt: Runtime = Depends(get_runtime)):
     doc = rt.corpus().get(doc_id)
     if doc is None:
         raise ApiError(404, "matter_not_found", f"找不到事项 {doc_id}")
-    return doc.model_dump(mode="json")
+    return doc
 
 
 # -- the guide page --------------------------------------------------------------

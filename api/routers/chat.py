@@ -15,7 +15,7 @@ from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
 from api.records import record_turn
 from api.runtime import Runtime
-from api.schemas import ChatRequest
+from api.schemas import ChatRequest, sse_event
 from api.session_access import TOKEN_HEADER, chat_session
 
 router = APIRouter(prefix="/v1", tags=["chat"], dependencies=[Depends(rate_limited), Depends(require_database)])
@@ -70,7 +70,13 @@ def _sse(event: str, data: dict) -> str:
                          "ready when an LLM lead will follow; `token` `{type, text}` while the lead (or, without an "
                          "LLM, the answer) is streamed; then one `reply` `{type, reply: Reply, reply_id}`, the answer "
                          "that counts; `error` `{type, code, message}` if it fails midway.",
-             response_class=StreamingResponse)
+             response_class=StreamingResponse,
+             responses={200: {"description": "Server-Sent Events (`draft`, `token`, `reply`, `error`)",
+                              "content": {"text/event-stream": {"schema": sse_event(
+                                  {"type": "object", "required": ["type"],
+                                   "properties": {"type": {"enum": ["draft", "token", "reply", "error"]}}},
+                                  events=["draft", "token", "reply", "error"])}}},
+                        403: {"description": "a live session_id without its X-Session-Token"}})
 def chat_stream(req: ChatRequest, request: Request, rt: Runtime = Depends(get_runtime)):
     assistant = assistant_or_503(rt)
     session_id, headers = _session(req, request, rt)

@@ -12,7 +12,7 @@ from api.records import record_turn
 from api.routers.chat import assistant_or_503
 from api.routers.sessions import session_view
 from api.runtime import Runtime
-from api.schemas import SessionView, Wire
+from api.schemas import AssistView, KeyCheck, SessionView, Wire
 from api.session_access import chat_session
 
 router = APIRouter(prefix="/v1/hotline", tags=["hotline"],
@@ -96,12 +96,12 @@ def fact_card(doc, corpus) -> dict | None:
     return card
 
 
-@router.get("/ping", summary="Check the API key")
+@router.get("/ping", response_model=KeyCheck, summary="Check the API key")
 def ping(role: str = Depends(require_role("hotline", "staff"))):
-    return {"ok": True, "role": role}
+    return KeyCheck(ok=True, role=role)
 
 
-@router.post("/assist", summary="Suggested answer, fact card and transcript for what the caller said")
+@router.post("/assist", response_model=AssistView, summary="Suggested answer, fact card and transcript for what the caller said")
 def assist(body: AssistRequest, request: Request, rt: Runtime = Depends(get_runtime)):
     assistant = assistant_or_503(rt)
     # The call's session is the server's: an unknown id starts a new one, as for citizens.
@@ -116,8 +116,7 @@ def assist(body: AssistRequest, request: Request, rt: Runtime = Depends(get_runt
     if doc is None and reply.citations:
         doc = corpus.get(reply.citations[0].doc_id)
     transcript = session_view(rt, reply.session_id)
-    return {"reply": reply.model_dump(mode="json"), "reply_id": reply_id, "card": fact_card(doc, corpus),
-            "transcript": [m.model_dump(mode="json") for m in transcript.messages]}
+    return AssistView(reply=reply, reply_id=reply_id, card=fact_card(doc, corpus), transcript=transcript.messages)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionView, summary="A call's conversation so far")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from api.db import FeedbackRow, ReplyRow, SessionRow, SubmissionRow
 from api.deps import get_runtime, rate_limited, require_database
 from api.runtime import Runtime
+from api.schemas import Stats
 
 router = APIRouter(prefix="/v1", tags=["stats"], dependencies=[Depends(rate_limited), Depends(require_database)])
 
@@ -20,7 +21,7 @@ def _percentile(values: list[int], p: float) -> int | None:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-@router.get("/stats", summary="Usage figures")
+@router.get("/stats", response_model=Stats, summary="Usage figures")
 def stats(rt: Runtime = Depends(get_runtime)):
     with rt.db() as s:
         rows = s.execute(select(ReplyRow.intent, ReplyRow.route_kind, ReplyRow.fallback, ReplyRow.clarify,

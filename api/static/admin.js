@@ -65,7 +65,7 @@
     var v = o.validation, c = $("corpus"); c.innerHTML = "";
     c.append(el("p", { style: "margin:0 0 8px" }, [el("span", { class: v.ok ? "badge ok" : "badge bad", text: v.ok ? "校验通过" : v.errors + " 个错误" }), " ",
       el("span", { class: "badge warn", text: v.warnings + " 个提示" }), " ", el("span", { class: o.index.ready ? "badge ok" : "badge bad", text: o.index.ready ? "索引已加载" : "索引未就绪" })]),
-      el("p", { class: "muted", style: "margin:0 0 8px;font-size:12.5px", text: "一件事 " + o.corpus.scenarios + " · 事项指南 " + o.corpus.matters + " · 问答 " + o.corpus.faqs + " · 目录事项 " + o.corpus.catalog + " · 校验于 " + v.checked_at.replace("T", " ") }));
+      el("p", { class: "muted", style: "margin:0 0 8px;font-size:12.5px", text: "一件事 " + o.corpus.scenarios + " · 事项指南 " + o.corpus.matters + " · 问答 " + o.corpus.faqs + " · 目录事项 " + o.corpus.catalog + " · 校验于 " + v.checked_at.slice(0, 19).replace("T", " ") + " UTC" }));
     if (v.problems.length) c.append(el("div", { class: "problems", text: v.problems.join("\n") }));
   }
 

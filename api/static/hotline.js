@@ -104,7 +104,7 @@
   function renderTranscript(list) {
     var box = $("transcript"); box.innerHTML = "";
     list.forEach(function (m) {
-      box.appendChild(el("div", { class: "turn " + m.role }, [el("div", { class: "who", text: (m.role === "user" ? "来电人" : "建议答复") + " · " + new Date(m.created_at + "Z").toLocaleTimeString("zh-CN", { hour12: false }) }), el("div", { class: "text", title: m.role === "assistant" ? daoban.plain(m.text) : null,
+      box.appendChild(el("div", { class: "turn " + m.role }, [el("div", { class: "who", text: (m.role === "user" ? "来电人" : "建议答复") + " · " + new Date(m.created_at + (/[zZ]|[+-]\d\d:?\d\d$/.test(m.created_at) ? "" : "Z")).toLocaleTimeString("zh-CN", { hour12: false }) }), el("div", { class: "text", title: m.role === "assistant" ? daoban.plain(m.text) : null,
         text: m.role === "assistant" ? clip(daoban.plain(m.text), 90) : m.text })]));
     });
     $("turns").textContent = (list.length / 2) + " 轮";
