@@ -22,7 +22,7 @@ from api.routers import admin, catalog, chat, feedback, forms, health, hotline, 
 from api.routers.pages import STATIC
 from api.runtime import Runtime
 from api.session_access import start_expiry_sweeper
-from daoban.settings import Settings, get_settings, load_settings
+from daoban.settings import ConfigError, Settings, get_settings, load_settings
 
 
 def create_app(settings: Settings | None = None, load_assistant: bool = True) -> FastAPI:
@@ -65,5 +65,5 @@ def app_from_env() -> FastAPI:
     """``uvicorn --factory api.app:app_from_env``: settings from DAOBAN_* variables."""
     try:
         return create_app(load_settings())
-    except DataDirError as exc:
+    except (DataDirError, ConfigError) as exc:
         raise SystemExit(f"cannot start: {exc}") from None

@@ -60,11 +60,15 @@ def serve(
 
     import uvicorn
 
-    from daoban.settings import load_settings
+    from daoban.settings import ConfigError, load_settings
 
     if llm is not None and llm not in ("local", "none", "openai"):
         raise typer.BadParameter("use local, none or openai", param_hint="--llm")
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        typer.secho(f"cannot start: {exc}", fg="red", err=True)
+        raise typer.Exit(2)
     updates = {}
     if llm:
         updates["llm"] = settings.llm.model_copy(update={"backend": llm})
