@@ -119,3 +119,33 @@ class SampleQuestionRequest(Wire):
     doc_id: str = Field(min_length=2, max_length=96)
     question: str = Field(min_length=1, max_length=200)
     reindex: bool = True
+
+
+class LatencyFigures(BaseModel):
+    mean: int | None = None
+    p50: int | None = None
+    p95: int | None = None
+
+
+class FeedbackFigures(BaseModel):
+    up: int
+    down: int
+    resolved: int
+    unresolved: int
+
+
+class UsageStats(BaseModel):
+    """Counts and rates over every recorded turn; no personal data."""
+
+    sessions: int
+    questions: int
+    by_intent: dict[str, int]
+    by_route_kind: dict[str, int] = Field(description='"none" for turns routed nowhere')
+    by_channel: dict[str, int]
+    fallback_rate: float
+    clarify_rate: float
+    handoff_rate: float
+    low_confidence_rate: float
+    latency_ms: LatencyFigures
+    feedback: FeedbackFigures
+    submissions: int
