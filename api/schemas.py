@@ -41,7 +41,7 @@ class SessionView(BaseModel):
     session_id: str
     channel: str | None = None
     region: str | None = None
-    messages: list[Message]
+    messages: list[Message] = Field(description="the last api.max_history_turns turns, oldest first")
     state: dict[str, Any] | None = Field(default=None, description="the agent's SessionState")
     forms: list[FormState] = Field(default_factory=list, description="form drafts of this session")
     last_reply: Reply | None = None
