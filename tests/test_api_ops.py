@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -223,12 +224,12 @@ def test_two_workers_add_up_and_metrics_need_the_token(two):
     folder = Path(two.env["DAOBAN_DATA_DIR"]) / "metrics"
     with _client(two, fresh=True) as http:
         before = _scrape(http, **auth)
-        sent, pids = 0, set()
-        while len(pids) < 2 and sent < 300:  # fresh connections until both workers have served some
+        sent, served = 0, {}
+        while sum(n > 0 for n in served.values()) < 2 and sent < 300:  # until both workers have served some
             assert http.get("/healthz").status_code == 200
             sent += 1
-            pids = {p.name.split("_")[-1] for p in folder.glob("counter_*.db")}
-        assert len(pids) == 2, f"one worker served all {sent} requests"
+            served = _healthz_by_worker(folder)
+        assert len(served) == 2 and all(served.values()), f"one worker served all {sent} requests: {served}"
         for _ in range(6):  # any worker answers the scrape with the sum over both
             after = _scrape(http, **auth)
             assert _delta(after, before, "daoban_http_requests_total", method="GET", route="/healthz",
@@ -240,12 +241,32 @@ def test_two_workers_add_up_and_metrics_need_the_token(two):
         assert _delta(after, before, "daoban_turn_seconds_count", intent="consult", kind=kind) == 1
 
 
+def _healthz_by_worker(folder: Path) -> dict[str, float]:
+    """/healthz responses counted in each worker's own file (read alone, as prometheus-client reads them all)."""
+    import shutil
+    import tempfile
+
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    out = {}
+    for f in folder.glob("counter_*.db"):
+        with tempfile.TemporaryDirectory() as alone:
+            shutil.copy(f, alone)
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=alone)
+            out[f.stem.split("_")[-1]] = sum(s.value for m in registry.collect() for s in m.samples
+                                             if s.name == "daoban_http_requests_total"
+                                             and s.labels.get("route") == "/healthz")
+    return out
+
+
 def test_readiness_gauges_wait_for_every_worker(two):
     auth = {"headers": {"Authorization": f"Bearer {METRICS_TOKEN}"}}
+    folder = Path(two.env["DAOBAN_DATA_DIR"]) / "metrics"
+    assert len(list(folder.glob("gauge_livemin_*.db"))) == 2  # each live worker reports; the scrape takes the least
     with _client(two) as http:
         values = _scrape(http, **auth)
-        assert values[("daoban_index_ready", ())] in (0, 1)
-        import time
         deadline = time.time() + 240
         while values[("daoban_model_ready", ())] != 1 and time.time() < deadline:
             time.sleep(1)
