@@ -298,3 +298,29 @@ def test_history_is_capped_and_the_form_draft_kept(one):
         assert r.status_code == 200 and r.json()["form"]["scenario_id"] == SCENARIO
         again = {f["key"]: f["value"] for f in r.json()["form"]["fields"] if f["value"]}
         assert {k: again.get(k) for k in filled} == filled
+
+
+# -- the log formatter on its own -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_extra_fields_and_arguments_are_masked_in_both_formats(log_format, capsys):
+    import logging
+    import logging.config
+
+    from api.logs import logging_config
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        logging.config.dictConfig(logging_config(log_format))
+        logging.getLogger("daoban.test").info("caller %s", f"{NAME}的电话{PHONE}", extra={"who": f"身份证{ID}"})
+        err = capsys.readouterr().err
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    line = err.strip().splitlines()[-1]
+    assert "的电话139****5678" in line
+    if log_format == "json":
+        record = json.loads(line)
+        assert record["who"].startswith("身份证1101") and "*" in record["who"] and record["request_id"] is None
+    _assert_nothing_personal(err)
