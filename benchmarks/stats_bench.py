@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from api.db import FeedbackRow, ReplyRow, SessionRow, SubmissionRow, make_engine, make_sessionmaker, new_id  # noqa: E402
+from api.db import Base, FeedbackRow, ReplyRow, SessionRow, SubmissionRow, make_engine, make_sessionmaker, new_id  # noqa: E402
 from api.routers.stats import usage_stats  # noqa: E402
 from daoban.settings import load_settings  # noqa: E402
 
@@ -136,6 +136,8 @@ def main() -> None:
         for name, t, mem in (("before: rows into Python", old_t, old_mem), ("after: SQL aggregates", new_t, new_mem)):
             print(f"{name:<28} {statistics.median(t) * 1000:>10.1f} {min(t) * 1000:>9.1f} {mem / 1e6:>8.1f}")
         print(f"speed-up (median): {statistics.median(old_t) / statistics.median(new_t):.1f}x")
+        if args.database_url:
+            Base.metadata.drop_all(engine)  # leave the given database empty, as it came
         engine.dispose()
 
 

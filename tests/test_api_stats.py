@@ -1,6 +1,7 @@
 """GET /v1/stats from SQL aggregates: the same figures as counting every row in Python, on a real SQLite file."""
 from __future__ import annotations
 
+import os
 import random
 import statistics
 from collections import Counter
@@ -8,15 +9,29 @@ from collections import Counter
 import pytest
 from sqlalchemy import inspect, insert, text
 
-from api.db import FeedbackRow, ReplyRow, SessionRow, SubmissionRow, make_engine, make_sessionmaker, new_id
+from api.db import Base, FeedbackRow, ReplyRow, SessionRow, SubmissionRow, make_engine, make_sessionmaker, new_id
 from api.routers.stats import usage_stats
 from daoban.settings import load_settings
 
 
-@pytest.fixture
-def db(tmp_path):
-    engine = make_engine(load_settings(data_dir=tmp_path))
+POSTGRES_URL = os.environ.get("DAOBAN_TEST_POSTGRES_URL")  # an empty database to run the same SQL on
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    settings = load_settings(data_dir=tmp_path)
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("set DAOBAN_TEST_POSTGRES_URL to run the aggregates on PostgreSQL too")
+        settings = settings.model_copy(update={"api": settings.api.model_copy(update={"database_url": POSTGRES_URL})})
+    engine = make_engine(settings)
+    assert engine.dialect.name == request.param
+    if request.param == "postgresql":  # a test database: start from empty tables
+        Base.metadata.drop_all(engine)
+        Base.metadata.create_all(engine)
     yield make_sessionmaker(engine)
+    if request.param == "postgresql":
+        Base.metadata.drop_all(engine)
     engine.dispose()
 
 
