@@ -382,7 +382,9 @@ class Assistant:
         summary = f"{reply.intent.name}" + (f" -> {reply.route.kind}:{reply.route.id}" if reply.route else "")
         session.turns.append(Turn(role="user", text=str(message)[:MAX_MESSAGE_CHARS]))
         session.turns.append(Turn(role="assistant", text=reply.answer[:500], summary=summary))
-        session.turns = session.turns[-40:]
+        # Bounded state, so a turn's cost does not grow with the session: the oldest turns go (in pairs, so
+        # every reply stays after its message). A form draft, 情形 answers and the route are kept apart from turns.
+        session.turns = session.turns[-2 * self.settings.api.max_history_turns:]
         try:
             self.sessions.save(session)
         except Exception:  # noqa: BLE001

@@ -6,12 +6,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Mount
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agent.privacy import install_log_masking
-from api import errors
+from api import errors, metrics
 from api.db import DataDirError
 from api.deps import RateLimiter
+from api.logs import RequestIdMiddleware
 from api.middleware import (
     BodyLimitMiddleware,
     CitizenCORSMiddleware,
@@ -20,10 +22,11 @@ from api.middleware import (
 )
 from api.routers import (admin, catalog, chat, dify, feedback, forms, health, hotline, openai_compat, pages,
                          sessions, stats)
+from api.routers import metrics as metrics_route
 from api.routers.pages import STATIC
 from api.runtime import Runtime
 from api.session_access import start_expiry_sweeper
-from daoban.settings import Settings, get_settings, load_settings
+from daoban.settings import ConfigError, Settings, get_settings, load_settings
 
 
 def create_app(settings: Settings | None = None, load_assistant: bool = True) -> FastAPI:
@@ -31,6 +34,7 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        metrics.set_readiness(False, False)  # this worker counts as not ready until it has loaded
         if load_assistant:
             app.state.runtime.start_loading()
         stop = threading.Event()
@@ -38,6 +42,7 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
         yield
         stop.set()
         app.state.runtime.engine.dispose()
+        metrics.worker_exit()
 
     app = FastAPI(title="daoban 一件事智能导办 API", version="0.1.0", lifespan=lifespan,
                   description="Citizen chat and forms (rate-limited; a session's data needs the X-Session-Token "
@@ -58,10 +63,15 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.api.frame_ancestors)
     # X-Forwarded-For only from the configured proxies (none by default): a client cannot choose its address.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
-    for module in (health, chat, sessions, forms, feedback, catalog, stats, hotline, admin, openai_compat, dify, pages):
-        app.include_router(module.router, responses=errors.COMMON_RESPONSES)
-    app.include_router(catalog.v1, responses=errors.COMMON_RESPONSES)
+    routers = [m.router for m in (health, metrics_route, chat, sessions, forms, feedback, catalog, stats, hotline,
+                                  admin, openai_compat, dify, pages)] + [catalog.v1]
+    for router in routers:
+        app.include_router(router, responses=errors.COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Outermost: every response is counted (the 413s and 414s above included) and carries a request id.
+    app.add_middleware(metrics.HttpMetricsMiddleware, routes=[r for router in routers for r in router.routes]
+                       + [r for r in app.routes if isinstance(r, Mount)])
+    app.add_middleware(RequestIdMiddleware, trusted=settings.api.trusted_proxies)
     install_log_masking()  # every logger, uvicorn's access log and query strings included
     return app
 
@@ -70,5 +80,5 @@ def app_from_env() -> FastAPI:
     """``uvicorn --factory api.app:app_from_env``: settings from DAOBAN_* variables."""
     try:
         return create_app(load_settings())
-    except DataDirError as exc:
+    except (DataDirError, ConfigError) as exc:
         raise SystemExit(f"cannot start: {exc}") from None

@@ -52,19 +52,25 @@ def serve(
     port: Optional[int] = typer.Option(None, "--port", help="port (default: settings api.port, 8000)"),
     llm: Optional[str] = typer.Option(None, "--llm", help="answer generator: local (GGUF model), none (templates "
                                       "from the guides, fastest) or openai (settings llm.base_url)"),
+    workers: int = typer.Option(1, "--workers", min=1, help="worker processes; each loads the index and the model "
+                                "(its RAM again), and /metrics sums them all"),
 ) -> None:
     """Start the assistant's HTTP API with the citizen widget, the 12345 hotline console and the
-    content staff console. Configure with DAOBAN_* variables or a daoban.toml named by DAOBAN_CONFIG."""
-    import logging
+    content staff console. Configure with DAOBAN_* variables (they win) or a daoban.toml named by DAOBAN_CONFIG."""
+    import json
     import os
 
     import uvicorn
 
-    from daoban.settings import load_settings
+    from daoban.settings import ConfigError, load_settings
 
     if llm is not None and llm not in ("local", "none", "openai"):
         raise typer.BadParameter("use local, none or openai", param_hint="--llm")
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        typer.secho(f"cannot start: {exc}", fg="red", err=True)
+        raise typer.Exit(2)
     updates = {}
     if llm:
         updates["llm"] = settings.llm.model_copy(update={"backend": llm})
@@ -103,6 +109,20 @@ def serve(
         # The keys stay in that file (mode 600): a server log is read by more people than its keys should be.
         typer.echo(f"  console keys (hotline, staff) are in {settings.data_dir / 'api_keys.json'} "
                    "(or set DAOBAN_API__API_KEYS)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from api.logs import logging_config
+
+    log_config = logging_config(settings.api.log_format)
     # proxy_headers off: the app believes X-Forwarded-For only from settings' api.trusted_proxies.
-    uvicorn.run(create_app(settings), host=api.host, port=api.port, log_level="info", proxy_headers=False)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=api.host, port=api.port, log_config=log_config, proxy_headers=False)
+        return
+    # Workers build their app from the environment (which wins over the file): hand them what was decided here.
+    os.environ.update({"DAOBAN_LLM__BACKEND": settings.llm.backend, "DAOBAN_API__HOST": api.host,
+                       "DAOBAN_API__PORT": str(api.port), "DAOBAN_API__API_KEYS": json.dumps(settings.api.api_keys)})
+    from api.metrics import MULTIPROC_ENV, clear_multiprocess_dir
+
+    # prometheus-client's multiprocess mode: every worker writes its values there, /metrics sums them.
+    os.environ.setdefault(MULTIPROC_ENV, str(settings.data_dir / "metrics"))
+    clear_multiprocess_dir(os.environ[MULTIPROC_ENV])
+    uvicorn.run("api.app:app_from_env", factory=True, workers=workers, host=api.host, port=api.port,
+                log_config=log_config, proxy_headers=False)

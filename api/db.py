@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -92,6 +93,12 @@ class ReplyRow(Base):
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     reply_enc: Mapped[str] = mapped_column(Text)  # the whole Reply, encrypted (forms hold personal data)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    # GET /v1/stats reads these narrow indexes instead of the wide rows (0.35 s -> 0.09 s at 100k replies,
+    # benchmarks/stats_bench.py).
+    __table_args__ = (Index("ix_replies_stats", "intent", "route_kind", "channel", "fallback", "clarify", "handoff",
+                            "low_confidence", "latency_ms"),
+                      Index("ix_replies_latency", "latency_ms"))
 
 
 class FeedbackRow(Base):
@@ -174,6 +181,17 @@ def _add_missing_columns(engine: Engine) -> None:
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
 
 
+def _add_missing_indexes(engine: Engine) -> None:
+    """Like columns: indexes a newer version declares on a table an older one made."""
+    found = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        if found.has_table(table.name):
+            have = {i["name"] for i in found.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in have:
+                    index.create(engine)
+
+
 # form_drafts: a second copy of each form draft until issue 14 (the draft lives in the session state now). Its
 # rows hold personal data nothing reads or erases any more, so an upgraded database drops it.
 _RETIRED_TABLES = ("form_drafts",)
@@ -202,6 +220,7 @@ def make_engine(settings: Settings) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     _add_missing_columns(engine)
+    _add_missing_indexes(engine)
     _drop_retired_tables(engine)
     Base.metadata.create_all(engine)
     if url.startswith("sqlite"):

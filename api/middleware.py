@@ -12,7 +12,7 @@ from api.errors import styled
 
 # Console APIs and pages: no CORS, so no other site's page can call them from a browser, and never framed.
 # The integration APIs (OpenAI-compatible chat, Dify retrieval) are called by platforms' servers with a key: no CORS.
-CONSOLE_PREFIXES = ("/v1/hotline", "/v1/admin", "/v1/stats", "/hotline", "/admin", "/docs", "/redoc",
+CONSOLE_PREFIXES = ("/v1/hotline", "/v1/admin", "/v1/stats", "/hotline", "/admin", "/docs", "/redoc", "/metrics",
                     "/v1/chat/completions", "/retrieval")
 
 
@@ -45,7 +45,7 @@ class CitizenCORSMiddleware:
         self.app = app
         self.cors = CORSMiddleware(app, allow_origins=origins, allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
                                    allow_headers=["Content-Type", "X-Session-Token", "Idempotency-Key"],
-                                   expose_headers=["X-Reply-Id", "X-Session-Token", "Retry-After"], max_age=600)
+                                   expose_headers=["X-Reply-Id", "X-Session-Token", "Retry-After", "X-Request-ID"], max_age=600)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope["path"].startswith(CONSOLE_PREFIXES):

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from agent.privacy import mask
 from agent.reply import FormState, Reply
+from api import metrics
 from api.db import MessageRow, ReplyRow, SessionRow, new_id, utcnow
 from api.runtime import Runtime
 
@@ -53,6 +54,7 @@ def record_turn(rt: Runtime, question: str, reply: Reply, channel: str, region: 
                          text_enc=vault.encrypt(question), reply_id=reply_id))
         s.add(MessageRow(session_id=reply.session_id, role="assistant", text_masked=mask(reply.answer),
                          text_enc=vault.encrypt(reply.answer), reply_id=reply_id))
+    metrics.observe_turn(reply, no_match=is_fallback(reply))
     return reply_id
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from agent.forms.drafts import FormDrafts
+from api import metrics
 from api.crypto import Vault, load_key
 from api.db import as_utc, database_url, make_engine, make_sessionmaker, sqlite_path, utcnow
 from api.locks import SessionLocks
@@ -111,6 +112,7 @@ class Runtime:
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("loading the assistant failed")
         finally:
+            metrics.set_readiness(self.index_ready, self.ready)
             self._loaded.set()
 
     def refresh_assistant(self) -> None:

@@ -43,7 +43,7 @@ class SessionView(BaseModel):
     session_id: str
     channel: str | None = None
     region: str | None = None
-    messages: list[Message]
+    messages: list[Message] = Field(description="the last api.max_history_turns turns, oldest first")
     state: dict[str, Any] | None = Field(default=None, description="the agent's SessionState")
     forms: list[FormState] = Field(default_factory=list, description="form drafts of this session")
     last_reply: Reply | None = None
@@ -175,11 +175,13 @@ class FeedbackFigures(BaseModel):
     unresolved: int
 
 
-class Stats(BaseModel):
+class UsageStats(BaseModel):
+    """Counts and rates over every recorded turn; no personal data."""
+
     sessions: int
     questions: int
     by_intent: dict[str, int]
-    by_route_kind: dict[str, int]
+    by_route_kind: dict[str, int] = Field(description='"none" for turns routed nowhere')
     by_channel: dict[str, int]
     fallback_rate: float
     clarify_rate: float

@@ -1,16 +1,21 @@
-"""One place for configuration: environment variables ``DAOBAN_*`` (nested with
-``__``, e.g. ``DAOBAN_LLM__BACKEND=none``) or a ``daoban.toml`` file named by
-``DAOBAN_CONFIG``. Every model is swappable here."""
+"""One place for configuration. Highest first: ``load_settings(**overrides)``, environment variables
+``DAOBAN_*`` (nested with ``__``, e.g. ``DAOBAN_LLM__BACKEND=none``), a ``daoban.toml`` file named by
+``DAOBAN_CONFIG``, then the defaults below. Every model is swappable here."""
 from __future__ import annotations
 
 import functools
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,6 +104,14 @@ class APISettings(BaseModel):
     frame_ancestors: list[str] = Field(default_factory=lambda: ["*"])
     # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For is believed; none by default.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # A session's history the assistant keeps: its last turns (a message and its reply); older ones are dropped.
+    # What an open form draft, 情形 answers and the route hold stays (they live in the session state, not turns).
+    max_history_turns: int = Field(default=20, ge=1)
+    # daoban serve's log lines: one JSON object per line (for a log shipper) or plain text for a terminal.
+    log_format: Literal["json", "text"] = "json"
+    # GET /metrics: open when unset (Prometheus scrapes without credentials; keep it off the public ingress),
+    # else only with "Authorization: Bearer <metrics_token>".
+    metrics_token: str | None = None
 
 
 class Settings(BaseSettings):
@@ -112,6 +125,17 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     api: APISettings = APISettings()
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest first: an operator's environment overrides the shared file, as with most services.
+        config = os.environ.get(CONFIG_ENV)
+        toml = (_CheckedToml(settings_cls, Path(config)),) if config else ()
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, *toml
+
     @property
     def model_dir(self) -> Path:
         return self.data_dir / "models"
@@ -121,16 +145,52 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
 
-def load_settings(**overrides) -> Settings:
-    """Settings from ``DAOBAN_CONFIG`` (TOML), then environment, then ``overrides``."""
-    file_values: dict = {}
-    config = os.environ.get("DAOBAN_CONFIG")
-    if config:
-        file_values = tomllib.loads(Path(config).read_text(encoding="utf-8"))
-    settings = Settings(**file_values)
-    if overrides:
-        settings = settings.model_copy(update=overrides)
-    return settings
+CONFIG_ENV = "DAOBAN_CONFIG"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used: the message names the file or variable and what is wrong."""
+
+
+class _CheckedToml(TomlConfigSettingsSource):
+    """pydantic-settings' TOML source, strict about the file: a missing file, bad TOML or an unknown key is an
+    error naming the file (the stock source skips a missing file and the settings ignore unknown keys, so a
+    typo would silently leave the default in force)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path):
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV}={path}: no such file")
+        try:
+            super().__init__(settings_cls, toml_file=path)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise ConfigError(f"{CONFIG_ENV}={path}: not valid TOML: {exc}") from None
+        unknown = _unknown_keys(settings_cls, self.toml_data)
+        if unknown:
+            raise ConfigError(f"{CONFIG_ENV}={path}: unknown setting(s) {', '.join(unknown)}")
+
+
+def _unknown_keys(model: type[BaseModel], data: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            out.append(prefix + key)
+        elif isinstance(value, dict) and isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            out += _unknown_keys(field.annotation, value, f"{prefix}{key}.")
+    return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from ``overrides`` (a whole section when a model is given, e.g. ``llm=LLMSettings(...)``), then
+    ``DAOBAN_*`` variables, then the ``DAOBAN_CONFIG`` TOML file, then the defaults. ``ConfigError`` when the
+    file or a value is wrong."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        where = ["load_settings arguments"] * bool(overrides) + ["DAOBAN_* variables"] + \
+            [f"{CONFIG_ENV}={os.environ[CONFIG_ENV]}"] * bool(os.environ.get(CONFIG_ENV))
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings (from {' or '.join(where)}): {problems}") from None
 
 
 @functools.lru_cache(maxsize=1)

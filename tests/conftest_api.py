@@ -118,6 +118,9 @@ class Server:
     log_path: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    # Arguments of `daoban serve` to start the server the way an operator does (its logging, workers); None:
+    # uvicorn on the app factory.
+    serve_args: list[str] | None = None
 
     @property
     def url(self) -> str:
@@ -125,9 +128,12 @@ class Server:
 
     def start(self, wait_ready: bool = True, timeout: float = 300) -> "Server":
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-proxy-headers"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--no-proxy-headers"]
+        if self.serve_args is not None:
+            command = [sys.executable, "-m", "daoban.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                       *self.serve_args]
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         path = "/readyz" if wait_ready else "/healthz"
         while time.time() < deadline:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from agent.privacy import mask
+from api import metrics
 from api.db import FeedbackRow, ReplyRow
 from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
@@ -36,4 +37,6 @@ def feedback(body: FeedbackRequest, request: Request, rt: Runtime = Depends(get_
                           comment_masked=mask(body.comment) if body.comment else None)
         s.add(row)
         s.flush()
-        return FeedbackAck(id=row.id, reply_id=reply_id)
+        ack = FeedbackAck(id=row.id, reply_id=reply_id)
+    metrics.observe_feedback(body.thumbs, body.resolved)  # once stored
+    return ack

@@ -23,10 +23,12 @@ def session_view(rt: Runtime, session_id: str) -> SessionView:
         row = s.get(SessionRow, session_id)
         if row is None:
             raise ApiError(404, "session_not_found", "找不到该会话")
+        # The last api.max_history_turns turns (a message and its reply), as the assistant keeps: a long session
+        # costs no more to read than a short one.
+        recent = s.scalars(select(MessageRow).where(MessageRow.session_id == session_id)
+                           .order_by(MessageRow.id.desc()).limit(2 * rt.settings.api.max_history_turns)).all()
         messages = [Message(role=m.role, text=rt.vault.decrypt(m.text_enc) if m.text_enc != ERASED else m.text_masked,
-                            reply_id=m.reply_id, created_at=as_utc(m.created_at))
-                    for m in s.scalars(select(MessageRow).where(MessageRow.session_id == session_id)
-                                       .order_by(MessageRow.id)).all()]
+                            reply_id=m.reply_id, created_at=as_utc(m.created_at)) for m in reversed(recent)]
         channel, region = row.channel, row.region
     last = last_reply(rt, session_id)
     return SessionView(session_id=session_id, channel=channel, region=region, messages=messages,
