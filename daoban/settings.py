@@ -56,6 +56,11 @@ class LLMSettings(BaseModel):
     api_key: str | None = None
     model: str | None = None
     timeout_s: float = 8.0
+    # Calls in flight at once. None: the backend's own (local 1: llama.cpp in-process is not re-entrant; openai 4:
+    # a server such as vLLM batches concurrent requests). A call finding every slot taken waits up to queue_wait_s
+    # (within its budget), then the turn is answered without the LLM.
+    max_concurrency: int | None = Field(default=None, ge=1)
+    queue_wait_s: float = Field(default=1.0, ge=0)
     # Form extraction only adds to what the rules already filled: a shorter budget keeps apply turns quick.
     form_timeout_s: float = Field(default=4.0, gt=0)
     temperature: float = 0.1
