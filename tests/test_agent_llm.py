@@ -490,3 +490,31 @@ def test_local_llama_cpp_still_serves_one_call_at_a_time(local_model_path):
     assert len(outcomes) == 2 and outcomes.count("answered") == 1 and any("busy" in o for o in outcomes), outcomes
     assert runner.stats["busy"] == 1 and runner.max_concurrency == 1
 
+
+# --- the real model behind llama-cpp-python's OpenAI-compatible server --------------------------
+
+@pytest.mark.llm
+def test_the_agent_through_llama_cpp_pythons_openai_server(llama_server):
+    """The `openai` backend against a real server process running the real model: a consult turn gets a lead the
+    model wrote (streamed, verified, above the cited composed answer), and a follow-up in the same session too."""
+    settings = agent_settings("openai", base_url=llama_server.url, model="daoban-local", timeout_s=120.0,
+                              temperature=0.0, max_tokens=64, max_concurrency=1)
+    a = Assistant.from_settings(settings)
+    try:
+        assert a.runner.runner.max_concurrency == 1
+        events = list(a.stream("出生证明收费吗"))
+        tokens = "".join(e["text"] for e in events if e["type"] == "token")
+        draft, reply = events[0]["reply"], events[-1]["reply"]
+        assert events[0]["type"] == "draft" and events[-1]["type"] == "reply"
+        assert reply.route.id == "birth-medical-certificate" and reply.citations
+        assert reply.lead == "accepted", (tokens, reply.answer)
+        lead = reply.answer[: -len(draft.answer)].strip()
+        assert lead and lead.rstrip("。") in tokens               # the streamed words of the model lead the answer
+        assert reply.answer.endswith(draft.answer)
+        follow = a.handle("要多久能办好？", session_id=reply.session_id)
+        assert follow.route.id == "birth-medical-certificate" and follow.lead in ("accepted", "rejected")
+        assert a.stats["llm_answers"] >= 1 and a.stats["llm_fallbacks"] == 0
+        assert a.runner.stats["calls"] >= 2 and a.runner.stats["errors"] == a.runner.stats["timeouts"] == 0
+        assert '"POST /v1/chat/completions HTTP/1.1" 200' in llama_server.log_tail(20000)
+    finally:
+        a.close()
