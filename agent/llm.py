@@ -39,7 +39,9 @@ def get_chat_model(settings: "Settings") -> "BaseChatModel | None":
     cfg = settings.llm
     if cfg.backend == "none":
         return None
-    key = (cfg.backend, cfg.model_path, cfg.base_url, cfg.model, str(settings.data_dir))
+    # the runner of a model object holds its slots: settings with other slots get their own (HTTP) client
+    key = (cfg.backend, cfg.model_path, cfg.base_url, cfg.model, str(settings.data_dir), max_concurrency_for(cfg),
+           cfg.queue_wait_s)
     with _MODELS_LOCK:
         if key in _MODELS:
             return _MODELS[key]
