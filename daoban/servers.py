@@ -27,13 +27,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @dataclass
 class ServerProcess:
-    """A started server: its process, its base URL, and the file its output goes to."""
+    """A started server: its process, its base URL, and the file its output goes to (a temp file unless given,
+    removed on stop)."""
 
     name: str
     proc: subprocess.Popen
     url: str
     log_path: Path
     _log: object = field(default=None, repr=False)
+    _own_log: bool = field(default=False, repr=False)  # a temp file of ours: removed on stop
 
     def log_tail(self, chars: int = 2000) -> str:
         try:
@@ -53,6 +55,8 @@ class ServerProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._own_log:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> "ServerProcess":
         return self
@@ -66,27 +70,30 @@ def _start(name: str, cmd: list[str], url: str, ready_url: str, ready_timeout_s:
     """Start ``cmd`` and wait until ``ready_url`` answers 200; on failure stop it and say why (with its log)."""
     import httpx
 
+    own_log = log_path is None
     if log_path is None:
-        fd, name_ = tempfile.mkstemp(prefix=f"daoban-{name}-", suffix=".log")
+        fd, tmp = tempfile.mkstemp(prefix=f"daoban-{name}-", suffix=".log")
         os.close(fd)
-        log_path = Path(name_)
+        log_path = Path(tmp)
     log = log_path.open("ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env={**os.environ, **(env or {})})
-    server = ServerProcess(name, proc, url, log_path, log)
+    server = ServerProcess(name, proc, url, log_path, log, own_log)
     deadline = time.monotonic() + ready_timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            tail = server.log_tail()
             server.stop()
-            raise RuntimeError(f"{name} exited with code {proc.returncode} while starting:\n{server.log_tail()}")
+            raise RuntimeError(f"{name} exited with code {proc.returncode} while starting:\n{tail}")
         try:
             if httpx.get(ready_url, timeout=2.0).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
+    tail = server.log_tail()
     server.stop()
-    raise RuntimeError(f"{name} did not answer {ready_url} within {ready_timeout_s:.0f}s:\n{server.log_tail()}")
+    raise RuntimeError(f"{name} did not answer {ready_url} within {ready_timeout_s:.0f}s:\n{tail}")
 
 
 def llama_server_command(model_path: str | Path, host: str, port: int, n_ctx: int = 4096, n_threads: int = 2,
