@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +75,13 @@ class LLMSettings(BaseModel):
     # speed is measured, cold_prompt_tokens. cold_prompt_tokens 0: no limit.
     cold_prompt_s: float = Field(default=1.2, gt=0)
     cold_prompt_tokens: int = Field(default=80, ge=0)
+
+    @model_validator(mode="after")
+    def _local_serves_one_call(self) -> "LLMSettings":
+        if self.backend == "local" and self.max_concurrency not in (None, 1):
+            raise ValueError("llm.max_concurrency must be 1 for the local backend: llama.cpp in-process serves one "
+                             "call at a time (serve the model over HTTP and use llm.backend=openai for more)")
+        return self
 
 
 class APISettings(BaseModel):

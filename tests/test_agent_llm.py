@@ -403,8 +403,10 @@ def test_each_backend_gets_its_own_number_of_slots():
     assert max_concurrency_for(LLMSettings(backend="local")) == 1        # llama.cpp in-process: one call
     assert max_concurrency_for(LLMSettings(backend="openai")) == 4       # an HTTP server batches requests
     assert max_concurrency_for(LLMSettings(backend="openai", max_concurrency=16)) == 16
-    with pytest.raises(ValueError, match="local backend"):
-        max_concurrency_for(LLMSettings(backend="local", max_concurrency=2))
+    with pytest.raises(ValueError, match="local backend"):                 # refused where it is configured…
+        LLMSettings(backend="local", max_concurrency=2)
+    with pytest.raises(ValueError, match="local backend"):                 # …and where settings were copied
+        max_concurrency_for(LLMSettings(max_concurrency=2, backend="openai").model_copy(update={"backend": "local"}))
 
 
 def _simultaneous_turns(assistant: Assistant, questions: list[str]) -> list:
