@@ -65,9 +65,10 @@ class ServerProcess:
         self.stop()
 
 
-def _start(name: str, cmd: list[str], url: str, ready_url: str, ready_timeout_s: float, log_path: Path | None,
-           env: dict[str, str] | None = None) -> ServerProcess:
-    """Start ``cmd`` and wait until ``ready_url`` answers 200; on failure stop it and say why (with its log)."""
+def start_server(name: str, cmd: list[str], url: str, ready_url: str, ready_timeout_s: float, log_path: Path | None,
+                 env: dict[str, str] | None = None) -> ServerProcess:
+    """Start ``cmd`` and wait until ``ready_url`` answers 200; on failure stop it and say why (with its log).
+    ``env`` is added to this process's environment."""
     import httpx
 
     own_log = log_path is None
@@ -118,7 +119,7 @@ def start_llama_server(model_path: str | Path, *, host: str = "127.0.0.1", port:
         raise FileNotFoundError(f"model file {model_path} does not exist: run `daoban model ensure`")
     port = port or free_port(host)
     base = f"http://{host}:{port}"
-    return _start("llama-server", llama_server_command(model_path, host, port, n_ctx, n_threads, alias),
+    return start_server("llama-server", llama_server_command(model_path, host, port, n_ctx, n_threads, alias),
                   f"{base}/v1", f"{base}/v1/models", ready_timeout_s, log_path)
 
 
@@ -133,5 +134,5 @@ def start_chroma_server(path: str | Path, *, host: str = "127.0.0.1", port: int 
     Path(path).mkdir(parents=True, exist_ok=True)
     port = port or free_port(host)
     base = f"http://{host}:{port}"
-    return _start("chroma", chroma_command(path, host, port), base, f"{base}/api/v2/heartbeat", ready_timeout_s,
+    return start_server("chroma", chroma_command(path, host, port), base, f"{base}/api/v2/heartbeat", ready_timeout_s,
                   log_path, env={"ANONYMIZED_TELEMETRY": "False"})

@@ -142,8 +142,8 @@ def search(query: str = typer.Argument(..., help="the question, in everyday word
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
           port: int = typer.Option(8002, help="port to listen on"),
-          path: Optional[str] = typer.Option(None, help="where the server keeps its data; default data_dir/chroma-server")
-          ) -> None:
+          path: Optional[str] = typer.Option(None, help="where the server keeps its data; "
+                                                                 "default data_dir/chroma-server")) -> None:
     """Run a Chroma server (`chroma run`) in the foreground, for `DAOBAN_INDEX__CHROMA_URL`; then `daoban index
     build` with that URL set writes the vectors into it."""
     import os

@@ -161,3 +161,18 @@ def test_llm_reranker_judges_a_matching_guide_above_an_unrelated_one(local_model
     other = judge(q, "住房公积金提取。职工购房、租房可以提取本人住房公积金账户余额。")
     assert 0.0 <= other < match <= 1.0
     assert judge(q, "住房公积金提取。职工购房、租房可以提取本人住房公积金账户余额。") == pytest.approx(other, abs=0.02)  # prefix reuse: same verdict
+
+
+def test_daoban_index_serve_runs_a_chroma_server(tmp_path):
+    """The documented command: `daoban index serve` keeps the server's data under data_dir and answers."""
+    import sys
+
+    from daoban.servers import free_port, start_server
+    port = free_port()
+    cmd = [sys.executable, "-m", "daoban.cli", "index", "serve", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with start_server("daoban-index-serve", cmd, url, f"{url}/api/v2/heartbeat", 60.0, None,
+                      env={"DAOBAN_DATA_DIR": str(tmp_path)}) as server:
+        assert "DAOBAN_INDEX__CHROMA_URL" in server.log_tail()
+        assert (tmp_path / "chroma-server").is_dir()
+    assert server.proc.returncode is not None
