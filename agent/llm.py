@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from langchain_core.language_models import BaseChatModel
 
-    from daoban.settings import Settings
+    from daoban.settings import LLMSettings, Settings
 
 log = logging.getLogger("daoban.agent.llm")
 
@@ -39,7 +39,9 @@ def get_chat_model(settings: "Settings") -> "BaseChatModel | None":
     cfg = settings.llm
     if cfg.backend == "none":
         return None
-    key = (cfg.backend, cfg.model_path, cfg.base_url, cfg.model, str(settings.data_dir))
+    # the runner of a model object holds its slots: settings with other slots get their own (HTTP) client
+    key = (cfg.backend, cfg.model_path, cfg.base_url, cfg.model, str(settings.data_dir), max_concurrency_for(cfg),
+           cfg.queue_wait_s)
     with _MODELS_LOCK:
         if key in _MODELS:
             return _MODELS[key]
@@ -128,24 +130,45 @@ def prompt_cached_llama(model_path: str, n_threads: int, n_ctx: int, n_batch: in
     return llm
 
 
+# An OpenAI-compatible server (vLLM, Ollama, DashScope) batches concurrent requests; llama.cpp in-process cannot.
+DEFAULT_CONCURRENCY = {"local": 1, "openai": 4}
+
+
+def max_concurrency_for(cfg: "LLMSettings") -> int:
+    """Calls the backend may have in flight at once: ``llm.max_concurrency``, else the backend's own."""
+    if cfg.backend == "local":
+        if cfg.max_concurrency not in (None, 1):
+            raise ValueError("llm.max_concurrency must be 1 for the local backend: llama.cpp in-process serves one "
+                             "call at a time (serve the model over HTTP and use llm.backend=openai for more)")
+        return 1
+    return cfg.max_concurrency or DEFAULT_CONCURRENCY.get(cfg.backend, 1)
+
+
+
 class LLMRunner:
-    """Runs one chat model with a per-call time budget, one call at a time.
+    """Runs one chat model with a per-call time budget, at most ``max_concurrency`` calls at a time.
 
-    llama.cpp is not safe for concurrent calls, so calls are serialised; the
-    budget includes the wait for the lock. Counters record calls, timeouts and
-    errors for the benchmark and the logs."""
+    llama.cpp in-process is not safe for concurrent calls, so the local backend has one slot; an HTTP endpoint
+    may have several. The budget includes the wait for a slot. Counters record calls, timeouts and errors for the
+    benchmark and the logs."""
 
-    def __init__(self, model: "BaseChatModel", timeout_s: float | None, backend: str = ""):
+    def __init__(self, model: "BaseChatModel", timeout_s: float | None, backend: str = "",
+                 max_concurrency: int = 1, queue_wait_s: float = 1.0):
         """``timeout_s``: the budget of a call that brings none; None for a shared runner, whose every call
-        must bring one."""
+        must bring one. ``queue_wait_s``: how long a user's call waits for a free slot before it gives up."""
+        if max_concurrency < 1 or (backend == "local" and max_concurrency != 1):
+            raise ValueError(f"max_concurrency {max_concurrency} for backend {backend!r}: the local backend has 1")
         self.model = model
         self.timeout_s = timeout_s
         self.backend = backend
-        self._lock = threading.Lock()
+        self.max_concurrency = max_concurrency
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._in_flight = 0  # calls holding a slot (their worker may outlive an abandoned stream)
+        self._stats_lock = threading.Lock()  # concurrent calls update the counters and the breaker
         self.stats: Counter[str] = Counter()
+        self.queue_wait_s = queue_wait_s
         # Circuit breaker: after `trip_after` timeouts in a row (an overloaded machine or endpoint),
         # skip the LLM for `pause_s` seconds so turns stay at no-LLM latency.
-        self.max_wait_s = 1.0
         self.trip_after = 3
         self.pause_s = 60.0
         self._timeouts_in_row = 0
@@ -230,10 +253,41 @@ class LLMRunner:
                 self._last_turn_end = time.monotonic()
 
     def _background(self, messages, timeout_s, meta, persist_as, **kwargs) -> Iterator[str]:
-        self.stats["warm_calls"] += 1
+        self._count("warm_calls")
         if self._turns_running or time.monotonic() < self._open_until:
             raise LLMUnavailable("the model is serving users")
         yield from self._stream(messages, timeout_s, False, meta, persist_as=persist_as, background=True, **kwargs)
+
+    def _count(self, key: str) -> None:
+        with self._stats_lock:
+            self.stats[key] += 1
+
+    @property
+    def in_flight(self) -> int:
+        """Calls holding a slot now, an abandoned call whose backend has not answered yet included."""
+        return self._in_flight
+
+    def wait_settled(self, timeout_s: float) -> bool:
+        """Wait until no call holds a slot (abandoned calls end when their backend answers); False on timeout."""
+        give_up = time.monotonic() + timeout_s
+        while self._in_flight:
+            if time.monotonic() >= give_up:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _take(self, timeout: float | None) -> bool:
+        """A slot, at once (``timeout`` None) or within ``timeout`` seconds."""
+        got = self._slots.acquire(blocking=False) if timeout is None else self._slots.acquire(timeout=timeout)
+        if got:
+            with self._stats_lock:
+                self._in_flight += 1
+        return got
+
+    def _give(self) -> None:
+        with self._stats_lock:
+            self._in_flight -= 1
+        self._slots.release()
 
     def _stream(self, messages: list, timeout_s: float | None, breaker: bool, meta: dict | None,
                 persist_as: str | None, background: bool, **kwargs) -> Iterator[str]:
@@ -252,7 +306,7 @@ class LLMRunner:
             cache.persist_as = persist_as
         q: queue.Queue = queue.Queue()
         cancel = threading.Event()
-        threading.Thread(target=self._work, args=(messages, kwargs, q, cancel, cache), name="daoban-llm",
+        threading.Thread(target=self._work, args=(messages, kwargs, q, cancel, cache, token), name="daoban-llm",
                          daemon=True).start()
         try:
             yield from self._relay(q, deadline, budget, breaker, meta, "warm_" if background else "")
@@ -264,36 +318,37 @@ class LLMRunner:
                         abort.set()  # …or in the middle of reading the prompt, if this call still holds the model
 
     def _admit(self, budget: float, background: bool, abort: threading.Event | None) -> None:
-        """Take the model, or raise LLMUnavailable: paused by the breaker, or busy with another turn."""
+        """Take a slot, or raise LLMUnavailable: paused by the breaker, or every slot busy with other turns."""
         if not background:
-            self.stats["calls"] += 1
+            self._count("calls")
             now = time.monotonic()
             if now < self._open_until:
-                self.stats["skipped"] += 1
+                self._count("skipped")
                 raise LLMUnavailable(f"LLM paused for {self._open_until - now:.0f}s after {self.trip_after} timeouts")
         if background:
             # The call before may still be finishing (its worker releases the model a moment after its last token).
-            if not self._lock.acquire(timeout=2.0):
+            if not self._take(timeout=2.0):
                 raise LLMUnavailable("LLM busy")
             return
-        if self._lock.acquire(blocking=False):
+        if self._take(timeout=None):
             return
-        # A turn does not queue behind another: the user gets the composed answer at once instead.
-        give_up = time.monotonic() + min(budget, self.max_wait_s)
+        # A turn does not queue long behind others: past queue_wait_s the user gets the composed answer instead.
+        give_up = time.monotonic() + min(budget, self.queue_wait_s)
         preempted = False
-        while not self._lock.acquire(timeout=0.05):
+        while not self._take(timeout=max(0.0, min(0.05, give_up - time.monotonic()))):
             if abort is not None and not preempted:
                 with self._holder_lock:
                     if self._background_holds:
                         abort.set()  # users first: stop the warming mid-prompt; it retries when the model is idle
                         preempted = True
-                        self.stats["warm_preempted"] += 1
+                        self._count("warm_preempted")
             if time.monotonic() >= give_up:
-                self.stats["busy"] += 1
-                raise LLMUnavailable("LLM busy with another turn")
+                self._count("busy")
+                raise LLMUnavailable(f"LLM busy: all {self.max_concurrency} slots taken")
 
-    def _work(self, messages: list, kwargs: dict, q: queue.Queue, cancel: threading.Event, cache) -> None:
-        """The model's call, in its own thread: chunks into ``q``; the model is released when it ends."""
+    def _work(self, messages: list, kwargs: dict, q: queue.Queue, cancel: threading.Event, cache,
+              token: object) -> None:
+        """The model's call, in its own thread: chunks into ``q``; its slot is released when it ends."""
         counters = self._reading_counters()
         try:
             for chunk in self.model.stream(messages, **kwargs):
@@ -312,9 +367,10 @@ class LLMRunner:
             if cache is not None:
                 cache.persist_as = None
             with self._holder_lock:
-                self._holder = None
-                self._background_holds = False
-            self._lock.release()
+                if self._holder is token:  # with several slots another call may hold the latest token
+                    self._holder = None
+                    self._background_holds = False
+            self._give()
 
     def _relay(self, q: queue.Queue, deadline: float, budget: float, breaker: bool, meta: dict | None,
                prefix: str) -> Iterator[str]:
@@ -324,11 +380,12 @@ class LLMRunner:
             try:
                 kind, value = q.get(timeout=max(remaining, 0.001))
             except queue.Empty:
-                self.stats[prefix + "timeouts"] += 1
-                self._timeouts_in_row += breaker
-                if self._timeouts_in_row >= self.trip_after:
-                    self._open_until = time.monotonic() + self.pause_s
-                    self._timeouts_in_row = 0
+                self._count(prefix + "timeouts")
+                with self._stats_lock:
+                    self._timeouts_in_row += breaker
+                    if self._timeouts_in_row >= self.trip_after:
+                        self._open_until = time.monotonic() + self.pause_s
+                        self._timeouts_in_row = 0
                 raise LLMUnavailable(f"LLM gave no answer within {budget:.1f}s") from None
             if kind == "tok":
                 self._timeouts_in_row = 0
@@ -339,7 +396,7 @@ class LLMRunner:
             elif kind == "end":
                 return
             else:
-                self.stats[prefix + "errors"] += 1
+                self._count(prefix + "errors")
                 raise LLMUnavailable(f"LLM call failed: {type(value).__name__}: {value}") from value
 
     def invoke(self, messages: list, timeout_s: float | None = None, **kwargs) -> str:
@@ -349,7 +406,7 @@ class LLMRunner:
 class RunnerChat:
     """A runner with its own default budget and breaker rule: one assistant's view of a runner it shares with
     others, or the runner seen as a streaming chat model by the form filler. Calls go through the runner, so
-    they share its lock (one call at a time), breaker and counters; nothing of the runner is changed.
+    they share its slots, breaker and counters; nothing of the runner is changed.
 
     A budget or breaker given to a call wins over the view's; every other attribute is the runner's."""
 
@@ -376,11 +433,16 @@ class RunnerChat:
 _RUNNERS: dict[int, LLMRunner] = {}
 
 
-def shared_runner(model: "BaseChatModel", backend: str = "") -> LLMRunner:
-    """One runner (one lock) per model object: assistants rebuilt after a corpus edit share the model safely.
-    It has no budget of its own: each caller brings one (``RunnerChat(runner, timeout_s=…)``)."""
+def shared_runner(model: "BaseChatModel", backend: str = "", max_concurrency: int = 1,
+                  queue_wait_s: float = 1.0) -> LLMRunner:
+    """One runner (one set of slots) per model object: assistants rebuilt after a corpus edit share the model
+    safely. It has no budget of its own: each caller brings one (``RunnerChat(runner, timeout_s=…)``). The
+    first caller's slots and queue wait stay with the model."""
     with _MODELS_LOCK:
         runner = _RUNNERS.get(id(model))
         if runner is None or runner.model is not model:
-            runner = _RUNNERS[id(model)] = LLMRunner(model, None, backend)
+            runner = _RUNNERS[id(model)] = LLMRunner(model, None, backend, max_concurrency, queue_wait_s)
+        elif runner.max_concurrency != max_concurrency:
+            log.warning("the %s model already runs with %d slots; max_concurrency %d ignored",
+                        backend, runner.max_concurrency, max_concurrency)
         return runner

@@ -24,7 +24,7 @@ from agent.formatter import ChannelFormatter
 from agent.guard import Guard, GuardStage
 from agent.homophones import HomophoneReader
 from agent.intent import IntentClassifier, IntentResult, IntentStep, load_examples
-from agent.llm import LLMUnavailable, RunnerChat, get_chat_model, shared_runner
+from agent.llm import LLMUnavailable, RunnerChat, get_chat_model, max_concurrency_for, shared_runner
 from agent.normalize import MAX_MESSAGE_CHARS, Normalizer, PinyinReader
 from agent.phraser import SYSTEM_PROMPT, LLMPhraser
 from agent.privacy import install_log_masking
@@ -68,7 +68,8 @@ class Assistant:
         self.sessions: SessionStore = session_store if session_store is not None else InMemorySessionStore()
         self.stats: Counter[str] = Counter()
         # this assistant's budget over the model's one runner (other assistants may share it with their own)
-        self.runner = RunnerChat(shared_runner(chat_model, settings.llm.backend),
+        self.runner = RunnerChat(shared_runner(chat_model, settings.llm.backend, max_concurrency_for(settings.llm),
+                                               settings.llm.queue_wait_s),
                                  timeout_s=settings.llm.timeout_s) if chat_model else None
         self.words = ReplyTexts.load()  # validated here: a broken data file stops the start with file and line
         # the stages, in turn order

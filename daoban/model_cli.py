@@ -28,3 +28,32 @@ def ensure() -> None:
             typer.secho(f"error: {exc}", fg="red", err=True)
             raise typer.Exit(2)
     typer.echo(f"model ready: {path}")
+
+
+@app.command("serve")
+def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
+          port: int = typer.Option(8001, help="port to listen on"),
+          n_ctx: int = typer.Option(4096, "--n-ctx", help="context window in tokens"),
+          threads: int = typer.Option(2, help="CPU threads (match the cores the server may use)")) -> None:
+    """Serve the local GGUF over an OpenAI-compatible API (llama-cpp-python's server, extra `llm-server`), in the
+    foreground: what a city runs on its LLM machine, here on one."""
+    import importlib.util
+    import os
+
+    from daoban.model_files import ModelUnavailable, ensure_model
+    from daoban.servers import llama_server_command
+    from daoban.settings import get_settings
+
+    if importlib.util.find_spec("sse_starlette") is None or importlib.util.find_spec("starlette_context") is None:
+        typer.secho("error: the LLM server's packages are missing: pip install -e '.[llm-server]'", fg="red", err=True)
+        raise typer.Exit(2)
+    try:
+        path = ensure_model(get_settings())
+    except ModelUnavailable as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2)
+    cmd = llama_server_command(path, host, port, n_ctx=n_ctx, n_threads=threads)
+    typer.echo(f"serving {path.name} at http://{host}:{port}/v1; point daoban at it with\n"
+               f"  DAOBAN_LLM__BACKEND=openai DAOBAN_LLM__BASE_URL=http://{host}:{port}/v1 "
+               f"DAOBAN_LLM__MODEL=daoban-local DAOBAN_LLM__MAX_CONCURRENCY=1", err=True)
+    os.execv(cmd[0], cmd)  # the server replaces this process: Ctrl-C and signals reach it directly

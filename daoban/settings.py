@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -61,6 +61,11 @@ class LLMSettings(BaseModel):
     api_key: str | None = None
     model: str | None = None
     timeout_s: float = 8.0
+    # Calls in flight at once. None: the backend's own (local 1: llama.cpp in-process is not re-entrant; openai 4:
+    # a server such as vLLM batches concurrent requests). A call finding every slot taken waits up to queue_wait_s
+    # (within its budget), then the turn is answered without the LLM.
+    max_concurrency: int | None = Field(default=None, ge=1)
+    queue_wait_s: float = Field(default=1.0, ge=0)
     # Form extraction only adds to what the rules already filled: a shorter budget keeps apply turns quick.
     form_timeout_s: float = Field(default=4.0, gt=0)
     temperature: float = 0.1
@@ -75,6 +80,13 @@ class LLMSettings(BaseModel):
     # speed is measured, cold_prompt_tokens. cold_prompt_tokens 0: no limit.
     cold_prompt_s: float = Field(default=1.2, gt=0)
     cold_prompt_tokens: int = Field(default=80, ge=0)
+
+    @model_validator(mode="after")
+    def _local_serves_one_call(self) -> "LLMSettings":
+        if self.backend == "local" and self.max_concurrency not in (None, 1):
+            raise ValueError("llm.max_concurrency must be 1 for the local backend: llama.cpp in-process serves one "
+                             "call at a time (serve the model over HTTP and use llm.backend=openai for more)")
+        return self
 
 
 class APISettings(BaseModel):

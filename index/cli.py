@@ -1,4 +1,4 @@
-"""``daoban index build|stats|calibrate`` and the top-level ``daoban search``."""
+"""``daoban index build|stats|calibrate|serve`` and the top-level ``daoban search``."""
 from __future__ import annotations
 
 from typing import Optional
@@ -137,3 +137,25 @@ def search(query: str = typer.Argument(..., help="the question, in everyday word
         if h.sections:
             s = h.sections[0]
             console.print(f"   matched {s.section}: {s.text[:90]}")
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
+          port: int = typer.Option(8002, help="port to listen on"),
+          path: Optional[str] = typer.Option(None, help="where the server keeps its data; "
+                                                                 "default data_dir/chroma-server")) -> None:
+    """Run a Chroma server (`chroma run`) in the foreground, for `DAOBAN_INDEX__CHROMA_URL`; then `daoban index
+    build` with that URL set writes the vectors into it."""
+    import os
+    from pathlib import Path
+
+    from daoban.servers import chroma_command
+    from daoban.settings import get_settings
+
+    folder = Path(path) if path else get_settings().data_dir / "chroma-server"
+    folder.mkdir(parents=True, exist_ok=True)
+    cmd = chroma_command(folder, host, port)
+    typer.echo(f"Chroma at http://{host}:{port} keeping its data in {folder}; point daoban at it with\n"
+               f"  DAOBAN_INDEX__CHROMA_URL=http://{host}:{port}", err=True)
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.execv(cmd[0], cmd)  # the server replaces this process: Ctrl-C and signals reach it directly

