@@ -37,7 +37,7 @@ def test_multi_turn_fill_of_the_newborn_form(newborn):
     ff, state = FormFiller(), None
     for i in range(len(texts)):
         state = ff.fill(form, texts[:i + 1], answers={"hukou-place": "in-province"}, previous=state,
-                        scenario_id=sc.id, today=TODAY)
+                        guide_id=sc.id, today=TODAY)
     v = values(state)
     assert v["applicant_name"] == "张伟" and v["applicant_id_number"] == DAD
     assert v["applicant_phone"] == "13812345678"
@@ -51,7 +51,7 @@ def test_multi_turn_fill_of_the_newborn_form(newborn):
     assert field(state, "applicant_birth_date").source == "derived"
     assert field(state, "applicant_name").source == "conversation"
     assert state.missing == [] and missing_prompt(state) == ""
-    assert state.form_id == form.id and state.scenario_id == sc.id
+    assert state.form_id == form.id and state.guide_id == sc.id == state.scenario_id
 
 
 def test_only_new_messages_with_previous_state_gives_the_same_result(newborn):
@@ -206,7 +206,7 @@ def test_every_corpus_form_fills_generically():
     assert len(forms) >= 1
     checked = 0
     for sid, form in forms:
-        state = FormFiller().fill(form, texts, scenario_id=sid, today=TODAY)
+        state = FormFiller().fill(form, texts, guide_id=sid, today=TODAY)
         keys = {f.key for f in form.fields}
         v = values(state)
         required = {f.key for f in form.fields if f.required}

@@ -9,7 +9,7 @@ from typing import Iterator
 
 from agent.forms.found import Slot
 from agent.forms.labels import Labels, bigrams, bracketless, label_value_re, title_words
-from agent.forms.roles import Roles
+from agent.forms.roles import SUBJECT, Roles
 from agent.forms.validators import Validator
 from agent.forms.vocabulary import Vocabulary
 from agent.zh.patterns import alternation, longest_first
@@ -147,7 +147,7 @@ class Matcher:
         subject_field = bool(froles) and turn.subject not in (None, "applicant") and self.roles.is_subject_field(f)
         if subject_field:
             # 给我妈申请: 残疾人姓名 is the mother's; the user's own values go to the 代办人 fields
-            froles = (turn.subject, *(r for r in froles if r != "applicant"))
+            froles = (turn.subject, *(r for r in froles if r not in ("applicant", SUBJECT)))
         if slot.type in _ROLELESS_SLOT_TYPES:
             froles, srole = (), None  # a USCC, company name, amount or count is matched by label words only
         overlap = len(self.labels.words(f) & bigrams(_around(turn, slot)))

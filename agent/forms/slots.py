@@ -66,7 +66,7 @@ class SlotExtractor:
         # "我老公叫…" says the user is the wife; "我老婆…" the husband.
         self.spouse_of_me_re = re.compile(rf"我(?:的)?({alternation(list(self.spouse_of_me))})")
         # The person an application is for, when it is not the user: "给我妈申请", "残疾人是我儿子".
-        self.subject_for_re = re.compile(rf"(?:给|替|为|帮)(?:我|咱)?(?:家)?的?({kin})(?:申请|申领|办理|办|报名|登记|参保|代办)")
+        self.subject_for_re = re.compile(rf"(?:给|替|为|帮|代)(?:我|咱)?(?:家)?的?({kin})(?:申请|申领|办理|办|报名|登记|参保|代办|换|补)")
         self.subject_is_re = re.compile(rf"([\u4e00-\u9fa5]{{1,3}}人)(?:是|为)(?:我|我家|咱家)的?({kin})")
 
     def warm_up(self) -> None:
