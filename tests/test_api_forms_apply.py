@@ -85,6 +85,11 @@ def test_a_matter_without_a_form_gets_the_generic_one_with_its_situations(http):
     bad = http.post(f"/v1/forms/{form['form_id']}", json={"session_id": sid, "fields": {situation["key"]: "随便选一个"}},
                     headers=auth).json()
     assert next(f for f in bad["fields"] if f["key"] == situation["key"])["valid"] is False
+    # the guide as JSON carries the form the widget renders (its options), generic or declared
+    served = http.get(f"/v1/matters/{GENERIC_MATTER}").json()["form"]
+    assert served["id"] == form["form_id"]
+    assert next(f for f in served["fields"] if f["key"] == situation["key"])["options"] == \
+        [s["title"] for s in guide["situations"]]
 
 
 def test_i_want_to_apply_after_a_consult_opens_the_matters_form(http):
