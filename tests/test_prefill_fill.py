@@ -548,3 +548,32 @@ def test_a_grandparent_applying_for_a_grandchild_is_the_guardian():
                                  today=TODAY))
     assert (v["applicant_name"], v["applicant_id_number"]) == ("祁若溪", kid)
     assert (v["guardian_name"], v["guardian_id_number"]) == ("姜玉珍", me)
+
+
+def _matter_form(doc_id: str):
+    from corpus.loader import load_corpus  # the real guide's declared form
+
+    return load_corpus(regions=["shandong"]).matters[doc_id].application_form
+
+
+def test_a_form_branches_on_its_own_choices_and_on_whom_it_is_for():
+    form = _matter_form("housing-fund-withdrawal")
+    ff = FormFiller()
+    state = ff.fill(form, [f"我要提取公积金，租房提取，我叫张伟，身份证{DAD}，电话13812345678"], guide_id="x",
+                    today=TODAY, guide_kind="matter")
+    got = values(state)
+    assert got["situation"] == "租房提取" and got["applies_for"] == "本人办理"
+    assert "rent_address" in got and "house_address" not in got, "only the 租房 fields of the official form"
+    assert "rent_address" in state.missing and not any(f.role == "agent" for f in state.fields)
+    assert state.subject_role == "subject" and field(state, "subject_name").role == "subject"
+    # for someone else: the person named is the subject, the speaker the 受托人; no phone of the subject is asked
+    other = ff.fill(form, [f"帮我妈办公积金提取，她叫李娜，身份证{MOM}；我是她儿子张伟，身份证{DAD}，电话13812345678"],
+                    guide_id="x", today=TODAY, guide_kind="matter")
+    got = values(other)
+    assert got["applies_for"] == "代他人办理"
+    assert (got["subject_name"], got["subject_id_number"]) == ("李娜", MOM)
+    assert (got["agent_name"], got["agent_id_number"], got["agent_phone"]) == ("张伟", DAD, "13812345678")
+    assert "subject_phone" not in got
+    # ticking 本人办理 in the form hides the 受托人 fields again and asks for the subject's phone
+    mine = ff.apply_edits(form, other, {"applies_for": "本人办理"}, today=TODAY)
+    assert not any(f.role == "agent" for f in mine.fields) and "subject_phone" in mine.missing

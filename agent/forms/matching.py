@@ -192,6 +192,10 @@ class Matcher:
             score, identity = 9, True
         elif score is None and "applicant" in froles and srole in turn.identities:
             score, identity = 9, True
+        elif score is None and "agent" in froles and srole in turn.identities \
+                and turn.subject not in (None, "applicant", srole):
+            # 给我妈办…，我是她儿子张伟: the son's values are the speaker's, who applies for her as the 代办人
+            score, identity = 8, True
         if score is not None and srole in froles and srole != "applicant":
             score += 1  # exactly the label's person (男方 for 申请人（男方）) over a mere applicant
         if score is None and srole is None and subject_field:
