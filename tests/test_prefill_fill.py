@@ -577,3 +577,20 @@ def test_a_form_branches_on_its_own_choices_and_on_whom_it_is_for():
     # ticking 本人办理 in the form hides the 受托人 fields again and asks for the subject's phone
     mine = ff.apply_edits(form, other, {"applies_for": "本人办理"}, today=TODAY)
     assert not any(f.role == "agent" for f in mine.fields) and "subject_phone" in mine.missing
+
+
+def test_a_role_word_in_the_services_own_name_says_nothing_about_whose_values_are_whose():
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from agent.forms.step import FormStep
+    from agent.session import SessionState
+    from corpus.loader import load_corpus
+
+    corpus = load_corpus(regions=["shandong"])
+    guide = corpus.matters["retirement-qualification-review"]  # 职工退休申请: 职工 is a role word
+    said = f"帮我妈办{guide.title}，她叫李娜，身份证{MOM}；我是她儿子，我叫张伟，身份证{DAD}，电话13812345678"
+    state = FormStep(corpus, None, 4.0).run(guide, SessionState(session_id="t"), [SimpleNamespace(raw=said)],
+                                            SimpleNamespace(has_personal_data=True), "apply", Counter())
+    by_role = {(f.role, f.value) for f in state.fields if f.value}
+    assert {("subject", "李娜"), ("subject", MOM), ("agent", "张伟"), ("agent", DAD)} <= by_role

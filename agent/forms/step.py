@@ -69,8 +69,8 @@ class FormStep:
         # the matter's 情形 read from the user's words ticks the form's choice that names it
         picked = {f.key: situation.title for f in form.fields if situation and situation.title in f.options}
         try:
-            return self.filler.fill(form, [m.raw for m in texts], session.answers, previous, guide.id,
-                                    dt.date.today(), guide_kind=guide.kind, picked=picked)
+            return self.filler.fill(form, _without_names([m.raw for m in texts], guide), session.answers, previous,
+                                    guide.id, dt.date.today(), guide_kind=guide.kind, picked=picked)
         except Exception:  # noqa: BLE001 - a prefill bug must not lose the reply
             log.exception("form prefill failed")
             stats["prefill_errors"] += 1
@@ -106,3 +106,18 @@ class FormStep:
         if composed.checklist:
             lines.append("需准备的材料：" + "、".join(composed.checklist))
         return "\n".join(lines)
+
+
+_NAMED = "这个事项"
+
+
+def _without_names(texts: list[str], guide) -> list[str]:
+    """The user's messages with the service's own name read as "这个事项": a role word inside a title (职工 in
+    职工退休申请, 新生儿 in 出生登记（新生儿入户）) says nothing about whose the values around it are."""
+    names = sorted({n for n in [guide.title, *getattr(guide, "aliases", [])] if len(n) >= 2}, key=len, reverse=True)
+    out = []
+    for text in texts:
+        for name in names:
+            text = text.replace(name, _NAMED)
+        out.append(text)
+    return out
