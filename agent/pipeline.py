@@ -233,12 +233,14 @@ class Assistant:
         self._enter(t, route, decision)
         texts = [self.normalizer.run(x) for x in _served_user_texts(session.turns)] + [seen.msg]
         situations = self.situations.step(doc, session, texts, seen.msg.aspects, seen.intent.name)
-        form = self.forms.run(doc, session, texts, seen.msg, seen.intent.name, t.stats)
+        form = self.forms.run(doc, session, texts, seen.msg, seen.intent.name, t.stats, situations.matter)
+        collected = self.forms.collected(doc, session, texts) \
+            if doc.kind == "catalog" and seen.intent.name == "apply" else None
         composed = self.composer.run(doc, session.answers, seen.msg.aspects, _faq_sections(decision, route.id),
                                      situations.matter)
         if seen.intent.name == "consult":
             self._evidence(doc, seen, composed, decision.faq)
-        draft = self._draft(t, seen, doc, route, composed, situations.question, form)
+        draft = self._draft(t, seen, doc, route, composed, situations.question, form, collected)
         if self.phraser is None or seen.intent.name != "consult" or doc.kind == "catalog":
             yield {"type": "reply", "reply": draft.reply(draft.answer, None)}
             return
@@ -288,7 +290,7 @@ class Assistant:
         """The session moves to ``route``; a form of another 一件事 is closed."""
         session = t.session
         if (decision.switched or (session.route and session.route.id != route.id)) \
-                and session.form and session.form.scenario_id != route.id:
+                and session.form and session.form.guide_id != route.id:
             session.form = None
         session.route = route
         session.region = route.region
@@ -311,16 +313,18 @@ class Assistant:
         return [self.corpus.scenarios[s] for s, members in self.router.members.items() if doc.id in members]
 
     def _draft(self, t: TurnContext, seen: Understood, doc, route: Route, composed: Composed,
-               question: PendingClarify | None, form: FormState | None) -> Draft:
+               question: PendingClarify | None, form: FormState | None, collected: list[str] | None = None) -> Draft:
         """The composed answer, with the form, the 情形 question and notes; and the reply around it."""
         apply = seen.intent.name == "apply"
         answer = self.forms.text(form, composed) if form is not None and apply else composed.text
+        if collected is not None:  # a catalogue matter: applied for on its official page, not here
+            answer = self._elsewhere(doc, collected) + "\n\n" + answer
         if question is not None:
             answer += "\n\n" + question.question + "\n" + _numbered(question)
         for note in composed.notes:
             answer += "\n\n" + note
         suggestions = [q for a, q in self.words.aspect_chips.items() if a not in seen.msg.aspects][:3]
-        if doc.kind == "scenario" and form is None:
+        if doc.kind in ("scenario", "matter") and form is None:
             suggestions.append(self.words.chips.apply)
         clarify = Clarify(kind="situation", question=question.question, options=question.options) \
             if question is not None and question.options else None
@@ -331,6 +335,16 @@ class Assistant:
                          answer=self.formatter.run(t.channel, text, composed), citations=composed.citations,
                          clarify=clarify, form=shown_form, suggestions=suggestions[:5], lead=lead)
         return Draft(answer, reply)
+
+    def _elsewhere(self, doc, collected: list[str]) -> str:
+        """Why a catalogue matter is not applied for here, where it is, and what the user already said for it."""
+        texts = self.words.texts
+        region = self.corpus.region_of(doc.region)
+        link = doc.link or next((o.url or o.name for o in (region.online if region else [])), "") or texts.no_link
+        lines = [texts.apply_elsewhere.format(title=doc.title, department=doc.department, link=link)]
+        if collected:
+            lines.append(texts.apply_elsewhere_collected + "\n" + "\n".join(f"- {c}" for c in collected))
+        return "\n".join(lines)
 
     def _phrase(self, t: TurnContext, seen: Understood, composed: Composed, draft: Draft) -> Iterator[dict]:
         """LLM phrasing: a short lead from the cited sections only, verified. The composed answer is complete and

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, computed_field
 
 IntentName = Literal["consult", "apply", "query_status", "complaint", "human", "chitchat", "out_of_scope"]
 RouteKind = Literal["scenario", "matter", "faq", "catalog"]
@@ -53,15 +53,26 @@ class FormFieldValue(BaseModel):
     error: str | None = None
     # Required now (its 情形 condition holds): what the prefill rate counts.
     required: bool = False
-    role: str | None = None  # whose value it is (corpus/roles.yaml)
+    role: str | None = Field(default=None, description="whose value it is (corpus/roles.yaml): the field's declared "
+                             "role, else the one its key or label gives; subject is the person the application is for")
 
 
 class FormState(BaseModel):
     form_id: str
-    scenario_id: str
+    # The guide the form belongs to: a 一件事 (its unified form) or a matter (its own or its generic form). Sessions
+    # saved before matters had forms hold scenario_id, read here as the guide id.
+    guide_id: str = Field(validation_alias=AliasChoices("guide_id", "scenario_id"))
+    guide_kind: Literal["scenario", "matter"] = "scenario"
+    subject_role: str = Field(default="subject", description="the role of the person or body the application is "
+                              "for: the fields with this role are theirs")
     fields: list[FormFieldValue]
     missing: list[str] = Field(default_factory=list)
     subject_role: str = "subject"  # the field role that holds the person the application is for
+
+    @computed_field(description="deprecated: the guide's id (guide_id), kept for clients of scenario-only forms")
+    @property
+    def scenario_id(self) -> str:
+        return self.guide_id
 
 
 # The LLM lead of a reply: accepted by the verifier, rejected (the composed answer alone), or unavailable (the LLM

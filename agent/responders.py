@@ -45,6 +45,9 @@ class Texts(BaseModel):
     no_match: str
     department: str
     department_matters: str
+    apply_elsewhere: str
+    apply_elsewhere_collected: str
+    no_link: str
     handoff: str
     error: str
 

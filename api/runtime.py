@@ -87,9 +87,6 @@ class Runtime:
         assistant = self.assistant
         return assistant.drafts if assistant is not None else self._drafts
 
-    def scenario_by_form(self, form_id: str):
-        return next((s for s in self.corpus().scenarios.values() if s.form.id == form_id), None)
-
     # -- retriever and assistant -------------------------------------------
     def start_loading(self) -> None:
         threading.Thread(target=self._load, name="daoban-load", daemon=True).start()

@@ -63,7 +63,8 @@ class FieldError(BaseModel):
 class Receipt(BaseModel):
     receipt_no: str
     submitted_at: dt.datetime
-    scenario_id: str
+    scenario_id: str = Field(description="the guide the form belongs to: a 一件事, or a matter (named so before "
+                             "matters had forms)")
     scenario_title: str
     form_id: str
     departments: list[str]

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from corpus.generic_form import derive_generic_forms
 from corpus.schema import (
     FAQ,
     KIND_BY_FOLDER,
@@ -85,6 +86,13 @@ class Corpus:
         yield from self.matters.values()
         yield from self.faqs.values()
         yield from self.catalog.values()
+
+    def guide_by_form(self, form_id: str) -> Scenario | MatterGuide | None:
+        """The scenario or matter guide whose application form (declared or generic) has this id."""
+        for doc in (*self.scenarios.values(), *self.matters.values()):
+            if doc.application_form.id == form_id:
+                return doc
+        return None
 
     def region_of(self, region_name: str) -> Region | None:
         return next((r for r in self.regions.values() if r.name == region_name), None)
@@ -201,4 +209,5 @@ def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = 
     from corpus.enrich import enrich_corpus  # lazy: it imports this module
 
     enrich_corpus(corpus)  # plain words of catalogue matters, from the region's data files
+    derive_generic_forms(corpus.matters)  # a matter without its own form can still be applied for
     return corpus

@@ -129,6 +129,17 @@ class MatterGuide(DocumentBase):
     online: list[OnlineChannel] = Field(default_factory=list)
     phone: str = Field(default="12345", description="consultation phone; 12345 where no local number is known")
     legal_basis: list[str] = Field(default_factory=list)
+    form: "Form | None" = Field(default=None, description="the matter's application form, after the official one; "
+                                "without it the generic form (corpus/generic_form.yaml) is derived at load")
+    generic_form: "Form | None" = Field(default=None, exclude=True,
+                                        description="set at load for a matter without a form; never in its file")
+
+    @property
+    def application_form(self) -> "Form":
+        """The declared form, else the generic one derived at load."""
+        form = self.form or self.generic_form
+        assert form is not None, "load_corpus derives a generic form for every matter"
+        return form
 
 
 # --- 一件事 scenarios -------------------------------------------------------
@@ -195,8 +206,14 @@ class FormField(Strict):
     hint: str | None = None
     role: str | None = Field(
         default=None, pattern=r"^[a-z][a-z_]*$",
-        description="who the value belongs to, one of corpus/roles.yaml: applicant, mother, father, child, spouse, "
-                    "legal_rep, company, …; without it the assistant reads the role from the key or label")
+        description="who the value belongs to, one of corpus/roles.yaml: subject, applicant, agent, mother, child, "
+                    "spouse, legal_rep, company, …; without it the assistant reads the role from the key or label")
+
+
+# A form field with this key says whom the application is for: its first option is "for oneself", its second "for
+# someone else" (代办). The assistant fills it from the conversation (给我爸办 -> the second); a field's ``when`` may
+# name it like any enum field of the form, e.g. agent fields ``when: {applies_for: [代他人办理]}``.
+APPLIES_FOR = "applies_for"
 
 
 class FormCheck(Strict):
@@ -216,10 +233,17 @@ class FormCheck(Strict):
 
 
 class Form(Strict):
-    """一张表单: the scenario's unified application form."""
+    """一张表单: a scenario's unified application form, or a matter's application form.
+
+    A field's ``when`` names a 情形 question of the scenario (option ids) or an enum field of the form itself
+    (its option texts): the official forms branch on what is ticked on them."""
 
     id: str = Field(pattern=DOC_ID_PATTERN)
     title: str
+    subject_role: str = Field(
+        default="subject", pattern=r"^[a-z][a-z_]*$",
+        description="the role (corpus/roles.yaml) of the person or body the application is for: subject, or the "
+                    "form's own word for it (child on a newborn form, deceased, company, applicant)")
     fields: list[FormField] = Field(min_length=3)
     checks: list[FormCheck] = Field(default_factory=list, description="pre-review rules beyond each field's format")
 
@@ -231,6 +255,10 @@ class Form(Strict):
             if unknown:
                 raise ValueError(f"check {c.kind} names fields not in the form: {', '.join(unknown)}")
         return self
+
+    def field_options(self) -> dict[str, list[str]]:
+        """Enum field key -> its options: what a field's ``when`` may name besides 情形 questions."""
+        return {f.key: f.options for f in self.fields if f.type == "enum"}
 
 
 class Scenario(DocumentBase):
@@ -253,6 +281,10 @@ class Scenario(DocumentBase):
     phone: str = "12345"
     legal_basis: list[str] = Field(default_factory=list)
     form: Form
+
+    @property
+    def application_form(self) -> Form:
+        return self.form
 
 
 class FAQ(Strict):
@@ -331,3 +363,6 @@ class Region(Strict):
     hotline: str = "12345"
     online: list[OnlineChannel] = Field(default_factory=list)
     status_lookup: str | None = Field(default=None, description="where citizens check an application's progress")
+
+
+MatterGuide.model_rebuild()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from corpus.loader import Corpus, Problem, _rel, load_corpus
 from corpus.roles import known_roles
-from corpus.schema import Condition, MatterGuide, Scenario
+from corpus.schema import APPLIES_FOR, Condition, Form, MatterGuide, Scenario
 
 MIN_SCENARIO_QUESTIONS = 8
 MIN_MATTER_QUESTIONS = 4
@@ -26,6 +26,7 @@ class _Checker:
         # Ids a scenario member may name; schema-invalid matters count, so one bad file does not cascade.
         self.member_ids = corpus.matters.keys() | corpus.catalog.keys() | {
             doc_id for doc_id, (folder, _, _) in corpus.invalid.items() if folder in ("matters", "catalog")}
+        self.form_ids: dict[str, str] = {}  # form id -> the guide it belongs to
 
     def add(self, doc_id: str, path: tuple, message: str, code: str, severity: str = "error") -> None:
         info = self.corpus.sources.get(doc_id) or self.corpus.invalid[doc_id][2]
@@ -102,23 +103,9 @@ class _Checker:
                     self.add(s.id, ("materials", i, "for_members"), f"{member!r} is not a member of this scenario",
                              "dangling-ref")
             self._check_condition(s, mat.when, ("materials", i, "when"))
-        keys = [f.key for f in s.form.fields]
-        for i, f in enumerate(s.form.fields):
-            path = ("form", "fields", i)
-            if keys.count(f.key) > 1 and keys.index(f.key) != i:
-                self.add(s.id, path + ("key",), f"form field key {f.key!r} is used twice", "duplicate-id")
-            if f.derived_from is not None and f.derived_from not in keys:
-                self.add(s.id, path + ("derived_from",), f"derived from {f.derived_from!r}, which is not a field",
-                         "dangling-ref")
-            if "derived" in f.sources and (f.derived_from is None or f.derive is None):
-                self.add(s.id, path, "a derived field needs both derived_from and derive", "dangling-ref")
-            if f.role is not None and f.role not in known_roles():
-                self.add(s.id, path + ("role",), f"role {f.role!r} is not one of corpus/roles.yaml", "unknown-role")
-            if f.type == "enum" and not f.options:
-                self.add(s.id, path + ("options",), "an enum field needs options", "schema")
-            self._check_condition(s, f.when, path + ("when",))
+        self.form(s.id, s.form, {q.id: {o.id for o in q.options} for q in s.questions})
         for required in ("applicant_name", "applicant_id_number", "applicant_phone"):
-            if required not in keys:
+            if required not in {f.key for f in s.form.fields}:
                 self.add(s.id, ("form", "fields"), f"the unified form lacks {required}", "form", "warning")
         self._time_limit(s.id, s.time_limit)
         if len(s.sample_questions) < MIN_SCENARIO_QUESTIONS:
@@ -126,7 +113,48 @@ class _Checker:
                      f"{len(s.sample_questions)} sample questions; a scenario needs at least {MIN_SCENARIO_QUESTIONS}",
                      "coverage", "warning")
 
+    def form(self, doc_id: str, form: Form, questions: dict[str, set[str]]) -> None:
+        """A scenario's or matter's form: keys, derivations, roles, and what each ``when`` names (a 情形 question
+        of the scenario by option ids, or an enum field of the form by option texts)."""
+        first = self.form_ids.setdefault(form.id, doc_id)
+        if first != doc_id:
+            self.add(doc_id, ("form", "id"), f"form id {form.id!r} is also the form of {first!r}", "duplicate-id")
+        if form.subject_role not in known_roles():
+            self.add(doc_id, ("form", "subject_role"), f"subject_role {form.subject_role!r} is not one of "
+                     "corpus/roles.yaml", "unknown-role")
+        keys = [f.key for f in form.fields]
+        enums = {k: set(v) for k, v in form.field_options().items()}
+        for i, f in enumerate(form.fields):
+            path = ("form", "fields", i)
+            if keys.count(f.key) > 1 and keys.index(f.key) != i:
+                self.add(doc_id, path + ("key",), f"form field key {f.key!r} is used twice", "duplicate-id")
+            if f.derived_from is not None and f.derived_from not in keys:
+                self.add(doc_id, path + ("derived_from",), f"derived from {f.derived_from!r}, which is not a field",
+                         "dangling-ref")
+            if "derived" in f.sources and (f.derived_from is None or f.derive is None):
+                self.add(doc_id, path, "a derived field needs both derived_from and derive", "dangling-ref")
+            if f.role is not None and f.role not in known_roles():
+                self.add(doc_id, path + ("role",), f"role {f.role!r} is not one of corpus/roles.yaml", "unknown-role")
+            if f.type == "enum" and not f.options:
+                self.add(doc_id, path + ("options",), "an enum field needs options", "schema")
+            if f.key == APPLIES_FOR and (f.type != "enum" or len(f.options) != 2):
+                self.add(doc_id, path, f"{APPLIES_FOR} is an enum of two options: for oneself, for someone else",
+                         "form")
+            for name, values in (f.when or {}).items():
+                allowed = questions.get(name, enums.get(name) if name != f.key else None)
+                if allowed is None:
+                    self.add(doc_id, path + ("when",), f"condition names {name!r}, which is neither a 情形 question "
+                             "nor an enum field of the form", "dangling-ref")
+                    continue
+                for v in values:
+                    if v not in allowed:
+                        self.add(doc_id, path + ("when",), f"{name!r} has no option {v!r}", "dangling-ref")
+
     def matter(self, m: MatterGuide) -> None:
+        if m.form is not None:
+            self.form(m.id, m.form, {})
+        elif m.generic_form is not None:
+            self.form(m.id, m.generic_form, {})
         for i, sit in enumerate(m.situations):
             if not sit.materials:
                 self.add(m.id, ("situations", i, "materials"), f"情形 {sit.title!r} lists no materials",

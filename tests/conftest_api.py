@@ -23,6 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC_CORPUS = ROOT / "corpus" / "data" / "shandong"
 # One 一件事 with its member matters: enough for routing, 情形 questions and the form.
 SCENARIO = "newborn-birth"
+# Matters in no 一件事 of the test corpus: one with a declared form, one applied for through its generic form.
+FORM_MATTER = "resident-id-card-renewal"
+GENERIC_MATTER = "gas-transfer"
+# A 广安区 catalogue matter (no guide facts): applied for on its official page.
+CATALOG_REGION = "guangan"
+CATALOG_MATTER = "511a0012600008-511602000000-000-115113016823646795-1-00"
 HOTLINE_KEY = "test-hotline-key"
 STAFF_KEY = "test-staff-key"
 INTEGRATION_KEY = "test-integration-key"
@@ -42,8 +48,9 @@ def id_number(first17: str) -> str:
 
 
 def make_corpus(dest: Path, extra_matters: str | None = None) -> Path:
-    """Copy the scenario and its member matters (and the matters matching the glob ``extra_matters``) into
-    ``dest/shandong``; returns the corpus root."""
+    """Copy the scenario, its member matters, two other matters (and the matters matching the glob
+    ``extra_matters``) into ``dest/shandong``, and one catalogue matter with its region into ``dest/guangan``;
+    returns the corpus root."""
     import yaml
 
     region = dest / "shandong"
@@ -53,8 +60,14 @@ def make_corpus(dest: Path, extra_matters: str | None = None) -> Path:
     scenario_file = SRC_CORPUS / "scenarios" / f"{SCENARIO}.yaml"
     shutil.copy(scenario_file, region / "scenarios" / scenario_file.name)
     scenario = yaml.safe_load(scenario_file.read_text(encoding="utf-8"))
-    for member in scenario["members"]:
-        shutil.copy(SRC_CORPUS / "matters" / f"{member['matter']}.yaml", region / "matters" / f"{member['matter']}.yaml")
+    for matter in [m["matter"] for m in scenario["members"]] + [FORM_MATTER, GENERIC_MATTER]:
+        shutil.copy(SRC_CORPUS / "matters" / f"{matter}.yaml", region / "matters" / f"{matter}.yaml")
+    src_catalog = SRC_CORPUS.parent / CATALOG_REGION
+    catalog = dest / CATALOG_REGION
+    (catalog / "catalog").mkdir(parents=True, exist_ok=True)
+    for name in ("region.yaml", "departments.yaml", "catalog_enrich.yaml"):
+        shutil.copy(src_catalog / name, catalog / name)
+    shutil.copy(src_catalog / "catalog" / f"{CATALOG_MATTER}.yaml", catalog / "catalog" / f"{CATALOG_MATTER}.yaml")
     for path in sorted((SRC_CORPUS / "matters").glob(extra_matters)) if extra_matters else ():
         shutil.copy(path, region / "matters" / path.name)
     return dest

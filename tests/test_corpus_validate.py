@@ -90,6 +90,45 @@ def test_dangling_member_and_form_field(tmp_path):
     assert member.line == line_of(path, "no-such-matter")
 
 
+def test_form_roles_and_conditions_are_checked(tmp_path):
+    root = make_corpus(tmp_path)
+    bad = copy.deepcopy(SCENARIO)
+    bad["form"]["subject_role"] = "nobody"
+    bad["form"]["fields"][0]["role"] = "stranger"
+    bad["form"]["fields"][1]["when"] = {"no_such_field": ["是"]}
+    write_doc(root / "test" / "scenarios" / "test-event.yaml", bad)
+    matter = copy.deepcopy(MATTER)
+    matter["form"] = {"id": "test-event-form", "title": "测试申请表", "fields": [
+        {"key": "applies_for", "label": "办理方式", "type": "enum", "options": ["本人办理", "代他人办理", "其他"]},
+        {"key": "subject_name", "label": "姓名", "type": "text", "role": "subject"},
+        {"key": "agent_name", "label": "代办人姓名", "type": "text", "role": "agent", "when": {"applies_for": ["代办"]}}]}
+    write_doc(root / "test" / "matters" / "test-permit.yaml", matter)
+    problems = errors(validate_corpus(root))
+    by = {(p.file.rsplit("/", 1)[-1], p.field, p.code) for p in problems}
+    assert ("test-event.yaml", "form.subject_role", "unknown-role") in by
+    assert ("test-event.yaml", "form.fields.0.role", "unknown-role") in by
+    assert ("test-event.yaml", "form.fields.1.when", "dangling-ref") in by
+    assert ("test-permit.yaml", "form.fields.0", "form") in by  # applies_for has two options
+    assert ("test-permit.yaml", "form.fields.2.when", "dangling-ref") in by  # 代办 is not one of its options
+    assert ("test-permit.yaml", "form.id", "duplicate-id") in by  # the scenario's form id
+
+
+def test_every_matter_has_an_application_form(tmp_path):
+    corpus = load_corpus(make_corpus(tmp_path))
+    for m in corpus.matters.values():
+        form = m.application_form
+        assert form is m.generic_form and corpus.guide_by_form(form.id) is m
+        situations = next((f for f in form.fields if f.key == "situation"), None)
+        assert (situations.options if situations else []) == ([s.title for s in m.situations]
+                                                               if len(m.situations) > 1 else [])
+        assert any(f.role == "agent" and f.when for f in form.fields), "代办人 fields under 代他人办理"
+    company = copy.deepcopy(corpus.matters["test-permit"])
+    company.audience = ["法人"]
+    from corpus.generic_form import generic_form
+    form = generic_form(company)
+    assert form.subject_role == "company" and {"company", "legal_rep", "agent"} <= {f.role for f in form.fields}
+
+
 def test_empty_materials(tmp_path):
     root = make_corpus(tmp_path)
     bad = copy.deepcopy(MATTER)
@@ -165,6 +204,11 @@ def test_shipped_corpus_meets_the_coverage_targets():
     matter_titles = {m.title for m in shandong_matters}
     for single in ["住房公积金查询", "住房公积金提取", "社保信息查询", "无犯罪记录证明开具", "居民身份证换领", "居住证办理"]:
         assert any(single in t for t in matter_titles), single
+    declared = {m.id for m in shandong_matters if m.form is not None}
+    assert len(declared) >= 60
+    assert {"criminal-record-certificate", "housing-fund-withdrawal", "housing-fund-query",
+            "social-insurance-record-query", "resident-id-card-renewal", "residence-permit"} <= declared
+    assert all(m.application_form is not None for m in corpus.matters.values())
 
 
 @pytest.mark.parametrize("region_name", ["四川省广安市广安区"])

@@ -37,7 +37,7 @@ def test_multi_turn_fill_of_the_newborn_form(newborn):
     ff, state = FormFiller(), None
     for i in range(len(texts)):
         state = ff.fill(form, texts[:i + 1], answers={"hukou-place": "in-province"}, previous=state,
-                        scenario_id=sc.id, today=TODAY)
+                        guide_id=sc.id, today=TODAY)
     v = values(state)
     assert v["applicant_name"] == "张伟" and v["applicant_id_number"] == DAD
     assert v["applicant_phone"] == "13812345678"
@@ -51,7 +51,7 @@ def test_multi_turn_fill_of_the_newborn_form(newborn):
     assert field(state, "applicant_birth_date").source == "derived"
     assert field(state, "applicant_name").source == "conversation"
     assert state.missing == [] and missing_prompt(state) == ""
-    assert state.form_id == form.id and state.scenario_id == sc.id
+    assert state.form_id == form.id and state.guide_id == sc.id == state.scenario_id
 
 
 def test_only_new_messages_with_previous_state_gives_the_same_result(newborn):
@@ -206,7 +206,7 @@ def test_every_corpus_form_fills_generically():
     assert len(forms) >= 1
     checked = 0
     for sid, form in forms:
-        state = FormFiller().fill(form, texts, scenario_id=sid, today=TODAY)
+        state = FormFiller().fill(form, texts, guide_id=sid, today=TODAY)
         keys = {f.key for f in form.fields}
         v = values(state)
         required = {f.key for f in form.fields if f.required}
@@ -548,3 +548,49 @@ def test_a_grandparent_applying_for_a_grandchild_is_the_guardian():
                                  today=TODAY))
     assert (v["applicant_name"], v["applicant_id_number"]) == ("祁若溪", kid)
     assert (v["guardian_name"], v["guardian_id_number"]) == ("姜玉珍", me)
+
+
+def _matter_form(doc_id: str):
+    from corpus.loader import load_corpus  # the real guide's declared form
+
+    return load_corpus(regions=["shandong"]).matters[doc_id].application_form
+
+
+def test_a_form_branches_on_its_own_choices_and_on_whom_it_is_for():
+    form = _matter_form("housing-fund-withdrawal")
+    ff = FormFiller()
+    state = ff.fill(form, [f"我要提取公积金，租房提取，我叫张伟，身份证{DAD}，电话13812345678"], guide_id="x",
+                    today=TODAY, guide_kind="matter")
+    got = values(state)
+    assert got["situation"] == "租房提取" and got["applies_for"] == "本人办理"
+    assert "rent_address" in got and "house_address" not in got, "only the 租房 fields of the official form"
+    assert "rent_address" in state.missing and not any(f.role == "agent" for f in state.fields)
+    assert state.subject_role == "subject" and field(state, "subject_name").role == "subject"
+    # for someone else: the person named is the subject, the speaker the 受托人; no phone of the subject is asked
+    other = ff.fill(form, [f"帮我妈办公积金提取，她叫李娜，身份证{MOM}；我是她儿子张伟，身份证{DAD}，电话13812345678"],
+                    guide_id="x", today=TODAY, guide_kind="matter")
+    got = values(other)
+    assert got["applies_for"] == "代他人办理"
+    assert (got["subject_name"], got["subject_id_number"]) == ("李娜", MOM)
+    assert (got["agent_name"], got["agent_id_number"], got["agent_phone"]) == ("张伟", DAD, "13812345678")
+    assert "subject_phone" not in got
+    # ticking 本人办理 in the form hides the 受托人 fields again and asks for the subject's phone
+    mine = ff.apply_edits(form, other, {"applies_for": "本人办理"}, today=TODAY)
+    assert not any(f.role == "agent" for f in mine.fields) and "subject_phone" in mine.missing
+
+
+def test_a_role_word_in_the_services_own_name_says_nothing_about_whose_values_are_whose():
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from agent.forms.step import FormStep
+    from agent.session import SessionState
+    from corpus.loader import load_corpus
+
+    corpus = load_corpus(regions=["shandong"])
+    guide = corpus.matters["retirement-qualification-review"]  # 职工退休申请: 职工 is a role word
+    said = f"帮我妈办{guide.title}，她叫李娜，身份证{MOM}；我是她儿子，我叫张伟，身份证{DAD}，电话13812345678"
+    state = FormStep(corpus, None, 4.0).run(guide, SessionState(session_id="t"), [SimpleNamespace(raw=said)],
+                                            SimpleNamespace(has_personal_data=True), "apply", Counter())
+    by_role = {(f.role, f.value) for f in state.fields if f.value}
+    assert {("subject", "李娜"), ("subject", MOM), ("agent", "张伟"), ("agent", DAD)} <= by_role

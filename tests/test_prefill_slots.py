@@ -163,6 +163,9 @@ def test_the_person_an_application_is_for_and_pronouns_refer_back():
     assert subject.value == "child"
     assert by_type(extract_slots("帮我申请一下", TODAY), "subject") == []  # the user is the subject
     assert by_type(extract_slots("经办人是我同事", TODAY), "subject") == []  # the one who applies, not the subject
+    wants, = by_type(extract_slots("我妈要办身份证换领，她叫李娜", TODAY), "subject")
+    assert wants.value == "mother"
+    assert by_type(extract_slots("我要办身份证换领", TODAY), "subject") == []
 
 
 def test_roles_of_husband_and_wife():

@@ -14,15 +14,25 @@ from agent.reply import FormFieldValue, FormState
 from agent.session import SessionState, SessionStore
 
 if TYPE_CHECKING:
-    from corpus.schema import Scenario
+    from corpus.schema import MatterGuide, Scenario
+
+    Guide = Scenario | MatterGuide
 
 
-def blank_form(scenario: "Scenario") -> FormState:
-    """The scenario's form with nothing filled in (fields shown whatever the 情形)."""
-    fields = [FormFieldValue(key=f.key, label=f.label, type=f.type, required=f.required)
-              for f in scenario.form.fields if f.when is None]
-    return FormState(form_id=scenario.form.id, scenario_id=scenario.id, fields=fields,
-                     missing=[f.key for f in scenario.form.fields if f.required and f.when is None])
+def blank_form(guide: "Guide") -> FormState:
+    """The guide's form with nothing filled in: fields shown whatever the 情形; a field under a choice of the form
+    itself (代办人 fields under 代他人办理) shown, not required, until the choice is made."""
+    return FormFiller().apply_edits(guide.application_form, _empty(guide), {})
+
+
+def _empty(guide: "Guide") -> FormState:
+    form = guide.application_form
+    roles = FormFiller().roles
+    fields = [FormFieldValue(key=f.key, label=f.label, type=f.type, role=roles.of_field(f),
+                             required=f.required)
+              for f in form.fields if f.when is None]
+    return FormState(form_id=form.id, guide_id=guide.id, guide_kind=guide.kind, subject_role=form.subject_role,
+                     fields=fields, missing=[f.key for f in form.fields if f.required and f.when is None])
 
 
 class FormDrafts:
@@ -32,23 +42,23 @@ class FormDrafts:
         self.sessions = sessions
         self.lock_for = lock_for  # the assistant's per-session lock: a chat turn and an edit never interleave
 
-    def get(self, session_id: str, scenario: "Scenario") -> FormState:
-        """The session's draft of the scenario's form, else a blank one."""
+    def get(self, session_id: str, guide: "Guide") -> FormState:
+        """The session's draft of the guide's form, else a blank one."""
         state = self.sessions.load(session_id)
-        if state is not None and state.form is not None and state.form.form_id == scenario.form.id:
+        if state is not None and state.form is not None and state.form.form_id == guide.application_form.id:
             return state.form
-        return blank_form(scenario)
+        return blank_form(guide)
 
-    def edit(self, session_id: str, scenario: "Scenario", values: dict[str, str | None],
+    def edit(self, session_id: str, guide: "Guide", values: dict[str, str | None],
              today: dt.date | None = None) -> FormState:
         """Apply the user's edits (validated, source ``user``) and keep the result as the session's draft."""
         with self.lock_for(session_id):
             state = self.sessions.load(session_id) or SessionState(session_id=session_id)
-            form = state.form if state.form is not None and state.form.form_id == scenario.form.id \
-                else blank_form(scenario)
+            form = state.form if state.form is not None and state.form.form_id == guide.application_form.id \
+                else blank_form(guide)
             cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
             # 情形 answers come from chat; a session that never chatted keeps the form's own gating
             answers = state.answers if state.turns else None
-            state.form = FormFiller().apply_edits(scenario.form, form, cleaned, answers=answers, today=today)
+            state.form = FormFiller().apply_edits(guide.application_form, form, cleaned, answers=answers, today=today)
             self.sessions.save(state)
             return state.form

@@ -14,7 +14,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from corpus.schema import Form, FormField, condition_holds
+from corpus.schema import APPLIES_FOR, Form, FormField, condition_holds
 from agent.forms.extraction import StreamingChat, ask_for_fields, grounded
 from agent.forms.labels import Labels
 from agent.forms.matching import Asking, Matcher, Turn
@@ -65,16 +65,18 @@ class FormFiller:
     # -- public API -------------------------------------------------------------------------------------
 
     def fill(self, form: Form, texts: list[str], answers: dict[str, str] | None = None,
-             previous: FormState | None = None, scenario_id: str = "", today: dt.date | None = None) -> FormState:
+             previous: FormState | None = None, guide_id: str = "", today: dt.date | None = None,
+             guide_kind: str = "scenario", picked: dict[str, str] | None = None) -> FormState:
         """Fill ``form`` from ``texts`` (the user's messages, oldest first).
 
         ``texts`` may be the whole session or only the new messages; ``previous``
         is the state after the last turn. Only the last text overrides a value the
-        user typed into the form."""
+        user typed into the form. ``picked``: enum values the turn already decided (the matter's 情形 read from the
+        user's words), used where the conversation set nothing else."""
         answers = answers or {}
         today = today or dt.date.today()
         fields = self._active_fields(form, answers)
-        values = self._read_turns(fields, texts, answers, previous, today)
+        values, subject = self._read_turns(fields, texts, answers, previous, today)
         merged = self._merge_previous(fields, values, previous, last=len(texts) - 1)
         if self.llm is not None:
             # Earlier messages were offered to the LLM on their own turns (their values are in ``previous``): only
@@ -84,8 +86,14 @@ class FormFiller:
             first_new = len(texts) - len(new_texts)
             if any(v.turn >= first_new for v in values.values()) or any(re.search(r"\d", t) for t in new_texts):
                 self._merge_llm(fields, new_texts, merged, today)
+        self._picked(fields, merged, picked or {})
+        self._applies_for(form, merged, subject)
+        # fields under an enum choice of the form itself (代他人办理 -> the 代办人 fields) follow what it holds now
+        answers = self._form_answers(form, answers, merged)
+        fields = self._active_fields(form, answers)
+        merged = {f.key: merged[f.key] for f in fields if f.key in merged}
         self._derive(fields, merged, today)
-        return self._state(form, fields, merged, answers, scenario_id)
+        return self._state(form, fields, merged, answers, guide_id, guide_kind=guide_kind)
 
     def apply_edits(self, form: Form, state: FormState, edits: dict[str, str],
                     answers: dict[str, str] | None = None, today: dt.date | None = None) -> FormState:
@@ -105,8 +113,6 @@ class FormFiller:
             had = {fv.key for fv in state.fields if fv.value not in (None, "")} | set(state.missing)
             required_keys = {f.key for f in fields if f.required and (not f.when or f.key in had)}
             answers = {}
-        else:
-            fields = self._active_fields(form, answers)
         merged = {fv.key: _Value(fv.value, fv.source or SOURCE_CONVERSATION, fv.valid, fv.error)
                   for fv in state.fields if fv.value not in (None, "")}
         for key, raw in edits.items():
@@ -119,15 +125,28 @@ class FormFiller:
             for d in form.fields:  # a new source value re-derives its dependants
                 if d.derived_from == key and d.key not in edits and merged.get(d.key, _Value("", "")).source != SOURCE_USER:
                     merged.pop(d.key, None)
+        answers = self._form_answers(form, answers, merged)
+        if required_keys is None:
+            fields = self._active_fields(form, answers)
+        else:
+            # the state's 情形 gating is kept; a field gated by the form's own choices (代他人办理) follows them
+            enums = set(form.field_options())
+            own = [f for f in form.fields if f.when and set(f.when) <= enums]
+            fields = [f for f in form.fields if (condition_holds(f.when, answers) is not False if f in own
+                                                 else f.key in shown)]
+            required_keys = {k for k in required_keys if all(f.key != k for f in own)} | {
+                f.key for f in own if f.required and condition_holds(f.when, answers) is True}
+        merged = {f.key: merged[f.key] for f in fields if f.key in merged}
         self._derive(fields, merged, today)
-        return self._state(form, fields, merged, answers, state.scenario_id, required_keys)
+        return self._state(form, fields, merged, answers, state.guide_id, required_keys, state.guide_kind)
 
     # -- reading the turns ------------------------------------------------------------------------------
 
     def _read_turns(self, fields: list[FormField], texts: list[str], answers: dict[str, str],
-                    previous: FormState | None, today: dt.date) -> dict[str, _Value]:
+                    previous: FormState | None, today: dt.date) -> tuple[dict[str, _Value], str | None]:
         """Each text in turn: its slots assigned to fields, validated. What the form was asking for before
-        each message is replayed for older messages, and is the previous state's missing list before the last."""
+        each message is replayed for older messages, and is the previous state's missing list before the last.
+        Also returns whom the application is for when the user named someone else (给我爸办 -> father)."""
         values: dict[str, _Value] = {}
         asking = Asking(asked=[], last_set={})  # nothing was asked before the first message
         identities = self._identities_in(fields, previous)
@@ -146,7 +165,7 @@ class FormFiller:
                     asking.last_set[kind] = key
             asking.asked = [f.key for f in fields if self._required(f, answers)
                             and not (f.key in values and values[f.key].valid)]
-        return values
+        return values, subject
 
     @staticmethod
     def _merge_previous(fields: list[FormField], values: dict[str, _Value], previous: FormState | None,
@@ -188,6 +207,32 @@ class FormFiller:
         return {role(by_key[fv.key]) for fv in previous.fields
                 if fv.valid and fv.value in mine and fv.type == "id_number" and fv.key in by_key
                 and role(by_key[fv.key]) not in (None, "applicant")}
+
+    @staticmethod
+    def _picked(fields: list[FormField], merged: dict[str, _Value], picked: dict[str, str]) -> None:
+        for f in fields:
+            value = picked.get(f.key)
+            if value and f.key not in merged and value in f.options:
+                merged[f.key] = _Value(value, SOURCE_CONVERSATION)
+
+    @staticmethod
+    def _applies_for(form: Form, merged: dict[str, _Value], subject: str | None) -> None:
+        """Whom the application is for: someone else when the user named them (给我爸办), else the user; a
+        choice the user made in the form stays."""
+        field = next((f for f in form.fields if f.key == APPLIES_FOR and len(f.options) == 2), None)
+        if field is None or merged.get(APPLIES_FOR, _Value("", "")).source in _STICKY_SOURCES:
+            return
+        if subject not in (None, "applicant"):
+            merged[APPLIES_FOR] = _Value(field.options[1], SOURCE_CONVERSATION)
+        elif APPLIES_FOR not in merged:
+            merged[APPLIES_FOR] = _Value(field.options[0], SOURCE_DERIVED)
+
+    @staticmethod
+    def _form_answers(form: Form, answers: dict[str, str], merged: dict[str, _Value]) -> dict[str, str]:
+        """The 情形 answers plus the form's own enum choices, which a field's ``when`` may name."""
+        own = {f.key: merged[f.key].value for f in form.fields
+               if f.type == "enum" and f.key in merged and merged[f.key].valid and f.key not in answers}
+        return {**answers, **own}
 
     @staticmethod
     def _active_fields(form: Form, answers: dict[str, str]) -> list[FormField]:
@@ -244,7 +289,8 @@ class FormFiller:
             merged[f.key] = _Value(checked.value, SOURCE_DERIVED, checked.valid, checked.error)
 
     def _state(self, form: Form, fields: list[FormField], merged: dict[str, _Value],
-               answers: dict[str, str], scenario_id: str, required_keys: set[str] | None = None) -> FormState:
+               answers: dict[str, str], guide_id: str, required_keys: set[str] | None = None,
+               guide_kind: str = "scenario") -> FormState:
         out, missing = [], []
         for f in fields:
             v = merged.get(f.key)
@@ -255,4 +301,5 @@ class FormFiller:
                                       role=self.roles.of_field(f)))
             if required and (v is None or not v.valid):
                 missing.append(f.key)
-        return FormState(form_id=form.id, scenario_id=scenario_id, fields=out, missing=missing)
+        return FormState(form_id=form.id, guide_id=guide_id, guide_kind=guide_kind, subject_role=form.subject_role,
+                         fields=out, missing=missing)

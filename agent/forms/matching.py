@@ -9,7 +9,7 @@ from typing import Iterator
 
 from agent.forms.found import Slot
 from agent.forms.labels import Labels, bigrams, bracketless, label_value_re, title_words
-from agent.forms.roles import Roles
+from agent.forms.roles import SUBJECT, Roles
 from agent.forms.validators import Validator
 from agent.forms.vocabulary import Vocabulary
 from agent.zh.patterns import alternation, longest_first
@@ -147,7 +147,7 @@ class Matcher:
         subject_field = bool(froles) and turn.subject not in (None, "applicant") and self.roles.is_subject_field(f)
         if subject_field:
             # 给我妈申请: 残疾人姓名 is the mother's; the user's own values go to the 代办人 fields
-            froles = (turn.subject, *(r for r in froles if r != "applicant"))
+            froles = (turn.subject, *(r for r in froles if r not in ("applicant", SUBJECT)))
         if slot.type in _ROLELESS_SLOT_TYPES:
             froles, srole = (), None  # a USCC, company name, amount or count is matched by label words only
         overlap = len(self.labels.words(f) & bigrams(_around(turn, slot)))
@@ -192,6 +192,10 @@ class Matcher:
             score, identity = 9, True
         elif score is None and "applicant" in froles and srole in turn.identities:
             score, identity = 9, True
+        elif score is None and "agent" in froles and srole in turn.identities \
+                and turn.subject not in (None, "applicant", srole):
+            # 给我妈办…，我是她儿子张伟: the son's values are the speaker's, who applies for her as the 代办人
+            score, identity = 8, True
         if score is not None and srole in froles and srole != "applicant":
             score += 1  # exactly the label's person (男方 for 申请人（男方）) over a mere applicant
         if score is None and srole is None and subject_field:

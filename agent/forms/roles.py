@@ -12,6 +12,7 @@ from corpus.schema import FormField
 
 # Fields of these types may also belong to a person named inside their label (经办人姓名).
 _PERSON_VALUE_TYPES = ("text", "id_number", "phone", "date", "address")
+SUBJECT = "subject"  # the role of the person an application is for (corpus/roles.yaml)
 _PRONOUN_RE = re.compile(r"(?<![其吉])[他她](?![们人])")
 
 
@@ -115,6 +116,10 @@ class Roles:
         return found
 
     def is_subject_field(self, f: FormField) -> bool:
-        """An applicant_* name, ID or date whose label names no applicant: 残疾人姓名, 持卡人身份证号, 姓名."""
-        return (self.of_field(f) == "applicant" and f.type in ("text", "id_number", "date")
+        """A field of the person the application is for, who may be someone else (给我妈申请): one whose role is
+        ``subject``, or an applicant_* name, ID or date whose label names no applicant (残疾人姓名, 姓名)."""
+        role = self.of_field(f)
+        if role == SUBJECT:
+            return f.type in _PERSON_VALUE_TYPES
+        return (role == "applicant" and f.type in ("text", "id_number", "date")
                 and not any(w in f.label for w in self.applicant_side_labels))

@@ -66,8 +66,11 @@ class SlotExtractor:
         # "我老公叫…" says the user is the wife; "我老婆…" the husband.
         self.spouse_of_me_re = re.compile(rf"我(?:的)?({alternation(list(self.spouse_of_me))})")
         # The person an application is for, when it is not the user: "给我妈申请", "残疾人是我儿子".
-        self.subject_for_re = re.compile(rf"(?:给|替|为|帮)(?:我|咱)?(?:家)?的?({kin})(?:申请|申领|办理|办|报名|登记|参保|代办)")
+        self.subject_for_re = re.compile(rf"(?:给|替|为|帮|代)(?:我|咱)?(?:家)?的?({kin})(?:申请|申领|办理|办|报名|登记|参保|代办|换|补)")
         self.subject_is_re = re.compile(rf"([\u4e00-\u9fa5]{{1,3}}人)(?:是|为)(?:我|我家|咱家)的?({kin})")
+        # "我妈要办身份证换领": the kin of the user wants the service, so it is theirs (the user applies for them).
+        self.subject_wants_re = re.compile(
+            rf"(?:我|咱)(?:家)?的?({kin})(?:要|想|需要|得)(?:去)?(?:申请|申领|办理|办|换|补)")
 
     def warm_up(self) -> None:
         """Load LAC and cn2an now rather than on the first user message."""
@@ -130,6 +133,8 @@ class SlotExtractor:
         """Whom the application is for, when it is someone other than the user."""
         cues = self.roles.cues
         for m in self.subject_for_re.finditer(norm):
+            found.note("subject", cues[m.group(1)], m.start(1), m.end(1), m.start(), raw=m.group(1))
+        for m in self.subject_wants_re.finditer(norm):
             found.note("subject", cues[m.group(1)], m.start(1), m.end(1), m.start(), raw=m.group(1))
         for m in self.subject_is_re.finditer(norm):
             if not m.group(1).endswith(self.roles.applicant_side_words):

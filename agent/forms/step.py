@@ -1,6 +1,7 @@
-"""Forms, the stage after 情形: on 我要办 (or personal data while a form is open) the scenario's form, prefilled
-from everything the user said; and 一表申请 — an application on a FAQ or matter goes through the form of the
-一件事 it belongs to."""
+"""Forms, the stage after 情形: on 我要办 (or personal data while a form is open) the guide's application form,
+prefilled from everything the user said. Which form: a 一件事's unified form; a matter's own declared form; a
+matter without one that belongs to a 一件事 goes through that 一件事's form (一表申请); any other matter its generic
+form (corpus/generic_form.yaml). A catalogue matter has no guide facts: it is applied for on its official page."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,14 +13,15 @@ from agent.compose import Composed
 from agent.llm import LLMRunner, RunnerChat
 from agent.normalize import Message
 from agent.forms.filler import FormFiller
-from agent.forms.text import missing_prompt
+from agent.forms.text import masked_value, missing_prompt
 from agent.reply import FormState, Route
 from agent.session import SessionState
+from corpus.generic_form import contact_form
 
 if TYPE_CHECKING:
     from agent.router import RouteDecision
     from corpus.loader import Corpus
-    from corpus.schema import Scenario
+    from corpus.schema import Situation
 
 log = logging.getLogger("daoban.agent")
 
@@ -31,41 +33,65 @@ class FormStep:
         self.filler = FormFiller(llm=RunnerChat(runner, timeout_s=budget_s, breaker=False) if runner else None)
 
     def target(self, doc, route: Route, decision: "RouteDecision", intent: str) -> tuple[object, Route]:
-        """一表申请: an application on a FAQ or matter goes through the form of the 一件事 it belongs to."""
+        """The guide an application on ``doc`` goes through: a matter with its own form keeps it; a FAQ, or a matter
+        without a form of its own, goes through the 一件事 it belongs to (一表申请), else a FAQ through the matter it
+        answers for; a matter in no 一件事 keeps its generic form."""
         if doc is None or doc.kind not in ("faq", "matter") or intent != "apply":
+            return doc, route
+        if doc.kind == "matter" and doc.form is not None:
             return doc, route
         if doc.kind == "faq":
             owners = [self.corpus.scenarios[r] for r in doc.related if r in self.corpus.scenarios]
         else:
             owners = [sc for sc in self.corpus.scenarios.values() if any(m.matter == doc.id for m in sc.members)]
+        if not owners and doc.kind == "faq":
+            owners = [self.corpus.matters[r] for r in doc.related if r in self.corpus.matters]
         if not owners:
             return doc, route
         rank = {h.doc_id: i for i, h in enumerate(decision.hits)}
-        sc = min(owners, key=lambda s: (rank.get(s.id, len(rank)), s.id))
-        return sc, Route(kind="scenario", id=sc.id, title=sc.title, region=sc.region, score=route.score)
+        guide = min(owners, key=lambda s: (rank.get(s.id, len(rank)), s.id))
+        return guide, Route(kind=guide.kind, id=guide.id, title=guide.title, region=guide.region, score=route.score)
 
     def run(self, doc, session: SessionState, texts: list[Message], msg: Message, intent: str,
-            stats: Counter) -> FormState | None:
-        """Open or update the scenario's form; None when this turn does not touch a form."""
-        if doc.kind != "scenario" or not (intent == "apply" or (session.form is not None and msg.has_personal_data)):
+            stats: Counter, situation: "Situation | None" = None) -> FormState | None:
+        """Open or update the guide's form; None when this turn does not touch a form."""
+        if doc.kind not in ("scenario", "matter") \
+                or not (intent == "apply" or (session.form is not None and msg.has_personal_data)):
             return None
-        form = self._fill(doc, session, texts, stats)
+        form = self._fill(doc, session, texts, stats, situation)
         session.form = form or session.form
         return form
 
-    def _fill(self, scenario: "Scenario", session: SessionState, texts: list[Message], stats: Counter) -> FormState | None:
+    def _fill(self, guide, session: SessionState, texts: list[Message], stats: Counter,
+              situation: "Situation | None") -> FormState | None:
+        form = guide.application_form
+        previous = session.form if session.form is not None and session.form.form_id == form.id else None
+        # the matter's 情形 read from the user's words ticks the form's choice that names it
+        picked = {f.key: situation.title for f in form.fields if situation and situation.title in f.options}
         try:
-            return self.filler.fill(scenario.form, [m.raw for m in texts], session.answers, session.form,
-                                    scenario.id, dt.date.today())
+            return self.filler.fill(form, _without_names([m.raw for m in texts], guide), session.answers, previous,
+                                    guide.id, dt.date.today(), guide_kind=guide.kind, picked=picked)
         except Exception:  # noqa: BLE001 - a prefill bug must not lose the reply
             log.exception("form prefill failed")
             stats["prefill_errors"] += 1
             return session.form
 
+    def collected(self, doc, session: SessionState, texts: list[Message]) -> list[str]:
+        """What the user already told us for an application made elsewhere (a catalogue matter): label and value,
+        masked as the session's form shows no more than the user typed."""
+        try:
+            state = self.filler.fill(contact_form(doc.id, doc.title), [m.raw for m in texts], session.answers,
+                                     None, doc.id, dt.date.today(), guide_kind="matter")
+        except Exception:  # noqa: BLE001 - the hand-off still gives the link
+            log.exception("prefill for a hand-off failed")
+            return []
+        return [f"{f.label}：{masked_value(f)}" for f in state.fields if f.value and f.valid and f.type != "enum"]
+
     @staticmethod
     def text(form: FormState, composed: Composed) -> str:
         """What the user reads on 我要办: what was filled, what is still needed, the materials."""
-        lines = [f"好的，已为您打开「{composed.title}」的联办申请表。"]
+        kind = "联办申请表" if form.guide_kind == "scenario" else "申请表"
+        lines = [f"好的，已为您打开「{composed.title}」的{kind}。"]
         filled = [f for f in form.fields if f.value]
         if filled:
             lines.append("已根据您提供的信息填写：")
@@ -80,3 +106,18 @@ class FormStep:
         if composed.checklist:
             lines.append("需准备的材料：" + "、".join(composed.checklist))
         return "\n".join(lines)
+
+
+_NAMED = "这个事项"
+
+
+def _without_names(texts: list[str], guide) -> list[str]:
+    """The user's messages with the service's own name read as "这个事项": a role word inside a title (职工 in
+    职工退休申请, 新生儿 in 出生登记（新生儿入户）) says nothing about whose the values around it are."""
+    names = sorted({n for n in [guide.title, *getattr(guide, "aliases", [])] if len(n) >= 2}, key=len, reverse=True)
+    out = []
+    for text in texts:
+        for name in names:
+            text = text.replace(name, _NAMED)
+        out.append(text)
+    return out

@@ -1,7 +1,7 @@
 """What the citizen reads about a form."""
 from __future__ import annotations
 
-from agent.reply import FormState
+from agent.reply import FormFieldValue, FormState
 
 
 def missing_prompt(state: FormState) -> str:
@@ -16,3 +16,13 @@ def missing_prompt(state: FormState) -> str:
     if wrong:
         parts.append("请核对并重新提供：" + "；".join(wrong) + "。")
     return "".join(parts)
+
+
+def masked_value(field: FormFieldValue) -> str:
+    """A personal value shown in part (王*, 370***********1234, 138****5678), for text that leaves the form."""
+    value = field.value or ""
+    if field.type in ("id_number", "phone", "uscc") and len(value) > 7:
+        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    if field.type in ("text", "address", "date"):
+        return value[:1] + "*" * max(1, len(value) - 1)
+    return value

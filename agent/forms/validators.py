@@ -206,10 +206,12 @@ class Validator:
             return _ok(v) if v else _bad(v, "请选择一项")
         if v in options:
             return _ok(v)
-        for surface, opt in self.surfaces(options):
+        # the value was read half-width: so are the options (情形 titles carry full-width brackets)
+        surfaces = [(to_halfwidth(surface), opt) for surface, opt in self.surfaces(options)]
+        for surface, opt in surfaces:
             if v == surface:
                 return _ok(opt)
-        hits = {opt for surface, opt in self.surfaces(options) if len(surface) > 1 and surface in v}
+        hits = {opt for surface, opt in surfaces if len(surface) > 1 and surface in v}
         if len(hits) == 1:
             return _ok(hits.pop())
         return _bad(v, f"请从以下选项中选择：{'、'.join(options)}")

@@ -56,7 +56,10 @@ def matter(doc_id: str, rt: Runtime = Depends(get_runtime)):
     doc = rt.corpus().get(doc_id)
     if doc is None:
         raise ApiError(404, "matter_not_found", f"找不到事项 {doc_id}")
-    return doc
+    out = doc.model_dump(mode="json")
+    if doc.kind == "matter":  # its own form, else the generic one derived at load: what 我要办 opens
+        out["form"] = doc.application_form.model_dump(mode="json")
+    return out
 
 
 # -- the guide page --------------------------------------------------------------

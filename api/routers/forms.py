@@ -1,5 +1,5 @@
-"""The scenario's unified form: the session's draft (kept in the session state, the assistant's ``drafts``),
-edited field by field, then submitted once for a receipt."""
+"""A guide's application form (a 一件事's unified form, a matter's own or generic form): the session's draft (kept
+in the session state, the assistant's ``drafts``), edited field by field, then submitted once for a receipt."""
 from __future__ import annotations
 
 import datetime as dt
@@ -27,25 +27,26 @@ router = APIRouter(prefix="/v1", tags=["forms"], dependencies=[Depends(rate_limi
 log = logging.getLogger("daoban.api")
 
 
-def _scenario(rt: Runtime, form_id: str):
-    scenario = rt.scenario_by_form(form_id)
-    if scenario is None:
+def _guide(rt: Runtime, form_id: str):
+    """The scenario or matter guide whose form this is."""
+    guide = rt.corpus().guide_by_form(form_id)
+    if guide is None:
         raise ApiError(404, "form_not_found", f"找不到表单 {form_id}")
-    return scenario
+    return guide
 
 
-def _edit(rt: Runtime, scenario, session_id: str, edits: dict[str, str | None]) -> FormState:
-    known = {f.key for f in scenario.form.fields}
+def _edit(rt: Runtime, guide, session_id: str, edits: dict[str, str | None]) -> FormState:
+    known = {f.key for f in guide.application_form.fields}
     unknown = [k for k in edits if k not in known]
     if unknown:
         raise ApiError(422, "unknown_field", f"表单中没有这些项：{'、'.join(unknown)}",
                        errors=[{"key": k, "label": k, "message": "表单中没有此项"} for k in unknown])
-    return rt.drafts().edit(session_id, scenario, edits)
+    return rt.drafts().edit(session_id, guide, edits)
 
 
-def field_errors(scenario, form: FormState) -> list[FieldError]:
+def field_errors(guide, form: FormState) -> list[FieldError]:
     """Every field checked: required ones filled, every value valid for its type."""
-    defs = {f.key: f for f in scenario.form.fields}
+    defs = {f.key: f for f in guide.application_form.fields}
     errors: list[FieldError] = []
     for field in form.fields:
         spec = defs.get(field.key)
@@ -66,7 +67,7 @@ def field_errors(scenario, form: FormState) -> list[FieldError]:
             summary="The session's draft of a form (blank if none); needs the session's X-Session-Token")
 def get_form(form_id: str, session_id: str, request: Request, rt: Runtime = Depends(get_runtime)):
     check_session(rt, request, session_id)
-    return rt.drafts().get(session_id, _scenario(rt, form_id))
+    return rt.drafts().get(session_id, _guide(rt, form_id))
 
 
 def _submission_of(rt: Runtime, session_id: str, form_id: str) -> SubmissionRow | None:
@@ -81,17 +82,17 @@ def _submission_of(rt: Runtime, session_id: str, form_id: str) -> SubmissionRow 
              summary="Update fields of the session's draft (the last write per field wins)")
 def update_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = Depends(get_runtime)):
     check_session(rt, request, body.session_id)
-    scenario = _scenario(rt, form_id)
+    guide = _guide(rt, form_id)
     with rt.session_locks(body.session_id):  # read, apply, write as one step: concurrent edits all land
         submitted = _submission_of(rt, body.session_id, form_id)
         if submitted is not None:
             raise ApiError(409, "already_submitted", f"该申请已提交（受理编号 {submitted.receipt_no}），不能再修改",
                            receipt_no=submitted.receipt_no)
-        return _edit(rt, scenario, body.session_id, body.fields)
+        return _edit(rt, guide, body.session_id, body.fields)
 
 
-def time_limit_text(scenario) -> tuple[int | None, str]:
-    tl = scenario.time_limit
+def time_limit_text(guide) -> tuple[int | None, str]:
+    tl = guide.time_limit
     promised = tl.parts(promised="{}", legal=None)
     return tl.promised_days, promised[0] if promised else tl.note or "以受理部门告知为准"
 
@@ -100,9 +101,9 @@ def new_receipt_no(now: dt.datetime) -> str:
     return f"YJS{now:%Y%m%d}{secrets.randbelow(10**8):08d}"
 
 
-def _receipt(rt: Runtime, scenario, row: SubmissionRow) -> Receipt:
-    promised, limit_text = time_limit_text(scenario)
-    region = rt.corpus().region_of(scenario.region)
+def _receipt(rt: Runtime, guide, row: SubmissionRow) -> Receipt:
+    promised, limit_text = time_limit_text(guide)
+    region = rt.corpus().region_of(guide.region)
     return Receipt(receipt_no=row.receipt_no, submitted_at=row.submitted_at.replace(tzinfo=dt.timezone.utc),
                    scenario_id=row.scenario_id, scenario_title=row.scenario_title, form_id=row.form_id,
                    departments=json.loads(row.departments), promised_days=row.promised_days, time_limit=limit_text,
@@ -131,32 +132,33 @@ def _earlier_submission(rt: Runtime, session_id: str, form_id: str, key: str | N
 def submit_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = Depends(get_runtime),
                 idempotency_key: str | None = Header(default=None, max_length=128)):
     check_session(rt, request, body.session_id)
-    scenario = _scenario(rt, form_id)
+    guide = _guide(rt, form_id)
     with rt.session_locks(body.session_id):
         earlier = _earlier_submission(rt, body.session_id, form_id, idempotency_key)
         if earlier is not None:
-            return _receipt(rt, scenario, earlier)
+            return _receipt(rt, guide, earlier)
         # an edit is kept as the draft even when the submission is refused: the next try starts from it
-        form = _edit(rt, scenario, body.session_id, body.fields) if body.fields else \
-            rt.drafts().get(body.session_id, scenario)
-        errors = field_errors(scenario, form)
+        form = _edit(rt, guide, body.session_id, body.fields) if body.fields else \
+            rt.drafts().get(body.session_id, guide)
+        errors = field_errors(guide, form)
         if errors:
             raise ApiError(422, "form_invalid", f"表单有 {len(errors)} 项需要修改：{'、'.join(e.label for e in errors[:5])}",
                            errors=[e.model_dump() for e in errors])
-        row = _store_submission(rt, scenario, form, body.session_id, idempotency_key)
+        row = _store_submission(rt, guide, form, body.session_id, idempotency_key)
     log.info("form %s submitted: receipt %s", form_id, row.receipt_no)
-    return _receipt(rt, scenario, row)
+    return _receipt(rt, guide, row)
 
 
-def _store_submission(rt: Runtime, scenario, form: FormState, session_id: str, key: str | None) -> SubmissionRow:
+def _store_submission(rt: Runtime, guide, form: FormState, session_id: str, key: str | None) -> SubmissionRow:
     """The submission, committed (fsynced: synchronous=FULL) before the receipt is sent."""
-    departments = list(dict.fromkeys([scenario.lead_department, *scenario.departments]))
-    promised, _ = time_limit_text(scenario)
+    departments = list(dict.fromkeys([guide.lead_department, *guide.departments])) \
+        if guide.kind == "scenario" else [guide.department]
+    promised, _ = time_limit_text(guide)
     values = {f.key: f.value for f in form.fields if f.value}
     now = utcnow().replace(microsecond=0)
     for _ in range(5):
         row = SubmissionRow(receipt_no=new_receipt_no(now), session_id=session_id, form_id=form.form_id,
-                            scenario_id=scenario.id, scenario_title=scenario.title,
+                            scenario_id=guide.id, scenario_title=guide.title,
                             departments=departments_json(departments), promised_days=promised, status="已受理",
                             values_enc=rt.vault.encrypt(_json(values)), idempotency_key=key, submitted_at=now)
         try:

@@ -335,14 +335,14 @@
   }
 
   // -- the prefilled form ----------------------------------------------------------
-  function spec(scenarioId) {
-    if (!formSpecs[scenarioId]) {
-      formSpecs[scenarioId] = fetch(BASE + "/v1/matters/" + encodeURIComponent(scenarioId))
+  function spec(guideId) {  // the form's definition (options, hints) from its guide: a 一件事 or a matter
+    if (!formSpecs[guideId]) {
+      formSpecs[guideId] = fetch(BASE + "/v1/matters/" + encodeURIComponent(guideId))
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (doc) { var m = {}; ((doc && doc.form && doc.form.fields) || []).forEach(function (f) { m[f.key] = f; }); return { title: doc && doc.form ? doc.form.title : "申请表", fields: m }; })
         .catch(function () { return { title: "申请表", fields: {} }; });
     }
-    return formSpecs[scenarioId];
+    return formSpecs[guideId];
   }
 
   var INPUT_TYPES = { date: "date", phone: "tel", int: "number", money: "text" };
@@ -350,7 +350,7 @@
 
   function renderForm(form) {
     var old = log.querySelector('.dbw-form[data-form="' + form.form_id + '"]');
-    spec(form.scenario_id).then(function (s) {
+    spec(form.guide_id || form.scenario_id).then(function (s) {
       var card = el("form", { class: "dbw-form", "data-form": form.form_id, novalidate: true, "aria-label": s.title });
       var fields = el("div", { class: "dbw-fields" });
       var status = el("span", { class: "muted", "aria-live": "polite", style: "font-size:12px;color:#66717f" });
