@@ -18,3 +18,7 @@ def local_model_path():
         return ensure_model(load_settings())
     except (ModuleNotFoundError, ModelUnavailable) as exc:  # pragma: no cover - model parts not installed
         pytest.skip(f"local model not installed: {exc}")
+
+
+# The services a several-worker set-up shares (PostgreSQL, Redis), started once per run when a test asks.
+from conftest_services import postgres, redis_url  # noqa: E402,F401
