@@ -113,6 +113,7 @@ class Server:
     log_path: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    workers: int = 1  # uvicorn's worker processes (daoban serve --workers)
 
     @property
     def url(self) -> str:
@@ -122,7 +123,8 @@ class Server:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-proxy-headers"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+             "--port", str(self.port), "--no-proxy-headers", *(["--workers", str(self.workers)] if self.workers > 1 else [])],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         path = "/readyz" if wait_ready else "/healthz"
         while time.time() < deadline:
