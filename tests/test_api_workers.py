@@ -64,7 +64,7 @@ def test_a_session_started_on_a_continues_on_b(workers):
         assert first.json()["route"]["id"] == SCENARIO
         # B knows the session A issued: its secret works there, the transcript is the same
         seen = on_b.get(f"/v1/sessions/{sid}", headers=auth)
-        assert seen.status_code == 200 and seen.json()["state"]["route_id"] == SCENARIO
+        assert seen.status_code == 200 and seen.json()["state"]["route"]["id"] == SCENARIO
         clarify = first.json()["clarify"]
         if clarify and clarify["kind"] == "situation":
             # the 情形 question A asked is answered on B: B resolves it against A's pending question
