@@ -50,7 +50,7 @@ http_ok() { "$PY" -c "import httpx,sys; sys.exit(httpx.get(sys.argv[1], timeout=
 case "$cmd" in
   up)
     mkdir -p "$T"
-    chmod 700 "$T"
+    chmod 711 "$T"  # the cluster runs as daoban-pg when this runs as root: it must reach $T/postgres
     pg_url=$(bash scripts/postgres.sh start "$T/postgres" "$PG_PORT" | tail -1)
     echo "[topology] postgresql  $pg_url"
     if ! started redis; then
