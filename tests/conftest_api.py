@@ -195,18 +195,29 @@ class Server:
 DATABASES = ("sqlite", "postgresql")
 
 
+@pytest.fixture(scope="session")
+def _api_servers():
+    """The shared servers, one per database, kept for the whole run: pytest orders tests module by module, and
+    a parametrized fixture alone would stop and start them again at each switch of database."""
+    servers: dict[str, Server] = {}
+    yield servers
+    for server in servers.values():
+        server.kill()
+
+
 @pytest.fixture(scope="session", params=DATABASES)
-def api_server(request, tmp_path_factory):
+def api_server(request, tmp_path_factory, _api_servers):
     """One real server per database for the API and page tests: small real corpus, real index, LLM backend
     none; SQLite in its data folder, or a database of its own on the test run's PostgreSQL cluster."""
+    if request.param in _api_servers:
+        return _api_servers[request.param]
     tmp = tmp_path_factory.mktemp(f"api-{request.param}")
     corpus_root = make_corpus(tmp / "corpus")
     env = base_env(tmp, corpus_root)
     if request.param == "postgresql":
         env["DAOBAN_API__DATABASE_URL"] = request.getfixturevalue("postgres").new_database("api")
     build_test_index(env)
-    server = Server(env=env, log_path=tmp / "server.log").start()
+    server = _api_servers[request.param] = Server(env=env, log_path=tmp / "server.log").start()
     # really on that database: the server says which one it writes to
     assert httpx.get(server.url + "/readyz").json()["database_dialect"] == request.param
-    yield server
-    server.kill()
+    return server
