@@ -20,5 +20,7 @@ def local_model_path():
         pytest.skip(f"local model not installed: {exc}")
 
 
-# The services a several-worker set-up shares (PostgreSQL, Redis), started once per run when a test asks.
+# The services a several-worker set-up shares (PostgreSQL, Redis), started once per run when a test asks, and
+# the shared API servers kept per database for the run (tests/conftest_api.py).
+from conftest_api import _api_servers  # noqa: E402,F401
 from conftest_services import postgres, redis_url  # noqa: E402,F401

@@ -92,6 +92,34 @@ def test_a_session_started_on_a_continues_on_b(workers):
         assert on_b.get(f"/v1/sessions/{sid}").status_code == 403
 
 
+def test_concurrent_edits_split_across_workers_all_land(workers):
+    """Each edit reads the session's draft, changes one field and writes it back: without a lock both workers
+    see, one worker's write would drop the other's field."""
+    import concurrent.futures as cf
+
+    a, b = workers
+    keys = list(FIELDS)
+    with a.client() as on_a:
+        started = on_a.post("/v1/sessions", json={}).json()
+    sid, auth = started["session_id"], {"X-Session-Token": started["session_token"]}
+
+    def edit(i: int) -> int:
+        key = keys[i % len(keys)]
+        with (a if i % 2 == 0 else b).client() as c:
+            return c.post(f"/v1/forms/{FORM}", json={"session_id": sid, "fields": {key: FIELDS[key]}},
+                          headers=auth).status_code
+
+    with cf.ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(edit, range(len(keys) * 2)))
+    assert codes == [200] * len(codes), codes
+    with b.client() as on_b:
+        draft = {f["key"]: f["value"] for f in
+                 on_b.get(f"/v1/forms/{FORM}", params={"session_id": sid}, headers=auth).json()["fields"]}
+    missing = [k for k in keys if draft.get(k) != FIELDS[k] and k in draft]
+    assert not missing, missing
+    assert sum(1 for k in keys if draft.get(k)) >= len(keys) - 2  # fields shown under 情形 conditions may hide
+
+
 def test_a_submission_survives_sigkill_of_its_worker(workers, tmp_path):
     a, b = workers
     with a.client() as on_a:
