@@ -11,7 +11,7 @@ from conftest_api import SCENARIO, STAFF_KEY, api_server  # noqa: F401
 
 pytestmark = pytest.mark.slow
 # The web layer, not storage: SQLite only (tests/conftest_api.py runs the storage tests on both).
-ON_SQLITE = pytest.mark.parametrize(\"api_server\", [\"sqlite\"], indirect=True)
+ON_SQLITE = pytest.mark.parametrize("api_server", ["sqlite"], indirect=True)
 
 # Each operation gets a few examples, the whole run a time budget: enough to walk every route's edges in CI.
 MAX_EXAMPLES = 8

@@ -17,7 +17,7 @@ from conftest_api import (HOTLINE_KEY, SCENARIO, STAFF_KEY, Server, api_server, 
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # The web layer, not storage: SQLite only (tests/conftest_api.py runs the storage tests on both).
-ON_SQLITE = pytest.mark.parametrize(\"api_server\", [\"sqlite\"], indirect=True)
+ON_SQLITE = pytest.mark.parametrize("api_server", ["sqlite"], indirect=True)
 CHROMIUM = "/usr/bin/chromium"
 # Screenshots go to a scratch folder unless DAOBAN_SCREENSHOTS names one (docs/screenshots refreshes the README's).
 SHOTS = Path(os.environ.get("DAOBAN_SCREENSHOTS") or tempfile.mkdtemp(prefix="daoban-shots-"))
