@@ -56,8 +56,9 @@ class SharedSessionLocks:
         self._pg: Engine | None = None
         self._folder: Path | None = None
         if engine is not None and engine.dialect.name == "postgresql":
-            # its own pool: a held lock must never wait for a connection the turn's own queries need
-            self._pg = create_engine(engine.url, pool_size=5, max_overflow=60, pool_pre_ping=True)
+            # its own pool: a held lock must never wait for a connection the turn's own queries need. At most one
+            # per request in flight, and those are bounded by the server's thread pool (40).
+            self._pg = create_engine(engine.url, pool_size=2, max_overflow=40, pool_pre_ping=True)
         elif folder is not None:
             self._folder = folder / "locks"
             self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
