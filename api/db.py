@@ -200,8 +200,7 @@ def make_engine(settings: Settings, migrate: bool = True) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     else:
-        # a turn holds a few connections at a time (its session's lock, its reads and writes): room for the
-        # server's thread pool without waiting on the pool
+        # up to one connection per request in flight (the server's thread pool: 40); session locks have their own
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
     if migrate:
         from api.migrate import upgrade
