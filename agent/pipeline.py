@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -61,7 +62,7 @@ class Draft:
 class Assistant:
     def __init__(self, settings: "Settings", corpus: "Corpus", retriever, classifier: IntentClassifier,
                  session_store: SessionStore | None = None, status_lookup: "StatusLookup | None" = None,
-                 chat_model=None):
+                 chat_model=None, session_locks: Callable[[str], AbstractContextManager] | None = None):
         self.settings = settings
         self.corpus = corpus
         self.retriever = retriever
@@ -95,6 +96,7 @@ class Assistant:
         self.formatter = ChannelFormatter()
         self._session_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self._shared_locks = session_locks  # the API's, shared by its workers; else this process's own
         self.drafts = FormDrafts(self.sessions, self._lock_for)  # form edits: same store, same session lock
         install_log_masking()
         # The pinyin vocabularies and the guides' words take seconds to build: do it off the first user's turn.
@@ -148,7 +150,8 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: "Settings", session_store: SessionStore | None = None,
                       status_lookup: "StatusLookup | None" = None, retriever=None,
-                      corpus: "Corpus | None" = None) -> "Assistant":
+                      corpus: "Corpus | None" = None,
+                      session_locks: Callable[[str], AbstractContextManager] | None = None) -> "Assistant":
         corpus = corpus if corpus is not None else load_corpus(settings.corpus_dir)  # the API passes its one corpus
         if retriever is None:
             retriever = HybridRetriever.from_settings(settings)
@@ -159,7 +162,7 @@ class Assistant:
                 chat_model = get_chat_model(settings)
             except Exception as exc:  # noqa: BLE001 - the assistant still works without the LLM
                 log.error("LLM backend %r unavailable, answering without it: %s", settings.llm.backend, exc)
-        return cls(settings, corpus, retriever, classifier, session_store, status_lookup, chat_model)
+        return cls(settings, corpus, retriever, classifier, session_store, status_lookup, chat_model, session_locks)
 
     @property
     def ready(self) -> bool:
@@ -375,7 +378,9 @@ class Assistant:
         return {"type": "reply", "reply": Reply(session_id=t.session.session_id, intent=_intent(intent),
                                                 answer=s.answer, handoff=s.handoff, suggestions=s.suggestions)}
 
-    def _lock_for(self, session_id: str) -> threading.Lock:
+    def _lock_for(self, session_id: str) -> AbstractContextManager:
+        if self._shared_locks is not None:
+            return self._shared_locks(session_id)
         with self._locks_lock:
             if len(self._session_locks) > 10_000:
                 self._session_locks.clear()

@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
         start_expiry_sweeper(app.state.runtime, stop)
         yield
         stop.set()
-        app.state.runtime.engine.dispose()
+        app.state.runtime.close()
         metrics.worker_exit()
 
     app = FastAPI(title="daoban 一件事智能导办 API", version="0.1.0", lifespan=lifespan,
@@ -52,9 +52,12 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
                               "Bearer` key with role integration, errors in those protocols' shapes). "
                               "Errors elsewhere: `{code, message}`.")
     app.state.runtime = Runtime(settings)
-    app.state.rate_limiter = RateLimiter(settings.api.rate_limit_per_minute)
-    app.state.failed_keys = RateLimiter(settings.api.failed_key_limit_per_minute)
-    app.state.integration_limiter = RateLimiter(settings.api.integration_rate_limit_per_minute)
+    # in the storage all workers share (api.rate_limit_storage): one budget per client, whichever worker serves
+    storage = settings.api.rate_limit_storage
+    app.state.rate_limiter = RateLimiter(settings.api.rate_limit_per_minute, storage, "citizen")
+    app.state.failed_keys = RateLimiter(settings.api.failed_key_limit_per_minute, storage, "failed-key")
+    app.state.integration_limiter = RateLimiter(settings.api.integration_rate_limit_per_minute, storage,
+                                                "integration")
     errors.install(app)
     # Added inside out: the last one sees the request first.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes, timeout_s=settings.api.body_timeout_s)

@@ -52,8 +52,9 @@ def serve(
     port: Optional[int] = typer.Option(None, "--port", help="port (default: settings api.port, 8000)"),
     llm: Optional[str] = typer.Option(None, "--llm", help="answer generator: local (GGUF model), none (templates "
                                       "from the guides, fastest) or openai (settings llm.base_url)"),
-    workers: int = typer.Option(1, "--workers", min=1, help="worker processes; each loads the index and the model "
-                                "(its RAM again), and /metrics sums them all"),
+    workers: int = typer.Option(1, "--workers", min=1, help="worker processes (uvicorn's); with more than one, set "
+                                "api.rate_limit_storage to a shared redis:// and, with an LLM, point llm.base_url at "
+                                "one LLM server (scripts/topology.sh does both); /metrics sums them all"),
 ) -> None:
     """Start the assistant's HTTP API with the citizen widget, the 12345 hotline console and the
     content staff console. Configure with DAOBAN_* variables (they win) or a daoban.toml named by DAOBAN_CONFIG."""
@@ -96,6 +97,14 @@ def serve(
         typer.secho(f"cannot build the index: {exc}", fg="red", err=True)
         raise typer.Exit(1)
 
+    # Once, before any worker starts: the schema is migrated (workers would queue on the migration lock anyway)
+    # and the data key exists (each worker reads the same one).
+    from api.crypto import load_key
+    from api.db import make_engine
+
+    make_engine(settings).dispose()
+    load_key(settings)
+
     from api.app import create_app
 
     base = f"http://{'127.0.0.1' if api.host in ('0.0.0.0', '::') else api.host}:{api.port}"
@@ -116,6 +125,7 @@ def serve(
     if workers == 1:
         uvicorn.run(create_app(settings), host=api.host, port=api.port, log_config=log_config, proxy_headers=False)
         return
+    _warn_per_process(settings, workers)
     # Workers build their app from the environment (which wins over the file): hand them what was decided here.
     os.environ.update({"DAOBAN_LLM__BACKEND": settings.llm.backend, "DAOBAN_API__HOST": api.host,
                        "DAOBAN_API__PORT": str(api.port), "DAOBAN_API__API_KEYS": json.dumps(settings.api.api_keys)})
@@ -126,3 +136,13 @@ def serve(
     clear_multiprocess_dir(os.environ[MULTIPROC_ENV])
     uvicorn.run("api.app:app_from_env", factory=True, workers=workers, host=api.host, port=api.port,
                 log_config=log_config, proxy_headers=False)
+
+
+def _warn_per_process(settings, workers: int) -> None:
+    """What each worker would hold alone, said before it surprises anyone."""
+    if settings.api.rate_limit_storage.startswith("memory"):
+        typer.secho(f"  note: rate limits count per worker ({workers} x api.rate_limit_per_minute per client): set "
+                    "DAOBAN_API__RATE_LIMIT_STORAGE=redis://host:6379 to share one budget", fg="yellow")
+    if settings.llm.backend == "local":
+        typer.secho(f"  note: --llm local loads the model in each of the {workers} workers: serve it once "
+                    "(python -m llama_cpp.server) and use --llm openai with DAOBAN_LLM__BASE_URL", fg="yellow")

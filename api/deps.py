@@ -1,20 +1,24 @@
-"""FastAPI dependencies: runtime (settings, db), API-key roles and the per-client rate limit."""
+"""FastAPI dependencies: runtime (settings, db), API-key roles and the per-client rate limit (shared by workers)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
-import threading
 import time
-from collections import deque
 from typing import Iterator
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItemPerMinute
+from limits.storage import MovingWindowSupport, storage_from_string
+from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
 from api.runtime import Runtime
 from daoban.settings import Settings
+
+log = logging.getLogger("daoban.api")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -126,29 +130,32 @@ def _too_many(wait: float, what: str = "请求过于频繁") -> None:
 
 
 class RateLimiter:
-    """Sliding one-minute window per client address, in memory (one process serves a site)."""
+    """A moving one-minute window per client address (the ``limits`` library), kept in the storage every worker
+    shares: ``api.rate_limit_storage``, ``memory://`` for one process, ``redis://host:port`` for several
+    (memcached:// works too, with a sliding-window counter). ``namespace`` keeps two limits apart in one storage."""
 
-    def __init__(self, per_minute: int):
+    def __init__(self, per_minute: int, storage_uri: str = "memory://", namespace: str = "citizen"):
         self.per_minute = per_minute
-        self._hits: dict[str, deque] = {}
-        self._lock = threading.Lock()
+        self.item = RateLimitItemPerMinute(per_minute, namespace=f"daoban-{namespace}") if per_minute > 0 else None
+        storage = storage_from_string(storage_uri)
+        self.limiter = (MovingWindowRateLimiter(storage) if isinstance(storage, MovingWindowSupport)
+                        else SlidingWindowCounterRateLimiter(storage))
+        self._warned = 0.0
 
     def check(self, client: str) -> float | None:
         """None when allowed, else seconds until the client may retry."""
-        if self.per_minute <= 0:
+        if self.item is None:
             return None
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(client, deque())
-            while hits and now - hits[0] >= 60:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                return 60 - (now - hits[0])
-            hits.append(now)
-            if len(self._hits) > 10_000:  # forget idle clients
-                for k in [k for k, v in self._hits.items() if not v]:
-                    del self._hits[k]
+        try:
+            if self.limiter.hit(self.item, client):
+                return None
+            reset_at, _ = self.limiter.get_window_stats(self.item, client)
+        except Exception:  # noqa: BLE001 - the shared store is down: serve (a cost bound, not a gate), say so
+            if time.monotonic() - self._warned > 60:
+                self._warned = time.monotonic()
+                log.warning("rate-limit storage unreachable: requests are not limited meanwhile", exc_info=True)
             return None
+        return max(1.0, reset_at - time.time())
 
 
 def rate_limited(request: Request) -> None:

@@ -13,7 +13,7 @@ from agent.forms.drafts import FormDrafts
 from api import metrics
 from api.crypto import Vault, load_key
 from api.db import as_utc, database_url, make_engine, make_sessionmaker, sqlite_path, utcnow
-from api.locks import SessionLocks
+from api.locks import SharedSessionLocks
 from api.stores import SQLSessionStore, SQLStatusLookup
 from corpus.loader import Corpus, load_corpus
 from corpus.validate import validate_corpus
@@ -32,11 +32,14 @@ class Runtime:
         self.db = make_sessionmaker(self.engine)
         self.vault = Vault(load_key(settings))
         self.session_store = SQLSessionStore(self.db, self.vault)
-        self.session_locks = SessionLocks()
+        # Workers share the database, so a session's locks are shared too (api.locks). Two families: the API's
+        # (forms, recording a turn) and the assistant's turn (a chat turn and a draft edit); the forms router
+        # holds the first around an edit that takes the second, and the locks are not reentrant.
+        self.session_locks = SharedSessionLocks(1, self.engine, Path(settings.data_dir))
+        self.turn_locks = SharedSessionLocks(2, self.engine, Path(settings.data_dir))
         self.status_lookup = SQLStatusLookup(self.db)
-        # Form drafts live in the session state; the assistant's FormDrafts serves once it is loaded. Locks of
-        # its own: the forms router already holds session_locks around an edit (they are not reentrant).
-        self._drafts = FormDrafts(self.session_store, SessionLocks())
+        # Form drafts live in the session state; the assistant's FormDrafts serves once it is loaded.
+        self._drafts = FormDrafts(self.session_store, self.turn_locks)
         self.retriever = None
         self.assistant = None
         self.load_error: str | None = None
@@ -47,6 +50,11 @@ class Runtime:
         self._corpus_lock = threading.Lock()
         self.index_lock = threading.Lock()  # one reindex at a time
         self.started_at = time.time()
+
+    def close(self) -> None:
+        self.session_locks.dispose()
+        self.turn_locks.dispose()
+        self.engine.dispose()
 
     # -- corpus -------------------------------------------------------------
     @property
@@ -97,7 +105,7 @@ class Runtime:
 
         return Assistant.from_settings(self.settings, session_store=self.session_store,
                                        status_lookup=self.status_lookup, retriever=self.retriever,
-                                       corpus=self.corpus())
+                                       corpus=self.corpus(), session_locks=self.turn_locks)
 
     def _load(self) -> None:
         t0 = time.perf_counter()

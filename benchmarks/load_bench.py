@@ -3,6 +3,13 @@ client sending 2,000-character messages.
 
     .venv/bin/python benchmarks/load_bench.py [--sessions 20 --turns 10] [--clients 50 --seconds 60] [--long]
                                               [--url http://127.0.0.1:8000] [--default-rate-limit]
+    .venv/bin/python benchmarks/load_bench.py --matrix [--seconds 60] [--llm-url http://127.0.0.1:8080/v1]
+
+--matrix: throughput and p50/p95 at 20 and 50 concurrent sessions (back to back, no think time, so the
+server is saturated) for 1 and 2 uvicorn workers, on SQLite and on PostgreSQL (a cluster of its own started
+with scripts/postgres.sh), `--llm none` unless --llm-url names an OpenAI-compatible LLM server (e.g.
+`python -m llama_cpp.server`, as scripts/topology.sh runs it). It prints, per database and concurrency, the
+2-worker / 1-worker throughput ratio and both p95s (issue 17's target: at least 1.6x at the same p95 on 2 cores).
 
 Two phases: SESSIONS concurrent sessions of TURNS turns each, then CLIENTS concurrent clients for SECONDS
 (each starts a new session every TURNS turns). With --long each phase runs twice, clean and with one more
@@ -165,26 +172,87 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
 
 
-def start_server(tmp: Path, default_rate_limit: bool):
+def start_server(tmp: Path, default_rate_limit: bool, workers: int = 1, extra_env: dict | None = None):
     """A real server on 127.0.0.1: the full corpus when its index is built, else the small test corpus."""
     from daoban.settings import load_settings
     from tests.conftest_api import Server, base_env, build_test_index, make_corpus
 
     settings = load_settings()
     data = tmp / "data"
-    data.mkdir(parents=True)
+    data.mkdir(parents=True, exist_ok=True)
+    if (data / "index").is_symlink():
+        (data / "index").unlink()
     if (settings.index_dir / "current.json").exists():
         (data / "index").symlink_to(settings.index_dir.resolve(), target_is_directory=True)
         corpus_root, which = settings.corpus_dir, f"full corpus {settings.corpus_dir}, index {settings.index_dir}"
     else:
         corpus_root, which = make_corpus(tmp / "corpus"), "small test corpus (no index built under the data folder)"
-    env = base_env(tmp, corpus_root)
+    env = base_env(tmp, corpus_root, **(extra_env or {}))
     if default_rate_limit:
         env.pop("DAOBAN_API__RATE_LIMIT_PER_MINUTE", None)
     if corpus_root != settings.corpus_dir:
         build_test_index(env)
-    print(f"starting a server: {which}", flush=True)
-    return Server(env=env, log_path=tmp / "server.log").start(timeout=600)
+    print(f"starting a server ({workers} worker{'s' if workers > 1 else ''}): {which}", flush=True)
+    server = Server(env=env, log_path=tmp / "server.log", workers=workers).start(timeout=600)
+    if workers > 1:  # the first ready answer is one worker's: wait until every worker answers ready
+        ready_in_a_row, deadline = 0, time.time() + 600
+        while ready_in_a_row < 10 * workers and time.time() < deadline:
+            with httpx.Client(base_url=server.url, timeout=30) as fresh:  # a new connection: any worker
+                ready_in_a_row = ready_in_a_row + 1 if fresh.get("/readyz").status_code == 200 else 0
+            time.sleep(0.2)
+    return server
+
+
+def matrix(args, tmp: Path) -> None:
+    """1 vs 2 workers x SQLite vs PostgreSQL x 20 and 50 concurrent sessions."""
+    import subprocess
+
+    from tests.conftest_api import free_port
+
+    llm_env = {"DAOBAN_LLM__BACKEND": "openai", "DAOBAN_LLM__BASE_URL": args.llm_url,
+               "DAOBAN_LLM__API_KEY": "none", "DAOBAN_LLM__MODEL": "local"} if args.llm_url else {}
+    pg_dir = Path(tempfile.mkdtemp(prefix="daoban-load-pg-"))
+    pg_url = subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "start", str(pg_dir), str(free_port())],
+                            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    rows: dict[tuple, dict] = {}
+    try:
+        for db in ("sqlite", "postgresql"):
+            for workers in (1, 2):
+                env = dict(llm_env)
+                run_tmp = tmp / f"{db}-{workers}"
+                if db == "postgresql":
+                    from sqlalchemy import create_engine, text
+
+                    name = f"load_{workers}_{int(time.time())}"
+                    admin = create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+                    with admin.connect() as conn:
+                        conn.execute(text(f'CREATE DATABASE "{name}"'))
+                    admin.dispose()
+                    env["DAOBAN_API__DATABASE_URL"] = pg_url.rsplit("/", 1)[0] + f"/{name}"
+                server = start_server(run_tmp, False, workers, env)
+                try:
+                    questions = sample_questions(Path(server.env["DAOBAN_CORPUS_DIR"]))
+                    asyncio.run(phase(server.url, questions, 4, 3, 30, 0.0, None, False, 1.0, args.seed))  # warm-up
+                    for users in (20, 50):
+                        r = asyncio.run(phase(server.url, questions, users, 1_000_000, args.seconds, args.matrix_think,
+                                              args.turns, False, 1.0, args.seed))
+                        rows[(db, workers, users)] = r
+                        report(f"{db}, {workers} worker{'s' if workers > 1 else ''}, {users} sessions", r)
+                finally:
+                    server.kill()
+    finally:
+        subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop", str(pg_dir)], check=False)
+        import shutil
+
+        shutil.rmtree(pg_dir, ignore_errors=True)
+    print("\n2 workers / 1 worker (target: >= 1.6x throughput at the same p95)")
+    for db in ("sqlite", "postgresql"):
+        for users in (20, 50):
+            one, two = rows.get((db, 1, users)), rows.get((db, 2, users))
+            if one and two and one["rps"]:
+                print(f"  {db:<10} {users} sessions: {two['rps'] / one['rps']:.2f}x throughput "
+                      f"({one['rps']:.1f} -> {two['rps']:.1f} req/s), p95 {one['p95'] * 1000:.0f} -> "
+                      f"{two['p95'] * 1000:.0f} ms", flush=True)
 
 
 def report(name: str, r: dict) -> None:
@@ -208,9 +276,17 @@ def main() -> None:
     ap.add_argument("--url", help="an already running server (e.g. http://127.0.0.1:8000)")
     ap.add_argument("--default-rate-limit", action="store_true", help="keep the settings' rate limit")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--matrix", action="store_true", help="1 vs 2 workers x SQLite vs PostgreSQL x 20 and 50 sessions")
+    ap.add_argument("--matrix-think", type=float, default=0.0, help="--matrix: pause between turns (0: saturate)")
+    ap.add_argument("--llm-url", help="--matrix: an OpenAI-compatible LLM server instead of --llm none")
     args = ap.parse_args()
 
     from daoban.settings import load_settings
+
+    if args.matrix:
+        with tempfile.TemporaryDirectory(prefix="daoban-load-") as tmp:
+            matrix(args, Path(tmp))
+        return
 
     server = None
     with tempfile.TemporaryDirectory(prefix="daoban-load-") as tmp:

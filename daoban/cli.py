@@ -1,4 +1,4 @@
-"""The one command line: ``daoban corpus|index|search|ask|model|serve|eval``.
+"""The one command line: ``daoban corpus|index|search|ask|model|serve|db|eval``.
 
 Each package contributes its commands from its own ``cli.py``: ``app`` becomes a
 command group (``daoban corpus validate``) and ``top`` holds top-level commands
@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 
 GROUPS = {"daoban.model_cli": "model", "corpus.cli": "corpus", "corpus.catalog_cli": "catalog", "index.cli": "index", "agent.cli": "agent",
-          "api.cli": "api", "eval.cli": "eval"}
+          "api.cli": "api", "api.db_cli": "db", "eval.cli": "eval"}
 
 
 def _register() -> None:

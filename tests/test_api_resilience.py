@@ -49,7 +49,7 @@ def test_a_submitted_form_survives_sigkill(tmp_path):
         with rt.db() as s:
             row = s.get(SubmissionRow, receipt["receipt_no"])
             assert Vault(load_key(settings)).decrypt(row.values_enc).count(fields["applicant_id_number"]) == 1
-        rt.engine.dispose()
+        rt.close()
     finally:
         server.kill()
 

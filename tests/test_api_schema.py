@@ -11,12 +11,15 @@ import pytest
 from conftest_api import INTEGRATION_KEY, SCENARIO, STAFF_KEY, api_server  # noqa: F401
 
 pytestmark = pytest.mark.slow
+# The web layer, not storage: SQLite only (tests/conftest_api.py runs the storage tests on both).
+ON_SQLITE = pytest.mark.parametrize("api_server", ["sqlite"], indirect=True)
 
 # Each operation gets a few examples, the whole run a time budget: enough to walk every route's edges in CI.
 MAX_EXAMPLES = 8
 MAX_SECONDS = 90
 
 
+@ON_SQLITE
 def test_every_route_answers_within_its_schema(api_server, tmp_path):
     st = Path(sys.executable).with_name("schemathesis")
     cmd = [str(st), "run", f"{api_server.url}/openapi.json", "--checks", "not_a_server_error,status_code_conformance,"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 import socket
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -93,13 +92,13 @@ def test_ending_a_session_erases_its_personal_data(http, api_server):
     http.post(f"/v1/forms/{FORM}", json={"session_id": sid, "fields": {"applicant_phone": PHONE}}, headers=auth)
     assert http.delete(f"/v1/sessions/{sid}", headers=auth).status_code == 204
     assert http.get(f"/v1/sessions/{sid}", headers=auth).status_code == 403  # the secret stopped working
-    db = sqlite3.connect(Path(api_server.env["DAOBAN_DATA_DIR"]) / "daoban.sqlite3")
-    assert db.execute("select state_enc, token_hash from sessions where id=?", (sid,)).fetchone() == (None, None)
+    sql = api_server.sql
+    assert sql("select state_enc, token_hash from sessions where id=:s", s=sid) == [(None, None)]
     # the form draft lives in the session state (agent.forms.drafts): erased with it
-    assert db.execute("select state_enc from sessions where id=?", (sid,)).fetchone() == (None,)
-    assert {row[0] for row in db.execute("select text_enc from messages where session_id=?", (sid,))} == {""}
+    assert sql("select state_enc from sessions where id=:s", s=sid) == [(None,)]
+    assert {row[0] for row in sql("select text_enc from messages where session_id=:s", s=sid)} == {""}
     # the masked statistics stay
-    assert db.execute("select count(*) from replies where session_id=?", (sid,)).fetchone()[0] == 1
+    assert sql("select count(*) from replies where session_id=:s", s=sid) == [(1,)]
     # a new turn with the old id starts a new session
     again = http.post("/v1/chat", json={"session_id": sid, "message": "你好"}, headers=auth)
     assert again.status_code == 200 and again.json()["session_id"] != sid
@@ -108,26 +107,22 @@ def test_ending_a_session_erases_its_personal_data(http, api_server):
 def test_idle_sessions_expire_and_are_erased(http, api_server):
     from api.runtime import Runtime
     from api.session_access import erase_expired
-    from daoban.settings import load_settings
 
     sid, auth = new_session(http)
     http.post(f"/v1/forms/{FORM}", json={"session_id": sid, "fields": {"applicant_phone": PHONE}}, headers=auth)
-    settings = load_settings().model_copy(update={"data_dir": Path(api_server.env["DAOBAN_DATA_DIR"]),
-                                                  "corpus_dir": Path(api_server.env["DAOBAN_CORPUS_DIR"])})
+    settings = api_server.settings()
     rt = Runtime(settings)
     try:
         assert http.get(f"/v1/sessions/{sid}", headers=auth).status_code == 200
         # this session went idle longer than the limit (the others stay fresh)
         idle = dt.datetime.utcnow() - dt.timedelta(minutes=settings.api.session_idle_minutes + 1)
-        db = sqlite3.connect(Path(api_server.env["DAOBAN_DATA_DIR"]) / "daoban.sqlite3")
-        with db:
-            db.execute("update sessions set updated_at=? where id=?", (idle.isoformat(sep=" "), sid))
+        api_server.sql("update sessions set updated_at=:t where id=:s", t=idle, s=sid)
         assert erase_expired(rt) == 1
     finally:
-        rt.engine.dispose()
+        rt.close()
     assert http.get(f"/v1/sessions/{sid}", headers=auth).status_code == 403
     # the form draft lives in the session state (agent.forms.drafts): erased with it
-    assert db.execute("select state_enc from sessions where id=?", (sid,)).fetchone() == (None,)
+    assert api_server.sql("select state_enc from sessions where id=:s", s=sid) == [(None,)]
 
 
 # -- CORS and headers -----------------------------------------------------------------------
@@ -192,8 +187,7 @@ def test_a_double_submit_gives_one_receipt(http, api_server):
         first, second = pool.map(submit, range(2))
     assert first.status_code == second.status_code == 200, (first.text, second.text)
     assert first.json()["receipt_no"] == second.json()["receipt_no"]
-    db = sqlite3.connect(Path(api_server.env["DAOBAN_DATA_DIR"]) / "daoban.sqlite3")
-    assert db.execute("select count(*) from submissions where session_id=?", (sid,)).fetchone()[0] == 1
+    assert api_server.sql("select count(*) from submissions where session_id=:s", s=sid) == [(1,)]
     # a submitted draft is closed to edits
     r = http.post(f"/v1/forms/{FORM}", json={"session_id": sid, "fields": {"baby_name": "改名"}}, headers=auth)
     assert r.status_code == 409 and r.json()["receipt_no"] == first.json()["receipt_no"]
@@ -218,7 +212,8 @@ def test_an_over_long_url_gets_a_json_error(http):
 def test_database_files_are_owner_only(api_server):
     data = Path(api_server.env["DAOBAN_DATA_DIR"])
     files = list(data.glob("daoban.sqlite3*")) + [data / "secret.key"]
-    assert files
+    # PostgreSQL: no database file in the data folder (the cluster keeps its own, owned by its user)
+    assert bool(list(data.glob("daoban.sqlite3*"))) == (api_server.database_url.startswith("sqlite"))
     for f in files:
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
 

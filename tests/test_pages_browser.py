@@ -16,6 +16,8 @@ from conftest_api import (HOTLINE_KEY, SCENARIO, STAFF_KEY, Server, api_server, 
                           build_test_index, id_number, make_corpus)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The web layer, not storage: SQLite only (tests/conftest_api.py runs the storage tests on both).
+ON_SQLITE = pytest.mark.parametrize("api_server", ["sqlite"], indirect=True)
 CHROMIUM = "/usr/bin/chromium"
 # Screenshots go to a scratch folder unless DAOBAN_SCREENSHOTS names one (docs/screenshots refreshes the README's).
 SHOTS = Path(os.environ.get("DAOBAN_SCREENSHOTS") or tempfile.mkdtemp(prefix="daoban-shots-"))
@@ -89,6 +91,7 @@ def _complete_and_submit(page, form) -> str:
     return number
 
 
+@ON_SQLITE
 def test_widget_conversation_streams_cites_clarifies_and_submits_a_form(page, api_server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(api_server.url + "/")
@@ -189,6 +192,7 @@ def portal(tmp_path, api_server):
     server.shutdown()
 
 
+@ON_SQLITE
 def test_widget_on_another_origin_converses_and_submits(page, api_server, portal):
     page.goto(portal + "/")
     assert page.evaluate("location.origin") != api_server.url
@@ -217,6 +221,7 @@ def test_widget_on_another_origin_converses_and_submits(page, api_server, portal
                            arg=first_answer.get_by_role("button", name="有帮助").element_handle(), timeout=WAIT)
 
 
+@ON_SQLITE
 def test_widget_fits_a_phone_and_works_by_keyboard(browser, api_server):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -274,6 +279,7 @@ def test_widget_shows_the_composed_answer_while_the_llm_writes_its_lead(page, tm
         llm.close()
 
 
+@ON_SQLITE
 def test_hotline_console_looks_up_a_callers_question(page, api_server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(api_server.url + "/hotline")
@@ -305,6 +311,7 @@ def test_hotline_console_looks_up_a_callers_question(page, api_server):
     page.wait_for_function("() => document.getElementById('toast').textContent.includes('已复制')", timeout=WAIT)
 
 
+@ON_SQLITE
 def test_admin_adds_an_unresolved_question_to_a_document_and_search_finds_it(page, api_server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     question = "宝宝打疫苗的小本子找不着了咋整"

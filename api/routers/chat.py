@@ -85,7 +85,9 @@ def chat_stream(req: ChatRequest, request: Request, rt: Runtime = Depends(get_ru
         t0 = time.perf_counter()
         streamed = False
         try:
-            for item in assistant.stream(req.message, **_call_args(req, session_id)):
+            reply = None
+            turn = assistant.stream(req.message, **_call_args(req, session_id))
+            for item in turn:
                 if item.get("type") == "token":
                     streamed = True
                     yield _sse("token", {"type": "token", "text": item.get("text", "")})
@@ -94,17 +96,20 @@ def chat_stream(req: ChatRequest, request: Request, rt: Runtime = Depends(get_ru
                     draft = item["reply"] if isinstance(item["reply"], Reply) else Reply.model_validate(item["reply"])
                     yield _sse("draft", {"type": "draft", "reply": draft.model_dump(mode="json")})
                 elif item.get("type") == "reply":
-                    reply = item["reply"]
-                    if not isinstance(reply, Reply):
-                        reply = Reply.model_validate(reply)
-                    if not streamed:
-                        # Composed without the LLM: send it as tokens too, so every client renders one way.
-                        for i in range(0, len(reply.answer), CHUNK):
-                            yield _sse("token", {"type": "token", "text": reply.answer[i:i + CHUNK]})
-                    if not reply.latency_ms:
-                        reply.latency_ms = int((time.perf_counter() - t0) * 1000)
-                    reply_id = record_turn(rt, req.message, reply, req.channel, req.region)
-                    yield _sse("reply", {"type": "reply", "reply": reply.model_dump(mode="json"), "reply_id": reply_id})
+                    reply = item["reply"] if isinstance(item["reply"], Reply) else Reply.model_validate(item["reply"])
+                    break
+            # The turn is over: closing it frees its session lock before the record takes the API's (a form
+            # edit takes them the other way round, so no request may hold the turn's while waiting for the API's).
+            turn.close()
+            if reply is not None:
+                if not streamed:
+                    # Composed without the LLM: send it as tokens too, so every client renders one way.
+                    for i in range(0, len(reply.answer), CHUNK):
+                        yield _sse("token", {"type": "token", "text": reply.answer[i:i + CHUNK]})
+                if not reply.latency_ms:
+                    reply.latency_ms = int((time.perf_counter() - t0) * 1000)
+                reply_id = record_turn(rt, req.message, reply, req.channel, req.region)
+                yield _sse("reply", {"type": "reply", "reply": reply.model_dump(mode="json"), "reply_id": reply_id})
         except Exception:  # noqa: BLE001 - the status line is sent already: tell the page in-band
             log.exception("stream failed")
             yield _sse("error", {"type": "error", "code": "internal", "message": "生成回答时出错，请重试或拨打 12345"})

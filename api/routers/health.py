@@ -22,7 +22,7 @@ def healthz():
                                "(503 otherwise)")
 def readyz(rt: Runtime = Depends(get_runtime)):
     database_error = database_ok(rt.engine, rt.settings)
-    body = {"database": database_error is None, "index": rt.index_ready,
+    body = {"database": database_error is None, "database_dialect": rt.engine.dialect.name, "index": rt.index_ready,
             "model": rt.assistant is not None and rt.ready, "llm_backend": rt.settings.llm.backend}
     if rt.ready and database_error is None:
         return Readiness(ready=True, **body)
