@@ -161,7 +161,9 @@ class IntentStep:
             except LLMUnavailable as exc:
                 stats["llm_fallbacks"] += 1
                 log.warning("intent LLM fallback: %s", exc)
-        # Personal data while a form is open continues the application.
-        if session.form is not None and msg.has_personal_data and res.name in ("consult", "chitchat", "out_of_scope"):
+        # Personal data while a form is open continues the application; an ID number or phone given unasked
+        # starts one (nobody needs theirs to ask what to bring).
+        if (session.form is not None and msg.has_personal_data or msg.identifiers) \
+                and res.name in ("consult", "chitchat", "out_of_scope"):
             res = IntentResult("apply", max(res.confidence, 0.6), res.probs, "rule")
         return res

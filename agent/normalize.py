@@ -47,6 +47,7 @@ class Message:
     text: str                      # the focus, normalised (simplified, half-width, Arabic numerals, lower case)
     tokens: list[str]
     has_personal_data: bool
+    identifiers: bool = False      # an ID number, mobile or USCC in it: someone giving these wants to apply
     aspects: list[str] = field(default_factory=list)  # materials, time_limit, fee, places, online, ...
     search_text: str = ""          # the focus without personal values: what retrieval searches
     focused: str = ""              # raw in plain words (data/wording.yaml, homophones read), or for a long message
@@ -224,6 +225,7 @@ class Normalizer:
         aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
         search_text = self.focus(self.plain(_without_values(raw, numbers)).text) if personal else focused
         return Message(raw=raw, text=text, tokens=self.tokenizer.tokenize(search_text or focused), has_personal_data=personal,
+                       identifiers=bool(numbers),
                        aspects=aspects, search_text=search_text or focused, focused=focused, switched=plain.switched)
 
     def plain(self, text: str) -> Reworded:
