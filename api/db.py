@@ -125,6 +125,8 @@ class SubmissionRow(Base):
     status: Mapped[str] = mapped_column(String(32), default="已受理")
     values_enc: Mapped[str] = mapped_column(Text)  # encrypted field values
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)  # the client's retry key
+    # The pre-review at submission (辅助审核, agent.forms.review.PreReview as JSON): its messages quote no value.
+    review: Mapped[str | None] = mapped_column(Text, nullable=True)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("session_id", "idempotency_key", name="uq_submission_retry"),)
@@ -182,8 +184,8 @@ def legacy_catch_up(conn: Connection) -> None:
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
     for name in _RETIRED_TABLES:
         conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
-    # While the models are the baseline's (head is api.migrate.BASELINE; tests/test_api_migrations.py checks),
-    # they are what an old database is completed to. The next revision must pin this to 0001's tables.
+    # It is completed to the models, so every later revision must find its change may be there already
+    # (if_not_exists, or a look first); tests/test_api_migrations.py checks the adopted schema equals the models.
     Base.metadata.create_all(conn)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.forms.review import PreReview
 from agent.reply import Channel, FormState, Reply
 from corpus.schema import FAQ, CatalogMatter, MatterGuide, Scenario
 from index.types import Hit
@@ -72,6 +73,8 @@ class Receipt(BaseModel):
     time_limit: str = Field(description="promised time limit in words, e.g. 5个工作日")
     status: str
     status_lookup: str | None = Field(default=None, description="where to check progress")
+    review: PreReview | None = Field(default=None, description="the pre-review (辅助审核) at submission: pass, or "
+                                     "the 补正 items the accepting department will ask about")
 
 
 class ApplicationStatusView(BaseModel):
@@ -81,6 +84,8 @@ class ApplicationStatusView(BaseModel):
     scenario_title: str
     departments: list[str]
     promised_days: int | None
+    review_status: Literal["pass", "needs_correction"] | None = None
+    corrections: list[str] = Field(default_factory=list, description="labels of the 补正 items found at submission")
 
 
 class FeedbackRequest(Wire):
@@ -148,6 +153,7 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     ready: bool
     database: bool
+    database_dialect: str = Field(description="sqlite or postgresql")
     index: bool
     model: bool
     llm_backend: str

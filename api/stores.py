@@ -54,7 +54,16 @@ def application_status(row: SubmissionRow) -> dict:
         "scenario_title": row.scenario_title,
         "departments": json.loads(row.departments),
         "promised_days": row.promised_days,
+        **_review_summary(row.review),
     }
+
+
+def _review_summary(review: str | None) -> dict:
+    if not review:
+        return {}
+    kept = json.loads(review)
+    return {"review_status": kept["status"],
+            "corrections": [i["label"] for i in kept["items"] if i.get("severity") == "fix"]}
 
 
 class SQLStatusLookup:

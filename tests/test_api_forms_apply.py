@@ -140,3 +140,30 @@ def test_a_catalogue_matter_hands_off_to_its_official_page_with_what_was_said_ma
     assert doc["link"] in answer and "不能在这里填表申请" in answer
     assert SELF_ID not in answer and PHONE not in answer and "张明" not in answer
     assert SELF_ID[:3] in answer and SELF_ID[-4:] in answer and PHONE[-4:] in answer  # masked, yet recognisable
+
+
+def test_pre_review_before_submitting_and_on_the_receipt(http):
+    """补正 before submit: an empty draft lists its required fields, a filled one no longer does; the receipt and
+    the status lookup keep the review (keys and labels, no values)."""
+    declared = _guide(FORM_MATTER)
+    sid, auth = new_session(http)
+    blank = http.get(f"/v1/forms/{FORM_MATTER}-form/review", params={"session_id": sid}, headers=auth)
+    assert blank.status_code == 200, blank.text
+    assert blank.json()["status"] == "needs_correction"
+    assert {"subject_name", "subject_id_number"} <= {i["key"] for i in blank.json()["items"] if i["severity"] == "fix"}
+    other = new_session(http)[1]
+    assert http.get(f"/v1/forms/{FORM_MATTER}-form/review", params={"session_id": sid}, headers=other).status_code \
+        in (401, 403), "another session's secret cannot read this draft's review"
+    values = {"applies_for": "本人办理", "subject_name": "张明", "subject_id_number": SELF_ID, "subject_phone": PHONE,
+              "ethnicity": "汉族", "situation": declared["situations"][0]["title"], "delivery": "窗口领取"}
+    r = http.post(f"/v1/forms/{FORM_MATTER}-form", json={"session_id": sid, "fields": values}, headers=auth)
+    assert r.status_code == 200, r.text
+    review = http.get(f"/v1/forms/{FORM_MATTER}-form/review", params={"session_id": sid}, headers=auth).json()
+    fixes = {i["key"]: i["message"] for i in review["items"] if i["severity"] == "fix"}
+    assert "subject_name" not in fixes and "subject_id_number" not in fixes
+    receipt = http.post(f"/v1/forms/{FORM_MATTER}-form/submit", json={"session_id": sid}, headers=auth).json()
+    assert receipt["review"]["status"] == review["status"]
+    assert [i["key"] for i in receipt["review"]["items"]] == [i["key"] for i in review["items"]]
+    status = http.get(f"/v1/submissions/{receipt['receipt_no']}").json()
+    assert status["review_status"] == review["status"]
+    assert SELF_ID not in str(status) and "张明" not in str(status)

@@ -47,22 +47,6 @@ def test_upgrade_from_empty_gives_exactly_the_models_schema(db_settings):
         engine.dispose()
 
 
-def test_legacy_adoption_completes_tables_and_columns_the_baseline_has(tmp_path):
-    """api.db.legacy_catch_up completes an old database's tables and columns from the models and stamps it at the
-    baseline: right only while the models' tables and columns are the baseline's (later revisions so far add
-    indexes only, each created if it does not exist)."""
-    engine = make_engine(settings_for(tmp_path, None), migrate=False)
-    try:
-        with engine.connect() as conn:
-            migrate.command.upgrade(migrate.config(conn), migrate.BASELINE)
-            conn.commit()
-        found = inspect(engine)
-        baseline = {t: {c["name"] for c in found.get_columns(t)} for t in found.get_table_names() if t != "alembic_version"}
-        assert baseline == {t.name: {c.name for c in t.columns} for t in Base.metadata.sorted_tables}
-    finally:
-        engine.dispose()
-
-
 OLD_SCHEMA = """
 CREATE TABLE sessions (id VARCHAR(64) NOT NULL, channel VARCHAR(16), region VARCHAR(64), state_enc TEXT,
     created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL, PRIMARY KEY (id));

@@ -22,7 +22,7 @@ ID = id_number("11010519900307231")
 PHONE = "13912345678"
 PII_TURN = f"我要办新生儿出生一件事，我叫{NAME}，身份证{ID}，电话{PHONE}"
 CONSULT = "新生儿出生一件事需要带什么材料？"
-NO_MATCH = "我想给游艇办理船舶国籍证书"  # nothing in the test corpus
+NO_MATCH = "游艇码头的泊位租赁合同怎么签"  # nothing in the test corpus
 METRICS_TOKEN = "metrics-secret-token"
 HEX32 = re.compile(r"[0-9a-f]{32}")
 

@@ -48,7 +48,7 @@ def test_a_tampered_record_is_ignored(tmp_path, demo):
 
 def test_the_verified_mothers_fields_are_filled_and_marked(demo):
     scenario, form = newborn_form()
-    state = FormFiller().fill(form, ["我要给宝宝办出生一件事，宝宝叫王子墨"], scenario_id=scenario.id, today=TODAY)
+    state = FormFiller().fill(form, ["我要给宝宝办出生一件事，宝宝叫王子墨"], guide_id=scenario.id, today=TODAY)
     assert "applicant_id_number" in state.missing
     filled = fill_from_licences(form, state, demo.licences(MOTHER))
     got = {f.key: f for f in filled.fields}
@@ -62,7 +62,7 @@ def test_the_verified_mothers_fields_are_filled_and_marked(demo):
 
 def test_a_value_the_user_typed_stays(demo):
     scenario, form = newborn_form()
-    state = FormFiller().fill(form, ["宝宝叫王子墨"], scenario_id=scenario.id, today=TODAY)
+    state = FormFiller().fill(form, ["宝宝叫王子墨"], guide_id=scenario.id, today=TODAY)
     typed = state.model_copy(update={"fields": [
         f.model_copy(update={"value": "孙小雯", "source": "user"}) if f.key == "applicant_name" else f
         for f in state.fields]})

@@ -88,6 +88,7 @@ def _complete_and_submit(page, form) -> str:
     number = receipt.locator(".no").inner_text().strip()
     assert re.fullmatch(r"[A-Z]+\d{10,}", number)
     assert "工作日" in receipt.inner_text() or "即办" in receipt.inner_text()
+    assert "预审" in receipt.inner_text()  # the pre-review at submission is on the receipt
     return number
 
 
@@ -158,6 +159,15 @@ def test_widget_conversation_streams_cites_clarifies_and_submits_a_form(page, ap
     phone_input.fill(phone)
     phone_input.press("Tab")
     page.wait_for_function("el => el.textContent.length === 0", arg=err.element_handle(), timeout=WAIT)
+
+    # 预审 (pre-review) before submitting: the 补正 items are listed and marked on their fields
+    form.get_by_role("button", name="预审").click()
+    heading = form.locator(".dbw-review h4")
+    heading.wait_for(timeout=WAIT)
+    assert "需补正" in heading.inner_text()
+    fixes = form.locator(".dbw-review li")
+    assert fixes.count() >= 1 and any("请填写" in t for t in fixes.all_inner_texts())
+    assert form.locator(".dbw-field.invalid").count() >= 1
 
     # submitting with gaps shows per-field errors, then a complete form gets a receipt
     form.get_by_role("button", name="提交申请").click()

@@ -49,6 +49,11 @@ class FormDrafts:
             return state.form
         return blank_form(guide)
 
+    def answers(self, session_id: str) -> dict[str, str]:
+        """The session's 情形 answers (from chat)."""
+        state = self.sessions.load(session_id)
+        return dict(state.answers) if state is not None else {}
+
     def edit(self, session_id: str, guide: "Guide", values: dict[str, str | None],
              today: dt.date | None = None) -> FormState:
         """Apply the user's edits (validated, source ``user``) and keep the result as the session's draft."""

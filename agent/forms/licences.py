@@ -120,7 +120,9 @@ def fill_from_licences(form: Form, state: FormState, licences: list[Licence]) ->
         return state
     declared = {f.key: f for f in form.fields}
     acting_for_other = any(f.value for f in state.fields if f.role == "agent")
-    roles = _SPEAKER_ROLES | (set() if acting_for_other else {state.subject_role, "subject"})
+    # The subject is the speaker only on a form a person fills for themselves (not a newborn's, a deceased's).
+    own_subject = state.subject_role in ("subject", "applicant") and not acting_for_other
+    roles = _SPEAKER_ROLES | ({"subject"} if own_subject else set())
     fields = []
     for field in state.fields:
         spec = declared.get(field.key)

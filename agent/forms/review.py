@@ -1,4 +1,5 @@
 """Pre-review (辅助审核) of an application before it is sent: what the form and the guide can check as data.
+Messages name fields, materials and questions, never a value: the review is kept with the submission in clear.
 
 Each problem is a 补正 item tied to a field, a 情形 question or a material, with a plain explanation. ``fix`` items
 must be corrected before submitting; ``prepare`` items are the materials still to bring or upload. Exempt
@@ -86,15 +87,13 @@ class PreReviewer:
                 if f.role != id_field.role or not f.value or f.source == "derived":
                     continue
                 if f.type == "date" and _has(f.label, self.words.birth_date_labels) and f.value != info.birth_date.isoformat():
-                    items.append(_field_item(f, f"{f.label}{f.value}与{id_field.label}里的出生日期"
-                                                f"{info.birth_date.isoformat()}不一致，请核对哪一项填错了"))
+                    items.append(_field_item(f, f"{f.label}与{id_field.label}里的出生日期不一致，请核对哪一项填错了"))
                 elif f.type == "enum" and _has(f.label, self.words.gender_labels) and f.value != info.gender:
-                    items.append(_field_item(f, f"{f.label}“{f.value}”与{id_field.label}显示的性别“{info.gender}”"
-                                                f"不一致，请核对"))
+                    items.append(_field_item(f, f"{f.label}与{id_field.label}显示的性别不一致，请核对"))
         for f in state.fields:
             if f.type == "date" and f.value and f.valid and _has(f.label, self.words.past_date_labels):
                 if _date(f.value) and _date(f.value) > today:
-                    items.append(_field_item(f, f"{f.label}{f.value}晚于今天，请核对"))
+                    items.append(_field_item(f, f"{f.label}晚于今天，请核对"))
         return items
 
     @staticmethod

@@ -11,7 +11,11 @@ from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+import functools
+
 from agent.forms import validate
+from agent.forms.review import PreReview, PreReviewer
+from agent.forms.vocabulary import load_form_words
 from agent.reply import FormState
 from api.db import SubmissionRow, utcnow
 from api.deps import get_runtime, rate_limited, require_database
@@ -91,6 +95,25 @@ def update_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = 
         return _edit(rt, guide, body.session_id, body.fields)
 
 
+@functools.cache
+def _reviewer() -> PreReviewer:
+    return PreReviewer(load_form_words().review)
+
+
+def pre_review(rt: Runtime, guide, session_id: str, form: FormState) -> PreReview:
+    """The application checked as a whole against what the guide declares, with the session's 情形 answers."""
+    return _reviewer().review(guide.application_form, form, guide, rt.drafts().answers(session_id))
+
+
+@router.get("/forms/{form_id}/review", response_model=PreReview, responses=SESSION_ERRORS,
+            summary="Pre-review (辅助审核) of the session's draft before it is submitted: pass, or 补正 items tied "
+                    "to a field, a 情形 question or a material; needs the session's X-Session-Token")
+def review_form(form_id: str, session_id: str, request: Request, rt: Runtime = Depends(get_runtime)):
+    check_session(rt, request, session_id)
+    guide = _guide(rt, form_id)
+    return pre_review(rt, guide, session_id, rt.drafts().get(session_id, guide))
+
+
 def time_limit_text(guide) -> tuple[int | None, str]:
     tl = guide.time_limit
     promised = tl.parts(promised="{}", legal=None)
@@ -107,7 +130,13 @@ def _receipt(rt: Runtime, guide, row: SubmissionRow) -> Receipt:
     return Receipt(receipt_no=row.receipt_no, submitted_at=row.submitted_at.replace(tzinfo=dt.timezone.utc),
                    scenario_id=row.scenario_id, scenario_title=row.scenario_title, form_id=row.form_id,
                    departments=json.loads(row.departments), promised_days=row.promised_days, time_limit=limit_text,
-                   status=row.status, status_lookup=region.status_lookup if region else None)
+                   status=row.status, status_lookup=region.status_lookup if region else None,
+                   review=stored_review(row))
+
+
+def stored_review(row: SubmissionRow) -> PreReview | None:
+    """The review kept with a submission (its messages quote no value)."""
+    return PreReview.model_validate_json(row.review) if row.review else None
 
 
 def _earlier_submission(rt: Runtime, session_id: str, form_id: str, key: str | None) -> SubmissionRow | None:
@@ -144,12 +173,14 @@ def submit_form(form_id: str, body: FormUpdate, request: Request, rt: Runtime = 
         if errors:
             raise ApiError(422, "form_invalid", f"表单有 {len(errors)} 项需要修改：{'、'.join(e.label for e in errors[:5])}",
                            errors=[e.model_dump() for e in errors])
-        row = _store_submission(rt, guide, form, body.session_id, idempotency_key)
-    log.info("form %s submitted: receipt %s", form_id, row.receipt_no)
+        review = pre_review(rt, guide, body.session_id, form)
+        row = _store_submission(rt, guide, form, body.session_id, idempotency_key, review)
+    log.info("form %s submitted: receipt %s, pre-review %s", form_id, row.receipt_no, review.status)
     return _receipt(rt, guide, row)
 
 
-def _store_submission(rt: Runtime, guide, form: FormState, session_id: str, key: str | None) -> SubmissionRow:
+def _store_submission(rt: Runtime, guide, form: FormState, session_id: str, key: str | None,
+                      review: PreReview) -> SubmissionRow:
     """The submission, committed (fsynced: synchronous=FULL) before the receipt is sent."""
     departments = list(dict.fromkeys([guide.lead_department, *guide.departments])) \
         if guide.kind == "scenario" else [guide.department]
@@ -160,7 +191,8 @@ def _store_submission(rt: Runtime, guide, form: FormState, session_id: str, key:
         row = SubmissionRow(receipt_no=new_receipt_no(now), session_id=session_id, form_id=form.form_id,
                             scenario_id=guide.id, scenario_title=guide.title,
                             departments=departments_json(departments), promised_days=promised, status="已受理",
-                            values_enc=rt.vault.encrypt(_json(values)), idempotency_key=key, submitted_at=now)
+                            values_enc=rt.vault.encrypt(_json(values)), idempotency_key=key, submitted_at=now,
+                            review=review.model_dump_json())
         try:
             with rt.db.begin() as s:
                 s.add(row)

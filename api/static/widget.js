@@ -55,6 +55,9 @@
     ".dbw-form { background: #fff; border: 1px solid #bcd0f0; border-radius: 12px; margin: 0 0 12px; overflow: hidden; }",
     ".dbw-form h3 { margin: 0; font-size: 14px; padding: 9px 12px; background: var(--soft); color: var(--bd); }",
     ".dbw-form .dbw-fields { padding: 6px 12px 4px; }",
+    ".dbw-review { padding: 0 12px; font-size: 12.5px; } .dbw-review h4 { margin: 6px 0 2px; font-size: 13px; }",
+    ".dbw-review ul.fix { margin: 2px 0; padding-left: 18px; color: var(--bad); } .dbw-review p { margin: 2px 0; }",
+    ".dbw-secondary { background: #fff; border: 1px solid #bcd0f0; border-radius: 8px; padding: 6px 12px; cursor: pointer; }",
     ".dbw-field { margin: 7px 0; } .dbw-field label { display: block; font-size: 12.5px; color: var(--mut); }",
     ".dbw-field label .req { color: var(--bad); margin-left: 2px; }",
     ".dbw-field input, .dbw-field select { width: 100%; border: 1px solid var(--line); border-radius: 7px; padding: 6px 9px; background: #fff; }",
@@ -358,7 +361,12 @@
       form.fields.forEach(function (f) { fields.appendChild(fieldRow(form, f, s.fields[f.key] || {})); });
       card.appendChild(fields);
       var submit = el("button", { class: "dbw-primary", type: "submit", text: "提交申请" });
-      card.appendChild(el("div", { class: "dbw-actions" }, [submit, status]));
+      // 辅助审核 before submitting: what the department would ask to correct (补正), tied to fields and materials.
+      var check = el("button", { class: "dbw-secondary", type: "button", text: "预审" });
+      var review = el("div", { class: "dbw-review", "aria-live": "polite" });
+      check.addEventListener("click", function () { preReview(form, card, review, status); });
+      card.appendChild(review);
+      card.appendChild(el("div", { class: "dbw-actions" }, [check, submit, status]));
       card.addEventListener("submit", function (e) { e.preventDefault(); submitForm(form, card, submit, status); });
       if (old) old.replaceWith(card); else log.appendChild(card);
       scrollDown();
@@ -403,6 +411,34 @@
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); });
   }
 
+  function preReview(form, card, box, status) {
+    status.textContent = "正在预审…";
+    fetch(BASE + "/v1/forms/" + encodeURIComponent(form.form_id) + "/review?session_id=" + encodeURIComponent(sessionId),
+          { headers: headers() })
+      .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+      .then(function (res) {
+        status.textContent = "";
+        if (!res.ok) { status.textContent = res.body.message || "预审失败，请重试"; return; }
+        showReview(card, box, res.body);
+      }).catch(function () { status.textContent = "网络异常，请重试"; });
+  }
+
+  function showReview(card, box, r) {
+    card.querySelectorAll(".dbw-field").forEach(function (row) { showError(row, ""); });
+    var fixes = r.items.filter(function (i) { return i.severity === "fix"; });
+    var prepare = r.items.filter(function (i) { return i.severity === "prepare"; });
+    fixes.forEach(function (i) {
+      var row = i.target === "field" && card.querySelector('.dbw-field[data-key="' + i.key + '"]');
+      if (row) showError(row, i.message);
+    });
+    box.replaceChildren.apply(box, [
+      el("h4", { text: r.status === "pass" ? "✓ 预审通过" : "预审发现 " + fixes.length + " 项需补正" }),
+      fixes.length ? el("ul", { class: "fix" }, fixes.map(function (i) { return el("li", { text: i.message }); })) : null,
+      prepare.length ? el("p", { class: "muted", text: "请准备：" + prepare.map(function (i) { return i.label; }).join("、") }) : null,
+      r.exempt.length ? el("p", { class: "muted", text: "免提交：" + r.exempt.join("、") }) : null
+    ].filter(Boolean));
+  }
+
   function submitForm(form, card, button, status) {
     var fields = {};
     card.querySelectorAll("input,select").forEach(function (c) { fields[c.name] = c.value; });
@@ -432,7 +468,10 @@
         el("dt", { text: "提交时间" }), el("dd", { text: when.toLocaleString("zh-CN", { hour12: false }) }),
         el("dt", { text: "办理部门" }), el("dd", { text: r.departments.join("、") }),
         el("dt", { text: "承诺时限" }), el("dd", { text: r.time_limit }),
-        r.status_lookup ? el("dt", { text: "进度查询" }) : null, r.status_lookup ? el("dd", { text: r.status_lookup }) : null
+        r.status_lookup ? el("dt", { text: "进度查询" }) : null, r.status_lookup ? el("dd", { text: r.status_lookup }) : null,
+        r.review ? el("dt", { text: "预审" }) : null,
+        r.review ? el("dd", { text: r.review.status === "pass" ? "通过" : "受理时需补正：" + r.review.items
+          .filter(function (i) { return i.severity === "fix"; }).map(function (i) { return i.label; }).join("、") }) : null
       ])]);
     card.replaceWith(box);
     box.focus(); scrollDown();
