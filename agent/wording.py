@@ -3,6 +3,7 @@
 (来电人称其母亲… -> 我的母亲…), and a switch of topic (先不说这个了，另外问个事，…) cut to the new topic."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +53,16 @@ class Wording:
     def __init__(self, vocabulary: WordingVocabulary | None = None):
         v = vocabulary or load_data_file(DATA_PATH, WordingVocabulary)
         self._map = {**v.standard, **v.operator, **{f: "" for f in v.fillers}}
+        self._standard_map = dict(v.standard)
+        self._standard = re.compile(_alternation(self._standard_map)) if self._standard_map else None
         self._words = re.compile(_alternation(self._map)) if self._map else None
         self._aside = re.compile(_CLAUSE_START + "(?:" + _alternation(v.switch.aside) + ")")
         self._new = re.compile(_CLAUSE_START + "(?:" + _alternation(v.switch.new) + ")")
+
+    def standard(self, text: str) -> str:
+        """Only the dialect and spoken words read as standard ones (俺娘 -> 我母亲): what a form reads values
+        from, every other word and number kept as written."""
+        return self._standard.sub(lambda m: self._standard_map[m.group(0)], text) if self._standard_map else text
 
     def run(self, text: str) -> Reworded:
         rest, switched = self.switch_rest(text)
@@ -74,3 +82,9 @@ class Wording:
             if rest:
                 return rest, True
         return text, False
+
+
+@functools.cache
+def default_wording() -> Wording:
+    """The shipped vocabulary, read once per process."""
+    return Wording()

@@ -18,9 +18,11 @@ from corpus.schema import APPLIES_FOR, Form, FormField, condition_holds
 from agent.forms.extraction import StreamingChat, ask_for_fields, grounded
 from agent.forms.labels import Labels
 from agent.forms.matching import Asking, Matcher, Turn
+from agent.forms.roles import PERSON_VALUE_TYPES, PRONOUN_RE
 from agent.forms.slots import SlotExtractor, default_slot_extractor
 from agent.forms.validators import Validator, default_validator, id_number_info
 from agent.reply import FormFieldValue, FormState
+from agent.wording import Wording, default_wording
 from agent.zh.ids import load_region_table
 from agent.zh.width import to_halfwidth
 
@@ -47,8 +49,9 @@ class FormFiller:
     its cache of read messages); the process's shared one by default."""
 
     def __init__(self, llm: StreamingChat | None = None, slots: SlotExtractor | None = None,
-                 validator: Validator | None = None):
+                 validator: Validator | None = None, wording: Wording | None = None):
         self.llm = llm
+        self.wording = wording or default_wording()  # dialect read as standard words: 俺娘叫… is 我母亲叫…
         self.slot_extractor = slots or default_slot_extractor()
         self.validator = validator or default_validator()
         vocab = self.slot_extractor.vocab
@@ -150,13 +153,14 @@ class FormFiller:
         values: dict[str, _Value] = {}
         asking = Asking(asked=[], last_set={})  # nothing was asked before the first message
         identities = self._identities_in(fields, previous)
-        subject = None
+        subject = last_kin = None
         by_key = {f.key: f for f in fields}
         for i, text in enumerate(texts):
             if previous and i == len(texts) - 1:
                 asking.asked = list(previous.missing)
-            turn = self._read(text, today, identities, subject)
+            turn = self._read(text, today, identities, subject, last_kin)
             identities, subject = turn.identities, turn.subject
+            last_kin = self._last_kin(turn.text, identities) or last_kin
             for key, cand in self.matcher.assign(fields, turn, asking).items():
                 f = by_key[key]
                 checked = self.validator.validate(f.type, cand.value, f.options, today=today)
@@ -186,14 +190,32 @@ class FormFiller:
                 merged[f.key] = new
         return merged
 
-    def _read(self, text: str, today: dt.date, identities: set[str], subject: str | None = None) -> Turn:
+    def _last_kin(self, text: str, identities: set[str]) -> str | None:
+        """The relative a message last named (我爸的残疾证…): whom 他/她 in the next message means."""
+        kin = [self.roles.cues[m.group(0)] for m in self.roles.cue_re.finditer(text)]
+        kin = [r for r in kin if r in self.roles.kin - identities]
+        return kin[-1] if kin else None
+
+    def _read(self, text: str, today: dt.date, identities: set[str], subject: str | None = None,
+              last_kin: str | None = None) -> Turn:
+        text = self.wording.standard(text)
         slots = self.slot_extractor.extract(text, today)
+        if last_kin is not None:
+            # 他/她 before a value with no cue of its own in this message: the relative the last one named.
+            slots = [s.model_copy(update={"role": last_kin})
+                     if s.role is None and s.type in PERSON_VALUE_TYPES and PRONOUN_RE.search(text, 0, s.start) else s
+                     for s in slots]
         said = {s.value for s in slots if s.type == "relation"}
         # "我是孩子妈妈": the applicant is the mother (a new statement replaces an older one)
         ids = said or set(identities)
-        for s in slots:
-            if s.type == "subject":
-                subject = s.value  # "给我妈申请": the form's own person is the mother
+        named = [s.value for s in slots if s.type == "subject"]
+        if named:
+            subject = named[-1]  # "给我妈申请": the form's own person is the mother
+        elif subject is None:
+            # Nobody gives a relative's ID number for nothing: the person whose number it is (我母亲叫…，身份证…；
+            # 他叫…，身份证…) is whom the application is for, unless the user said they are that person.
+            kin = [s.role for s in slots if s.type == "id_number" and s.role in self.roles.kin - ids]
+            subject = kin[0] if kin else None
         return Turn(text=text, slots=slots, identities=ids, subject=subject)
 
     def _identities_in(self, fields: list[FormField], previous: FormState | None) -> set[str]:

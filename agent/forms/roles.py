@@ -11,9 +11,9 @@ from agent.zh.sentences import sentence_start
 from corpus.schema import FormField
 
 # Fields of these types may also belong to a person named inside their label (经办人姓名).
-_PERSON_VALUE_TYPES = ("text", "id_number", "phone", "date", "address")
+PERSON_VALUE_TYPES = ("text", "id_number", "phone", "date", "address")
 SUBJECT = "subject"  # the role of the person an application is for (corpus/roles.yaml)
-_PRONOUN_RE = re.compile(r"(?<![其吉])[他她](?![们人])")
+PRONOUN_RE = re.compile(r"(?<![其吉])[他她](?![们人])")
 
 
 class Roles:
@@ -23,6 +23,7 @@ class Roles:
         words = vocab.roles
         self.cues = vocab.role_cues  # word -> role
         self.not_persons = frozenset(words.not_persons)
+        self.kin = frozenset(words.kin)
         self.cue_re = re.compile("|".join(longest_first(map(re.escape, self.cues))))
         self.applicant_side_words = tuple(words.applicant_side_words)
         self.applicant_side_labels = tuple(words.applicant_side_labels)
@@ -49,7 +50,7 @@ class Roles:
         if after:  # "张三是孩子爸爸" says more than a cue earlier in the sentence
             return self.cues[after.group(1)]
         pronoun = None
-        for m in _PRONOUN_RE.finditer(text, best.end() if best else lo, start):
+        for m in PRONOUN_RE.finditer(text, best.end() if best else lo, start):
             if not any(a <= m.start() < b for a, b in taken):
                 pronoun = m
         if pronoun:
@@ -90,7 +91,7 @@ class Roles:
         return self._all(self.of_field(f), f.label, f.type)
 
     def _all_roles(self, base: str | None, label: str, type_: str) -> tuple[str, ...]:
-        if type_ not in _PERSON_VALUE_TYPES:
+        if type_ not in PERSON_VALUE_TYPES:
             return (base,) if base else ()
         found = self._label_persons(label)
         if base == "applicant" and "applicant" not in found:
@@ -120,6 +121,6 @@ class Roles:
         ``subject``, or an applicant_* name, ID or date whose label names no applicant (残疾人姓名, 姓名)."""
         role = self.of_field(f)
         if role == SUBJECT:
-            return f.type in _PERSON_VALUE_TYPES
+            return f.type in PERSON_VALUE_TYPES
         return (role == "applicant" and f.type in ("text", "id_number", "date")
                 and not any(w in f.label for w in self.applicant_side_labels))

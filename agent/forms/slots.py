@@ -53,11 +53,14 @@ class SlotExtractor:
         cues, no_person = self.roles.cues, self.roles.not_persons
         # What a cue after "我是…" makes the applicant (identity: the applicant IS the mother).
         rel = alternation(longest_first([w for w, r in cues.items() if r not in ("applicant", "company") and len(w) > 1]))
+        # One character is enough right after 他的/她 (我是她儿, 我是他爹), not before 他/她 (我是娃他爸 is the father).
+        rel1 = alternation(longest_first([w for w, r in cues.items() if r not in ("applicant", "company")]))
         # Kin words as the subject of an application: 给我妈申请 (one character is enough after 给/替).
         kin = alternation(longest_first([w for w, r in cues.items() if r not in no_person | {"contact", "agent"}]))
         self.spouse_of_me = self.vocab.roles.spouse_of_me
         self.relation_res = (
             re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该企业|公司)?的?({rel})"),
+            re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:他|她)的?({rel1})(?![他她])"),
             # "法定代表人是我自己" / "联系人就是我本人"
             re.compile(rf"({rel})(?:就)?(?:是|为|填)(?:我自己|我本人|本人|我)(?![们国家])"),
             # "我叫张伟，是孩子爸爸": the relation said of the name the user just gave.

@@ -28,6 +28,7 @@ class RoleWords(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cues: dict[str, Words] = Field(min_length=1)
     not_persons: list[str]
+    kin: list[str] = Field(min_length=1)  # family of the user: whom they apply for by giving their ID number
     spouse_of_me: dict[Word, str]
     applicant_side_words: Words = Field(min_length=1)
     field_keys: dict[Word, str] = Field(min_length=1)
@@ -50,6 +51,7 @@ class RoleWords(BaseModel):
         """(field path, role) of every role the file names, to check against the role list."""
         out: list[tuple[tuple, str]] = [(("cues", r), r) for r in self.cues]
         out += [(("not_persons", i), r) for i, r in enumerate(self.not_persons)]
+        out += [(("kin", i), r) for i, r in enumerate(self.kin)]
         out += [(("spouse_of_me", w), r) for w, r in self.spouse_of_me.items()]
         out += [(("field_keys", k), r) for k, r in self.field_keys.items()]
         out += [(("field_labels", k), r) for k, r in self.field_labels.items()]

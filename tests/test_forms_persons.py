@@ -1,0 +1,56 @@
+"""Whose values are whose when someone applies for a relative: the relative whose ID number is given is whom the
+application is for, in dialect too (俺娘), across messages (他 in the next message), and the speaker who says what
+they are to that person (我是她儿) fills the 代办人 fields. Real filler, the shipped ID-card renewal form."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agent.forms.filler import FormFiller
+from corpus.schema import MatterGuide
+from tests.conftest_prefill import make_id
+
+ROOT = Path(__file__).resolve().parent.parent
+MOTHER = make_id("371326", "19650203", "112")
+FATHER = make_id("370323", "19600120", "529")
+SELLER = make_id("370102", "19730514", "266")
+
+
+@pytest.fixture(scope="module")
+def form():
+    guide = MatterGuide.model_validate(yaml.safe_load(
+        (ROOT / "corpus/data/shandong/matters/resident-id-card-renewal.yaml").read_text(encoding="utf-8")))
+    return guide.application_form
+
+
+def by_role(state) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for f in state.fields:
+        if f.value and f.role:
+            out.setdefault(f.role, {})[f.type if f.type != "text" else f.key.rsplit("_", 1)[-1]] = f.value
+    return out
+
+
+@pytest.mark.parametrize("texts", [
+    [f"俺娘叫郭秀英，身份证{MOTHER}，给她换个身份证，俺是她儿郭振刚，电话18152770485"],
+    [f"我母亲要换身份证，她叫郭秀英，身份证{MOTHER}。我是她儿子郭振刚，电话18152770485"],
+])
+def test_the_relative_with_the_id_number_is_the_subject_and_the_speaker_the_agent(form, texts):
+    roles = by_role(FormFiller().fill(form, texts))
+    assert roles["subject"]["name"] == "郭秀英" and roles["subject"]["id_number"] == MOTHER
+    assert roles["agent"]["name"] == "郭振刚" and roles["agent"]["phone"] == "18152770485"
+
+
+def test_he_in_the_next_message_is_the_relative_named_before(form):
+    state = FormFiller().fill(form, ["我爸的身份证到期了", f"要换新的，他叫魏春生，身份证{FATHER}",
+                                     "我叫魏欣，是他女儿，电话13244596234"])
+    roles = by_role(state)
+    assert roles["subject"] == {**roles["subject"], "name": "魏春生", "id_number": FATHER}
+    assert roles["agent"]["name"] == "魏欣"
+
+
+def test_someone_elses_number_that_is_not_family_does_not_make_them_the_subject(form):
+    """A seller's ID (卖方) is not a relative's: the application stays the user's own."""
+    state = FormFiller().fill(form, [f"我叫张明，身份证{make_id()}，卖方身份证{SELLER}"])
+    assert next(f.value for f in state.fields if f.key == "applies_for") == "本人办理"
+    assert by_role(state)["subject"]["name"] == "张明"
