@@ -1,7 +1,7 @@
-"""GET /v1/stats from SQL aggregates: the same figures as counting every row in Python, on a real SQLite file."""
+"""GET /v1/stats from SQL aggregates: the same figures as counting every row in Python, on SQLite and on the run's real
+PostgreSQL."""
 from __future__ import annotations
 
-import os
 import random
 import statistics
 from collections import Counter
@@ -14,16 +14,12 @@ from api.routers.stats import usage_stats
 from daoban.settings import load_settings
 
 
-POSTGRES_URL = os.environ.get("DAOBAN_TEST_POSTGRES_URL")  # an empty database to run the same SQL on
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, tmp_path):
     settings = load_settings(data_dir=tmp_path)
-    if request.param == "postgresql":
-        if not POSTGRES_URL:
-            pytest.skip("set DAOBAN_TEST_POSTGRES_URL to run the aggregates on PostgreSQL too")
-        settings = settings.model_copy(update={"api": settings.api.model_copy(update={"database_url": POSTGRES_URL})})
+    if request.param == "postgresql":  # the run's real cluster (tests/conftest_services.py), a new database
+        url = request.getfixturevalue("postgres").new_database("stats")
+        settings = settings.model_copy(update={"api": settings.api.model_copy(update={"database_url": url})})
     engine = make_engine(settings)
     assert engine.dialect.name == request.param
     if request.param == "postgresql":  # a test database: start from empty tables
