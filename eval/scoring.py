@@ -103,18 +103,23 @@ def score_slots(expected: dict[str, str], reply: Reply) -> tuple[SlotScore, list
         # (so 出生日期 does not also judge the derived 申请人出生日期).
         matching = [f for f in fields if any(a == f.label or a == f.key for a in alternatives)] or \
                    [f for f in fields if any(a in f.label for a in alternatives)]
-        got = [f.value for f in matching if f.value]
-        if any(normalize_value(v) == normalize_value(want) for v in got):
-            score.true_positive += 1
-        elif got:
-            score.false_positive += 1
-            score.false_negative += 1
-            reasons.append(f"slot {pattern}: expected {want!r}, form holds {got[0]!r}")
-        else:
-            score.false_negative += 1
-            reasons.append(f"slot {pattern}: expected {want!r}, not filled" if matching
-                           else f"slot {pattern}: no form field with that label")
+        reason = _judge(score, [f.value for f in matching if f.value], want)
+        if reason:
+            reasons.append(f"slot {pattern}: expected {want!r}, "
+                           + (reason if matching else "no form field with that label"))
     return score, reasons
+
+
+def _judge(score: SlotScore, got: list[str], want: str) -> str | None:
+    """Count one expected value against what its fields hold; why it failed, or None."""
+    if any(normalize_value(v) == normalize_value(want) for v in got):
+        score.true_positive += 1
+        return None
+    score.false_negative += 1
+    if got:
+        score.false_positive += 1
+        return f"form holds {got[0]!r}"
+    return "not filled"
 
 
 # Which fields hold a person's fact: the attribute's field type, and for a name a text field keyed *name.
@@ -149,20 +154,12 @@ def score_people(people: dict, relation: str | None, reply: Reply) -> tuple[Slot
         roles = _person_roles(person, subject_role, relation)
         for attribute, want in facts.model_dump(exclude_none=True).items():
             matching = [f for f in fields if f.role in roles and _ATTRIBUTE_FIELD[attribute](f)]
-            got = [f.value for f in matching if f.value]
-            if any(normalize_value(v) == normalize_value(want) for v in got):
-                score.true_positive += 1
-            elif not matching:
+            if not matching:
                 score.unplaced += 1
                 if form is None:
                     score.false_negative += 1  # no form at all: nothing was placed
-            elif got:
-                score.false_positive += 1
-                score.false_negative += 1
-                reasons.append(f"{person} {attribute}: expected {want!r}, form holds {got[0]!r}")
-            else:
-                score.false_negative += 1
-                reasons.append(f"{person} {attribute}: expected {want!r}, not filled")
+            elif reason := _judge(score, [f.value for f in matching if f.value], want):
+                reasons.append(f"{person} {attribute}: expected {want!r}, {reason}")
     return score, reasons
 
 

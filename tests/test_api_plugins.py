@@ -275,7 +275,9 @@ def test_langchain_retriever_finds_the_right_guide_first(server):
     # built over an existing retriever, with a threshold: only strong matches
     strict = DaobanRetriever(retriever=retriever.retriever, k=5, score_threshold=0.9).invoke("公积金怎么提取")
     assert all(d.metadata["score"] >= 0.9 for d in strict) and strict[0].metadata["doc_id"] == WITHDRAWAL
-    assert DaobanRetriever(retriever=retriever.retriever, k=3, region="四川省").invoke("公积金怎么提取") == []
+    # another region's documents only (the test corpus has one 广安区 catalogue matter, no housing fund guide)
+    other = DaobanRetriever(retriever=retriever.retriever, k=3, region="四川省").invoke("公积金怎么提取")
+    assert all(d.metadata["region"].startswith("四川省") and d.metadata["doc_id"] != WITHDRAWAL for d in other)
 
 
 def test_guessing_keys_is_rate_limited_and_real_keys_still_work(server):
