@@ -34,9 +34,12 @@ def test_a_submitted_form_survives_sigkill(tmp_path):
         with server.client() as http:
             status = http.get(f"/v1/submissions/{receipt['receipt_no']}")
             assert status.status_code == 200
-            assert status.json() == {k: receipt[k] if k != "submitted_at" else status.json()[k]
-                                     for k in ("receipt_no", "status", "submitted_at", "scenario_title",
-                                               "departments", "promised_days")}
+            assert status.json() == {**{k: receipt[k] if k != "submitted_at" else status.json()[k]
+                                        for k in ("receipt_no", "status", "submitted_at", "scenario_title",
+                                                  "departments", "promised_days")},
+                                     "review_status": receipt["review"]["status"],
+                                     "corrections": [i["label"] for i in receipt["review"]["items"]
+                                                     if i["severity"] == "fix"]}
         # the agent's StatusLookup over the same database finds it too, and the values decrypt
         from api.db import SubmissionRow
         from api.runtime import Runtime
