@@ -7,7 +7,7 @@ import statistics
 from collections import Counter
 
 import pytest
-from sqlalchemy import inspect, insert, text
+from sqlalchemy import inspect, insert
 
 from api.db import Base, FeedbackRow, ReplyRow, SessionRow, SubmissionRow, make_engine, make_sessionmaker, new_id
 from api.routers.stats import usage_stats
