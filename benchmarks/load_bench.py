@@ -188,6 +188,10 @@ def start_server(tmp: Path, default_rate_limit: bool, workers: int = 1, extra_en
     else:
         corpus_root, which = make_corpus(tmp / "corpus"), "small test corpus (no index built under the data folder)"
     env = base_env(tmp, corpus_root, **(extra_env or {}))
+    if workers > 1:  # as `daoban serve --workers` starts them
+        from api.cli import WORKER_THREADS_ENV
+
+        env = {**WORKER_THREADS_ENV, **env}
     if default_rate_limit:
         env.pop("DAOBAN_API__RATE_LIMIT_PER_MINUTE", None)
     if corpus_root != settings.corpus_dir:
