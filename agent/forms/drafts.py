@@ -19,15 +19,15 @@ if TYPE_CHECKING:
     Guide = Scenario | MatterGuide
 
 
-def blank_form(guide: "Guide") -> FormState:
+def blank_form(guide: "Guide", filler: FormFiller) -> FormState:
     """The guide's form with nothing filled in: fields shown whatever the 情形; a field under a choice of the form
     itself (代办人 fields under 代他人办理) shown, not required, until the choice is made."""
-    return FormFiller().apply_edits(guide.application_form, _empty(guide), {})
+    return filler.apply_edits(guide.application_form, _empty(guide, filler), {})
 
 
-def _empty(guide: "Guide") -> FormState:
+def _empty(guide: "Guide", filler: FormFiller) -> FormState:
     form = guide.application_form
-    roles = FormFiller().roles
+    roles = filler.roles
     fields = [FormFieldValue(key=f.key, label=f.label, type=f.type, role=roles.of_field(f),
                              required=f.required)
               for f in form.fields if f.when is None]
@@ -41,13 +41,14 @@ class FormDrafts:
     def __init__(self, sessions: SessionStore, lock_for: Callable[[str], AbstractContextManager]):
         self.sessions = sessions
         self.lock_for = lock_for  # the assistant's per-session lock: a chat turn and an edit never interleave
+        self.filler = FormFiller()  # rules only: the user's own edits are validated, never read by an LLM
 
     def get(self, session_id: str, guide: "Guide") -> FormState:
         """The session's draft of the guide's form, else a blank one."""
         state = self.sessions.load(session_id)
         if state is not None and state.form is not None and state.form.form_id == guide.application_form.id:
             return state.form
-        return blank_form(guide)
+        return blank_form(guide, self.filler)
 
     def answers(self, session_id: str) -> dict[str, str]:
         """The session's 情形 answers (from chat)."""
@@ -60,10 +61,10 @@ class FormDrafts:
         with self.lock_for(session_id):
             state = self.sessions.load(session_id) or SessionState(session_id=session_id)
             form = state.form if state.form is not None and state.form.form_id == guide.application_form.id \
-                else blank_form(guide)
+                else blank_form(guide, self.filler)
             cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
             # 情形 answers come from chat; a session that never chatted keeps the form's own gating
             answers = state.answers if state.turns else None
-            state.form = FormFiller().apply_edits(guide.application_form, form, cleaned, answers=answers, today=today)
+            state.form = self.filler.apply_edits(guide.application_form, form, cleaned, answers=answers, today=today)
             self.sessions.save(state)
             return state.form
