@@ -199,10 +199,12 @@ class Normalizer:
     def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None,
                  english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None,
                  tokenizer: Tokenizer | None = None, wording: Wording | None = None,
-                 homophones: HomophoneReader | None = None):
+                 homophones: HomophoneReader | None = None,
+                 names: Callable[[str], list[tuple[int, int]]] | None = None):
         self.pinyin = pinyin
         self.wording = wording if wording is not None else Wording()
         self.homophones = homophones  # built from the corpus by its owner; None: homophones stay as written
+        self.names = names  # where people's names are (the form filler's reader); None: names stay in the search
         self.tokenizer = tokenizer or plain_tokenizer()  # the retriever's: its dictionary knows the corpus words
         # Bounds what is searched, tokenised and classified (the retriever's ``focus``); None: the whole message.
         self.focus = focus or (lambda text: text)
@@ -223,6 +225,8 @@ class Normalizer:
         numbers = [(f.start, f.end) for f in find_numbers(raw) if f.kind in _PERSONAL_KINDS]
         personal = bool(numbers or _NAME_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
+        if personal and self.names is not None:
+            numbers += self.names(raw)  # only read when values are there: LAC costs a few ms
         search_text = self.focus(self.plain(_without_values(raw, numbers)).text) if personal else focused
         return Message(raw=raw, text=text, tokens=self.tokenizer.tokenize(search_text or focused), has_personal_data=personal,
                        identifiers=bool(numbers),

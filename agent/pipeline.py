@@ -76,9 +76,10 @@ class Assistant:
         # the stages, in turn order
         tokenizer = getattr(retriever, "tokenizer", None)  # the retriever's: its dictionary knows the corpus words
         homophones = HomophoneReader(lambda: _service_words(corpus, retriever), lambda: _names(corpus), tokenizer)
+        self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s)
         self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus), tokenizer),
                                      focus=getattr(retriever, "focus", None), tokenizer=tokenizer,
-                                     homophones=homophones)
+                                     homophones=homophones, names=self.forms.filler.slot_extractor.name_spans)
         self.intent = IntentStep(classifier, self.runner)
         self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent)
         self.router = Router(corpus, retriever, self.normalizer)
@@ -86,7 +87,6 @@ class Assistant:
         self.responders = responder_table(self.words, status_lookup)
         self.no_match = NoMatchResponder(self.words)
         self.situations = SituationResolver()
-        self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s)
         self.composer = AnswerComposer(corpus)
         self.evidence = EvidenceFinder(self.normalizer.tokenizer)  # the retriever's, or jieba's own without one
         cold_budget = settings.llm.cold_prompt_tokens if settings.llm.backend == "local" else 0

@@ -128,3 +128,15 @@ def test_a_look_alike_that_names_no_service_is_out_of_scope(assistant):
     reply = assistant.handle("红烧肉怎么做才不腻？")
     assert reply.intent.name == "out_of_scope" and reply.route is None
     assert assistant.router.service_words(assistant.normalizer.run("社保卡上的芯片是哪家厂造的")) == ["社保卡"]
+
+
+def test_names_given_with_the_numbers_are_not_searched():
+    from agent.forms import SlotExtractor
+    from tests.conftest_prefill import make_id
+
+    text = f"办离婚手续，施海洋，{make_id('370202', '19850917', '619')}，18577737111"
+    plain = Normalizer().run(text)
+    read = Normalizer(names=SlotExtractor().name_spans).run(text)
+    assert "海洋" in plain.search_text  # 海洋 would pull 用海 titles
+    assert "海洋" not in read.search_text and "离婚" in read.search_text
+    assert read.raw == text  # forms still read everything

@@ -1,4 +1,4 @@
-"""The form filler's word files (agent/data/roles.yaml, options.yaml, form_words.yaml) and the role list
+"""The form filler's word files (agent/data/roles.yaml, options.yaml, form_words.yaml, surnames.yaml) and the role list
 (corpus/roles.yaml): each broken file names its file and line; declared field roles on the shipped forms are
 exactly what the filler infers from key and label; the corpus validator rejects an unknown role."""
 from __future__ import annotations
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from agent.forms.names import Surnames
 from agent.forms.roles import Roles
 from agent.forms.vocabulary import (DATA_DIR, Vocabulary, default_vocabulary, load_form_words, load_option_words,
                                     load_role_words)
-from corpus.datafile import DataFileError
+from corpus.datafile import DataFileError, load_data_file
 from corpus.loader import load_corpus
 from corpus.roles import ROLES_FILE, known_roles, load_role_list
 from corpus.schema import FormField
@@ -41,6 +42,11 @@ def test_shipped_files_load_and_every_role_is_known():
 
 
 ROLE_WORDS = DATA_DIR / "roles.yaml"
+SURNAMES = DATA_DIR / "surnames.yaml"
+
+
+def load_surnames(path: Path):
+    return load_data_file(path, Surnames)
 
 
 @pytest.mark.parametrize("source, starts, new, load, message", [
@@ -55,6 +61,8 @@ ROLE_WORDS = DATA_DIR / "roles.yaml"
     (DATA_DIR / "form_words.yaml", "money_cues:", "money_cues: [[资本", load_form_words, "YAML syntax error"),
     (ROLES_FILE, "mother:", "  mother: 7", load_role_list, "roles.mother: Input should be a valid string"),
     (ROLES_FILE, "mother:", "  Mother: 母亲", load_role_list, "roles.Mother.[key]: String should match pattern"),
+    (SURNAMES, "compound:", "compound: [欧阳, 王]", load_surnames, "a compound surname is two Chinese characters"),
+    (SURNAMES, "- 王李张", "  - 王李张A", load_surnames, "single.0: String should match pattern"),
 ])
 def test_a_broken_word_file_names_its_file_and_line(tmp_path, source, starts, new, load, message):
     where, error = _problems(tmp_path, source, starts, new, load)
@@ -91,6 +99,13 @@ def test_corpus_validate_rejects_an_unknown_role(tmp_path):
     write_doc(root / "test" / "scenarios" / "test-event.yaml", bad)
     problem, = [p for p in errors(validate_corpus(root)) if p.code == "unknown-role"]
     assert problem.field == "form.fields.0.role" and "landlord" in problem.message and problem.line > 1
+
+
+def test_a_surname_listed_twice_is_an_error(tmp_path):
+    copy_ = tmp_path / "surnames.yaml"
+    copy_.write_text(SURNAMES.read_text(encoding="utf-8").replace("- 王李张", "- 王李张王", 1), encoding="utf-8")
+    with pytest.raises(DataFileError, match="listed twice: 王"):
+        load_surnames(copy_)
 
 
 def test_vocabulary_is_read_once():

@@ -180,3 +180,28 @@ def test_a_named_thing_is_a_title_not_a_person():
     assert title.value == "青禾山居"
     assert by_type(extract_slots("我的名字叫唐雪", TODAY), "title") == []
     assert by_type(extract_slots("孩子名字是唐小雪", TODAY), "title") == []
+
+
+def test_a_name_right_before_its_number_needs_no_cue():
+    ident = make_id("370203", "19880415", "231")
+    for text, name in [(f"想挂失社保卡，傅晓鹏，身份证{ident}", "傅晓鹏"),  # 傅: a surname LAC may not know
+                       (f"补办结婚证 洪静 {ident}", "洪静"),
+                       (f"档案转到新单位，尚志远，电话 13905316688", "尚志远")]:
+        names = by_type(extract_slots(text, TODAY), "name")
+        assert [n.value for n in names] == [name], text
+        assert names[0].role is None  # alone in its clause: nobody's word (单位) before it makes it theirs
+
+
+def test_a_name_glued_to_the_person_word_before_it():
+    slots = extract_slots("孩子叫林可欣，我是她姥娘宫秀芝，电话15866231190", TODAY)
+    names = {n.value: n.role for n in by_type(slots, "name")}
+    # 我是她姥娘: the user applies as the guardian, and the name and phone after it are theirs
+    assert names == {"林可欣": "child", "宫秀芝": "guardian"}
+    assert by_type(slots, "phone")[0].role == "guardian"
+    seller = by_type(extract_slots("我是卖方文立群，电话15866231190", TODAY), "name")
+    assert [n.value for n in seller] == ["文立群"]  # not 方文立群: LAC's PER took the role word's last character
+
+
+def test_places_and_times_before_a_number_are_not_names():
+    for text in ["住在高新区，电话13905316688", "明天，电话13905316688", "要补办一下，手机号是13905316688"]:
+        assert by_type(extract_slots(text, TODAY), "name") == [], text

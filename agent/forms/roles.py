@@ -41,14 +41,10 @@ class Roles:
         """Role from the nearest cue before the value in its sentence, else a '…是孩子妈妈' after it.
         他/她 as the nearest cue refers back to the last person named before it."""
         lo = max(sentence_start(text, start), start - 60)
-        best = None
-        for m in self.cue_re.finditer(text, lo, start):
-            if any(a <= m.start() < b for a, b in taken):
-                continue  # a cue word inside another value (公司 in …有限公司) says nothing
-            best = m
-        after = re.match(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({self.cue_re.pattern})", text[end:end + 10])
+        best = self.nearest_cue(text, start, taken)
+        after = self.cue_after(text, end)
         if after:  # "张三是孩子爸爸" says more than a cue earlier in the sentence
-            return self.cues[after.group(1)]
+            return after
         pronoun = None
         for m in PRONOUN_RE.finditer(text, best.end() if best else lo, start):
             if not any(a <= m.start() < b for a, b in taken):
@@ -56,6 +52,19 @@ class Roles:
         if pronoun:
             return self.person_before(text, pronoun.start(), taken)
         return self.cues[best.group(0)] if best else None
+
+    def cue_after(self, text: str, end: int) -> str | None:
+        """The role in "…是孩子爸爸" right after a value."""
+        m = re.match(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({self.cue_re.pattern})", text[end:end + 10])
+        return self.cues[m.group(1)] if m else None
+
+    def nearest_cue(self, text: str, start: int, taken: list[tuple[int, int]]) -> re.Match | None:
+        """The last role cue before ``start`` in its sentence (at most 60 characters back)."""
+        best = None
+        for m in self.cue_re.finditer(text, max(sentence_start(text, start), start - 60), start):
+            if not any(a <= m.start() < b for a, b in taken):
+                best = m  # a cue word inside another value (公司 in …有限公司) says nothing
+        return best
 
     def person_before(self, text: str, pos: int, taken: list[tuple[int, int]]) -> str | None:
         """The role of the last person cue before ``pos`` (any sentence): whom 他/她 refers to."""

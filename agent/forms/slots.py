@@ -16,7 +16,7 @@ from agent.forms.lexer import Lexer, Token
 from agent.forms.names import looks_like_name
 from agent.forms.numbers import NumberReader
 from agent.forms.organisations import OrganisationReader
-from agent.forms.roles import Roles
+from agent.forms.roles import PERSON_VALUE_TYPES, Roles
 from agent.forms.vocabulary import Vocabulary, default_vocabulary
 from agent.zh.dates import DATE_PATTERNS
 from agent.zh.money import format_money, parse_money
@@ -46,6 +46,12 @@ class SlotExtractor:
         self.organisations = OrganisationReader(self.vocab.words, self.roles)
         self.money_cue = re.compile(alternation(self.vocab.words.money_cues))
         self._relation_patterns()
+        # Between a name and its number: "尚婉清，身份证…", "孩子雷诺，身份证号是…", "钮佳 370102…".
+        number_words = alternation(longest_first([*self.vocab.words.number_cues.id_number,
+                                                  *self.vocab.words.number_cues.phone, "号码", "号"]))
+        self.before_number_re = re.compile(rf"[\s，,、：:]*(?:(?:的)?(?:{number_words})(?:是|为)?[\s，,、：:]*)?$")
+        person_cues = [w for w, r in self.roles.cues.items() if r not in self.roles.not_persons]
+        self.cue_end_re = re.compile(rf"(?:{alternation(longest_first(person_cues))})$")
         # Each turn re-reads the session; a message's slots never change for the same day.
         self._cached = functools.lru_cache(maxsize=cache_size)(self._extract_tuple)
 
@@ -86,6 +92,10 @@ class SlotExtractor:
         """All slots in ``text``, in order of position. ``today`` anchors relative dates."""
         return list(self._cached(text, today or dt.date.today()))
 
+    def name_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where people's names are in ``text``: a name says nothing about the service asked for (施海洋 is not 用海)."""
+        return [(s.start, s.end) for s in self.extract(text) if s.type == "name"]
+
     def cache_clear(self) -> None:
         self._cached.cache_clear()
 
@@ -103,9 +113,28 @@ class SlotExtractor:
         self._dates(norm, today, found)
         self._money(norm, found)
         self._ints(norm, found)
-        for s in found.slots:
-            if s.role is None and s.type not in ("relation", "subject"):
-                s.role = self.roles.of_value(norm, s.start, s.end, [t for t in found.taken if t != (s.start, s.end)])
+        # "我是她奶奶曲金凤": the relative word that says who the user is makes their own values the applicant's.
+        said_of_me = {(s.start, s.end): s.value for s in found.slots if s.type == "relation"}
+        names: list[Slot] = []
+        for s in sorted(found.slots, key=lambda s: s.start):
+            if s.role is not None or s.type in ("relation", "subject"):
+                names += [s] if s.type == "name" else []
+                continue
+            taken = [t for t in found.taken if t != (s.start, s.end)]
+            cue = self.roles.nearest_cue(norm, s.start, taken)
+            s.role = self.roles.of_value(norm, s.start, s.end, taken)
+            if s.role == "relative" and cue:
+                s.role = said_of_me.get(cue.span(), s.role)
+            if s.type == "name":
+                if _starts_clause(norm, s.start) and not self.roles.cue_after(norm, s.end):
+                    s.role = None  # "…转到新单位，伍庆，身份证…": a name alone in its clause is a new person
+                names.append(s)
+            else:
+                # A value said after a name, with no role word between, is that person's (姓名，身份证，电话).
+                since = cue.end() if cue else sentence_start(norm, s.start)
+                named = [n for n in names if since <= n.start < s.start]
+                if named and s.type in PERSON_VALUE_TYPES:
+                    s.role = named[-1].role
         return tuple(sorted(found.slots, key=lambda s: s.start))
 
     # -- what the user says of themself -----------------------------------------------------------------
@@ -148,7 +177,12 @@ class SlotExtractor:
     def _names(self, text: str, tokens: list[Token], found: Found) -> None:
         cues = self.roles.cues
         for word, tag, a, b in tokens:
-            if tag == "PER" and looks_like_name(word, cues) and not found.overlaps((a, b)):
+            if tag != "PER":
+                continue
+            glued = [m.end() for m in self.roles.cue_re.finditer(text, max(0, a - 4), b) if m.start() < a < m.end()]
+            if glued:  # LAC took a role word's last character into the name (卖方|文建华 read as 方文建华)
+                a, word = glued[-1], text[glued[-1]:b]
+            if looks_like_name(word, cues) and not found.overlaps((a, b)):
                 found.add("name", word, a, b)
         # LAC misses some names; a cue like 我叫/名字是 plus a surname catches them.
         for m in _NAME_CUE.finditer(text):
@@ -161,6 +195,26 @@ class SlotExtractor:
                 ends_well = not nxt or not re.match(r"[\u4e00-\u9fa5]", nxt) or nxt in "，。,的是"
                 if looks_like_name(cand, cues) and ends_well and not found.overlaps((a, a + n)):
                     found.add("name", cand, a, a + n)
+                    break
+        self._names_beside_numbers(text, tokens, found)
+
+    def _names_beside_numbers(self, text: str, tokens: list[Token], found: Found) -> None:
+        """A name said right before its ID number or phone, with no 叫 (LAC misses rare surnames): alone in its
+        clause ("…，尚婉清，身份证…") or right after a person word ("孩子雷诺，…", "我是他爸爸雷鸣，电话…")."""
+        cues = self.roles.cues
+        numbers = [s for s in found.slots if s.type in ("id_number", "phone")]
+        for number in numbers:
+            gap = self.before_number_re.search(text, 0, number.start)
+            end = gap.start() if gap else number.start
+            for n in (3, 2, 4):
+                a = end - n
+                cand = text[max(a, 0):end]
+                if a < 0 or not looks_like_name(cand, cues) or found.overlaps((a, end)):
+                    continue
+                starts_clause = _starts_clause(text, a) or text[a - 1] in "：:"
+                after_cue = not starts_clause and self.cue_end_re.search(text, max(0, a - 6), a)
+                if (starts_clause or after_cue) and _one_word(tokens, a, end, glued_left=bool(after_cue)):
+                    found.add("name", cand, a, end)
                     break
 
     @staticmethod
@@ -220,6 +274,21 @@ class SlotExtractor:
             n = cn_int(m.group("num"))
             if n is not None:
                 found.add("int", str(n), a, b)
+
+
+def _starts_clause(text: str, at: int) -> bool:
+    return at == 0 or text[at - 1] in " \t，,。.；;！!？?、"
+
+
+def _one_word(tokens: list[Token], a: int, b: int, glued_left: bool = False) -> bool:
+    """No word of LAC's crosses the span's end (or its start, unless a person word is glued to it there: 奶奶曲|金凤),
+    and none in it is a place or a time (高新区, 明天). LAC's ORG is kept: it tags rare names so (雷诺)."""
+    for t in tokens:
+        if t.start < b < t.end or (not glued_left and t.start < a < t.end):
+            return False
+        if a < t.end and t.start < b and t.tag in ("LOC", "TIME"):
+            return False
+    return True
 
 
 @functools.cache
