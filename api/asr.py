@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import struct
 import time
 import wave
 
@@ -58,9 +59,12 @@ def clip_seconds(data: bytes, content_type: str | None, settings: ASRSettings) -
         raise ClipError(413, "audio_too_large", f"录音文件过大（上限 {settings.max_bytes // 1000} KB）")
     try:
         with wave.open(io.BytesIO(data)) as clip:
-            frames, rate = clip.getnframes(), clip.getframerate()
-    except (wave.Error, EOFError) as exc:
-        raise ClipError(422, "invalid_audio", f"不是有效的 WAV 录音（{exc}）") from None
+            rate, frame_bytes = clip.getframerate(), clip.getsampwidth() * clip.getnchannels()
+            # the frames really there: a header may claim more than was sent
+            frames = len(clip.readframes(clip.getnframes())) // max(1, frame_bytes)
+    except (wave.Error, EOFError, RuntimeError, ValueError, OverflowError, struct.error):
+        # what the standard library raises on a damaged header (a chunk size past the end: RuntimeError)
+        raise ClipError(422, "invalid_audio", "不是有效的 WAV 录音文件") from None
     if frames == 0 or rate <= 0:
         raise ClipError(422, "empty_audio", "录音是空的，请再说一遍")
     seconds = frames / rate

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from api.asr import ClipError, clip_seconds
 from conftest_api import HOTLINE_KEY, STAFF_KEY, api_server, new_session  # noqa: F401
 from conftest_asr import ASR_KEY, MAX_BYTES, MAX_SECONDS, RATE_LIMIT, TIMEOUT_S, voice_stack  # noqa: F401
+from daoban.settings import ASRSettings
 from scripted_asr import wav_bytes
 
 pytestmark = pytest.mark.slow
@@ -144,3 +148,32 @@ def test_clips_are_rate_limited_per_address(voice_stack):
         assert int(r.headers["Retry-After"]) >= 1
     with server.client() as http:  # another address is still served
         assert _post(http, new_session(http), wav_bytes(1.0)).status_code == 200
+
+
+_WAV = wav_bytes(0.5)
+
+
+@st.composite
+def _damaged_wav(draw) -> bytes:
+    """A real clip with a few bytes changed, cut short or lengthened: headers that lie in every way."""
+    data = bytearray(_WAV)
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, 63))
+        data[at] = draw(st.integers(0, 255))
+    return bytes(data[:draw(st.integers(0, len(data)))]) + draw(st.binary(max_size=64))
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.one_of(st.binary(max_size=256), _damaged_wav()),
+       content_type=st.one_of(st.sampled_from(["audio/wav", "audio/x-wav; codecs=1", "AUDIO/WAVE", "audio/ogg"]),
+                              st.text(max_size=24), st.none()))
+def test_any_upload_is_a_length_or_a_clear_refusal(data, content_type):
+    """Whatever bytes and type arrive, the check answers a length within the limits or a 4xx with a message,
+    never an exception of its own (which would be a 500)."""
+    limits = ASRSettings(max_bytes=20_000, max_seconds=4)
+    try:
+        seconds = clip_seconds(data, content_type, limits)
+    except ClipError as exc:
+        assert exc.status in (413, 415, 422) and exc.message
+    else:
+        assert 0 < seconds <= 4
