@@ -62,7 +62,7 @@ def test_without_an_asr_server_the_widget_shows_no_microphone(voice_page, api_se
     assert voice_page.get_by_role("button", name="语音输入").count() == 0
 
 
-def _record(page, stop_after_s: float | None, shot: str | None = None) -> None:
+def _record(page, stop_after_s: float | None, shot: str | None = None, wait_stopped: bool = True) -> None:
     """Click the microphone, see the recording state, and stop it by a second click (or let the limit stop it)."""
     mic = page.get_by_role("button", name="语音输入")
     mic.click()
@@ -70,13 +70,15 @@ def _record(page, stop_after_s: float | None, shot: str | None = None) -> None:
                            timeout=WAIT)
     status = page.locator(".dbw-voice[role=status]")
     assert "正在录音" in status.inner_text() and status.is_visible()
-    assert page.get_by_role("button", name="结束录音").count() == 1
+    assert page.get_by_role("button", name="语音输入", pressed=True).count() == 1  # a toggle, announced as pressed
     if shot:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / shot))
     if stop_after_s is not None:
         page.wait_for_timeout(stop_after_s * 1000)
-        page.get_by_role("button", name="结束录音").click()
+        page.get_by_role("button", name="语音输入", pressed=True).click()
+    if not wait_stopped:
+        return
     page.wait_for_function("() => document.querySelector('.dbw-mic').getAttribute('aria-pressed') === 'false'",
                            timeout=WAIT)
 
@@ -143,4 +145,18 @@ def test_an_asr_failure_is_told_and_typing_still_works(voice_page, voice_stack):
     finally:
         asr.status = 200
     assert page.locator(".dbw-input textarea").input_value() == ""
-    assert not page.get_by_role("button", name="语音输入").is_disabled()  # ready to try again
+    mic = page.get_by_role("button", name="语音输入")
+    assert mic.get_attribute("aria-disabled") == "false" and not mic.is_disabled()  # ready to try again
+
+
+def test_closing_the_window_ends_a_recording_without_sending_it(voice_page, voice_stack):
+    page, asr = voice_page, voice_stack.asr
+    _open_widget(page, voice_stack.server.url)
+    before = len(asr.uploads)
+    _record(page, stop_after_s=None, wait_stopped=False)
+    page.keyboard.press("Escape")  # closes the window
+    page.wait_for_function("() => document.querySelector('.dbw-mic').getAttribute('aria-pressed') === 'false'",
+                           timeout=WAIT)
+    page.wait_for_timeout(1500)  # time enough for an upload, were one made
+    assert len(asr.uploads) == before
+    assert page.locator(".dbw-panel").is_hidden()

@@ -482,7 +482,7 @@
   // every ASR server reads, and whose length the server checks exactly); never sent to the chat by itself.
   var VOICE_CSS = [
     ".dbw-mic { flex: none; width: 40px; height: 40px; border-radius: 50%; border: 1px solid var(--line); background: #fff; color: var(--b); cursor: pointer; display: inline-flex; align-items: center; justify-content: center; }",
-    ".dbw-mic:hover { border-color: var(--b); } .dbw-mic:disabled { opacity: .5; cursor: default; }",
+    ".dbw-mic:hover { border-color: var(--b); } .dbw-mic[aria-disabled=true] { opacity: .5; cursor: default; }",
     ".dbw-mic svg { width: 20px; height: 20px; }",
     ".dbw-mic[aria-pressed=true] { background: var(--bad); border-color: var(--bad); color: #fff; animation: dbwpulse 1.2s ease-in-out infinite; }",
     "@keyframes dbwpulse { 0%, 100% { box-shadow: 0 0 0 0 rgba(192,57,43,.45); } 50% { box-shadow: 0 0 0 7px rgba(192,57,43,0); } }",
@@ -511,18 +511,20 @@
     form.insertBefore(mic, send);
     form.parentNode.insertBefore(status, form);
     var rec = null, stream = null, chunks = [], timer = null, started = 0, cancelled = false;
+    var waiting = false;  // asking for the microphone, or transcribing: clicks wait (aria-disabled keeps the focus)
+    function wait(on) { waiting = on; mic.setAttribute("aria-disabled", on ? "true" : "false"); }
 
     function say(text, kind) {
       status.hidden = !text; status.className = "dbw-voice" + (kind ? " " + kind : "");
       status.textContent = text || "";
     }
-    function recording(on) {
+    function recording(on) {  // a toggle: its name stays, screen readers say pressed or not
       mic.setAttribute("aria-pressed", on ? "true" : "false");
-      mic.setAttribute("aria-label", on ? "结束录音" : "语音输入");
+      mic.title = on ? "结束录音" : "语音输入：点一下开始，再点一下结束";
     }
     function start() {
       cancelled = false;
-      mic.disabled = true;
+      wait(true);
       navigator.mediaDevices.getUserMedia({ audio: true }).then(function (s) {
         stream = s; chunks = [];
         rec = new MediaRecorder(s);
@@ -530,12 +532,12 @@
         rec.onstop = function () { finish(new Blob(chunks, { type: rec.mimeType || "audio/webm" })); };
         rec.start(250);
         started = Date.now();
-        mic.disabled = false; recording(true);
+        wait(false); recording(true);
         say("正在录音，说完再点一下麦克风结束（最长 " + cfg.max_seconds + " 秒）", "rec");
         status.appendChild(clock);
         tick(); timer = setInterval(tick, 200);
       }).catch(function (err) {
-        mic.disabled = false;
+        wait(false);
         say(err && err.name === "NotAllowedError" ? "没有麦克风权限：请在浏览器中允许使用麦克风，或直接输入文字" : "无法使用麦克风，请直接输入文字", "err");
       });
     }
@@ -554,7 +556,7 @@
     function finish(blob) {
       rec = null; stream = null;
       if (cancelled) return;
-      mic.disabled = true; say("正在识别…");
+      wait(true); say("正在识别…");
       toWav(blob, cfg.max_seconds).then(transcribe).then(function (text) {
         if (!text) { say("没有听清，请再说一遍，或直接输入文字", "err"); return; }
         // put in the box for the speaker to check and edit: never sent by itself
@@ -563,9 +565,9 @@
         input.focus(); input.setSelectionRange(input.value.length, input.value.length);
         say("已识别，请核对（可修改）后发送");
       }).catch(function (err) { say(err.message || "语音识别失败，请直接输入文字", "err"); })
-        .then(function () { mic.disabled = false; });
+        .then(function () { wait(false); });
     }
-    mic.addEventListener("click", function () { if (rec) stop(); else start(); });
+    mic.addEventListener("click", function () { if (waiting) return; if (rec) stop(); else start(); });
     closeBtn.addEventListener("click", cancel);  // closing the window ends a recording, it is not sent
     panel.addEventListener("keydown", function (e) { if (e.key === "Escape") cancel(); });
   }
