@@ -11,6 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agent.privacy import install_log_masking
 from api import errors, metrics
+from api.asr import Transcriber
 from api.db import DataDirError
 from api.deps import RateLimiter
 from api.logs import RequestIdMiddleware
@@ -20,7 +21,7 @@ from api.middleware import (
     SecurityHeadersMiddleware,
     UrlLimitMiddleware,
 )
-from api.routers import (admin, catalog, chat, dify, feedback, forms, health, hotline, openai_compat, pages,
+from api.routers import (admin, asr, catalog, chat, dify, feedback, forms, health, hotline, openai_compat, pages,
                          sessions, stats)
 from api.routers import metrics as metrics_route
 from api.routers.pages import STATIC
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
         start_expiry_sweeper(app.state.runtime, stop)
         yield
         stop.set()
+        if app.state.transcriber is not None:
+            app.state.transcriber.close()
         app.state.runtime.close()
         metrics.worker_exit()
 
@@ -58,16 +61,20 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
     app.state.failed_keys = RateLimiter(settings.api.failed_key_limit_per_minute, storage, "failed-key")
     app.state.integration_limiter = RateLimiter(settings.api.integration_rate_limit_per_minute, storage,
                                                 "integration")
+    # voice: the configured ASR server (none: POST /v1/asr answers 503, the widget hides its microphone)
+    app.state.transcriber = Transcriber(settings.asr) if settings.asr.base_url else None
+    app.state.asr_limiter = RateLimiter(settings.asr.rate_limit_per_minute, storage, "asr")
     errors.install(app)
     # Added inside out: the last one sees the request first.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes, timeout_s=settings.api.body_timeout_s)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes, timeout_s=settings.api.body_timeout_s,
+                       per_path={"/v1/asr": settings.asr.max_bytes + asr.FORM_OVERHEAD})
     app.add_middleware(CitizenCORSMiddleware, origins=settings.api.cors_origins)
     app.add_middleware(UrlLimitMiddleware, max_bytes=settings.api.max_url_bytes)
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.api.frame_ancestors)
     # X-Forwarded-For only from the configured proxies (none by default): a client cannot choose its address.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
     routers = [m.router for m in (health, metrics_route, chat, sessions, forms, feedback, catalog, stats, hotline,
-                                  admin, openai_compat, dify, pages)] + [catalog.v1]
+                                  admin, openai_compat, dify, pages, asr)] + [catalog.v1]
     for router in routers:
         app.include_router(router, responses=errors.COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

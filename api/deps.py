@@ -70,7 +70,7 @@ def key_role(request: Request, settings: Settings, key: str | None = None) -> st
     if role is None:
         wait = failures.check(client)
         if wait is not None:
-            _too_many(wait, "密钥错误次数过多")
+            too_many(wait, "密钥错误次数过多")
         return None
     return role
 
@@ -118,13 +118,14 @@ def integration_budget(key_dependency):
     def check(request: Request, key: str = Depends(key_dependency)) -> str:
         wait = request.app.state.integration_limiter.check(hashlib.sha256(key.encode()).hexdigest())
         if wait is not None:
-            _too_many(wait)
+            too_many(wait)
         return key
 
     return check
 
 
-def _too_many(wait: float, what: str = "请求过于频繁") -> None:
+def too_many(wait: float, what: str = "请求过于频繁") -> None:
+    """Raise 429 with Retry-After."""
     seconds = max(1, math.ceil(wait))
     raise ApiError(429, "rate_limited", f"{what}，请 {seconds} 秒后再试", headers={"Retry-After": str(seconds)})
 
@@ -162,4 +163,4 @@ def rate_limited(request: Request) -> None:
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = limiter.check(client_address(request))
     if wait is not None:
-        _too_many(wait)
+        too_many(wait)

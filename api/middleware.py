@@ -90,25 +90,28 @@ class SecurityHeadersMiddleware:
 
 
 class BodyLimitMiddleware:
-    """A body larger than the limit gets 413, and one that does not arrive whole in time gets 408."""
+    """A body larger than the limit gets 413, and one that does not arrive whole in time gets 408. ``per_path``
+    gives a path a limit of its own (a voice clip is larger than any JSON body)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 15.0):
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 15.0, per_path: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        self.per_path = per_path or {}
 
-    async def _reject(self, send: Send, path: str) -> None:
-        await send_json(send, 413, "payload_too_large", f"请求内容过大（上限 {self.max_bytes // 1000} KB）", path)
+    async def _reject(self, send: Send, path: str, limit: int) -> None:
+        await send_json(send, 413, "payload_too_large", f"请求内容过大（上限 {limit // 1000} KB）", path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.max_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    if int(value) > self.max_bytes:
-                        await self._reject(send, scope["path"])
+                    if int(value) > limit:
+                        await self._reject(send, scope["path"], limit)
                         return
                 except ValueError:
                     pass
@@ -128,8 +131,8 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(send, scope["path"])
+            if size > limit:
+                await self._reject(send, scope["path"], limit)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

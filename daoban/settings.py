@@ -129,6 +129,22 @@ class APISettings(BaseModel):
     metrics_token: str | None = None
 
 
+class ASRSettings(BaseModel):
+    """Speech to text for voice questions (POST /v1/asr): an OpenAI-compatible ``/audio/transcriptions`` server
+    (FunASR, SenseVoice or whisper.cpp in production). Unset base_url: no voice, the widget hides its microphone."""
+    base_url: str | None = Field(default=None, description="e.g. http://asr:8000/v1 (the path /audio/transcriptions "
+                                                           "is appended)")
+    model: str = "whisper-1"  # the name the server expects; most local servers ignore it
+    api_key: str | None = None
+    language: str | None = "zh"
+    # Clips are WAV (PCM): the widget sends 16 kHz mono 16-bit, 32 KB a second, so 1 MB holds the 30 s.
+    max_bytes: int = Field(default=1_000_000, ge=1_000, le=20_000_000)
+    max_seconds: float = Field(default=30.0, gt=0, le=300)
+    timeout_s: float = Field(default=15.0, gt=0)
+    # Clips per client address and minute (each costs the ASR server seconds), on top of the citizen limit.
+    rate_limit_per_minute: int = Field(default=12, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DAOBAN_", env_nested_delimiter="__", extra="ignore")
 
@@ -139,6 +155,7 @@ class Settings(BaseSettings):
     index: IndexSettings = IndexSettings()
     llm: LLMSettings = LLMSettings()
     api: APISettings = APISettings()
+    asr: ASRSettings = ASRSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

@@ -33,14 +33,17 @@ def test_every_route_answers_within_its_schema(api_server, tmp_path):
            # retrieval) with an integration key; reindex and corpus edits would rebuild the index
            "-H", f"X-API-Key: {STAFF_KEY}", "-H", f"Authorization: Bearer {INTEGRATION_KEY}",
            "--exclude-path", "/v1/admin/reindex",
-           "--exclude-path", "/v1/admin/sample-questions"]
+           "--exclude-path", "/v1/admin/sample-questions",
+           # this server has no ASR service: POST /v1/asr answers 503 by design (tests/test_api_asr.py walks its
+           # edges against a scripted one)
+           "--exclude-operation-id", "transcribe_v1_asr_post"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=MAX_SECONDS + 120, cwd=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     assert "operations" in out.lower() or "tested" in out.lower(), out[-2000:]
-    # every operation but the two excluded was tested, the plug-in routes among them, and answered 200 at times
+    # every operation but the three excluded was tested, the plug-in routes among them, and answered 200 at times
     ops = httpx.get(f"{api_server.url}/openapi.json").json()["paths"]
     assert {"/v1/chat/completions", "/retrieval"} <= set(ops)
-    assert f"Tested: {sum(len(o) for o in ops.values()) - 2}" in out, out[-2000:]
+    assert f"Tested: {sum(len(o) for o in ops.values()) - 3}" in out, out[-2000:]
     for path in ("/v1/chat/completions", "/retrieval"):
         assert f'"POST {path} HTTP/1.1" 200' in api_server.log(), path

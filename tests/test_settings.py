@@ -103,3 +103,15 @@ def test_serve_refuses_a_bad_file_in_one_line(config):
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "cannot start" in result.output and str(config) in result.output
+
+
+def test_the_asr_section_follows_the_same_precedence(config, monkeypatch):
+    config.write_text(TOML + '\n[asr]\nbase_url = "http://asr.internal:8000/v1"\nmax_seconds = 20\n', encoding="utf-8")
+    s = load_settings()
+    assert s.asr.base_url == "http://asr.internal:8000/v1" and s.asr.max_seconds == 20
+    assert s.asr.language == "zh"  # not in the file: the default
+    monkeypatch.setenv("DAOBAN_ASR__MAX_SECONDS", "10")
+    assert load_settings().asr.max_seconds == 10 and load_settings().asr.base_url == "http://asr.internal:8000/v1"
+    monkeypatch.setenv("DAOBAN_ASR__MAX_SECONDS", "-1")
+    with pytest.raises(ConfigError, match="asr.max_seconds"):
+        load_settings()

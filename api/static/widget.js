@@ -477,6 +477,157 @@
     box.focus(); scrollDown();
   }
 
+  // -- voice (一句话): microphone → POST /v1/asr → the transcript in the input box, to check, edit and send ------
+  // Shown only when the server has an ASR service. Recorded with MediaRecorder, sent as 16 kHz mono WAV (what
+  // every ASR server reads, and whose length the server checks exactly); never sent to the chat by itself.
+  var VOICE_CSS = [
+    ".dbw-mic { flex: none; width: 40px; height: 40px; border-radius: 50%; border: 1px solid var(--line); background: #fff; color: var(--b); cursor: pointer; display: inline-flex; align-items: center; justify-content: center; }",
+    ".dbw-mic:hover { border-color: var(--b); } .dbw-mic[aria-disabled=true] { opacity: .5; cursor: default; }",
+    ".dbw-mic svg { width: 20px; height: 20px; }",
+    ".dbw-mic[aria-pressed=true] { background: var(--bad); border-color: var(--bad); color: #fff; animation: dbwpulse 1.2s ease-in-out infinite; }",
+    "@keyframes dbwpulse { 0%, 100% { box-shadow: 0 0 0 0 rgba(192,57,43,.45); } 50% { box-shadow: 0 0 0 7px rgba(192,57,43,0); } }",
+    ".dbw-voice { font-size: 12.5px; color: var(--mut); padding: 6px 12px 0; background: #fff; border-top: 1px solid var(--line); }",
+    ".dbw-voice[hidden] { display: none; } .dbw-voice + .dbw-input { border-top: 0; }",
+    ".dbw-voice.rec { color: var(--bad); font-weight: 600; } .dbw-voice.rec::before { content: '● '; }",
+    ".dbw-voice.err { color: var(--bad); }"
+  ].join("\n");
+  var MIC_ICON = '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><rect x="9" y="2" width="6" height="12" rx="3"/><path d="M5 11a7 7 0 0 0 14 0M12 18v4M8 22h8"/></svg>';
+  var ASR_RATE = 16000;
+
+  function setupVoice() {
+    if (!window.MediaRecorder || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.OfflineAudioContext) return;
+    fetch(BASE + "/v1/asr").then(function (r) { return r.ok ? r.json() : null; }).then(function (cfg) {
+      if (cfg && cfg.available) addMic(cfg);
+    }).catch(function () { /* no voice: typing works as before */ });
+  }
+
+  function addMic(cfg) {
+    document.head.appendChild(el("style", { text: VOICE_CSS }));
+    var mic = el("button", { class: "dbw-mic", type: "button", "aria-pressed": "false", "aria-label": "语音输入", title: "语音输入：点一下开始，再点一下结束" });
+    mic.innerHTML = MIC_ICON;
+    var status = el("div", { class: "dbw-voice", role: "status", "aria-live": "polite", hidden: true });
+    var clock = el("span", { "aria-hidden": "true" });  // the seconds tick visibly; screen readers hear the state once
+    var form = input.closest("form");
+    form.insertBefore(mic, send);
+    form.parentNode.insertBefore(status, form);
+    var rec = null, stream = null, chunks = [], timer = null, started = 0, cancelled = false;
+    var waiting = false;  // asking for the microphone, or transcribing: clicks wait (aria-disabled keeps the focus)
+    function wait(on) { waiting = on; mic.setAttribute("aria-disabled", on ? "true" : "false"); }
+
+    function say(text, kind) {
+      status.hidden = !text; status.className = "dbw-voice" + (kind ? " " + kind : "");
+      status.textContent = text || "";
+    }
+    function recording(on) {  // a toggle: its name stays, screen readers say pressed or not
+      mic.setAttribute("aria-pressed", on ? "true" : "false");
+      mic.title = on ? "结束录音" : "语音输入：点一下开始，再点一下结束";
+    }
+    function start() {
+      cancelled = false;
+      wait(true);
+      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (s) {
+        stream = s; chunks = [];
+        rec = new MediaRecorder(s);
+        rec.ondataavailable = function (e) { if (e.data && e.data.size) chunks.push(e.data); };
+        rec.onstop = function () { finish(new Blob(chunks, { type: rec.mimeType || "audio/webm" })); };
+        rec.start(250);
+        started = Date.now();
+        wait(false); recording(true);
+        say("正在录音，说完再点一下麦克风结束（最长 " + cfg.max_seconds + " 秒）", "rec");
+        status.appendChild(clock);
+        tick(); timer = setInterval(tick, 200);
+      }).catch(function (err) {
+        wait(false);
+        say(err && err.name === "NotAllowedError" ? "没有麦克风权限：请在浏览器中允许使用麦克风，或直接输入文字" : "无法使用麦克风，请直接输入文字", "err");
+      });
+    }
+    function tick() {
+      var s = (Date.now() - started) / 1000;
+      if (s >= cfg.max_seconds) { stop(); return; }  // at the limit: stop and transcribe what was said
+      clock.textContent = " " + Math.floor(s) + " / " + cfg.max_seconds + " 秒";
+    }
+    function stop() {
+      clearInterval(timer); timer = null;
+      recording(false);
+      if (rec && rec.state !== "inactive") rec.stop();
+      if (stream) stream.getTracks().forEach(function (t) { t.stop(); });  // the browser's recording light goes off
+    }
+    function cancel() { if (rec && rec.state !== "inactive") { cancelled = true; stop(); say(""); } }
+    function finish(blob) {
+      rec = null; stream = null;
+      if (cancelled) return;
+      wait(true); say("正在识别…");
+      toWav(blob, cfg.max_seconds).then(transcribe).then(function (text) {
+        if (!text) { say("没有听清，请再说一遍，或直接输入文字", "err"); return; }
+        // put in the box for the speaker to check and edit: never sent by itself
+        input.value = input.value.trim() ? input.value.trim() + " " + text : text;
+        input.dispatchEvent(new Event("input"));
+        input.focus(); input.setSelectionRange(input.value.length, input.value.length);
+        say("已识别，请核对（可修改）后发送");
+      }).catch(function (err) { say(err.message || "语音识别失败，请直接输入文字", "err"); })
+        .then(function () { wait(false); });
+    }
+    mic.addEventListener("click", function () { if (waiting) return; if (rec) stop(); else start(); });
+    closeBtn.addEventListener("click", cancel);  // closing the window ends a recording, it is not sent
+    panel.addEventListener("keydown", function (e) { if (e.key === "Escape") cancel(); });
+  }
+
+  // The recording, decoded and resampled to 16 kHz mono, as 16-bit PCM WAV; cut at the limit.
+  function toWav(blob, maxSeconds) {
+    return blob.arrayBuffer().then(function (buf) {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      var ctx = new Ctx();
+      return ctx.decodeAudioData(buf).then(function (audio) { ctx.close(); return audio; },
+        function () { ctx.close(); throw new Error("没有录到声音，请再说一遍"); });
+    }).then(function (audio) {
+      var frames = Math.min(Math.ceil(audio.duration * ASR_RATE), Math.floor(maxSeconds * ASR_RATE));
+      if (frames < ASR_RATE / 10) throw new Error("录音太短，请再说一遍");
+      var off = new OfflineAudioContext(1, frames, ASR_RATE);
+      var src = off.createBufferSource();
+      src.buffer = audio; src.connect(off.destination); src.start();
+      return off.startRendering();
+    }).then(function (mono) {
+      var pcm = mono.getChannelData(0), view = new DataView(new ArrayBuffer(44 + pcm.length * 2));
+      function text(at, s) { for (var i = 0; i < s.length; i++) view.setUint8(at + i, s.charCodeAt(i)); }
+      text(0, "RIFF"); view.setUint32(4, 36 + pcm.length * 2, true); text(8, "WAVE"); text(12, "fmt ");
+      view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+      view.setUint32(24, ASR_RATE, true); view.setUint32(28, ASR_RATE * 2, true); view.setUint16(32, 2, true);
+      view.setUint16(34, 16, true); text(36, "data"); view.setUint32(40, pcm.length * 2, true);
+      for (var i = 0; i < pcm.length; i++) {
+        var v = Math.max(-1, Math.min(1, pcm[i]));
+        view.setInt16(44 + i * 2, v < 0 ? v * 0x8000 : v * 0x7fff, true);
+      }
+      return new Blob([view], { type: "audio/wav" });
+    });
+  }
+
+  // A clip belongs to a session (the server issues it, with its secret, as the chat does).
+  function ensureSession() {
+    if (sessionId && sessionToken) return Promise.resolve();
+    var body = { channel: "web" };
+    if (REGION) body.region = REGION;
+    return fetch(BASE + "/v1/sessions", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+      .then(function (r) { if (!r.ok) throw new Error("网络异常，请稍后再试"); return r.json(); })
+      .then(function (s) { setSession(s.session_id, s.session_token); });
+  }
+
+  function transcribe(wav, retried) {
+    return ensureSession().then(function () {
+      var fd = new FormData();
+      fd.append("file", wav, "voice.wav");
+      fd.append("session_id", sessionId);
+      return fetch(BASE + "/v1/asr", { method: "POST", headers: { "X-Session-Token": sessionToken }, body: fd });
+    }).then(function (r) {
+      if (r.status === 403 && !retried) { forgetSession(); return transcribe(wav, true); }  // the session ended
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        if (!r.ok) throw new Error(b.message || "语音识别失败（" + r.status + "），请直接输入文字");
+        return b.text;
+      });
+    });
+  }
+
+  setupVoice();
+
   if (script && script.dataset.open === "true") open();
   window.daobanWidget = { open: open, close: close, ask: function (t) { open(); ask(t); } };
 })();
