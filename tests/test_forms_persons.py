@@ -54,3 +54,16 @@ def test_someone_elses_number_that_is_not_family_does_not_make_them_the_subject(
     state = FormFiller().fill(form, [f"我叫张明，身份证{make_id()}，卖方身份证{SELLER}"])
     assert next(f.value for f in state.fields if f.key == "applies_for") == "本人办理"
     assert by_role(state)["subject"]["name"] == "张明"
+
+
+@pytest.mark.parametrize("texts", [
+    [f"身份证快到期了要换，蒋文博，身份证{FATHER}，电话13562218890"],  # no 我叫: a name alone before its number
+    [f"换身份证，材料寄到单位，蒋文博，身份证{FATHER}"],  # 单位 before the name is not whose the name is
+])
+def test_values_said_with_no_person_word_are_the_applicants_own(form, texts):
+    """The form's 公民身份号码 shares fewer words with "身份证" than 代办人身份证号 does; that is no reason to make
+    the user their own 代办人: words that only say what a number is tell no field from another."""
+    state = FormFiller().fill(form, texts)
+    roles = by_role(state)
+    assert roles["subject"]["name"] == "蒋文博" and roles["subject"]["id_number"] == FATHER
+    assert "agent" not in roles

@@ -74,6 +74,11 @@ class Matcher:
         self.correction = re.compile(alternation(words.correction_cues))
         self.generic_surfaces = frozenset(vocab.options.generic)
         self.cues_longest = longest_first(roles.cues)
+        # The words that only say what a number is (身份证号, 电话): every field of that type has them, so they
+        # tell no one's field from another's (代办人身份证号 is not closer to "身份证…" than 公民身份号码).
+        cues = words.number_cues
+        self.type_words = {kind: frozenset().union(*(bigrams(w) for w in ws))
+                           for kind, ws in (("id_number", cues.id_number), ("phone", cues.phone))}
 
     # -- choosing ---------------------------------------------------------------------------------------
 
@@ -150,7 +155,8 @@ class Matcher:
             froles = (turn.subject, *(r for r in froles if r not in ("applicant", SUBJECT)))
         if slot.type in _ROLELESS_SLOT_TYPES:
             froles, srole = (), None  # a USCC, company name, amount or count is matched by label words only
-        overlap = len(self.labels.words(f) & bigrams(_around(turn, slot)))
+        overlap = len(self.labels.words(f) & bigrams(_around(turn, slot))
+                      - (self.type_words.get(slot.type, frozenset()) if f.type == slot.type else frozenset()))
         if slot.type == "title" and not set(re.sub(r"[的名字称叫是为：:\s]", "", slot.context)) & set(title_words(f)):
             return None  # "旅馆名字叫…" fills 旅馆名称, not 项目名称
         if slot.type in ("int", "money") and not overlap and not self._counts_here(f, slot, turn, asking, kind):

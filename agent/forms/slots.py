@@ -126,8 +126,9 @@ class SlotExtractor:
             if s.role == "relative" and cue:
                 s.role = said_of_me.get(cue.span(), s.role)
             if s.type == "name":
-                if _starts_clause(norm, s.start) and not self.roles.cue_after(norm, s.end):
-                    s.role = None  # "…转到新单位，伍庆，身份证…": a name alone in its clause is a new person
+                if s.role != "applicant" and _starts_clause(norm, s.start) and not self.roles.cue_after(norm, s.end):
+                    # "…转到新单位，伍庆，身份证…": a name alone in its clause is not the body or relative said before
+                    s.role = None
                 names.append(s)
             else:
                 # A value said after a name, with no role word between, is that person's (姓名，身份证，电话).
