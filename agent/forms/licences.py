@@ -76,7 +76,7 @@ class DemoLicences:
                 licence = Licence.model_validate(signed.record)
             except ValidationError:
                 continue
-            if hmac.compare_digest(sign(key, signed.record), signed.signature):
+            if hmac.compare_digest(sign(self.key, signed.record), signed.signature):
                 self._by_holder.setdefault(licence.holder_id, []).append(licence)
 
     def assertion(self, identity: VerifiedIdentity, ttl_s: int = 600, now: float | None = None,
