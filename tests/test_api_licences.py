@@ -94,8 +94,10 @@ def test_an_attached_identity_fills_and_marks_the_certified_fields(http):
     assert got["subject_name"]["value"] == ZHOU.name and got["subject_name"]["source"] == "e_license"
     assert got["subject_phone"]["source"] == "conversation"  # no licence certifies a phone
     assert "subject_id_number" not in reply["form"]["missing"] and "subject_name" not in reply["form"]["missing"]
-    # 免提交: the materials naming the licence behind a certified field
-    assert reply["form"]["exempt_materials"] and all("居民身份证" in m for m in reply["form"]["exempt_materials"])
+    # 免提交: the materials naming the licence behind a certified field (住址 from the 户口簿), not the old card itself
+    assert got["hukou_address"]["source"] == "e_license"
+    assert "居民户口簿" in reply["form"]["exempt_materials"]
+    assert not any("原居民身份证" in m for m in reply["form"]["exempt_materials"])
     assert "电子证照" in reply["answer"]
     # read back: the same draft, the same marks; the pre-review takes the certified values as verified
     form = http.get(f"/v1/forms/{FORM}", params={"session_id": sid}, headers=auth).json()
@@ -229,6 +231,50 @@ def test_nothing_of_an_identity_reaches_the_database_in_clear_or_the_log(http, s
     sid, auth, assertion = _signed_in(http)
     _chat(http, sid, auth, "我要申请居民身份证换领")
     stored, log = server.all_text(), server.log()
-    for secret in (ZHOU.id_number, assertion, assertion.partition(".")[0], "泉城路88号"):
+    for secret in (ZHOU.id_number, ZHOU.name, assertion, assertion.partition(".")[0], "泉城路88号"):
         assert secret not in stored and secret not in log
     assert "identity attached" in log
+
+
+# -- the widget, in headless Chromium (the same server: no extra start) -----------------------------------------
+
+@pytest.mark.browser
+def test_the_widget_fills_a_form_from_the_demo_login_and_marks_it(server):
+    from test_pages_browser import ARGS, CHROMIUM, SHOTS, WAIT, _wait_answer
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.url + "/")
+        page.get_by_role("button", name="打开一件事智能导办").click()
+        _wait_answer(page, 1)
+        page.locator(".dbw-input textarea").fill("我要申请居民身份证换领，电话13912345678")
+        page.keyboard.press("Enter")
+        _wait_answer(page, 2)
+        form = page.locator(f'.dbw-form[data-form="{FORM}"]')
+        form.get_by_role("button", name="用电子证照填写").click(timeout=WAIT)
+        form.get_by_label("演示办事人").select_option(label="周明远（演示）", timeout=WAIT)
+        form.get_by_role("button", name="演示登录").click()
+        id_row = page.locator(f'.dbw-form[data-form="{FORM}"] .dbw-field[data-key="subject_id_number"]')
+        id_row.locator(".dbw-cert").wait_for(timeout=WAIT)
+        assert "居民身份证" in id_row.locator(".dbw-cert").inner_text()
+        box = id_row.locator("input")
+        assert box.input_value() == ZHOU.id_number and box.evaluate("el => el.readOnly")
+        form = page.locator(f'.dbw-form[data-form="{FORM}"]')
+        assert form.get_by_role("button", name="用电子证照填写").count() == 0
+        assert "免提交" in form.locator(".dbw-notes").inner_text()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        form.screenshot(path=str(SHOTS / "widget-licences.png"))
+        # changing a certified value is the user's choice: the mark goes
+        name_row = form.locator('.dbw-field[data-key="subject_name"]')
+        name_row.locator(".dbw-link").click()
+        name_row.locator("input").fill("周明远乙")
+        name_row.locator("input").press("Tab")
+        name_row.locator(".dbw-cert").wait_for(state="detached", timeout=WAIT)
+        assert name_row.get_attribute("data-source") == "user"
+        browser.close()
+        assert not errors, errors

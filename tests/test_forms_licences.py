@@ -97,7 +97,9 @@ def test_choosing_to_apply_for_someone_else_moves_the_speaker_from_the_subject_t
     own = apply_licences(guide, state, _held(demo, ZHOU))
     got = {f.key: f for f in own.fields}
     assert got["subject_id_number"].value == ZHOU.id_number and got["subject_id_number"].licence == "居民身份证"
-    assert own.exempt_materials and all("居民身份证" in m for m in own.exempt_materials)
+    assert got["hukou_address"].value == "济南市历下区泉城路88号" and got["hukou_address"].licence == "户口簿"
+    # the 户口簿 behind 住址（户籍地址） covers the 居民户口簿; the old card itself is still handed in
+    assert own.exempt_materials == ["居民户口簿", "居民户口簿（已完成信息变更）"]
     other = filler.apply_edits(form, own, {"applies_for": "代他人办理"}, today=TODAY)
     other = apply_licences(guide, other, _held(demo, ZHOU), previous=own)
     got = {f.key: f for f in other.fields}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -179,11 +180,14 @@ def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
         if spec is None or field.source == "user" or field.key in state.licence_declined:
             fields.append(field)
             continue
-        pool = own if field.role in roles else theirs if field.role == state.subject_role else []
-        # The licence the field names, else any of the person's (a name is on the 居民身份证); a company's fields
-        # come from its own licence (营业执照), a person's from theirs.
-        pool = [lc for lc in pool if ("uscc" in lc.values) == (field.role == "company")]
-        named = [lc for lc in pool if lc.licence == spec.e_license] if spec.e_license else pool
+        # A field with no role that the form says a licence fills (住址（户籍地址）: 居民户口簿) is the subject's.
+        role = field.role or (state.subject_role if spec.e_license else None)
+        pool = own if role in roles else theirs if role == state.subject_role else []
+        # The licence the field names (the platform may word it shorter: 户口簿 for 居民户口簿), else any of the
+        # person's (a name is on the 居民身份证); a company's fields come from its own licence (营业执照).
+        pool = [lc for lc in pool if ("uscc" in lc.values) == (role == "company")]
+        named = [lc for lc in pool if lc.licence in spec.e_license or spec.e_license in lc.licence] \
+            if spec.e_license else pool
         found = next(((v, lc.licence) for lc in named if (v := _certified(field, lc))), None)
         if found:
             value, licence = found
@@ -204,13 +208,24 @@ def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
         "conflicts": [c for k, c in conflicts.items() if k in certified]})
 
 
-def covered_materials(form: Form, state: FormState, materials: list[str]) -> list[str]:
+def covered_materials(form: Form, state: FormState, materials: list[str],
+                      handed_in: list[str] | None = None) -> list[str]:
     """The materials (by name) an electronic licence behind a certified field covers (免提交): the form declares
-    which licence can fill a field (``e_license``), and a material naming that licence need not be brought."""
+    which licence can fill a field (``e_license``), and a material naming that licence need not be brought, unless
+    it is the card itself, handed in (``handed_in`` prefixes, form_words.yaml: 原居民身份证)."""
     values = {f.key: f for f in state.fields}
     kinds = {spec.e_license for spec in form.fields if spec.e_license and spec.key in values
              and values[spec.key].source == SOURCE_LICENCE and values[spec.key].valid}
-    return [m for m in materials if any(kind in m for kind in kinds)]
+    prefixes = _handed_in() if handed_in is None else handed_in
+    return [m for m in materials
+            if any(kind in m and not any(p + kind in m for p in prefixes) for kind in kinds)]
+
+
+@functools.cache
+def _handed_in() -> tuple[str, ...]:
+    from agent.forms.vocabulary import load_form_words
+
+    return tuple(load_form_words().review.handed_in_prefixes)
 
 
 def decline(state: FormState, keys: list[str]) -> FormState:

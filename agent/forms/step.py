@@ -101,7 +101,9 @@ class FormStep:
             for f in filled:
                 flag = "" if f.valid else f"（{f.error or '格式有误，请核对'}）"
                 if f.source == SOURCE_LICENCE:
-                    flag = f"（已由电子证照{f.licence or ''}核验）"
+                    # the user never said it: their transcript (kept masked by patterns) gets it masked here
+                    lines.append(f"- {f.label}：{masked_value(f)}（已由电子证照{f.licence or ''}核验）")
+                    continue
                 lines.append(f"- {f.label}：{f.value}{flag}")
         for conflict in form.conflicts:
             lines.append(f"注意：{conflict.message}。")
