@@ -283,3 +283,13 @@ def load_provider(settings) -> "DemoLicences | object | None":
     if missing:
         raise TypeError(f"licences.provider {conf.provider} has no {' / '.join(missing)} method")
     return provider
+
+
+def mask_certified(form: FormState) -> FormState:
+    """The draft as someone other than the verified person sees it (a hotline agent): certified values masked,
+    since they tell who signed in."""
+    from agent.forms.text import masked_value
+
+    return form.model_copy(update={"fields": [
+        f.model_copy(update={"value": masked_value(f)}) if f.source == SOURCE_LICENCE and f.value else f
+        for f in form.fields]})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from agent.forms.licences import HeldLicences
+from agent.forms.licences import HeldLicences, mask_certified
+from agent.reply import FormState
 from api.db import MessageRow, SessionRow, as_utc
 from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
@@ -41,14 +42,19 @@ def session_view(rt: Runtime, session_id: str, holder: bool = False) -> SessionV
     held = state.get("identity") if state else None
     if state is not None:
         state = {k: v for k, v in state.items() if k not in PRIVATE_STATE}
-    identity = None
+    identity, forms, reply = None, session_drafts(rt, session_id), last[1] if last else None
     if holder and held:
         from api.routers.identity import identity_view
 
         identity = identity_view(HeldLicences.model_validate(held))
+    elif held:  # a hotline or staff key: the values the licences certified would tell who signed in
+        forms = [mask_certified(f) for f in forms]
+        if reply is not None and reply.form is not None:
+            reply = reply.model_copy(update={"form": mask_certified(reply.form)})
+        if state is not None and state.get("form"):
+            state["form"] = mask_certified(FormState.model_validate(state["form"])).model_dump(mode="json")
     return SessionView(session_id=session_id, channel=channel, region=region, messages=messages,
-                       state=state, forms=session_drafts(rt, session_id),
-                       last_reply=last[1] if last else None, identity=identity)
+                       state=state, forms=forms, last_reply=reply, identity=identity)
 
 
 class NewSessionRequest(Wire):
