@@ -12,7 +12,7 @@ import time
 from contextlib import AbstractContextManager
 from typing import Callable, Protocol
 
-from agent.forms.licences import HeldLicences, Licence, VerifiedIdentity
+from agent.forms.licences import SOURCE_LICENCE, HeldLicences, Licence, VerifiedIdentity
 from agent.session import LoginNonce, SessionState, SessionStore
 
 
@@ -55,7 +55,10 @@ class SessionIdentities:
         person than the one already signed in."""
         with self.lock_for(session_id):
             state = self.sessions.load(session_id) or SessionState(session_id=session_id)
-            identity = self.provider.verify(assertion)
+            try:
+                identity = self.provider.verify(assertion)
+            except Exception as exc:  # noqa: BLE001 - a city's adapter that cannot reach its key server
+                raise IdentityRejected(503, "licences_unavailable", "统一身份认证服务暂时不可用，请稍后再试") from exc
             if identity is None:
                 raise IdentityRejected(422, "assertion_invalid", "身份凭证无效或已过期，请重新登录后再试")
             pending = state.login_nonce
@@ -83,8 +86,6 @@ class SessionIdentities:
                 return False
             state.identity = None
             if state.form is not None:
-                from agent.forms.licences import SOURCE_LICENCE
-
                 fields = [f.model_copy(update={"value": None, "source": None, "licence": None})
                           if f.source == SOURCE_LICENCE else f for f in state.form.fields]
                 missing = state.form.missing + [f.key for f in fields if f.required and not f.value
