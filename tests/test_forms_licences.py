@@ -195,3 +195,20 @@ def test_the_provider_is_chosen_by_settings():
     assert isinstance(city, DemoLicences) and len(city.licences(ZHOU)) == 3
     with pytest.raises(TypeError):
         load_provider(load_settings(licences={"provider": "collections:OrderedDict"}))  # neither method
+
+
+def test_the_pre_review_takes_certified_values_as_verified_and_flags_the_typed_one(demo):
+    guide = _id_card_guide()
+    form, filler = guide.application_form, FormFiller()
+    state = filler.fill(form, ["我要申请居民身份证换领"], guide_id=guide.id, today=TODAY, guide_kind="matter")
+    state = apply_licences(guide, state, _held(demo, ZHOU))
+    assert {f.key: f.source for f in state.fields}["subject_birth_date"] == "e_license"
+    # the user types another (valid) ID number over the certified one: its birth date disagrees with the licence's
+    typed = filler.apply_edits(form, state, {"subject_id_number": make_id("370102", "19870101", "012")}, today=TODAY)
+    from agent.forms.licences import decline
+
+    typed = apply_licences(guide, typed, _held(demo, ZHOU), previous=decline(state, ["subject_id_number"]))
+    result = PreReviewer(load_form_words().review).review(form, typed, guide, {}, today=TODAY)
+    flagged = {i.key for i in result.fixes}
+    assert "subject_id_number" in flagged and "subject_birth_date" not in flagged
+    assert "subject_birth_date" in result.certified and "subject_id_number" not in result.certified
