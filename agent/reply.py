@@ -55,6 +55,17 @@ class FormFieldValue(BaseModel):
     required: bool = False
     role: str | None = Field(default=None, description="whose value it is (corpus/roles.yaml): the field's declared "
                              "role, else the one its key or label gives; subject is the person the application is for")
+    licence: str | None = Field(default=None, description="source e_license: the electronic licence (居民身份证, "
+                                "营业执照...) that certifies the value (免填写); gone once the user edits it")
+
+
+class FieldConflict(BaseModel):
+    """A value said in the conversation that a certified value replaced: reported, never silently dropped."""
+
+    key: str
+    label: str
+    said: str
+    message: str
 
 
 class FormState(BaseModel):
@@ -67,7 +78,12 @@ class FormState(BaseModel):
                               "for: the fields with this role are theirs")
     fields: list[FormFieldValue]
     missing: list[str] = Field(default_factory=list)
-    subject_role: str = "subject"  # the field role that holds the person the application is for
+    conflicts: list[FieldConflict] = Field(default_factory=list, description="values said in the conversation that "
+                                           "the electronic licences contradict (the certified value is filled)")
+    licence_declined: list[str] = Field(default_factory=list, description="fields the user took over from the "
+                                        "licences (edited or cleared): never filled from them again")
+    exempt_materials: list[str] = Field(default_factory=list, description="materials the electronic licences "
+                                        "behind certified fields cover (免提交)")
 
     @computed_field(description="deprecated: the guide's id (guide_id), kept for clients of scenario-only forms")
     @property

@@ -12,6 +12,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from agent.forms.licences import HeldLicences
 from agent.reply import ClarifyOption, FormState, Route
 
 
@@ -32,6 +33,13 @@ class Turn(BaseModel):
     summary: str | None = None  # for the assistant: intent / route of the reply
 
 
+class LoginNonce(BaseModel):
+    """The nonce a session asked the city's login to sign into its identity assertion: used once, then gone."""
+
+    value: str
+    expires_at: float
+
+
 class SessionState(BaseModel):
     session_id: str
     region: str | None = None
@@ -41,6 +49,9 @@ class SessionState(BaseModel):
     form: FormState | None = None
     turns: list[Turn] = Field(default_factory=list)
     failures: int = Field(default=0, description="consecutive turns we could not help with")
+    # The verified identity (统一身份认证) and its electronic licences: personal data, only in this encrypted state.
+    identity: HeldLicences | None = None
+    login_nonce: LoginNonce | None = None
     updated_at: float = Field(default_factory=time.time)
 
     def user_texts(self, route_id: str | None = None) -> list[str]:

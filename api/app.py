@@ -21,8 +21,8 @@ from api.middleware import (
     SecurityHeadersMiddleware,
     UrlLimitMiddleware,
 )
-from api.routers import (admin, asr, catalog, chat, dify, feedback, forms, health, hotline, openai_compat, pages,
-                         sessions, stats)
+from api.routers import (admin, asr, catalog, chat, dify, feedback, forms, health, hotline, identity, openai_compat,
+                         pages, sessions, stats)
 from api.routers import metrics as metrics_route
 from api.routers.pages import STATIC
 from api.runtime import Runtime
@@ -73,8 +73,8 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.api.frame_ancestors)
     # X-Forwarded-For only from the configured proxies (none by default): a client cannot choose its address.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
-    routers = [m.router for m in (health, metrics_route, chat, sessions, forms, feedback, catalog, stats, hotline,
-                                  admin, openai_compat, dify, pages, asr)] + [catalog.v1]
+    routers = [m.router for m in (health, metrics_route, chat, sessions, identity, forms, feedback, catalog, stats,
+                                  hotline, admin, openai_compat, dify, pages, asr)] + [catalog.v1]
     for router in routers:
         app.include_router(router, responses=errors.COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 from agent.forms.drafts import FormDrafts
+from agent.forms.identity import SessionIdentities
+from agent.forms.licences import load_provider
 from api import metrics
 from api.crypto import Vault, load_key
 from api.db import as_utc, database_url, make_engine, make_sessionmaker, sqlite_path, utcnow
@@ -40,6 +42,10 @@ class Runtime:
         self.status_lookup = SQLStatusLookup(self.db)
         # Form drafts live in the session state; the assistant's FormDrafts serves once it is loaded.
         self._drafts = FormDrafts(self.session_store, self.turn_locks)
+        # 免填写 / 免提交: the city's login and licence platform (licences.provider); None when not configured.
+        self.licences = load_provider(settings)
+        self.identities = SessionIdentities(self.session_store, self.turn_locks, self.licences,
+                                            settings.licences.nonce_ttl_s) if self.licences is not None else None
         self.retriever = None
         self.assistant = None
         self.load_error: str | None = None

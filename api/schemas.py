@@ -48,6 +48,8 @@ class SessionView(BaseModel):
     state: dict[str, Any] | None = Field(default=None, description="the agent's SessionState")
     forms: list[FormState] = Field(default_factory=list, description="form drafts of this session")
     last_reply: Reply | None = None
+    identity: "IdentityView | None" = Field(default=None, description="the verified identity, masked: to the "
+                                            "session's secret holder only")
 
 
 class FormUpdate(Wire):
@@ -378,3 +380,48 @@ class EnrichReview(BaseModel):
     status: str
     keywords: list[str]
     questions: list[str]
+
+
+class IdentityView(BaseModel):
+    """The session's verified identity as its holder sees it: masked, with the kinds of licence it may use."""
+
+    provider: str
+    name_masked: str
+    id_number_masked: str
+    licences: list[str] = Field(description="kinds of electronic licence on file (居民身份证, 营业执照...)")
+    verified_at: dt.datetime
+
+
+class IdentityRequest(Wire):
+    assertion: str = Field(min_length=1, max_length=8192, description="the signed assertion of the city's login, "
+                           "made for this session's login nonce")
+
+
+class IdentityAttached(BaseModel):
+    identity: IdentityView
+    form: FormState | None = Field(default=None, description="the session's open draft, refilled from the licences")
+
+
+class LoginNonceView(BaseModel):
+    nonce: str = Field(description="sign it into the identity assertion (the portal's login does)")
+    expires_at: dt.datetime
+
+
+class LicencesInfo(BaseModel):
+    enabled: bool = Field(description="a licence platform is configured: the widget offers 用电子证照填写")
+    demo: bool = Field(description="the demo platform (sample people, a public key): never in production")
+
+
+class DemoPerson(BaseModel):
+    index: int
+    name: str
+
+
+class DemoLoginRequest(Wire):
+    person: int = Field(ge=0, le=99)
+    nonce: str = Field(min_length=8, max_length=128)
+
+
+class DemoAssertion(BaseModel):
+    assertion: str
+SessionView.model_rebuild()

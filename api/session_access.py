@@ -41,10 +41,11 @@ def _live_row(rt: Runtime, session_id: str) -> SessionRow | None:
     return row
 
 
-def _require_holder(rt: Runtime, request: Request, session_id: str, row: SessionRow | None) -> None:
-    """403 unless the request holds this live session's secret or a hotline/staff key. One answer for an
-    unknown, expired or foreign id, so the endpoint tells a stranger nothing."""
-    if key_role(request, rt.settings) in ("hotline", "staff"):  # their keys keep their access
+def _require_holder(rt: Runtime, request: Request, session_id: str, row: SessionRow | None,
+                    keys: bool = True) -> None:
+    """403 unless the request holds this live session's secret or (``keys``) a hotline/staff key. One answer for
+    an unknown, expired or foreign id, so the endpoint tells a stranger nothing."""
+    if keys and key_role(request, rt.settings) in ("hotline", "staff"):  # their keys keep their access
         with rt.db() as s:
             if s.get(SessionRow, session_id) is None:
                 raise ApiError(404, "session_not_found", "找不到该会话")
@@ -99,6 +100,17 @@ def integration_session(rt: Runtime, key: str, user: str | None, region: str | N
 def check_session(rt: Runtime, request: Request, session_id: str) -> None:
     """403 unless the request holds this live session's secret (or a hotline/staff key)."""
     _require_holder(rt, request, session_id, _live_row(rt, session_id))
+
+
+def check_session_secret(rt: Runtime, request: Request, session_id: str) -> None:
+    """403 unless the request holds this live session's secret: a verified identity is the citizen's alone, no
+    hotline or staff key reads or changes it."""
+    _require_holder(rt, request, session_id, _live_row(rt, session_id), keys=False)
+
+
+def holds_secret(rt: Runtime, request: Request) -> bool:
+    """After a check passed: whether it was the session's secret (not a hotline or staff key)."""
+    return bool(request.headers.get(TOKEN_HEADER.lower())) and key_role(request, rt.settings) not in ("hotline", "staff")
 
 
 def chat_session(rt: Runtime, request: Request, session_id: str | None, channel: str,

@@ -145,6 +145,19 @@ class ASRSettings(BaseModel):
     rate_limit_per_minute: int = Field(default=12, ge=0)
 
 
+class LicenceSettings(BaseModel):
+    """免填写 / 免提交: the city's login (统一身份认证) and electronic licence platform (电子证照), see api/README.md."""
+
+    # none: no identity is ever attached; demo: the signed sample records (make run's demo turns it on; never in
+    # production: its key is public); "package.module:Class": a city's adapter, built as Class(**options).
+    provider: str = Field(default="none", pattern=r"^(none|demo|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")
+    options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of a module:Class provider")
+    demo_key: str = "daoban-demo-licence-key"
+    demo_records: Path = PROJECT_ROOT / "agent" / "data" / "demo" / "licences.json"
+    # How long a session's login nonce waits for the portal's signed assertion.
+    nonce_ttl_s: int = Field(default=600, ge=30, le=3600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DAOBAN_", env_nested_delimiter="__", extra="ignore")
 
@@ -156,6 +169,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     api: APISettings = APISettings()
     asr: ASRSettings = ASRSettings()
+    licences: LicenceSettings = LicenceSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

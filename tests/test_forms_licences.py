@@ -68,3 +68,147 @@ def test_a_value_the_user_typed_stays(demo):
         for f in state.fields]})
     filled = fill_from_licences(form, typed, demo.licences(MOTHER))
     assert next(f for f in filled.fields if f.key == "applicant_name").value == "孙小雯"
+
+
+# -- whose fields a licence fills, and the session's identity ------------------------------------------------
+
+import yaml  # noqa: E402
+
+from agent.forms.identity import IdentityRejected, SessionIdentities  # noqa: E402
+from agent.forms.licences import Licence, apply_licences, load_provider  # noqa: E402
+from agent.session import InMemorySessionStore  # noqa: E402
+from corpus.schema import MatterGuide  # noqa: E402
+from daoban.settings import load_settings  # noqa: E402
+from tests.conftest_prefill import make_id  # noqa: E402
+
+ZHOU = VerifiedIdentity(id_number="370102198506123410", name="周明远")
+FATHER_ID = make_id("370102", "19580415", "003")
+
+
+def _id_card_guide() -> MatterGuide:
+    path = ROOT / "corpus/data/shandong/matters/resident-id-card-renewal.yaml"
+    return MatterGuide.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def test_choosing_to_apply_for_someone_else_moves_the_speaker_from_the_subject_to_the_agent(demo):
+    guide = _id_card_guide()
+    form, filler = guide.application_form, FormFiller()
+    state = filler.fill(form, ["我要申请居民身份证换领"], guide_id=guide.id, today=TODAY, guide_kind="matter")
+    own = apply_licences(guide, state, _held(demo, ZHOU))
+    got = {f.key: f for f in own.fields}
+    assert got["subject_id_number"].value == ZHOU.id_number and got["subject_id_number"].licence == "居民身份证"
+    assert got["hukou_address"].value == "济南市历下区泉城路88号" and got["hukou_address"].licence == "户口簿"
+    # the 户口簿 behind 住址（户籍地址） covers the 居民户口簿; the old card itself is still handed in
+    assert own.exempt_materials == ["居民户口簿", "居民户口簿（已完成信息变更）"]
+    other = filler.apply_edits(form, own, {"applies_for": "代他人办理"}, today=TODAY)
+    other = apply_licences(guide, other, _held(demo, ZHOU), previous=own)
+    got = {f.key: f for f in other.fields}
+    assert got["subject_id_number"].value is None and "subject_id_number" in other.missing
+    assert got["agent_id_number"].value == ZHOU.id_number and got["agent_id_number"].source == "e_license"
+    assert not other.exempt_materials
+
+
+def test_a_consented_licence_of_the_subject_fills_their_fields_only_when_their_number_is_on_the_form(demo):
+    guide = _id_card_guide()
+    father = Licence(licence="居民身份证", holder_id=FATHER_ID, values={"name": "周大山", "id_number": FATHER_ID})
+    held = _held(demo, ZHOU, extra=[father])
+    filler = FormFiller()
+    for_father = filler.fill(guide.application_form, [f"帮我爸办居民身份证换领，他的身份证{FATHER_ID}"],
+                             guide_id=guide.id, today=TODAY, guide_kind="matter")
+    got = {f.key: f for f in apply_licences(guide, for_father, held).fields}
+    assert got["subject_name"].value == "周大山" and got["subject_name"].source == "e_license"
+    assert got["agent_name"].value == ZHOU.name
+    someone = filler.fill(guide.application_form, [f"帮我爸办居民身份证换领，他的身份证{make_id('370102', '19600101', '011')}"],
+                          guide_id=guide.id, today=TODAY, guide_kind="matter")
+    got = {f.key: f for f in apply_licences(guide, someone, held).fields}
+    assert got["subject_name"].source != "e_license", "another person's licence fills nobody else's fields"
+
+
+def _held(demo, who, extra=()):
+    from agent.forms.licences import HeldLicences
+
+    return HeldLicences(identity=who, licences=demo.licences(who) + list(extra), verified_at=0)
+
+
+class _Clock:
+    now = 1_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_session_accepts_an_assertion_for_its_own_live_nonce_once(demo):
+    clock, store = _Clock(), InMemorySessionStore()
+    ids = SessionIdentities(store, lambda _sid: _NoLock(), _Timed(demo, clock), nonce_ttl_s=60, clock=clock)
+    nonce = ids.challenge("s1").value
+    token = demo.assertion(ZHOU, nonce=nonce, now=clock.now)
+    clock.now += 61  # the nonce has expired (the assertion itself is good for 600 s)
+    with pytest.raises(IdentityRejected) as err:
+        ids.attach("s1", token)
+    assert err.value.code == "assertion_not_for_session" and ids.held("s1") is None
+    nonce = ids.challenge("s1").value
+    held = ids.attach("s1", demo.assertion(ZHOU, nonce=nonce, now=clock.now))
+    assert held.identity == ZHOU and held.identity.nonce is None and len(held.licences) == 3
+    assert store.load("s1").login_nonce is None
+
+
+def test_a_platform_that_does_not_answer_keeps_the_nonce(demo):
+    class Down(_Timed):
+        def licences(self, identity):
+            raise ConnectionError("platform down")
+
+    clock, store = _Clock(), InMemorySessionStore()
+    ids = SessionIdentities(store, lambda _sid: _NoLock(), Down(demo, clock), clock=clock)
+    nonce = ids.challenge("s1").value
+    with pytest.raises(IdentityRejected) as err:
+        ids.attach("s1", demo.assertion(ZHOU, nonce=nonce, now=clock.now))
+    assert err.value.status == 503 and store.load("s1").login_nonce.value == nonce and ids.held("s1") is None
+
+
+class _Timed:
+    """The demo platform on the test's clock."""
+
+    def __init__(self, demo, clock):
+        self.demo, self.clock = demo, clock
+
+    def verify(self, assertion):
+        return self.demo.verify(assertion, now=self.clock())
+
+    def licences(self, identity):
+        return self.demo.licences(identity)
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_the_provider_is_chosen_by_settings():
+    assert load_provider(load_settings()) is None  # off unless configured
+    demo = load_provider(load_settings(licences={"provider": "demo"}))
+    assert isinstance(demo, DemoLicences) and demo.licences(ZHOU)
+    city = load_provider(load_settings(licences={"provider": "agent.forms.licences:DemoLicences",
+                                                 "options": {"key": "daoban-demo-licence-key", "records": str(RECORDS)}}))
+    assert isinstance(city, DemoLicences) and len(city.licences(ZHOU)) == 3
+    with pytest.raises(TypeError):
+        load_provider(load_settings(licences={"provider": "collections:OrderedDict"}))  # neither method
+
+
+def test_the_pre_review_takes_certified_values_as_verified_and_flags_the_typed_one(demo):
+    guide = _id_card_guide()
+    form, filler = guide.application_form, FormFiller()
+    state = filler.fill(form, ["我要申请居民身份证换领"], guide_id=guide.id, today=TODAY, guide_kind="matter")
+    state = apply_licences(guide, state, _held(demo, ZHOU))
+    assert {f.key: f.source for f in state.fields}["subject_birth_date"] == "e_license"
+    # the user types another (valid) ID number over the certified one: its birth date disagrees with the licence's
+    typed = filler.apply_edits(form, state, {"subject_id_number": make_id("370102", "19870101", "012")}, today=TODAY)
+    from agent.forms.licences import decline
+
+    typed = apply_licences(guide, typed, _held(demo, ZHOU), previous=decline(state, ["subject_id_number"]))
+    result = PreReviewer(load_form_words().review).review(form, typed, guide, {}, today=TODAY)
+    flagged = {i.key for i in result.fixes}
+    assert "subject_id_number" in flagged and "subject_birth_date" not in flagged
+    assert "subject_birth_date" in result.certified and "subject_id_number" not in result.certified

@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Callable
 
 from agent.forms.filler import FormFiller
+from agent.forms.licences import SOURCE_LICENCE, apply_licences, decline
 from agent.reply import FormFieldValue, FormState
 from agent.session import SessionState, SessionStore
 
@@ -44,11 +45,14 @@ class FormDrafts:
         self.filler = FormFiller()  # rules only: the user's own edits are validated, never read by an LLM
 
     def get(self, session_id: str, guide: "Guide") -> FormState:
-        """The session's draft of the guide's form, else a blank one."""
+        """The session's draft of the guide's form, else a blank one; with a verified identity, what its licences
+        certify filled in (免填写)."""
         state = self.sessions.load(session_id)
         if state is not None and state.form is not None and state.form.form_id == guide.application_form.id:
-            return state.form
-        return blank_form(guide, self.filler)
+            form = state.form
+        else:
+            form = blank_form(guide, self.filler)
+        return apply_licences(guide, form, state.identity if state is not None else None)
 
     def answers(self, session_id: str) -> dict[str, str]:
         """The session's 情形 answers (from chat)."""
@@ -62,9 +66,16 @@ class FormDrafts:
             state = self.sessions.load(session_id) or SessionState(session_id=session_id)
             form = state.form if state.form is not None and state.form.form_id == guide.application_form.id \
                 else blank_form(guide, self.filler)
+            form = apply_licences(guide, form, state.identity)
             cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
+            # A certified value sent back unchanged (the whole form posted on submit) stays certified; one changed
+            # or cleared is the user's from now on.
+            certified = {f.key: f.value for f in form.fields if f.source == SOURCE_LICENCE}
+            cleaned = {k: v for k, v in cleaned.items() if k not in certified or (v or "") != certified[k]}
+            taken = [k for k in cleaned if k in certified]
             # 情形 answers come from chat; a session that never chatted keeps the form's own gating
             answers = state.answers if state.turns else None
-            state.form = self.filler.apply_edits(guide.application_form, form, cleaned, answers=answers, today=today)
+            edited = self.filler.apply_edits(guide.application_form, form, cleaned, answers=answers, today=today)
+            state.form = apply_licences(guide, edited, state.identity, previous=decline(form, taken))
             self.sessions.save(state)
             return state.form

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -19,18 +20,21 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.reply import FormFieldValue, FormState
-from corpus.schema import Form
+from agent.reply import FieldConflict, FormFieldValue, FormState
+from corpus.schema import APPLIES_FOR, Form
 
 SOURCE_LICENCE = "e_license"
-# Roles the verified speaker fills; the subject too when nobody else is named as the one applying for them.
-_SPEAKER_ROLES = frozenset({"applicant", "agent", "legal_rep", "company"})
+# Roles the verified speaker fills whoever the application is for; the subject's too only when it is for themselves.
+_SPEAKER_ROLES = frozenset({"applicant", "legal_rep", "company"})
 
 
 class VerifiedIdentity(BaseModel):
     id_number: str
     name: str
     provider: str = "demo"
+    # The login nonce the session asked the portal to sign into the assertion (as OpenID Connect's nonce): an
+    # assertion is accepted once, by the session that asked for it.
+    nonce: str | None = None
 
 
 class Licence(BaseModel):
@@ -64,8 +68,8 @@ class DemoLicences:
     """The demo platform: signed sample licences in a JSON file, and portal assertions signed with the same key
     (``base64url(json).hex_signature``, with an ``exp`` Unix time)."""
 
-    def __init__(self, key: bytes, records: Path | str):
-        self.key = key
+    def __init__(self, key: bytes | str, records: Path | str):
+        self.key = key.encode() if isinstance(key, str) else key
         self._by_holder: dict[str, list[Licence]] = {}
         for item in json.loads(Path(records).read_text(encoding="utf-8")):
             try:
@@ -73,12 +77,15 @@ class DemoLicences:
                 licence = Licence.model_validate(signed.record)
             except ValidationError:
                 continue
-            if hmac.compare_digest(sign(key, signed.record), signed.signature):
+            if hmac.compare_digest(sign(self.key, signed.record), signed.signature):
                 self._by_holder.setdefault(licence.holder_id, []).append(licence)
 
-    def assertion(self, identity: VerifiedIdentity, ttl_s: int = 600, now: float | None = None) -> str:
+    def assertion(self, identity: VerifiedIdentity, ttl_s: int = 600, now: float | None = None,
+                  nonce: str | None = None) -> str:
         """What the portal sends after its real-name login (here for tests and the demo page)."""
-        payload = {**identity.model_dump(), "exp": int((now or dt.datetime.now().timestamp()) + ttl_s)}
+        payload = {**identity.model_dump(exclude_none=True), "exp": int((now or dt.datetime.now().timestamp()) + ttl_s)}
+        if nonce is not None:
+            payload["nonce"] = nonce
         body = base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode()).decode().rstrip("=")
         return f"{body}.{sign(self.key, payload)}"
 
@@ -98,12 +105,25 @@ class DemoLicences:
     def licences(self, identity: VerifiedIdentity) -> list[Licence]:
         return list(self._by_holder.get(identity.id_number, []))
 
+    def people(self) -> list[VerifiedIdentity]:
+        """The demo's sample people (whom the demo login can sign in as)."""
+        out = []
+        for holder, licences in self._by_holder.items():
+            name = next((lc.values["name"] for lc in licences if lc.values.get("name") and "uscc" not in lc.values), None)
+            if name:
+                out.append(VerifiedIdentity(id_number=holder, name=name))
+        return out
+
+
+_BY_TYPE = {"id_number": "id_number", "address": "address", "uscc": "uscc", "date": "birth_date"}
+
 
 def _certified(field: FormFieldValue, licence: Licence) -> str | None:
     """The licence's value for this field: by the field's type, or for text fields by what its key names."""
-    by_type = {"id_number": "id_number", "address": "address", "uscc": "uscc", "date": "birth_date"}
-    if field.type in by_type:
-        return licence.values.get(by_type[field.type])
+    if field.type in _BY_TYPE:
+        if field.type == "date" and not field.key.endswith("birth_date"):
+            return None  # the only date a licence certifies here is a birth date
+        return licence.values.get(_BY_TYPE[field.type])
     if field.type == "enum" and field.key.endswith("gender"):
         return licence.values.get("gender")
     if field.key == "company_name" or field.key.endswith("company_name"):
@@ -113,28 +133,163 @@ def _certified(field: FormFieldValue, licence: Licence) -> str | None:
     return None
 
 
-def fill_from_licences(form: Form, state: FormState, licences: list[Licence]) -> FormState:
-    """Fill the verified person's licence fields (免填写). A value the user typed into the form stays; a value
-    read from the conversation gives way to the certified one."""
-    if not licences:
-        return state
+def speaker_roles(form: Form, state: FormState) -> tuple[frozenset[str], bool]:
+    """The roles whose fields hold the verified speaker's values, and whether the application is for someone else.
+
+    A form that asks 办理方式 says it: 代他人办理 makes the speaker the 代办人 (agent), never the subject; 本人办理, or
+    nothing chosen yet, makes them the subject (their own fields, not a 代办人's). A form that does not ask fills the
+    agent fields with the speaker, and the subject's only on a form a person fills for themselves (not a newborn's
+    or a deceased's) where a 代办人 was not named in the conversation."""
+    values = {f.key: f for f in state.fields}
+    choice = next((f for f in form.fields if f.key == APPLIES_FOR and f.type == "enum" and len(f.options) == 2), None)
+    own_form = state.subject_role in ("subject", "applicant")
+    if choice is not None:
+        chosen = values.get(APPLIES_FOR)
+        for_other = chosen is not None and chosen.value == choice.options[1]
+        roles = _SPEAKER_ROLES | ({"agent"} if for_other else {"subject"} if own_form else set())
+    else:
+        named_agent = any(f.value and f.source not in (None, SOURCE_LICENCE) for f in state.fields if f.role == "agent")
+        for_other = named_agent or not own_form
+        roles = _SPEAKER_ROLES | {"agent"} | ({"subject"} if not for_other else set())
+    if for_other:
+        roles = roles - {state.subject_role}  # 帮我爸办退休: the applicant is the father, not the speaker
+    return frozenset(roles), for_other
+
+
+def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
+                       holder_id: str | None = None) -> FormState:
+    """Fill the verified person's licence fields (免填写), marked with source ``e_license`` and the licence.
+
+    The certified value wins over one read from the conversation, and a different conversation value is reported
+    in ``conflicts``. A value the user typed (source ``user``) or a field they took over (``licence_declined``)
+    stays. ``holder_id``: the verified person; licences of someone else (returned by a provider with that person's
+    consent) fill only the subject's fields of an application for someone else, and only when the subject's ID
+    number in the form is theirs. A certified value whose role the speaker no longer holds (本人办理 changed to
+    代他人办理) is taken out again."""
     declared = {f.key: f for f in form.fields}
-    acting_for_other = any(f.value for f in state.fields if f.role == "agent")
-    # The subject is the speaker only on a form a person fills for themselves (not a newborn's, a deceased's).
-    own_subject = state.subject_role in ("subject", "applicant") and not acting_for_other
-    roles = _SPEAKER_ROLES | ({"subject"} if own_subject else set())
+    roles, for_other = speaker_roles(form, state)
+    own = [lc for lc in licences if holder_id is None or lc.holder_id == holder_id]
+    subject_id = next((f.value for f in state.fields if f.role == state.subject_role and f.type == "id_number"
+                       and f.value and f.valid), None)
+    theirs = [lc for lc in licences if holder_id is not None and lc.holder_id != holder_id
+              and for_other and lc.holder_id == subject_id]
+    conflicts = {c.key: c for c in state.conflicts}
     fields = []
     for field in state.fields:
         spec = declared.get(field.key)
-        value = None
-        if spec is not None and field.role in roles and field.source != "user":
-            # The licence the field names, else any of the person's (a name is on the 居民身份证); a company's
-            # fields come from its own licence (营业执照), a person's from theirs.
-            own = [lc for lc in licences if ("uscc" in lc.values) == (field.role == "company")]
-            named = [lc for lc in own if lc.licence == spec.e_license] if spec.e_license else own
-            value = next((v for lc in named if (v := _certified(field, lc))), None)
-        if value and (field.type != "date" or field.key.endswith("birth_date")):
-            field = field.model_copy(update={"value": value, "source": SOURCE_LICENCE, "valid": True, "error": None})
+        if spec is None or field.source == "user" or field.key in state.licence_declined:
+            fields.append(field)
+            continue
+        # A field with no role that the form says a licence fills (住址（户籍地址）: 居民户口簿) is the subject's.
+        role = field.role or (state.subject_role if spec.e_license else None)
+        pool = own if role in roles else theirs if role == state.subject_role else []
+        # The licence the field names (the platform may word it shorter: 户口簿 for 居民户口簿), else any of the
+        # person's (a name is on the 居民身份证); a company's fields come from its own licence (营业执照).
+        pool = [lc for lc in pool if ("uscc" in lc.values) == (role == "company")]
+        named = [lc for lc in pool if lc.licence in spec.e_license or spec.e_license in lc.licence] \
+            if spec.e_license else pool
+        found = next(((v, lc.licence) for lc in named if (v := _certified(field, lc))), None)
+        if found:
+            value, licence = found
+            if field.value and field.source != SOURCE_LICENCE and field.value != value:
+                conflicts[field.key] = FieldConflict(
+                    key=field.key, label=field.label, said=field.value,
+                    message=f"您在对话中提供的{field.label}与{licence}不一致，已按{licence}填写；如证照信息有误，请直接修改")
+            field = field.model_copy(update={"value": value, "source": SOURCE_LICENCE, "licence": licence,
+                                             "valid": True, "error": None})
+        elif field.source == SOURCE_LICENCE:
+            field = field.model_copy(update={"value": None, "source": None, "licence": None})
         fields.append(field)
-    missing = [k for k in state.missing if not any(f.key == k and f.source == SOURCE_LICENCE for f in fields)]
-    return state.model_copy(update={"fields": fields, "missing": missing})
+    certified = {f.key for f in fields if f.source == SOURCE_LICENCE}
+    missing = [k for k in state.missing if k not in certified]
+    missing += [f.key for f in fields if f.required and not f.value and f.key not in missing]
+    return state.model_copy(update={
+        "fields": fields, "missing": missing,
+        "conflicts": [c for k, c in conflicts.items() if k in certified]})
+
+
+def covered_materials(form: Form, state: FormState, materials: list[str],
+                      handed_in: list[str] | None = None) -> list[str]:
+    """The materials (by name) an electronic licence behind a certified field covers (免提交): the form declares
+    which licence can fill a field (``e_license``), and a material naming that licence need not be brought, unless
+    it is the card itself, handed in (``handed_in`` prefixes, form_words.yaml: 原居民身份证)."""
+    values = {f.key: f for f in state.fields}
+    kinds = {spec.e_license for spec in form.fields if spec.e_license and spec.key in values
+             and values[spec.key].source == SOURCE_LICENCE and values[spec.key].valid}
+    prefixes = _handed_in() if handed_in is None else handed_in
+    return [m for m in materials
+            if any(kind in m and not any(p + kind in m for p in prefixes) for kind in kinds)]
+
+
+@functools.cache
+def _handed_in() -> tuple[str, ...]:
+    from agent.forms.vocabulary import load_form_words
+
+    return tuple(load_form_words().review.handed_in_prefixes)
+
+
+def decline(state: FormState, keys: list[str]) -> FormState:
+    """The user edited or cleared these fields: theirs from now on, their licence mark and conflict gone."""
+    taken = [k for k in keys if k not in state.licence_declined]
+    return state.model_copy(update={"licence_declined": state.licence_declined + taken,
+                                    "conflicts": [c for c in state.conflicts if c.key not in keys]})
+
+
+class HeldLicences(BaseModel):
+    """A session's verified identity and the licences it may use, kept in the session's encrypted state and erased
+    with it."""
+
+    identity: VerifiedIdentity
+    licences: list[Licence]
+    verified_at: float
+
+
+def guide_materials(guide) -> list[str]:
+    """Every material name of a guide: a 一件事's 一套材料, or a matter's across its 情形."""
+    names = [m.name for m in getattr(guide, "materials", None) or []]
+    for situation in getattr(guide, "situations", None) or []:
+        names += [m.name for m in situation.materials]
+    return list(dict.fromkeys(names))
+
+
+def apply_licences(guide, state: FormState, held: HeldLicences | None,
+                   previous: FormState | None = None) -> FormState:
+    """The draft of ``guide``'s form with the session's licences applied: certified fields filled and marked, the
+    materials they cover listed as 免提交. ``previous``: the draft before a refill (what the user took over from
+    the licences and the conflicts reported stay)."""
+    if previous is not None:
+        state = state.model_copy(update={"licence_declined": previous.licence_declined,
+                                         "conflicts": previous.conflicts})
+    if held is None:
+        return state
+    form = guide.application_form
+    state = fill_from_licences(form, state, held.licences, held.identity.id_number)
+    return state.model_copy(update={"exempt_materials": covered_materials(form, state, guide_materials(guide))})
+
+
+def load_provider(settings) -> "DemoLicences | object | None":
+    """The configured platform (``settings.licences.provider``): None for ``none``, the demo records for ``demo``,
+    else the city's ``package.module:Class`` built with ``options``. It must verify assertions and list licences."""
+    import importlib
+
+    conf = settings.licences
+    if conf.provider == "none":
+        return None
+    if conf.provider == "demo":
+        return DemoLicences(conf.demo_key.encode(), conf.demo_records)
+    module, _, name = conf.provider.partition(":")
+    provider = getattr(importlib.import_module(module), name)(**conf.options)
+    missing = [m for m in ("verify", "licences") if not callable(getattr(provider, m, None))]
+    if missing:
+        raise TypeError(f"licences.provider {conf.provider} has no {' / '.join(missing)} method")
+    return provider
+
+
+def mask_certified(form: FormState) -> FormState:
+    """The draft as someone other than the verified person sees it (a hotline agent): certified values masked,
+    since they tell who signed in."""
+    from agent.forms.text import masked_value
+
+    return form.model_copy(update={"fields": [
+        f.model_copy(update={"value": masked_value(f)}) if f.source == SOURCE_LICENCE and f.value else f
+        for f in form.fields]})

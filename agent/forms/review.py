@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agent.forms.licences import SOURCE_LICENCE, covered_materials
 from agent.forms.validators import id_number_info
 from agent.forms.vocabulary import ReviewWords
 from agent.reply import FormFieldValue, FormState
@@ -31,6 +32,8 @@ class PreReview(BaseModel):
     status: Literal["pass", "needs_correction"]
     items: list[ReviewItem] = Field(default_factory=list)
     exempt: list[str] = Field(default_factory=list, description="免提交 materials")
+    certified: list[str] = Field(default_factory=list, description="fields whose value an electronic licence "
+                                 "certifies (免填写): verified, not checked again")
 
     @property
     def fixes(self) -> list[ReviewItem]:
@@ -53,22 +56,24 @@ class PreReviewer:
                   if (i := self._declared(c, values, today))]
         situation_items, materials = _materials(guide, answers, state)
         items += situation_items
-        licensed = {f.e_license for f in form.fields if f.e_license and values.get(f.key)
-                    and values[f.key].source == "e_license" and values[f.key].valid}
+        licensed = set(covered_materials(form, state, [m.name for m in materials]))
         exempt = []
         for m in materials:
-            if m.exempt or any(name in m.name for name in licensed):
+            if m.exempt or m.name in licensed:
                 exempt.append(m.name)
             elif m.required:
                 items.append(ReviewItem(target="material", key=m.name, label=m.name, severity="prepare",
                                         message=f"请准备{m.name}（{m.form}）" + (f"：{m.notes}" if m.notes else "")))
         status = "needs_correction" if any(i.severity == "fix" for i in items) else "pass"
-        return PreReview(status=status, items=items, exempt=exempt)
+        certified = [f.key for f in state.fields if f.source == SOURCE_LICENCE and f.value]
+        return PreReview(status=status, items=items, exempt=exempt, certified=certified)
 
     @staticmethod
     def _fields(state: FormState) -> list[ReviewItem]:
         items = []
         for f in state.fields:
+            if f.source == SOURCE_LICENCE and f.value:
+                continue  # certified by the licence: verified
             if f.value and not f.valid:
                 items.append(ReviewItem(target="field", key=f.key, label=f.label,
                                         message=f.error or f"{f.label}的格式不对，请核对"))
@@ -86,10 +91,14 @@ class PreReviewer:
             for f in state.fields:
                 if f.role != id_field.role or not f.value or f.source == "derived":
                     continue
+                # A certified value is verified: when it disagrees with a typed one, the typed one is to check.
+                if f.source == SOURCE_LICENCE and id_field.source == SOURCE_LICENCE:
+                    continue
+                wrong = f if f.source != SOURCE_LICENCE else id_field
                 if f.type == "date" and _has(f.label, self.words.birth_date_labels) and f.value != info.birth_date.isoformat():
-                    items.append(_field_item(f, f"{f.label}与{id_field.label}里的出生日期不一致，请核对哪一项填错了"))
+                    items.append(_field_item(wrong, f"{f.label}与{id_field.label}里的出生日期不一致，请核对哪一项填错了"))
                 elif f.type == "enum" and _has(f.label, self.words.gender_labels) and f.value != info.gender:
-                    items.append(_field_item(f, f"{f.label}与{id_field.label}显示的性别不一致，请核对"))
+                    items.append(_field_item(wrong, f"{f.label}与{id_field.label}显示的性别不一致，请核对"))
         for f in state.fields:
             if f.type == "date" and f.value and f.valid and _has(f.label, self.words.past_date_labels):
                 if _date(f.value) and _date(f.value) > today:

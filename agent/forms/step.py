@@ -13,6 +13,7 @@ from agent.compose import Composed
 from agent.llm import LLMRunner, RunnerChat
 from agent.normalize import Message
 from agent.forms.filler import FormFiller
+from agent.forms.licences import SOURCE_LICENCE, apply_licences
 from agent.forms.text import masked_value, missing_prompt
 from agent.reply import FormState, Route
 from agent.session import SessionState
@@ -69,8 +70,10 @@ class FormStep:
         # the matter's 情形 read from the user's words ticks the form's choice that names it
         picked = {f.key: situation.title for f in form.fields if situation and situation.title in f.options}
         try:
-            return self.filler.fill(form, _without_names([m.raw for m in texts], guide), session.answers, previous,
-                                    guide.id, dt.date.today(), guide_kind=guide.kind, picked=picked)
+            state = self.filler.fill(form, _without_names([m.raw for m in texts], guide), session.answers, previous,
+                                     guide.id, dt.date.today(), guide_kind=guide.kind, picked=picked)
+            # 免填写: the verified speaker's licences win over what the conversation said (conflicts reported)
+            return apply_licences(guide, state, session.identity, previous=previous)
         except Exception:  # noqa: BLE001 - a prefill bug must not lose the reply
             log.exception("form prefill failed")
             stats["prefill_errors"] += 1
@@ -97,7 +100,13 @@ class FormStep:
             lines.append("已根据您提供的信息填写：")
             for f in filled:
                 flag = "" if f.valid else f"（{f.error or '格式有误，请核对'}）"
+                if f.source == SOURCE_LICENCE:
+                    # the user never said it: their transcript (kept masked by patterns) gets it masked here
+                    lines.append(f"- {f.label}：{masked_value(f)}（已由电子证照{f.licence or ''}核验）")
+                    continue
                 lines.append(f"- {f.label}：{f.value}{flag}")
+        for conflict in form.conflicts:
+            lines.append(f"注意：{conflict.message}。")
         prompt = missing_prompt(form)
         if prompt:
             lines.append(prompt)
@@ -105,6 +114,8 @@ class FormStep:
             lines.append("必填信息已齐全，请核对后提交。")
         if composed.checklist:
             lines.append("需准备的材料：" + "、".join(composed.checklist))
+        if form.exempt_materials:
+            lines.append("已由电子证照调取，免提交：" + "、".join(form.exempt_materials))
         return "\n".join(lines)
 
 

@@ -100,6 +100,7 @@ class ReviewWords(BaseModel):
     past_date_labels: Words = Field(min_length=1)   # a date so labelled cannot be after today (出生, 死亡)
     birth_date_labels: Words = Field(min_length=1)  # a date so labelled must match the same person's ID
     gender_labels: Words = Field(min_length=1)      # an enum so labelled must match the same person's ID
+    handed_in_prefixes: Words = Field(default_factory=list)  # 原居民身份证: the card itself, no licence replaces it
 
 
 def _role_problems(path: Path, model: RoleWords, info: SourceInfo) -> list[str]:

@@ -64,6 +64,12 @@
     ".dbw-field.invalid input, .dbw-field.invalid select { border-color: var(--bad); background: #fffafa; }",
     ".dbw-field .err { color: var(--bad); font-size: 12px; min-height: 0; }",
     ".dbw-field .src { font-size: 11px; color: var(--ok); margin-left: 6px; }",
+    ".dbw-cert { font-size: 11px; color: var(--ok); background: var(--okbg); border: 1px solid #b6e0c7; border-radius: 999px; padding: 0 7px; margin-left: 6px; white-space: nowrap; }",
+    ".dbw-field input[readonly] { background: #f4faf6; border-color: #b6e0c7; }",
+    ".dbw-link { background: none; border: 0; color: var(--b); cursor: pointer; font-size: 11.5px; padding: 0 4px; text-decoration: underline; }",
+    ".dbw-lic { padding: 6px 12px 0; font-size: 12.5px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }",
+    ".dbw-lic select { border: 1px solid var(--line); border-radius: 7px; padding: 3px 6px; }",
+    ".dbw-notes { padding: 0 12px; font-size: 12.5px; } .dbw-notes p { margin: 4px 0; } .dbw-notes .warn { color: #9a5b00; }",
     ".dbw-form .dbw-actions { padding: 8px 12px 12px; display: flex; gap: 8px; align-items: center; }",
     ".dbw-primary { background: var(--b); color: #fff; border: 0; border-radius: 8px; padding: 7px 16px; cursor: pointer; font-weight: 600; }",
     ".dbw-primary:hover { background: var(--bd); } .dbw-primary:disabled { opacity: .6; cursor: default; }",
@@ -351,15 +357,95 @@
   var INPUT_TYPES = { date: "date", phone: "tel", int: "number", money: "text" };
   var SOURCE_NAMES = { conversation: "已从对话中填入", derived: "已自动推算", e_license: "已从电子证照调取", user: "" };
 
+  function asJson(r) { return r.json().then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); }
+
+  // -- 免填写 / 免提交: the city's login and its electronic licences, when the server has a platform ----------------
+  var licencesInfo = null;
+  function licences() {
+    if (!licencesInfo) {
+      licencesInfo = fetch(BASE + "/v1/licences").then(function (r) { return r.ok ? r.json() : { enabled: false }; })
+        .catch(function () { return { enabled: false, demo: false }; });
+    }
+    return licencesInfo;
+  }
+
+  // The assertion the login signs for this session's nonce: the host page's own login when it offers one
+  // (window.daobanLogin(nonce) returns a Promise of it), else the demo platform's sample people.
+  function assertionFor(nonce, info, box) {
+    if (typeof window.daobanLogin === "function") return Promise.resolve(window.daobanLogin(nonce));
+    if (!info.demo) return Promise.reject(new Error("请先登录本网站（统一身份认证）后再使用电子证照"));
+    return fetch(BASE + "/v1/licences/demo/people").then(function (r) { return r.json(); }).then(function (people) {
+      return new Promise(function (resolve, reject) {
+        var pick = el("select", { "aria-label": "演示办事人" }, people.map(function (p) {
+          return el("option", { value: String(p.index), text: p.name + "（演示）" }); }));
+        var go = el("button", { class: "dbw-secondary", type: "button", text: "演示登录" });
+        go.addEventListener("click", function () {
+          fetch(BASE + "/v1/licences/demo/login", { method: "POST", headers: headers(),
+                body: JSON.stringify({ person: +pick.value, nonce: nonce }) }).then(asJson).then(function (res) {
+            if (!res.ok) { reject(new Error(res.body.message)); return; }
+            resolve(res.body.assertion);
+          }).catch(reject);
+        });
+        box.replaceChildren(el("span", { text: "演示统一身份认证：" }), pick, go);
+        pick.focus();
+      });
+    });
+  }
+
+  function useLicences(form, box, status) {
+    var sid = encodeURIComponent(sessionId);
+    licences().then(function (info) {
+      status.textContent = "正在连接统一身份认证…";
+      return fetch(BASE + "/v1/sessions/" + sid + "/identity/nonce", { method: "POST", headers: headers() }).then(asJson)
+        .then(function (res) {
+          if (!res.ok) throw new Error(res.body.message);
+          status.textContent = "";
+          return assertionFor(res.body.nonce, info, box);
+        })
+        .then(function (assertion) {
+          status.textContent = "正在调取电子证照…";
+          return fetch(BASE + "/v1/sessions/" + sid + "/identity", { method: "POST", headers: headers(),
+                       body: JSON.stringify({ assertion: assertion }) }).then(asJson);
+        })
+        .then(function (res) {
+          if (!res.ok) throw new Error(res.body.message);
+          status.textContent = "";
+          if (res.body.form && res.body.form.form_id === form.form_id) { renderForm(res.body.form); return; }
+          return fetch(BASE + "/v1/forms/" + encodeURIComponent(form.form_id) + "?session_id=" + sid, { headers: headers() })
+            .then(asJson).then(function (r) { if (r.ok) renderForm(r.body); });
+        });
+    }).catch(function (e) { status.textContent = (e && e.message) || "登录失败，请重试"; });
+  }
+
+  function formNotes(form) {
+    var box = el("div", { class: "dbw-notes", "aria-live": "polite" });
+    (form.conflicts || []).forEach(function (c) { box.appendChild(el("p", { class: "warn", text: "⚠ " + c.message })); });
+    if ((form.exempt_materials || []).length) {
+      box.appendChild(el("p", {}, [el("span", { class: "dbw-cert", text: "免提交" }), " 已由电子证照调取，无需提交：" + form.exempt_materials.join("、")]));
+    }
+    return box;
+  }
+
   function renderForm(form) {
     var old = log.querySelector('.dbw-form[data-form="' + form.form_id + '"]');
-    spec(form.guide_id || form.scenario_id).then(function (s) {
+    Promise.all([spec(form.guide_id || form.scenario_id), licences()]).then(function (both) {
+      var s = both[0], info = both[1];
       var card = el("form", { class: "dbw-form", "data-form": form.form_id, novalidate: true, "aria-label": s.title });
       var fields = el("div", { class: "dbw-fields" });
       var status = el("span", { class: "muted", "aria-live": "polite", style: "font-size:12px;color:#66717f" });
       card.appendChild(el("h3", { text: s.title + "（已为您预填，请核对）" }));
+      var certified = form.fields.some(function (f) { return f.source === "e_license" && f.value; });
+      if (info.enabled && !certified) {
+        var lic = el("div", { class: "dbw-lic" });
+        var useBtn = el("button", { class: "dbw-secondary", type: "button", text: "用电子证照填写" });
+        useBtn.addEventListener("click", function () { useLicences(form, lic, status); });
+        lic.appendChild(useBtn);
+        lic.appendChild(el("span", { class: "muted", text: "登录后由电子证照自动填写（免填写），相关材料免提交" }));
+        card.appendChild(lic);
+      }
       form.fields.forEach(function (f) { fields.appendChild(fieldRow(form, f, s.fields[f.key] || {})); });
       card.appendChild(fields);
+      card.appendChild(formNotes(form));
       var submit = el("button", { class: "dbw-primary", type: "submit", text: "提交申请" });
       // 辅助审核 before submitting: what the department would ask to correct (补正), tied to fields and materials.
       var check = el("button", { class: "dbw-secondary", type: "button", text: "预审" });
@@ -385,9 +471,18 @@
     }
     var err = el("div", { class: "err", id: id + "-err", role: "alert" });
     ctrl.setAttribute("aria-describedby", id + "-err");
-    var src = f.value && SOURCE_NAMES[f.source] ? el("span", { class: "src", text: "✓ " + SOURCE_NAMES[f.source] }) : null;
-    var row = el("div", { class: "dbw-field", "data-key": f.key }, [
-      el("label", { for: id }, [f.label, def.required ? el("span", { class: "req", "aria-hidden": "true", text: "*" }) : null, src]), ctrl, err]);
+    // A certified value (免填写) is read-only with its licence named, until the user chooses to change it.
+    var cert = f.value && f.source === "e_license";
+    var src = cert ? el("span", { class: "dbw-cert", title: "已由电子证照核验", text: "电子证照" + (f.licence ? "·" + f.licence : "") })
+      : f.value && SOURCE_NAMES[f.source] ? el("span", { class: "src", text: "✓ " + SOURCE_NAMES[f.source] }) : null;
+    var edit = null;
+    if (cert) {
+      if (ctrl.tagName === "SELECT") ctrl.disabled = true; else ctrl.readOnly = true;
+      edit = el("button", { class: "dbw-link", type: "button", text: "修改", "aria-label": "修改" + f.label });
+      edit.addEventListener("click", function () { ctrl.readOnly = false; ctrl.disabled = false; edit.remove(); ctrl.focus(); });
+    }
+    var row = el("div", { class: "dbw-field", "data-key": f.key, "data-source": f.source || "" }, [
+      el("label", { for: id }, [f.label, def.required ? el("span", { class: "req", "aria-hidden": "true", text: "*" }) : null, src, edit]), ctrl, err]);
     if (!f.valid && f.error) showError(row, f.error);
     ctrl.addEventListener("change", function () {
       var fields = {}; fields[f.key] = ctrl.value;
@@ -395,6 +490,7 @@
         if (!res.ok) { showError(row, res.body.message); return; }
         var state = res.body.fields.filter(function (x) { return x.key === f.key; })[0];
         showError(row, state && !state.valid ? state.error : "");
+        if (src && state && state.source !== "e_license") { src.remove(); src = null; row.dataset.source = state.source || ""; }
       });
     });
     return row;
@@ -469,6 +565,8 @@
         el("dt", { text: "办理部门" }), el("dd", { text: r.departments.join("、") }),
         el("dt", { text: "承诺时限" }), el("dd", { text: r.time_limit }),
         r.status_lookup ? el("dt", { text: "进度查询" }) : null, r.status_lookup ? el("dd", { text: r.status_lookup }) : null,
+        r.review && r.review.certified && r.review.certified.length ? el("dt", { text: "电子证照" }) : null,
+        r.review && r.review.certified && r.review.certified.length ? el("dd", { text: "已核验 " + r.review.certified.length + " 项（免填写）" }) : null,
         r.review ? el("dt", { text: "预审" }) : null,
         r.review ? el("dd", { text: r.review.status === "pass" ? "通过" : "受理时需补正：" + r.review.items
           .filter(function (i) { return i.severity === "fix"; }).map(function (i) { return i.label; }).join("、") }) : null
