@@ -67,3 +67,28 @@ def test_values_said_with_no_person_word_are_the_applicants_own(form, texts):
     roles = by_role(state)
     assert roles["subject"]["name"] == "蒋文博" and roles["subject"]["id_number"] == FATHER
     assert "agent" not in roles
+
+
+def _form_of(path: str):
+    guide = MatterGuide.model_validate(yaml.safe_load((ROOT / path).read_text(encoding="utf-8")))
+    return guide.application_form
+
+
+WIFE = make_id("371725", "19940612", "670")
+
+
+def test_the_speaker_who_is_the_spouse_is_never_the_subject_of_an_application_for_the_spouse():
+    form = _form_of("corpus/data/shandong/matters/resident-medical-insurance-enrollment.yaml")
+    state = FormFiller().fill(form, ["想给我爱人交今年的居民医保", f"她叫苗雨桐，身份证{WIFE}", "我是她老公房振东，手机13505318866"])
+    roles = by_role(state)
+    assert roles["subject"]["name"] == "苗雨桐" and roles["subject"]["id_number"] == WIFE
+    assert "房振东" not in roles["subject"].values()
+    assert "房振东" in [f.value for f in state.fields if f.role in ("agent", "guardian")]
+
+
+def test_the_speakers_own_values_fill_the_fields_of_the_role_they_hold():
+    """我媳妇…投靠我: the husband's name fills the 被投靠配偶 (spouse) fields, which a husband fits."""
+    form = _form_of("corpus/data/shandong/matters/spouse-hukou-migration.yaml")
+    state = FormFiller().fill(form, [f"我媳妇户口要迁过来投靠我，她叫苗雨桐，身份证{WIFE}，我叫房振东，电话13505318866"])
+    roles = by_role(state)
+    assert roles["subject"]["name"] == "苗雨桐" and roles["spouse"]["name"] == "房振东"

@@ -132,6 +132,12 @@ def test_digits_read_one_by_one_are_a_number_with_the_same_offsets():
     ident, = by_type(slots, "id_number")
     assert ident.value == make_id() and text[ident.start:ident.end] == ident.raw
     assert by_type(extract_slots("电话一二三四五六", TODAY), "phone") == []  # six spoken digits: no phone number
+    # 两 for 2 in a number said in groups (voice-to-text keeps the pauses as spaces)
+    ident = make_id("370112", "19930412", "146")
+    spoken = " ".join("".join("零幺两三四五六七八九"[int(c)] if c.isdigit() else c for c in part)
+                      for part in (ident[:6], ident[6:10], ident[10:14], ident[14:]))
+    said, = by_type(extract_slots(f"她身份证{spoken}，两千块钱", TODAY), "id_number")
+    assert said.value == ident
 
 
 def test_spaced_phone_after_an_english_word():

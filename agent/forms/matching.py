@@ -151,6 +151,8 @@ class Matcher:
         froles, srole = self.roles.all_of_field(f), slot.role
         subject_field = bool(froles) and turn.subject not in (None, "applicant") and self.roles.is_subject_field(f)
         if subject_field:
+            if srole in turn.identities and srole != turn.subject:
+                return None  # 给我爱人交医保…我是她老公: the husband's values are the speaker's, not the spouse's
             # 给我妈申请: 残疾人姓名 is the mother's; the user's own values go to the 代办人 fields
             froles = (turn.subject, *(r for r in froles if r not in ("applicant", SUBJECT)))
         if slot.type in _ROLELESS_SLOT_TYPES:
@@ -194,13 +196,14 @@ class Matcher:
                     overlap: int, turn: Turn, asking: Asking, kind: str) -> tuple[int, bool] | None:
         identity = False
         score = max((s for s in (self.vocab.fit(r, srole) for r in froles) if s is not None), default=None)
-        if score is None and srole == "applicant" and any(r in turn.identities for r in froles):
+        if score is None and srole == "applicant" and any(self._held(r, turn.identities) for r in froles):
+            # 我媳妇…我叫…: the husband's own values fill the 被投靠人 (spouse) fields a husband fits
             score, identity = 9, True
         elif score is None and "applicant" in froles and srole in turn.identities:
             score, identity = 9, True
-        elif score is None and "agent" in froles and srole in turn.identities \
+        elif score is None and ("agent" in froles or "guardian" in froles) and srole in turn.identities \
                 and turn.subject not in (None, "applicant", srole):
-            # 给我妈办…，我是她儿子张伟: the son's values are the speaker's, who applies for her as the 代办人
+            # 给我妈办…，我是她儿子张伟: the son's values are the speaker's, who applies for her as the 代办人 (or 监护人)
             score, identity = 8, True
         if score is not None and srole in froles and srole != "applicant":
             score += 1  # exactly the label's person (男方 for 申请人（男方）) over a mere applicant
@@ -214,6 +217,10 @@ class Matcher:
             elif overlap:
                 score = _ANY_ROLE
         return None if score is None else (score, identity)
+
+    def _held(self, field_role: str, identities: set[str]) -> bool:
+        """A role the applicant holds, or one the field takes as well as its own (spouse fields take a husband)."""
+        return field_role in identities or any((self.vocab.fit(field_role, i) or 0) >= 9 for i in identities)
 
     def _corrects(self, turn: Turn, asking: Asking, kind: str, f: FormField) -> bool:
         return bool(self.correction.search(turn.text)) and asking.last_set.get(kind) == f.key

@@ -9,11 +9,11 @@ CN_NUM = "〇零○一二两三四五六七八九十百千万"
 # Digits of a year written one by one (二〇二四).
 _YEAR_DIGITS = {"〇": "0", "零": "0", "○": "0", "Ｏ": "0", "O": "0", "一": "1", "二": "2", "两": "2", "三": "3",
                 "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
-# Digits of a phone or ID number said aloud (幺 for 1, 洞 for 0).
-_SPOKEN_DIGITS = {"零": "0", "〇": "0", "○": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4",
+# Digits of a phone or ID number said aloud (幺 for 1, 两 for 2, 洞 for 0).
+_SPOKEN_DIGITS = {"零": "0", "〇": "0", "○": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
                   "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 # Seven or more digits read one by one: a phone or ID number said aloud, never a quantity.
-_SPOKEN_DIGIT_RUN = re.compile(r"[零〇○一幺二三四五六七八九](?:[\s\-]?[零〇○洞一幺二三四五六七八九]){6,}")
+_SPOKEN_DIGIT_RUN = re.compile(r"[零〇○一幺二两三四五六七八九](?:[\s\-]?[零〇○洞一幺二两三四五六七八九]){6,}")
 
 
 def cn_int(text: str) -> int | None:
