@@ -41,6 +41,8 @@ class SessionState(BaseModel):
     form: FormState | None = None
     turns: list[Turn] = Field(default_factory=list)
     failures: int = Field(default=0, description="consecutive turns we could not help with")
+    applying: bool = Field(default=False, description="personal data was given for an application whose service is "
+                           "not known yet: the turn that names the service opens its form with it")
     updated_at: float = Field(default_factory=time.time)
 
     def user_texts(self, route_id: str | None = None) -> list[str]:
