@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.forms.vocabulary import default_vocabulary
 from agent.router import RouteDecision, RouteReason
 from corpus.datafile import load_data_file
 from index.text import normalize
@@ -66,11 +67,19 @@ class FormContext:
         self._aside = [normalize(w) for w in self.words.aside_cues]
         self._resume = [normalize(w) for w in self.words.resume_cues]
         self._drop = [normalize(w) for w in self.words.drop_cues]
+        # a correction (不对，是… / 名字写错了) goes on with the form; the filler's own cue words
+        self._correct = [normalize(w) for w in default_vocabulary().words.correction_cues]
 
     def in_progress(self, session: "SessionState") -> bool:
         """A form with something the user said in it (a blank or derived-only form holds nothing to lose)."""
         form = session.form
         return form is not None and any(f.value and f.source not in (None, "derived") for f in form.fields)
+
+    def continues(self, seen: "Understood", session: "SessionState") -> bool:
+        """继续申请, or a correction (刚才名字写错了，是…), with a form in progress: the application goes on."""
+        text = seen.msg.text
+        return self.in_progress(session) and not self.router.named_docs(seen.msg) \
+            and any(w in text for w in [*self._resume, *self._correct])
 
     def drops(self, seen: "Understood", session: "SessionState") -> bool:
         return self.in_progress(session) and any(w in seen.msg.text for w in self._drop)
@@ -91,8 +100,7 @@ class FormContext:
             return Steered(decision, FormTurn.NONE)
         back_to_form = replace(decision, route=back, clarify=None, no_match=False, followup=True, switched=False,
                                reason=RouteReason.FOLLOWUP, faq=None)
-        resumes = any(w in msg.text for w in self._resume)
-        if intent == "apply" and not named and (resumes or msg.has_personal_data):
+        if intent == "apply" and not named and (self.continues(seen, session) or msg.has_personal_data):
             return Steered(back_to_form, FormTurn.RESUME)
         if intent == "apply" and route is not None:
             return Steered(decision, FormTurn.REPLACE)

@@ -226,6 +226,9 @@ class Assistant:
         seen = self.guard.run(seen, session, t.stats, t.region_doc.hotline if t.region_doc else "12345")
         if seen.refusal is None:
             seen = self.scope.run(seen, session, t.region)
+        if seen.refusal is None and self.context.continues(seen, session):
+            seen = replace(seen, intent=IntentResult("apply", max(seen.intent.confidence, 0.6), seen.intent.probs,
+                                                     "rule"))
         if seen.refusal is not None or seen.intent.name in self.responders:
             yield self._respond(t, seen)
             return

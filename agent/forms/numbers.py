@@ -51,6 +51,10 @@ class NumberReader:
         spans = [(m.start() + p.start(), m.start() + p.end()) for p in re.finditer(part, m.group(0))]
         return [(*c, a, b) for a, b in spans if (c := self.classify(text, a, b))]
 
+    def cue_before(self, text: str, start: int) -> str | None:
+        """The kind of number the nearest cue before ``start`` (in its clause) names."""
+        return self._cue(text, start)
+
     def _cue(self, text: str, start: int) -> str | None:
         clause = text[max(sentence_start(text, start), start - 14):start]
         cues = [(m.end(), kind) for kind, rx in self.cues for m in rx.finditer(clause)]
