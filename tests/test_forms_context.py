@@ -162,3 +162,15 @@ def test_a_part_correction_changes_the_person_it_names_when_two_are_on_the_form(
     after = {f.key: f for f in r2.form.fields}
     assert after["mother_id_number"].value == hers and after["mother_id_number"].valid
     assert after["applicant_id_number"].value == mine  # the other person's number is untouched
+
+
+def test_numbers_said_aloud_with_liang_and_yao_are_read_digit_by_digit():
+    from agent.forms.slots import default_slot_extractor
+
+    pid = make_id("370112", "19930412", "146")
+    spoken_digits = dict(zip("0123456789", "零幺两三四五六七八九"))
+    said = "".join(spoken_digits.get(c, c) for c in pid[:6]) + " " + "".join(spoken_digits.get(c, c) for c in pid[6:])
+    slots = default_slot_extractor().extract(f"她的身份证是{said}")
+    assert [(s.type, s.value) for s in slots if s.type == "id_number"] == [("id_number", pid)]
+    phone = default_slot_extractor().extract("电话幺三两 零五三幺 八八四两")
+    assert [s.value for s in phone if s.type == "phone"] == ["13205318842"]
