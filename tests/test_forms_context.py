@@ -174,3 +174,22 @@ def test_numbers_said_aloud_with_liang_and_yao_are_read_digit_by_digit():
     assert [(s.type, s.value) for s in slots if s.type == "id_number"] == [("id_number", pid)]
     phone = default_slot_extractor().extract("电话幺三两 零五三幺 八八四两")
     assert [s.value for s in phone if s.type == "phone"] == ["13205318842"]
+
+
+def test_a_number_broken_off_is_completed_by_the_next_message_and_a_digit_corrected_by_position(assistant, corpus):
+    sc = corpus.scenarios[RETIREMENT]
+    pid = make_id("370102", "19660829", "057")
+    r1 = assistant.handle(f"我要办{sc.title}，我叫孔令和，身份证{pid[:6]} {pid[6:12]}")
+    field = next(f for f in r1.form.fields if f.value == pid[:12])
+    assert not field.valid  # twelve digits so far: asked back, not dropped
+    r2 = assistant.handle(f"{pid[12:14]} {pid[14:]}", session_id=r1.session_id)
+    assert {f.key: f for f in r2.form.fields}[field.key].value == pid
+    assert {f.key: f for f in r2.form.fields}[field.key].valid
+
+    wrong = str((int(pid[14]) + 1) % 10)
+    r3 = assistant.handle(f"身份证号码错了一位，第十五位应该是{wrong}", session_id=r1.session_id)
+    changed = {f.key: f for f in r3.form.fields}[field.key]
+    assert changed.value == pid[:14] + wrong + pid[15:] and not changed.valid
+    assert "第15-17位" in changed.error
+    r4 = assistant.handle(f"不对，第15位是{pid[14]}", session_id=r1.session_id)
+    assert {f.key: f for f in r4.form.fields}[field.key].value == pid

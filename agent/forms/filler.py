@@ -25,12 +25,14 @@ from agent.forms.validators import Validator, default_validator, id_number_info
 from agent.reply import FormFieldValue, FormState
 from agent.wording import Wording, default_wording
 from agent.zh.ids import load_region_table
+from agent.zh.numerals import spoken_digits_to_digits
 from agent.zh.width import to_halfwidth
 
 log = logging.getLogger("daoban.agent.prefill")
 
 SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
+_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[\s\-]?\d)*(?:[\s\-]?[Xx])?(?![0-9A-Za-z])")
 
 
 @dataclass
@@ -178,9 +180,31 @@ class FormFiller:
                 if new is not None:
                     checked = self.validator.validate(by_key[key].type, new, by_key[key].options, today=today)
                     values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i)
+            if not any(s.type in PART_TYPES for s in turn.slots):
+                self._continued(fields, turn, values, previous, i, today)
             asking.asked = [f.key for f in fields if self._required(f, answers)
                             and not (f.key in values and values[f.key].valid)]
         return values, subject
+
+    def _continued(self, fields: list[FormField], turn: Turn, values: dict[str, _Value], previous: FormState | None,
+                   i: int, today: dt.date) -> None:
+        """The rest of a number the last message broke off (身份证370102 1990 … then 0307 1234): digits that make an
+        incomplete ID number or phone valid are its end."""
+        runs = _DIGIT_RUN.findall(spoken_digits_to_digits(to_halfwidth(turn.text)))
+        if len(runs) != 1:
+            return
+        rest = re.sub(r"[\s\-]", "", runs[0]).upper()
+        for f in fields:
+            if f.type not in PART_TYPES:
+                continue
+            old = values.get(f.key)  # replayed from the session's messages, else the state before this one
+            head = old.value if old is not None else _previous_value(previous, f.key)
+            if not head or (old.valid if old is not None else _previous_valid(previous, f.key)):
+                continue
+            checked = self.validator.validate(f.type, head + rest, f.options, today=today)
+            if checked.valid:
+                values[f.key] = _Value(checked.value, SOURCE_CONVERSATION, True, None, turn=i)
+                return
 
     def _part_field(self, fields: list[FormField], part: Part, text: str, values: dict[str, _Value],
                     previous: FormState | None, asking: Asking, last_kin: str | None) -> str | None:
@@ -356,6 +380,11 @@ class FormFiller:
                 missing.append(f.key)
         return FormState(form_id=form.id, guide_id=guide_id, guide_kind=guide_kind, subject_role=form.subject_role,
                          fields=out, missing=missing)
+
+
+def _previous_valid(previous: FormState | None, key: str) -> bool:
+    fv = next((f for f in previous.fields if f.key == key), None) if previous is not None else None
+    return bool(fv is not None and fv.value and fv.valid)
 
 
 def _previous_value(previous: FormState | None, key: str | None) -> str | None:
