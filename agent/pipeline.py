@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("daoban.agent")
 
 FAILURES_BEFORE_HANDOFF = 2
+HELD_ROUTE_SCORE = 0.9  # data given while "which service?" waits routes on a hit this sure, else the question stays
 _CLEARS_PENDING = ("out_of_scope", "chitchat", "complaint", "human", "query_status")
 
 
@@ -330,9 +331,13 @@ class Assistant:
         service the user names next, instead of a no-match reply or a route the words around the numbers found."""
         if not seen.msg.has_personal_data or session.form is not None or seen.intent.name != "apply":
             return False
-        pending = session.pending is not None and session.pending.kind == "route"
-        if pending:  # the answer to our question is a pick or a service named, not the data around it
-            return decision.reason not in (RouteReason.PICKED_OPTION, RouteReason.NAMED)
+        pending = session.pending if session.pending is not None and session.pending.kind == "route" else None
+        if pending is not None:
+            # the answer to our question is a pick, a service named, one of the offered services described, or
+            # a need retrieval is sure of; not the words around the data (身份证, 电话)
+            route = decision.route
+            return not (decision.reason in (RouteReason.PICKED_OPTION, RouteReason.NAMED) or route is not None and (
+                route.id in {r.id for r in pending.routes} or route.score >= HELD_ROUTE_SCORE))
         return session.route is None and decision.route is None
 
     def _held(self, t: TurnContext, seen: Understood, decision: RouteDecision) -> dict:
