@@ -18,9 +18,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from agent.compose import AnswerComposer, Composed
+from agent.context import FormContext, FormTurn
 from agent.evidence import EvidenceFinder
 from agent.forms.drafts import FormDrafts
 from agent.forms.step import FormStep
+from agent.forms.text import corrections, missing_prompt
 from agent.formatter import ChannelFormatter
 from agent.guard import Guard, GuardStage
 from agent.homophones import HomophoneReader
@@ -31,7 +33,7 @@ from agent.phraser import SYSTEM_PROMPT, LLMPhraser
 from agent.privacy import install_log_masking
 from agent.reply import Clarify, FormState, Intent, LeadOutcome, Reply, Route
 from agent.responders import Ask, NoMatchResponder, ReplyTexts, Simple, department_hint, responder_table
-from agent.router import RouteDecision, Router
+from agent.router import RouteDecision, RouteReason, Router
 from agent.scope import ScopeCheck
 from agent.session import InMemorySessionStore, PendingClarify, SessionState, SessionStore, Turn
 from agent.situations import SituationResolver
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("daoban.agent")
 
 FAILURES_BEFORE_HANDOFF = 2
+HELD_ROUTE_SCORE = 0.9  # data given while "which service?" waits routes on a hit this sure, else the question stays
 _CLEARS_PENDING = ("out_of_scope", "chitchat", "complaint", "human", "query_status")
 
 
@@ -89,6 +92,7 @@ class Assistant:
         self.situations = SituationResolver()
         self.composer = AnswerComposer(corpus)
         self.evidence = EvidenceFinder(self.normalizer.tokenizer)  # the retriever's, or jieba's own without one
+        self.context = FormContext(self.router, self.evidence)
         cold_budget = settings.llm.cold_prompt_tokens if settings.llm.backend == "local" else 0
         self.phraser = LLMPhraser(self.runner, cold_prompt_tokens=cold_budget or None,
                                   cold_prompt_s=settings.llm.cold_prompt_s) if self.runner else None
@@ -223,27 +227,44 @@ class Assistant:
         seen = self.guard.run(seen, session, t.stats, t.region_doc.hotline if t.region_doc else "12345")
         if seen.refusal is None:
             seen = self.scope.run(seen, session, t.region)
+        if seen.refusal is None and self.context.continues(seen, session):
+            seen = replace(seen, intent=IntentResult("apply", max(seen.intent.confidence, 0.6), seen.intent.probs,
+                                                     "rule"))
         if seen.refusal is not None or seen.intent.name in self.responders:
             yield self._respond(t, seen)
             return
+        if self.context.drops(seen, session):
+            yield self._dropped(t, seen)
+            return
         decision = self.router.run(seen.msg, session, t.region, hits=seen.hits)
+        if self._holds(seen, session, decision):
+            yield self._held(t, seen, decision)
+            return
+        steered = self.context.steer(seen, session, decision)
+        decision = steered.decision
         doc, route = None, decision.route
         if route is not None:
             doc, route = self.forms.target(self.corpus.get(route.id), route, decision, seen.intent.name)
         if doc is None:  # a which-service question, nothing found, or the index ahead of the corpus
             yield self._unrouted(t, seen, decision)
             return
-        self._enter(t, route, decision)
+        set_aside = self._enter(t, route, decision, steered.turn)
         texts = [self.normalizer.run(x) for x in _served_user_texts(session.turns)] + [seen.msg]
         situations = self.situations.step(doc, session, texts, seen.msg.aspects, seen.intent.name)
+        before = session.form
         form = self.forms.run(doc, session, texts, seen.msg, seen.intent.name, t.stats, situations.matter)
+        if form is not None:
+            session.applying = False
         collected = self.forms.collected(doc, session, texts) \
             if doc.kind == "catalog" and seen.intent.name == "apply" else None
         composed = self.composer.run(doc, session.answers, seen.msg.aspects, _faq_sections(decision, route.id),
                                      situations.matter)
         if seen.intent.name == "consult":
             self._evidence(doc, seen, composed, decision.faq)
-        draft = self._draft(t, seen, doc, route, composed, situations.question, form, collected)
+        notes = self._form_notes(t, seen, steered.turn, form, set_aside)
+        changed = corrections(before, form) if form is not None else []
+        head = self.words.texts.corrected.format(changes="；".join(changed)) if changed else None
+        draft = self._draft(t, seen, doc, route, composed, situations.question, form, collected, notes, head)
         if self.phraser is None or seen.intent.name != "consult" or doc.kind == "catalog":
             yield {"type": "reply", "reply": draft.reply(draft.answer, None)}
             return
@@ -289,16 +310,89 @@ class Assistant:
         return self._simple(t, seen.intent, self.no_match.run(Ask(seen.msg, t.region_doc), handoff=handoff,
                                                               hint=hint))
 
-    def _enter(self, t: TurnContext, route: Route, decision: RouteDecision) -> None:
-        """The session moves to ``route``; a form of another 一件事 is closed."""
+    def _enter(self, t: TurnContext, route: Route, decision: RouteDecision, turn: FormTurn) -> FormState | None:
+        """The session moves to ``route``; a form of another guide is closed, unless the user only asks about
+        another topic (the form is kept and they are asked). Returns a form with the user's values that closed."""
         session = t.session
+        closed = None
         if (decision.switched or (session.route and session.route.id != route.id)) \
-                and session.form and session.form.guide_id != route.id:
+                and session.form and session.form.guide_id != route.id and turn != FormTurn.SWITCH:
+            closed = session.form if turn == FormTurn.REPLACE else None
             session.form = None
         session.route = route
         session.region = route.region
         session.failures = 0
         t.region_doc = self.corpus.region_of(route.region) or t.region_doc
+        return closed
+
+    # -- the application in progress ----------------------------------------------------------------
+    def _holds(self, seen: Understood, session: SessionState, decision: RouteDecision) -> bool:
+        """Personal data with no service known yet (or while a which-service question waits): kept for the
+        service the user names next, instead of a no-match reply or a route the words around the numbers found."""
+        if not seen.msg.has_personal_data or session.form is not None or seen.intent.name != "apply":
+            return False
+        pending = session.pending if session.pending is not None and session.pending.kind == "route" else None
+        if pending is not None:
+            # the answer to our question is a pick, a service named, one of the offered services described, or
+            # a need retrieval is sure of; not the words around the data (身份证, 电话)
+            route = decision.route
+            return not (decision.reason in (RouteReason.PICKED_OPTION, RouteReason.NAMED) or route is not None and (
+                route.id in {r.id for r in pending.routes} or route.score >= HELD_ROUTE_SCORE))
+        return session.route is None and decision.route is None
+
+    def _held(self, t: TurnContext, seen: Understood, decision: RouteDecision) -> dict:
+        """What the user gave, masked, and the question that names the service: the pending which-service question
+        again, else what they want to do."""
+        session = t.session
+        texts = [self.normalizer.run(x) for x in _served_user_texts(session.turns)] + [seen.msg]
+        held = self.forms.held(session, texts)
+        if decision.clarify is not None and session.pending is None:  # "which one?" asked with the data
+            decision.clarify.intent = "apply"
+            session.pending = decision.clarify
+        words = self.words.texts
+        answer = words.held.format(items="、".join(held)) if held else words.held_nothing
+        session.applying = True
+        session.failures = 0
+        pending = session.pending if session.pending is not None and session.pending.kind == "route" else None
+        clarify = None
+        if pending is not None:
+            pending.intent = "apply"
+            answer += "\n" + pending.question + "\n" + _numbered(pending)
+            clarify = Clarify(kind="route", question=pending.question, options=pending.options)
+        else:
+            answer += words.held_ask.format(example=self.words.example_question)
+        apply = IntentResult("apply", max(seen.intent.confidence, 0.6), seen.intent.probs, "rule")
+        return {"type": "reply", "reply": Reply(session_id=session.session_id, intent=_intent(apply), answer=answer,
+                                                clarify=clarify, suggestions=[self.words.chips.human])}
+
+    def _dropped(self, t: TurnContext, seen: Understood) -> dict:
+        """The user lets the form go: said so, and nothing of it is kept."""
+        session = t.session
+        title = self._form_title(session.form)
+        session.form = None
+        session.applying = False
+        return self._simple(t, seen.intent, Simple(self.words.texts.form_dropped.format(title=title),
+                                                   suggestions=[self.words.example_question]))
+
+    def _form_title(self, form: FormState | None) -> str:
+        doc = self.corpus.get(form.guide_id) if form is not None else None
+        return doc.title if doc is not None else ""
+
+    def _form_notes(self, t: TurnContext, seen: Understood, turn: FormTurn, form: FormState | None,
+                    set_aside: FormState | None) -> list[str]:
+        """What the user reads about the application in progress, after the answer."""
+        words, session = self.words.texts, t.session
+        notes = []
+        if set_aside is not None:
+            notes.append(words.form_replaced.format(title=self._form_title(set_aside)))
+        if form is not None:
+            return notes
+        kept = session.form
+        if kept is not None and turn in (FormTurn.ON, FormTurn.ASIDE) and seen.intent.name == "consult":
+            notes.append(words.form_kept.format(title=self._form_title(kept), missing=missing_prompt(kept)))
+        elif kept is not None and turn == FormTurn.SWITCH:
+            notes.append(words.form_parked.format(title=self._form_title(kept)))
+        return notes
 
     def _evidence(self, doc, seen: Understood, composed: Composed, faq_id: str | None) -> None:
         """A detail question (多少天, 几级, 在哪…) answered by one sentence of the guide: that sentence first;
@@ -316,22 +410,26 @@ class Assistant:
         return [self.corpus.scenarios[s] for s, members in self.router.members.items() if doc.id in members]
 
     def _draft(self, t: TurnContext, seen: Understood, doc, route: Route, composed: Composed,
-               question: PendingClarify | None, form: FormState | None, collected: list[str] | None = None) -> Draft:
+               question: PendingClarify | None, form: FormState | None, collected: list[str] | None = None,
+               notes: list[str] | None = None, head: str | None = None) -> Draft:
         """The composed answer, with the form, the 情形 question and notes; and the reply around it."""
         apply = seen.intent.name == "apply"
         answer = self.forms.text(form, composed) if form is not None and apply else composed.text
+        if head:  # what a correction changed, before the form
+            answer = head + "\n" + answer
         if collected is not None:  # a catalogue matter: applied for on its official page, not here
             answer = self._elsewhere(doc, collected) + "\n\n" + answer
         if question is not None:
             answer += "\n\n" + question.question + "\n" + _numbered(question)
-        for note in composed.notes:
+        for note in [*composed.notes, *(notes or [])]:
             answer += "\n\n" + note
         suggestions = [q for a, q in self.words.aspect_chips.items() if a not in seen.msg.aspects][:3]
         if doc.kind in ("scenario", "matter") and form is None:
             suggestions.append(self.words.chips.apply)
         clarify = Clarify(kind="situation", question=question.question, options=question.options) \
             if question is not None and question.options else None
-        shown_form = form or (t.session.form if apply else None)
+        kept = t.session.form if t.session.form is not None and t.session.form.guide_id == route.id else None
+        shown_form = form or (t.session.form if apply else kept)  # an aside shows the form it leaves open
 
         def reply(text: str, lead: LeadOutcome | None) -> Reply:
             return Reply(session_id=t.session.session_id, intent=_intent(seen.intent), route=route,

@@ -50,6 +50,14 @@ class Texts(BaseModel):
     no_link: str
     handoff: str
     error: str
+    held: str
+    held_nothing: str
+    held_ask: str
+    form_kept: str
+    form_parked: str
+    form_replaced: str
+    form_dropped: str
+    corrected: str
 
 
 class ReplyTexts(BaseModel):

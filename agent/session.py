@@ -52,6 +52,8 @@ class SessionState(BaseModel):
     # The verified identity (统一身份认证) and its electronic licences: personal data, only in this encrypted state.
     identity: HeldLicences | None = None
     login_nonce: LoginNonce | None = None
+    applying: bool = Field(default=False, description="personal data was given for an application whose service is "
+                           "not known yet: the turn that names the service opens its form with it")
     updated_at: float = Field(default_factory=time.time)
 
     def user_texts(self, route_id: str | None = None) -> list[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.context import ContextWords
 from agent.evidence import EvidenceWords
 from agent.guard import SafetyData, load_safety_data
 from agent.intent import IntentExamples
@@ -21,7 +22,8 @@ from corpus.datafile import DataFileError, load_data_file
 DATA = Path(__file__).resolve().parent.parent / "agent" / "data"
 FILES = [("aspects.yaml", AspectWords), ("english.yaml", EnglishWords), ("generic.yaml", GenericWords),
          ("intents.yaml", IntentExamples), ("replies.yaml", ReplyTexts), ("safety.yaml", SafetyData), ("privacy.yaml", NameWords),
-         ("evidence.yaml", EvidenceWords), ("verifier.yaml", VerifierWords), ("wording.yaml", WordingVocabulary)]
+         ("evidence.yaml", EvidenceWords), ("verifier.yaml", VerifierWords), ("wording.yaml", WordingVocabulary),
+         ("context.yaml", ContextWords)]
 
 
 @pytest.mark.parametrize("name,model", FILES)
@@ -44,6 +46,8 @@ def _break_line(text: str, pattern: str, replacement: str) -> tuple[str, int]:
     ("intents.yaml", IntentExamples, r"^  apply:", "  applyy:"),
     ("replies.yaml", ReplyTexts, r"^  human: 转人工", "  humn: 转人工"),
     ("wording.yaml", WordingVocabulary, r"^  aside: \[", "  asides: ["),
+    ("context.yaml", ContextWords, r"^drop_cues: \[.*\]", "drop_cues: {wrong: shape}"),
+    ("context.yaml", ContextWords, r"^resume_cues: \[.*\]", "resume_cues: []"),
 ])
 def test_a_broken_file_names_its_file_and_line(tmp_path, name, model, pattern, replacement):
     text, line = _break_line((DATA / name).read_text(encoding="utf-8"), pattern, replacement)

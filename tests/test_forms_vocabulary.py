@@ -59,6 +59,8 @@ def load_surnames(path: Path):
     (DATA_DIR / "form_words.yaml", "correction_cues:", "correction_cues: [不对, '']", load_form_words,
      "correction_cues.1: String should match pattern"),
     (DATA_DIR / "form_words.yaml", "money_cues:", "money_cues: [[资本", load_form_words, "YAML syntax error"),
+    (DATA_DIR / "form_words.yaml", "last:", "  last: []", load_form_words,
+     "part_cues.last: List should have at least 1 item"),
     (ROLES_FILE, "mother:", "  mother: 7", load_role_list, "roles.mother: Input should be a valid string"),
     (ROLES_FILE, "mother:", "  Mother: 母亲", load_role_list, "roles.Mother.[key]: String should match pattern"),
     (SURNAMES, "compound:", "compound: [欧阳, 王]", load_surnames, "a compound surname is two Chinese characters"),

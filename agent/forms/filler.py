@@ -18,18 +18,21 @@ from corpus.schema import APPLIES_FOR, Form, FormField, condition_holds
 from agent.forms.extraction import StreamingChat, ask_for_fields, grounded
 from agent.forms.labels import Labels
 from agent.forms.matching import Asking, Matcher, Turn
+from agent.forms.parts import PART_TYPES, Part, PartReader, splice
 from agent.forms.roles import PERSON_VALUE_TYPES, PRONOUN_RE
 from agent.forms.slots import SlotExtractor, default_slot_extractor
 from agent.forms.validators import Validator, default_validator, id_number_info
 from agent.reply import FormFieldValue, FormState
 from agent.wording import Wording, default_wording
 from agent.zh.ids import load_region_table
+from agent.zh.numerals import spoken_digits_to_digits
 from agent.zh.width import to_halfwidth
 
 log = logging.getLogger("daoban.agent.prefill")
 
 SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
+_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[\s\-]?\d)*(?:[\s\-]?[Xx])?(?![0-9A-Za-z])")
 
 
 @dataclass
@@ -58,6 +61,8 @@ class FormFiller:
         self.roles = self.slot_extractor.roles
         self.labels = Labels(self.roles, vocab.words)
         self.matcher = Matcher(vocab, self.roles, self.labels, self.validator)
+        self.vocab = vocab
+        self.parts = PartReader(vocab.words, self.slot_extractor.numbers)
 
     def warm_up(self) -> None:
         """Load LAC, cn2an and jionlp's ID region and location tables now rather than on the first message."""
@@ -161,15 +166,65 @@ class FormFiller:
             turn = self._read(text, today, identities, subject, last_kin)
             identities, subject = turn.identities, turn.subject
             last_kin = self._last_kin(turn.text, identities) or last_kin
-            for key, cand in self.matcher.assign(fields, turn, asking).items():
+            assigned = self.matcher.assign(fields, turn, asking)
+            for key, cand in assigned.items():
                 f = by_key[key]
                 checked = self.validator.validate(f.type, cand.value, f.options, today=today)
                 values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i)
                 for kind in self.labels.slot_kinds(f) or {f"enum:{key}"}:
                     asking.last_set[kind] = key
+            for part in self.parts.find(turn.text):
+                key = self._part_field(fields, part, turn.text, values, previous, asking, last_kin)
+                old = values[key].value if key in values else _previous_value(previous, key)
+                new = splice(old or "", part) if key is not None and key not in assigned else None
+                if new is not None:
+                    checked = self.validator.validate(by_key[key].type, new, by_key[key].options, today=today)
+                    values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i)
+            if not any(s.type in PART_TYPES for s in turn.slots):
+                self._continued(fields, turn, values, previous, i, today)
             asking.asked = [f.key for f in fields if self._required(f, answers)
                             and not (f.key in values and values[f.key].valid)]
         return values, subject
+
+    def _continued(self, fields: list[FormField], turn: Turn, values: dict[str, _Value], previous: FormState | None,
+                   i: int, today: dt.date) -> None:
+        """The rest of a number the last message broke off (身份证370102 1990 … then 0307 1234): digits that make an
+        incomplete ID number or phone valid are its end."""
+        runs = _DIGIT_RUN.findall(spoken_digits_to_digits(to_halfwidth(turn.text)))
+        if len(runs) != 1:
+            return
+        rest = re.sub(r"[\s\-]", "", runs[0]).upper()
+        for f in fields:
+            if f.type not in PART_TYPES:
+                continue
+            old = values.get(f.key)  # replayed from the session's messages, else the state before this one
+            head = old.value if old is not None else _previous_value(previous, f.key)
+            if not head or (old.valid if old is not None else _previous_valid(previous, f.key)):
+                continue
+            checked = self.validator.validate(f.type, head + rest, f.options, today=today)
+            if checked.valid:
+                values[f.key] = _Value(checked.value, SOURCE_CONVERSATION, True, None, turn=i)
+                return
+
+    def _part_field(self, fields: list[FormField], part: Part, text: str, values: dict[str, _Value],
+                    previous: FormState | None, asking: Asking, last_kin: str | None) -> str | None:
+        """The field a part correction is about: of the kind named (else the ID number or phone filled last), the
+        person named before it (我父亲的身份证…; 他/她: the relative named last), else the one that kind last filled."""
+        kinds = [part.kind] if part.kind else [k for k in PART_TYPES if k in asking.last_set]
+        held = [f for f in fields if f.type in kinds
+                and (f.key in values or _previous_value(previous, f.key))]
+        if not held:
+            return None
+        cues = [m.group(0) for m in self.roles.cue_re.finditer(text, part.start, text.find(part.digits, part.start))]
+        role = self.roles.cues[cues[-1]] if cues else (last_kin if PRONOUN_RE.search(text) else None)
+        if role is not None:
+            fits = [(max((self.vocab.fit(r, role) or 0) for r in self.roles.all_of_field(f)) if
+                     self.roles.all_of_field(f) else 0, f.key) for f in held]
+            best = max(fits)
+            if best[0] > 0:
+                return best[1]
+        last = [asking.last_set.get(k) for k in kinds]
+        return next((k for k in last if k in {f.key for f in held}), held[0].key)
 
     @staticmethod
     def _merge_previous(fields: list[FormField], values: dict[str, _Value], previous: FormState | None,
@@ -325,3 +380,13 @@ class FormFiller:
                 missing.append(f.key)
         return FormState(form_id=form.id, guide_id=guide_id, guide_kind=guide_kind, subject_role=form.subject_role,
                          fields=out, missing=missing)
+
+
+def _previous_valid(previous: FormState | None, key: str) -> bool:
+    fv = next((f for f in previous.fields if f.key == key), None) if previous is not None else None
+    return bool(fv is not None and fv.value and fv.valid)
+
+
+def _previous_value(previous: FormState | None, key: str | None) -> str | None:
+    fv = next((f for f in previous.fields if f.key == key), None) if previous is not None else None
+    return fv.value if fv is not None else None

@@ -27,6 +27,7 @@ _EXPLICIT_LABEL = 20
 # Slot types whose owner is the value itself: a USCC or company name is the company's.
 _ROLELESS_SLOT_TYPES = {"uscc", "company", "org", "title", "money", "int"}
 WEAK_ROLE_TYPES = {"phone", "address", "date"}
+_NUMBER_TYPES = {"id_number", "phone", "uscc"}
 
 Fit = tuple[float, bool, bool]  # score, only the applicant's identity makes it fit, the slot's role is the field's own
 
@@ -281,6 +282,8 @@ class Matcher:
         out = []
         for m in label_value_re(label).finditer(text):
             value = m.group(1).strip()
+            if f.type in _NUMBER_TYPES and not re.search(r"\d", value):
+                continue  # "身份证号码错了一位" names the field, it gives no number
             if value:
                 out.append(Candidate(_EXPLICIT_LABEL, m.start(1), f.key, value))
         return out

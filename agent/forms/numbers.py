@@ -51,6 +51,10 @@ class NumberReader:
         spans = [(m.start() + p.start(), m.start() + p.end()) for p in re.finditer(part, m.group(0))]
         return [(*c, a, b) for a, b in spans if (c := self.classify(text, a, b))]
 
+    def cue_before(self, text: str, start: int) -> str | None:
+        """The kind of number the nearest cue before ``start`` (in its clause) names."""
+        return self._cue(text, start)
+
     def _cue(self, text: str, start: int) -> str | None:
         clause = text[max(sentence_start(text, start), start - 14):start]
         cues = [(m.end(), kind) for kind, rx in self.cues for m in rx.finditer(clause)]
@@ -72,8 +76,8 @@ class NumberReader:
             return ("uscc", c) if len(c) >= 15 else None
         if cue == "id_number":
             return "id_number", c
-        if cue == "phone" and not has_letters:
-            return "phone", digits
+        if cue == "phone" and not has_letters and not (len(c) == 18 and check_id_number(c).valid):
+            return "phone", digits  # (号码是 + a valid 18-digit ID number is that ID number)
         if has_letters:
             return None
         return _by_shape(raw, c, digits)

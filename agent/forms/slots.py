@@ -68,7 +68,8 @@ class SlotExtractor:
             re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该企业|公司)?的?({rel})"),
             re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:他|她)的?({rel1})(?![他她])"),
             # "法定代表人是我自己" / "联系人就是我本人"
-            re.compile(rf"({rel})(?:就)?(?:是|为|填)(?:我自己|我本人|本人|我)(?![们国家])"),
+            # (not "逝者是我父亲": 我 followed by a relative's word is that relative)
+            re.compile(rf"({rel})(?:就)?(?:是|为|填)(?:我自己|我本人|本人|我)(?![们国家])(?!的?(?:{kin}))"),
             # "我叫张伟，是孩子爸爸": the relation said of the name the user just gave.
             re.compile(rf"我(?:叫|是|名叫)[\u4e00-\u9fa5·]{{2,4}}[，,\s]*(?:我)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她)?的?({rel})"),
         )

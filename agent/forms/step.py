@@ -90,6 +90,10 @@ class FormStep:
             return []
         return [f"{f.label}：{masked_value(f)}" for f in state.fields if f.value and f.valid and f.type != "enum"]
 
+    def held(self, session: SessionState, texts: list[Message]) -> list[str]:
+        """What the user gave before the service is known, label and value masked (姓名：王*)."""
+        return self.collected(_Unnamed(), session, texts)
+
     @staticmethod
     def text(form: FormState, composed: Composed) -> str:
         """What the user reads on 我要办: what was filled, what is still needed, the materials."""
@@ -120,6 +124,13 @@ class FormStep:
 
 
 _NAMED = "这个事项"
+
+
+class _Unnamed:
+    """No service yet: the person template's fields only."""
+
+    id = "held"
+    title = ""
 
 
 def _without_names(texts: list[str], guide) -> list[str]:

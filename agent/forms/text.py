@@ -26,3 +26,12 @@ def masked_value(field: FormFieldValue) -> str:
     if field.type in ("text", "address", "date"):
         return value[:1] + "*" * max(1, len(value) - 1)
     return value
+
+
+def corrections(before: FormState | None, after: FormState) -> list[str]:
+    """Each field of the same form whose value the user had given and now changed: label and new value, masked."""
+    if before is None or before.form_id != after.form_id:
+        return []
+    old = {f.key: f.value for f in before.fields if f.value and f.source not in (None, "derived")}
+    return [f"{f.label} {masked_value(f)}" for f in after.fields
+            if f.key in old and f.value and f.value != old[f.key] and f.source not in (None, "derived")]

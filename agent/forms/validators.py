@@ -59,7 +59,9 @@ def check_id_number(value: str, today: dt.date | None = None) -> Validation:
     if born > today or born.year < 1900:
         return _bad(v, f"身份证号中的出生日期 {born.isoformat()} 不合理，请核对")
     if id_check_digit(v[:17]) != v[17]:
-        return _bad(v, "身份证号校验位不正确，可能有数字输错了，请逐位核对")
+        # which part: the region and birth date read fine, so a sequence digit or the check digit is off
+        return _bad(v, "身份证号最后一位（校验位）与前17位对不上：前6位地区码、第7-14位出生日期的格式都正常，"
+                       "请先核对第15-17位和最后一位，再看其余数字有没有输错或两位颠倒")
     return _ok(v)
 
 

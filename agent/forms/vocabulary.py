@@ -90,7 +90,16 @@ class FormWords(BaseModel):
     org_label_endings: dict[Word, Word | None] = Field(min_length=1)
     government_endings: Words = Field(min_length=1)
     correction_cues: Words = Field(min_length=1)
+    part_cues: "PartCues"
     review: "ReviewWords"
+
+
+class PartCues(BaseModel):
+    """The side of a number a part correction names (最后一位, 前三位)."""
+
+    model_config = ConfigDict(extra="forbid")
+    last: Words = Field(min_length=1)
+    first: Words = Field(min_length=1)
 
 
 class ReviewWords(BaseModel):
