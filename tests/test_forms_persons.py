@@ -92,3 +92,12 @@ def test_the_speakers_own_values_fill_the_fields_of_the_role_they_hold():
     state = FormFiller().fill(form, [f"我媳妇户口要迁过来投靠我，她叫苗雨桐，身份证{WIFE}，我叫房振东，电话13505318866"])
     roles = by_role(state)
     assert roles["subject"]["name"] == "苗雨桐" and roles["spouse"]["name"] == "房振东"
+
+
+def test_a_grandparent_who_died_fills_the_deceased_fields_and_the_grandchild_the_declarers():
+    form = _form_of("corpus/data/shandong/matters/household-registration-cancellation.yaml")
+    grandma = make_id("371402", "19340909", "312")
+    state = FormFiller().fill(form, [f"姥姥上个月去世了，要把户口注销。姥姥叫韩桂芝，身份证{grandma}，我是她外孙邵明杰，电话15578115071"])
+    roles = by_role(state)
+    assert roles["deceased"]["name"] == "韩桂芝" and roles["deceased"]["id_number"] == grandma
+    assert roles["applicant"]["name"] == "邵明杰"  # 申报人: the one who declares, never the deceased
