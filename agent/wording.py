@@ -26,6 +26,15 @@ class SwitchWords(BaseModel):
     new: list[str] = Field(min_length=1)    # the new topic follows
 
 
+class PurposeWords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verbs: list[str] = Field(min_length=1)
+    endings: list[str] = Field(min_length=1)
+    starts: list[str] = Field(min_length=1)
+    not_with: list[str] = Field(min_length=1)
+
+
 class WordingVocabulary(BaseModel):
     """``data/wording.yaml``."""
 
@@ -35,6 +44,7 @@ class WordingVocabulary(BaseModel):
     fillers: list[str]
     operator: dict[str, str]
     switch: SwitchWords
+    purpose: PurposeWords
 
 
 @dataclass(frozen=True)
@@ -58,14 +68,28 @@ class Wording:
         self._words = re.compile(_alternation(self._map)) if self._map else None
         self._aside = re.compile(_CLAUSE_START + "(?:" + _alternation(v.switch.aside) + ")")
         self._new = re.compile(_CLAUSE_START + "(?:" + _alternation(v.switch.new) + ")")
+        p = v.purpose
+        self._purpose = re.compile(rf"^(?:(?:{_alternation(p.verbs)})\S{{1,12}}(?:{_alternation(p.endings)})"
+                                   rf"|(?:{_alternation(p.starts)})\S{{1,16}})$")
+        self._asks = re.compile(_alternation(p.not_with))
 
     def standard(self, text: str) -> str:
         """Only the dialect and spoken words read as standard ones (俺娘 -> 我母亲): what a form reads values
         from, every other word and number kept as written."""
         return self._standard.sub(lambda m: self._standard_map[m.group(0)], text) if self._standard_map else text
 
+    def without_purpose(self, text: str) -> str:
+        """``text`` without its clauses that say what the result is for (开个无犯罪证明，考教师资格要用), when
+        something else is left."""
+        clauses = re.split(r"([，,。；;！!\s]+)", text)
+        kept = [c for i, c in enumerate(clauses)
+                if i % 2 or not (self._purpose.match(c) and not self._asks.search(c))]
+        rest = re.sub(r"([，,。；;！!\s])[，,。；;！!\s]+", r"\1", "".join(kept)).strip(" ，,。；;")
+        return rest if rest and len(kept) < len(clauses) else text
+
     def run(self, text: str) -> Reworded:
         rest, switched = self.switch_rest(text)
+        rest = self.without_purpose(rest)
         if self._words is not None:
             rest = self._words.sub(lambda m: self._map[m.group(0)], rest)
         return Reworded(_SPACES.sub(" ", rest).strip(" ，,。"), switched)

@@ -140,3 +140,21 @@ def test_names_given_with_the_numbers_are_not_searched():
     assert "海洋" in plain.search_text  # 海洋 would pull 用海 titles
     assert "海洋" not in read.search_text and "离婚" in read.search_text
     assert read.raw == text  # forms still read everything
+
+
+@pytest.mark.parametrize("text, left", [
+    ("开个没有犯罪记录的证明，考教师资格要用", "开个没有犯罪记录的证明"),
+    ("用于出国留学，开个无犯罪证明", "开个无犯罪证明"),
+    ("租房合同要网签备案，办居住证用，我是租客", "租房合同要网签备案，我是租客"),
+    ("社保卡怎么用", "社保卡怎么用"),  # asks how to use it: no purpose clause
+    ("医保卡能不能给家人用", "医保卡能不能给家人用"),
+    ("办居住证用", "办居住证用"),  # nothing else left: kept as it is
+])
+def test_a_clause_that_says_what_the_result_is_for_is_not_searched(text, left):
+    assert Wording().without_purpose(text) == left
+
+
+def test_the_purpose_clause_is_not_what_routing_searches():
+    msg = Normalizer().run("开个无犯罪记录证明，考教师资格要用")
+    assert "教师" not in msg.search_text and "教师" not in msg.text and "无犯罪记录证明" in msg.search_text
+    assert "教师资格" in msg.raw  # forms and safety still read everything
