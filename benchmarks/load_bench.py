@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -166,6 +167,41 @@ async def phase(url: str, questions: list[str], users: int, turns: int, seconds:
             "long_errors": longs.errors + longs.throttled, "statuses": normal.statuses}
 
 
+def process_tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of ``pid`` and each of its descendants, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        if p in stats:
+            tree[p] = stats[p][1]
+            todo.extend(child for child, (parent, _) in stats.items() if parent == p)
+    return tree
+
+
+def measured_phase(server_pid: int | None, url: str, *args) -> dict:
+    """``phase`` with the CPU it cost: each server process's and this client's, per answered turn."""
+    before = process_tree_cpu(server_pid) if server_pid else {}
+    client0 = time.process_time()
+    r = asyncio.run(phase(url, *args))
+    client = time.process_time() - client0
+    after = process_tree_cpu(server_pid) if server_pid else {}
+    turns = max(1, round(r["rps"] * r["seconds"]))
+    # Processes that worked during the phase (the supervisor of several workers barely does).
+    busy = {p: after[p] - before.get(p, 0.0) for p in after if after[p] - before.get(p, 0.0) > 0.05 * r["seconds"]}
+    r.update(turns=turns, client_cpu_ms=1000 * client / turns, server_cpu_ms=1000 * sum(busy.values()) / turns,
+             worker_busy=[v / r["seconds"] for v in sorted(busy.values(), reverse=True)])
+    return r
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -216,11 +252,12 @@ def matrix(args, tmp: Path) -> None:
     llm_env = {"DAOBAN_LLM__BACKEND": "openai", "DAOBAN_LLM__BASE_URL": args.llm_url,
                "DAOBAN_LLM__API_KEY": "none", "DAOBAN_LLM__MODEL": "local"} if args.llm_url else {}
     pg_dir = Path(tempfile.mkdtemp(prefix="daoban-load-pg-"))
-    pg_url = subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "start", str(pg_dir), str(free_port())],
-                            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    if "postgresql" in args.databases:
+        pg_url = subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "start", str(pg_dir),
+                                 str(free_port())], check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     rows: dict[tuple, dict] = {}
     try:
-        for db in ("sqlite", "postgresql"):
+        for db in args.databases:
             for workers in (1, 2):
                 env = dict(llm_env)
                 run_tmp = tmp / f"{db}-{workers}"
@@ -237,26 +274,28 @@ def matrix(args, tmp: Path) -> None:
                 try:
                     questions = sample_questions(Path(server.env["DAOBAN_CORPUS_DIR"]))
                     asyncio.run(phase(server.url, questions, 4, 3, 30, 0.0, None, False, 1.0, args.seed))  # warm-up
-                    for users in (20, 50):
-                        r = asyncio.run(phase(server.url, questions, users, 1_000_000, args.seconds, args.matrix_think,
-                                              args.turns, False, 1.0, args.seed))
+                    for users in args.matrix_sessions:
+                        r = measured_phase(server.proc.pid, server.url, questions, users, 1_000_000, args.seconds,
+                                           args.matrix_think, args.turns, False, 1.0, args.seed)
                         rows[(db, workers, users)] = r
                         report(f"{db}, {workers} worker{'s' if workers > 1 else ''}, {users} sessions", r)
                 finally:
                     server.kill()
     finally:
-        subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop", str(pg_dir)], check=False)
+        if "postgresql" in args.databases:
+            subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop", str(pg_dir)], check=False)
         import shutil
 
         shutil.rmtree(pg_dir, ignore_errors=True)
     print("\n2 workers / 1 worker (target: >= 1.6x throughput at the same p95)")
-    for db in ("sqlite", "postgresql"):
-        for users in (20, 50):
+    for db in args.databases:
+        for users in args.matrix_sessions:
             one, two = rows.get((db, 1, users)), rows.get((db, 2, users))
             if one and two and one["rps"]:
                 print(f"  {db:<10} {users} sessions: {two['rps'] / one['rps']:.2f}x throughput "
                       f"({one['rps']:.1f} -> {two['rps']:.1f} req/s), p95 {one['p95'] * 1000:.0f} -> "
-                      f"{two['p95'] * 1000:.0f} ms", flush=True)
+                      f"{two['p95'] * 1000:.0f} ms, server CPU per turn {one['server_cpu_ms']:.1f} -> "
+                      f"{two['server_cpu_ms']:.1f} ms", flush=True)
 
 
 def report(name: str, r: dict) -> None:
@@ -265,6 +304,10 @@ def report(name: str, r: dict) -> None:
     print(f"{name:<28} {r['requests']:>5} req {r['rps']:>6.1f} req/s  p50 {r['p50'] * 1000:>7.0f} ms  "
           f"p95 {r['p95'] * 1000:>7.0f} ms  errors {r['errors']}  429 {r['throttled']}  ({r['seconds']:.0f} s){long}",
           flush=True)
+    if "server_cpu_ms" in r:
+        busy = " + ".join(f"{b:.0%}" for b in r["worker_busy"])
+        print(f"{'':<28} CPU per turn: server {r['server_cpu_ms']:.1f} ms (busy {busy}), "
+              f"this client {r['client_cpu_ms']:.1f} ms", flush=True)
 
 
 def main() -> None:
@@ -283,6 +326,10 @@ def main() -> None:
     ap.add_argument("--matrix", action="store_true", help="1 vs 2 workers x SQLite vs PostgreSQL x 20 and 50 sessions")
     ap.add_argument("--matrix-think", type=float, default=0.0, help="--matrix: pause between turns (0: saturate)")
     ap.add_argument("--llm-url", help="--matrix: an OpenAI-compatible LLM server instead of --llm none")
+    ap.add_argument("--databases", type=lambda v: v.split(","), default=["sqlite", "postgresql"],
+                    help="--matrix: comma-separated, of sqlite and postgresql")
+    ap.add_argument("--matrix-sessions", type=lambda v: [int(x) for x in v.split(",")], default=[20, 50],
+                    help="--matrix: concurrent sessions, comma-separated")
     args = ap.parse_args()
 
     from daoban.settings import load_settings
