@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -199,7 +200,7 @@ class Normalizer:
     def __init__(self, aspects: dict[str, list[str]] | None = None, pinyin: PinyinReader | None = None,
                  english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None,
                  tokenizer: Tokenizer | None = None, wording: Wording | None = None,
-                 homophones: HomophoneReader | None = None):
+                 homophones: HomophoneReader | None = None, cache_size: int = 2048):
         self.pinyin = pinyin
         self.wording = wording if wording is not None else Wording()
         self.homophones = homophones  # built from the corpus by its owner; None: homophones stay as written
@@ -211,8 +212,28 @@ class Normalizer:
             aspects = load_data_file(DATA_DIR / "aspects.yaml", AspectWords).root
         self.aspects = {k: [w.lower() for w in v] for k, v in aspects.items()}
         self.aspect_words = {w for ws in self.aspects.values() for w in ws}
+        # Each turn reads the session's earlier messages again (情形 answers, form values): their Messages are
+        # kept, about a fifth of a turn's CPU. Never one with personal data: it must not outlive its session.
+        self._seen: OrderedDict[str, Message] = OrderedDict()
+        self._seen_lock = threading.Lock()
+        self._seen_size = cache_size
 
     def run(self, message: str) -> Message:
+        with self._seen_lock:
+            msg = self._seen.get(message)
+            if msg is not None:
+                self._seen.move_to_end(message)
+        if msg is None:
+            msg = self._run(message)
+            if not msg.has_personal_data and self._seen_size:
+                with self._seen_lock:
+                    self._seen[message] = msg
+                    if len(self._seen) > self._seen_size:
+                        self._seen.popitem(last=False)
+        # a copy: callers own their Message
+        return replace(msg, tokens=list(msg.tokens), aspects=list(msg.aspects))
+
+    def _run(self, message: str) -> Message:
         raw = (message or "").strip()[:MAX_MESSAGE_CHARS]
         if self.pinyin is not None and (read := self.pinyin.read(raw)):
             raw = read
