@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import os
 import random
+import ssl
 import statistics
 import sys
 import tempfile
@@ -113,53 +114,70 @@ class Citizen:
         tally.add(time.perf_counter() - t0, status)
 
 
-async def normal_user(client: httpx.AsyncClient, questions: list[str], rng: random.Random, tally: Tally,
+# One for every client: httpx builds an SSL context per client otherwise (22 ms of CPU, even for http://).
+_SSL = ssl.create_default_context()
+
+
+def tab(url: str) -> httpx.AsyncClient:
+    """A browser tab: one keep-alive connection of its own. A new session opens a new tab, so the sessions spread
+    over the workers as the kernel hands out connections, as real users' do (one client's pool of connections
+    opened at once could land mostly on one worker for the whole run)."""
+    return httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S, verify=_SSL,
+                             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+
+
+async def normal_user(url: str, questions: list[str], rng: random.Random, tally: Tally,
                       turns: int, deadline: float, think: float, new_session_every: int | None) -> None:
+    client = tab(url)
     citizen = Citizen(client)
     await asyncio.sleep(rng.uniform(0, think))  # arrivals spread, not in lockstep
-    for turn in range(turns):
-        if time.monotonic() >= deadline:
-            return
-        if new_session_every and turn % new_session_every == 0:
-            citizen = Citizen(client)
-        await citizen.say(rng.choice(questions), tally)
-        await asyncio.sleep(rng.uniform(0, 2 * think))
+    try:
+        for turn in range(turns):
+            if time.monotonic() >= deadline:
+                return
+            if new_session_every and turn and turn % new_session_every == 0:
+                await client.aclose()
+                client = tab(url)
+                citizen = Citizen(client)
+            await citizen.say(rng.choice(questions), tally)
+            await asyncio.sleep(rng.uniform(0, 2 * think))
+    finally:
+        await client.aclose()
 
 
-async def long_user(client: httpx.AsyncClient, questions: list[str], rng: random.Random, tally: Tally,
+async def long_user(url: str, questions: list[str], rng: random.Random, tally: Tally,
                     stop: asyncio.Event, every: float, max_messages: int = 10_000) -> None:
     """One message every ``every`` seconds (or back to back when a turn takes longer), until ``stop``."""
-    citizen = Citizen(client)
-    for n in range(max_messages):
-        if stop.is_set():
-            return
-        if n % 10 == 0:
-            citizen = Citizen(client)
-        started = time.monotonic()
-        await citizen.say(long_message(rng.choice(questions), rng), tally)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=max(0.0, every - (time.monotonic() - started)))
-        except asyncio.TimeoutError:
-            pass
+    async with tab(url) as client:
+        citizen = Citizen(client)
+        for n in range(max_messages):
+            if stop.is_set():
+                return
+            if n % 10 == 0:
+                citizen = Citizen(client)
+            started = time.monotonic()
+            await citizen.say(long_message(rng.choice(questions), rng), tally)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=max(0.0, every - (time.monotonic() - started)))
+            except asyncio.TimeoutError:
+                pass
 
 
 async def phase(url: str, questions: list[str], users: int, turns: int, seconds: float, think: float,
                 new_session_every: int | None, with_long: bool, long_every: float, seed: int) -> dict:
     rng = random.Random(seed)
     normal, longs = Tally(), Tally()
-    limits = httpx.Limits(max_connections=users + 2, max_keepalive_connections=users + 2)
-    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S, limits=limits) as client:
-        stop = asyncio.Event()
-        long_task = asyncio.create_task(long_user(client, questions, random.Random(seed + 1), longs, stop,
-                                                  long_every)) if with_long else None
-        deadline = time.monotonic() + seconds
-        t0 = time.perf_counter()
-        await asyncio.gather(*(normal_user(client, questions, random.Random(rng.random()), normal, turns, deadline,
-                                           think, new_session_every) for _ in range(users)))
-        elapsed = time.perf_counter() - t0
-        stop.set()
-        if long_task is not None:
-            await asyncio.wait_for(long_task, timeout=TIMEOUT_S + 5)
+    stop = asyncio.Event()
+    long_task = asyncio.create_task(long_user(url, questions, random.Random(seed + 1), longs, stop,
+                                              long_every)) if with_long else None
+    deadline = time.monotonic() + seconds
+    t0 = time.perf_counter()
+    await asyncio.gather(*(normal_user(url, questions, random.Random(rng.random()), normal, turns, deadline,
+                                       think, new_session_every) for _ in range(users)))
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    if long_task is not None:
+        await asyncio.wait_for(long_task, timeout=TIMEOUT_S + 5)
     lat = sorted(normal.latencies)
     return {"requests": len(lat) + normal.errors + normal.throttled, "rps": len(lat) / elapsed if elapsed else 0.0,
             "p50": pct(lat, 0.5), "p95": pct(lat, 0.95), "errors": normal.errors, "throttled": normal.throttled,
