@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -200,7 +201,7 @@ class Normalizer:
                  english: EnglishTerms | None = None, focus: Callable[[str], str] | None = None,
                  tokenizer: Tokenizer | None = None, wording: Wording | None = None,
                  homophones: HomophoneReader | None = None,
-                 names: Callable[[str], list[tuple[int, int]]] | None = None):
+                 names: Callable[[str], list[tuple[int, int]]] | None = None, cache_size: int = 2048):
         self.pinyin = pinyin
         self.wording = wording if wording is not None else Wording()
         self.homophones = homophones  # built from the corpus by its owner; None: homophones stay as written
@@ -213,8 +214,28 @@ class Normalizer:
             aspects = load_data_file(DATA_DIR / "aspects.yaml", AspectWords).root
         self.aspects = {k: [w.lower() for w in v] for k, v in aspects.items()}
         self.aspect_words = {w for ws in self.aspects.values() for w in ws}
+        # Each turn reads the session's earlier messages again (情形 answers, form values): their Messages are
+        # kept, about a fifth of a turn's CPU. Never one with personal data: it must not outlive its session.
+        self._seen: OrderedDict[str, Message] = OrderedDict()
+        self._seen_lock = threading.Lock()
+        self._seen_size = cache_size
 
     def run(self, message: str) -> Message:
+        with self._seen_lock:
+            msg = self._seen.get(message)
+            if msg is not None:
+                self._seen.move_to_end(message)
+        if msg is None:
+            msg = self._run(message)
+            if not msg.has_personal_data and self._seen_size:
+                with self._seen_lock:
+                    self._seen[message] = msg
+                    if len(self._seen) > self._seen_size:
+                        self._seen.popitem(last=False)
+        # a copy: callers own their Message
+        return replace(msg, tokens=list(msg.tokens), aspects=list(msg.aspects))
+
+    def _run(self, message: str) -> Message:
         raw = (message or "").strip()[:MAX_MESSAGE_CHARS]
         if self.pinyin is not None and (read := self.pinyin.read(raw)):
             raw = read
@@ -225,9 +246,9 @@ class Normalizer:
         numbers = [(f.start, f.end) for f in find_numbers(raw) if f.kind in _PERSONAL_KINDS]
         personal = bool(numbers or _NAME_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
-        if personal and self.names is not None:
-            numbers += self.names(raw)  # only read when values are there: LAC costs a few ms
-        search_text = self.focus(self.plain(_without_values(raw, numbers)).text) if personal else focused
+        # names are only read when values are there (LAC costs a few ms)
+        values = numbers + (self.names(raw) if personal and self.names is not None else [])
+        search_text = self.focus(self.plain(_without_values(raw, values)).text) if personal else focused
         return Message(raw=raw, text=text, tokens=self.tokenizer.tokenize(search_text or focused), has_personal_data=personal,
                        identifiers=bool(numbers),
                        aspects=aspects, search_text=search_text or focused, focused=focused, switched=plain.switched)

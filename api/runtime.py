@@ -20,6 +20,7 @@ from api.stores import SQLSessionStore, SQLStatusLookup
 from corpus.loader import Corpus, load_corpus
 from corpus.validate import validate_corpus
 from daoban.settings import Settings
+from daoban.threads import limit_inference_threads
 from index.build import build_index
 from index.retriever import HybridRetriever
 
@@ -29,6 +30,7 @@ log = logging.getLogger("daoban.api")
 class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
+        limit_inference_threads(settings.api.worker_threads)  # before any model loads: this process's pools
         self.engine = make_engine(settings)
         self.sqlite_file = sqlite_path(settings) if database_url(settings).startswith("sqlite") else None
         self.db = make_sessionmaker(self.engine)

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import ssl
 import statistics
 import sys
 import tempfile
@@ -112,58 +114,110 @@ class Citizen:
         tally.add(time.perf_counter() - t0, status)
 
 
-async def normal_user(client: httpx.AsyncClient, questions: list[str], rng: random.Random, tally: Tally,
+# One for every client: httpx builds an SSL context per client otherwise (22 ms of CPU, even for http://).
+_SSL = ssl.create_default_context()
+
+
+def tab(url: str) -> httpx.AsyncClient:
+    """A browser tab: one keep-alive connection of its own. A new session opens a new tab, so the sessions spread
+    over the workers as the kernel hands out connections, as real users' do (one client's pool of connections
+    opened at once could land mostly on one worker for the whole run)."""
+    return httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S, verify=_SSL,
+                             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+
+
+async def normal_user(url: str, questions: list[str], rng: random.Random, tally: Tally,
                       turns: int, deadline: float, think: float, new_session_every: int | None) -> None:
+    client = tab(url)
     citizen = Citizen(client)
     await asyncio.sleep(rng.uniform(0, think))  # arrivals spread, not in lockstep
-    for turn in range(turns):
-        if time.monotonic() >= deadline:
-            return
-        if new_session_every and turn % new_session_every == 0:
-            citizen = Citizen(client)
-        await citizen.say(rng.choice(questions), tally)
-        await asyncio.sleep(rng.uniform(0, 2 * think))
+    try:
+        for turn in range(turns):
+            if time.monotonic() >= deadline:
+                return
+            if new_session_every and turn and turn % new_session_every == 0:
+                await client.aclose()
+                client = tab(url)
+                citizen = Citizen(client)
+            await citizen.say(rng.choice(questions), tally)
+            await asyncio.sleep(rng.uniform(0, 2 * think))
+    finally:
+        await client.aclose()
 
 
-async def long_user(client: httpx.AsyncClient, questions: list[str], rng: random.Random, tally: Tally,
+async def long_user(url: str, questions: list[str], rng: random.Random, tally: Tally,
                     stop: asyncio.Event, every: float, max_messages: int = 10_000) -> None:
     """One message every ``every`` seconds (or back to back when a turn takes longer), until ``stop``."""
-    citizen = Citizen(client)
-    for n in range(max_messages):
-        if stop.is_set():
-            return
-        if n % 10 == 0:
-            citizen = Citizen(client)
-        started = time.monotonic()
-        await citizen.say(long_message(rng.choice(questions), rng), tally)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=max(0.0, every - (time.monotonic() - started)))
-        except asyncio.TimeoutError:
-            pass
+    async with tab(url) as client:
+        citizen = Citizen(client)
+        for n in range(max_messages):
+            if stop.is_set():
+                return
+            if n % 10 == 0:
+                citizen = Citizen(client)
+            started = time.monotonic()
+            await citizen.say(long_message(rng.choice(questions), rng), tally)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=max(0.0, every - (time.monotonic() - started)))
+            except asyncio.TimeoutError:
+                pass
 
 
 async def phase(url: str, questions: list[str], users: int, turns: int, seconds: float, think: float,
                 new_session_every: int | None, with_long: bool, long_every: float, seed: int) -> dict:
     rng = random.Random(seed)
     normal, longs = Tally(), Tally()
-    limits = httpx.Limits(max_connections=users + 2, max_keepalive_connections=users + 2)
-    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S, limits=limits) as client:
-        stop = asyncio.Event()
-        long_task = asyncio.create_task(long_user(client, questions, random.Random(seed + 1), longs, stop,
-                                                  long_every)) if with_long else None
-        deadline = time.monotonic() + seconds
-        t0 = time.perf_counter()
-        await asyncio.gather(*(normal_user(client, questions, random.Random(rng.random()), normal, turns, deadline,
-                                           think, new_session_every) for _ in range(users)))
-        elapsed = time.perf_counter() - t0
-        stop.set()
-        if long_task is not None:
-            await asyncio.wait_for(long_task, timeout=TIMEOUT_S + 5)
+    stop = asyncio.Event()
+    long_task = asyncio.create_task(long_user(url, questions, random.Random(seed + 1), longs, stop,
+                                              long_every)) if with_long else None
+    deadline = time.monotonic() + seconds
+    t0 = time.perf_counter()
+    await asyncio.gather(*(normal_user(url, questions, random.Random(rng.random()), normal, turns, deadline,
+                                       think, new_session_every) for _ in range(users)))
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    if long_task is not None:
+        await asyncio.wait_for(long_task, timeout=TIMEOUT_S + 5)
     lat = sorted(normal.latencies)
     return {"requests": len(lat) + normal.errors + normal.throttled, "rps": len(lat) / elapsed if elapsed else 0.0,
             "p50": pct(lat, 0.5), "p95": pct(lat, 0.95), "errors": normal.errors, "throttled": normal.throttled,
             "seconds": elapsed, "long": len(longs.latencies), "long_p50": pct(sorted(longs.latencies), 0.5),
             "long_errors": longs.errors + longs.throttled, "statuses": normal.statuses}
+
+
+def process_tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of ``pid`` and each of its descendants, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        if p in stats:
+            tree[p] = stats[p][1]
+            todo.extend(child for child, (parent, _) in stats.items() if parent == p)
+    return tree
+
+
+def measured_phase(server_pid: int | None, url: str, *args) -> dict:
+    """``phase`` with the CPU it cost: each server process's and this client's, per answered turn."""
+    before = process_tree_cpu(server_pid) if server_pid else {}
+    client0 = time.process_time()
+    r = asyncio.run(phase(url, *args))
+    client = time.process_time() - client0
+    after = process_tree_cpu(server_pid) if server_pid else {}
+    turns = max(1, round(r["rps"] * r["seconds"]))
+    # Processes that worked during the phase (the supervisor of several workers barely does).
+    busy = {p: after[p] - before.get(p, 0.0) for p in after if after[p] - before.get(p, 0.0) > 0.05 * r["seconds"]}
+    r.update(turns=turns, client_cpu_ms=1000 * client / turns, server_cpu_ms=1000 * sum(busy.values()) / turns,
+             worker_busy=[v / r["seconds"] for v in sorted(busy.values(), reverse=True)])
+    return r
 
 
 def pct(values: list[float], q: float) -> float:
@@ -216,11 +270,12 @@ def matrix(args, tmp: Path) -> None:
     llm_env = {"DAOBAN_LLM__BACKEND": "openai", "DAOBAN_LLM__BASE_URL": args.llm_url,
                "DAOBAN_LLM__API_KEY": "none", "DAOBAN_LLM__MODEL": "local"} if args.llm_url else {}
     pg_dir = Path(tempfile.mkdtemp(prefix="daoban-load-pg-"))
-    pg_url = subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "start", str(pg_dir), str(free_port())],
-                            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    if "postgresql" in args.databases:
+        pg_url = subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "start", str(pg_dir),
+                                 str(free_port())], check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     rows: dict[tuple, dict] = {}
     try:
-        for db in ("sqlite", "postgresql"):
+        for db in args.databases:
             for workers in (1, 2):
                 env = dict(llm_env)
                 run_tmp = tmp / f"{db}-{workers}"
@@ -237,26 +292,28 @@ def matrix(args, tmp: Path) -> None:
                 try:
                     questions = sample_questions(Path(server.env["DAOBAN_CORPUS_DIR"]))
                     asyncio.run(phase(server.url, questions, 4, 3, 30, 0.0, None, False, 1.0, args.seed))  # warm-up
-                    for users in (20, 50):
-                        r = asyncio.run(phase(server.url, questions, users, 1_000_000, args.seconds, args.matrix_think,
-                                              args.turns, False, 1.0, args.seed))
+                    for users in args.matrix_sessions:
+                        r = measured_phase(server.proc.pid, server.url, questions, users, 1_000_000, args.seconds,
+                                           args.matrix_think, args.turns, False, 1.0, args.seed)
                         rows[(db, workers, users)] = r
                         report(f"{db}, {workers} worker{'s' if workers > 1 else ''}, {users} sessions", r)
                 finally:
                     server.kill()
     finally:
-        subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop", str(pg_dir)], check=False)
+        if "postgresql" in args.databases:
+            subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop", str(pg_dir)], check=False)
         import shutil
 
         shutil.rmtree(pg_dir, ignore_errors=True)
     print("\n2 workers / 1 worker (target: >= 1.6x throughput at the same p95)")
-    for db in ("sqlite", "postgresql"):
-        for users in (20, 50):
+    for db in args.databases:
+        for users in args.matrix_sessions:
             one, two = rows.get((db, 1, users)), rows.get((db, 2, users))
             if one and two and one["rps"]:
                 print(f"  {db:<10} {users} sessions: {two['rps'] / one['rps']:.2f}x throughput "
                       f"({one['rps']:.1f} -> {two['rps']:.1f} req/s), p95 {one['p95'] * 1000:.0f} -> "
-                      f"{two['p95'] * 1000:.0f} ms", flush=True)
+                      f"{two['p95'] * 1000:.0f} ms, server CPU per turn {one['server_cpu_ms']:.1f} -> "
+                      f"{two['server_cpu_ms']:.1f} ms", flush=True)
 
 
 def report(name: str, r: dict) -> None:
@@ -265,6 +322,10 @@ def report(name: str, r: dict) -> None:
     print(f"{name:<28} {r['requests']:>5} req {r['rps']:>6.1f} req/s  p50 {r['p50'] * 1000:>7.0f} ms  "
           f"p95 {r['p95'] * 1000:>7.0f} ms  errors {r['errors']}  429 {r['throttled']}  ({r['seconds']:.0f} s){long}",
           flush=True)
+    if "server_cpu_ms" in r:
+        busy = " + ".join(f"{b:.0%}" for b in r["worker_busy"])
+        print(f"{'':<28} CPU per turn: server {r['server_cpu_ms']:.1f} ms (busy {busy}), "
+              f"this client {r['client_cpu_ms']:.1f} ms", flush=True)
 
 
 def main() -> None:
@@ -283,6 +344,10 @@ def main() -> None:
     ap.add_argument("--matrix", action="store_true", help="1 vs 2 workers x SQLite vs PostgreSQL x 20 and 50 sessions")
     ap.add_argument("--matrix-think", type=float, default=0.0, help="--matrix: pause between turns (0: saturate)")
     ap.add_argument("--llm-url", help="--matrix: an OpenAI-compatible LLM server instead of --llm none")
+    ap.add_argument("--databases", type=lambda v: v.split(","), default=["sqlite", "postgresql"],
+                    help="--matrix: comma-separated, of sqlite and postgresql")
+    ap.add_argument("--matrix-sessions", type=lambda v: [int(x) for x in v.split(",")], default=[20, 50],
+                    help="--matrix: concurrent sessions, comma-separated")
     args = ap.parse_args()
 
     from daoban.settings import load_settings

