@@ -127,6 +127,13 @@ class APISettings(BaseModel):
     # GET /metrics: open when unset (Prometheus scrapes without credentials; keep it off the public ingress),
     # else only with "Authorization: Bearer <metrics_token>".
     metrics_token: str | None = None
+    # Tickets (工单): the first response is due this many working days (Beijing, holiday-aware) after a ticket
+    # arrives; ticket_first_response_seconds, when set, replaces it with a plain duration (pilots, tests).
+    ticket_first_response_working_days: int = Field(default=1, ge=1, le=30)
+    ticket_first_response_seconds: float | None = Field(default=None, gt=0)
+    # Ticket status by number + contact: tries per client address and per ticket number and minute, so neither
+    # numbers nor contacts can be tried at speed.
+    ticket_lookup_per_minute: int = Field(default=5, ge=1)
 
 
 class Settings(BaseSettings):
