@@ -271,7 +271,8 @@ class IssueQuestion(BaseModel):
     question: str = Field(description="masked: no ID numbers or phones")
     count: int
     reasons: list[str]
-    reply_id: str
+    reply_id: str | None = Field(description="the reply asked about; null for a ticket's description")
+    ticket_no: str | None = Field(default=None, description="the ticket (complaint, 办不成事, 差评) it comes from")
     last_at: dt.datetime
 
 
