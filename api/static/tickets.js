@@ -113,9 +113,11 @@
 
   function load() {
     var ready = opts ? Promise.resolve() : fetch("/v1/ratings/options").then(function (r) { return r.json(); }).then(function (o) { opts = o; fillFilters(); });
-    return ready.then(function () {
-      return Promise.all([daoban.api("/v1/admin/ratings?days=30"), daoban.api("/v1/admin/tickets?limit=100&" + query())]);
-    }).then(function (res) { renderRatings(res[0], res[1]); renderTickets(res[1]); })
+    // one call after the other: a first call asks for the key once, the second finds it
+    var figures;
+    return ready.then(function () { return daoban.api("/v1/admin/ratings?days=30"); })
+      .then(function (f) { figures = f; return daoban.api("/v1/admin/tickets?limit=100&" + query()); })
+      .then(function (page) { renderRatings(figures, page); renderTickets(page); })
       .catch(function (err) { daoban.toast(err.message); });
   }
 
