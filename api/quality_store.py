@@ -79,8 +79,9 @@ def move_ticket(s: Session, row: TicketRow, to: str, actor: str, assignee: str |
     if to == "assigned" and not (assignee or "").strip():
         raise ApiError(422, "assignee_needed", "分派工单需要填写承办人（assignee）")
     now = utcnow()
+    assignee = mask(assignee.strip())[:64] if assignee and assignee.strip() else None  # a label, masked like any text
     if assignee:
-        row.assignee = assignee.strip()
+        row.assignee = assignee
     if target.first_response and row.first_response_at is None:
         row.first_response_at = now
     if not target.next or to == "closed":
@@ -88,7 +89,7 @@ def move_ticket(s: Session, row: TicketRow, to: str, actor: str, assignee: str |
     row.status = to
     row.updated_at = now
     s.add(TicketEventRow(ticket_no=row.ticket_no, from_state=here.id if here else None, to_state=to, actor=actor,
-                         assignee=assignee.strip() if assignee else None, note_masked=mask(note) if note else None,
+                         assignee=assignee, note_masked=mask(note) if note else None,
                          created_at=now))
 
 
