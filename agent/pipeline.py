@@ -279,7 +279,7 @@ class Assistant:
     def _respond(self, t: TurnContext, seen: Understood) -> dict:
         """A reply that needs no guide: a refusal, or the responder of the intent."""
         simple = Simple(seen.refusal) if seen.refusal is not None else \
-            self.responders[seen.intent.name].run(Ask(seen.msg, t.region_doc, seen.meta))
+            self.responders[seen.intent.name].run(Ask(seen.msg, t.region_doc, seen.meta, t.session.session_id))
         if seen.intent.name in _CLEARS_PENDING:
             t.session.pending = None
         return self._simple(t, seen.intent, simple)

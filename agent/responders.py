@@ -4,6 +4,7 @@ the service platform) come from the region file where it has them."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from agent.normalize import Message
+from agent.privacy import MOBILE_RE
 from agent.status import receipt_candidates
 from corpus.datafile import load_data_file
 from index.text import normalize
@@ -90,6 +92,7 @@ class Ask:
     msg: Message
     region: "Region | None"
     meta: bool = False
+    session_id: str | None = None  # a lookup that guards its records (tickets) answers only their owner
 
 
 class Responder(Protocol):
@@ -120,8 +123,10 @@ class StatusResponder:
         where = (region.status_lookup if region and region.status_lookup
                  else f"{_platform(region)}「我的办件」、受理窗口或拨打{_hotline(region)}")
         candidates = receipt_candidates(ask.msg.raw)
+        phone = MOBILE_RE.search(ask.msg.raw)
+        contact = re.sub(r"\D", "", phone.group(0)) if phone else None
         for no in candidates if self.lookup is not None else []:
-            found = self._found(no, where)
+            found = self._found(no, where, ask.session_id, contact)
             if found is not None:
                 return found
         if candidates:
@@ -129,15 +134,15 @@ class StatusResponder:
                           f"在其他渠道提交的申请，请通过{where}查询。", suggestions=[self.words.chips.human])
         return Simple(f"请提供您的受理编号（提交申请后收到的回执号），我来帮您查询。\n也可以通过{where}查询办理进度。")
 
-    def _found(self, receipt_no: str, where: str) -> Simple | None:
+    def _found(self, receipt_no: str, where: str, session_id: str | None, contact: str | None) -> Simple | None:
         try:
-            status = self.lookup.lookup(receipt_no)
+            status = self.lookup.lookup(receipt_no, session_id=session_id, contact=contact)
         except Exception:  # noqa: BLE001 - a broken lookup must not break the reply
             log.exception("status lookup failed")
             return None
         if status is None:
             return None
-        lines = [f"受理编号 {status.receipt_no}（{status.scenario_title}）当前状态：{status.status}。",
+        lines = [f"{status.number_label} {status.receipt_no}（{status.scenario_title}）当前状态：{status.status}。",
                  f"提交时间：{status.submitted_at:%Y-%m-%d %H:%M}。"]
         if status.departments:
             lines.append("办理部门：" + "、".join(status.departments) + "。")

@@ -18,11 +18,15 @@ class ApplicationStatus(BaseModel):
     scenario_title: str
     departments: list[str] = Field(default_factory=list)
     promised_days: int | None = None
+    number_label: str = Field(default="受理编号", description="what the number is called: 受理编号, 工单号")
 
 
 @runtime_checkable
 class StatusLookup(Protocol):
-    def lookup(self, receipt_no: str) -> ApplicationStatus | None: ...
+    def lookup(self, receipt_no: str, session_id: str | None = None,
+               contact: str | None = None) -> ApplicationStatus | None:
+        """``session_id`` and ``contact`` (a phone said in the same message) let a lookup that guards its records
+        (tickets: only their opener's session, or the contact left with them) decide; receipts ignore them."""
 
 
 class InMemoryStatusLookup:
@@ -38,7 +42,8 @@ class InMemoryStatusLookup:
         with self._lock:
             self._data[normalize_receipt(status.receipt_no)] = status
 
-    def lookup(self, receipt_no: str) -> ApplicationStatus | None:
+    def lookup(self, receipt_no: str, session_id: str | None = None,
+               contact: str | None = None) -> ApplicationStatus | None:
         with self._lock:
             return self._data.get(normalize_receipt(receipt_no))
 

@@ -22,7 +22,7 @@ from api.middleware import (
     UrlLimitMiddleware,
 )
 from api.routers import (admin, asr, catalog, chat, dify, feedback, forms, health, hotline, identity, openai_compat,
-                         pages, sessions, stats)
+                         pages, ratings, sessions, stats, tickets)
 from api.routers import metrics as metrics_route
 from api.routers.pages import STATIC
 from api.runtime import Runtime
@@ -74,7 +74,9 @@ def create_app(settings: Settings | None = None, load_assistant: bool = True) ->
     # X-Forwarded-For only from the configured proxies (none by default): a client cannot choose its address.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
     routers = [m.router for m in (health, metrics_route, chat, sessions, identity, forms, feedback, catalog, stats,
-                                  hotline, admin, openai_compat, dify, pages, asr)] + [catalog.v1]
+                                  hotline, admin, openai_compat, dify, asr)] + [catalog.v1]
+    routers += [ratings.router, ratings.hotline, ratings.staff, tickets.router, tickets.hotline, tickets.staff,
+                pages.router]
     for router in routers:
         app.include_router(router, responses=errors.COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,4 +1,4 @@
-"""Persistence: SQLAlchemy 2 tables for sessions, messages, replies, feedback, form drafts and submissions.
+"""Persistence: SQLAlchemy 2 tables for sessions, messages, replies, feedback, submissions, ratings and tickets.
 
 SQLite (WAL, synchronous=FULL so a committed submission survives a crash) under ``data_dir`` by
 default; PostgreSQL (``postgresql+psycopg://``, the ``postgres`` extra) through ``settings.api.database_url``.
@@ -130,6 +130,63 @@ class SubmissionRow(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("session_id", "idempotency_key", name="uq_submission_retry"),)
+
+
+class RatingRow(Base):
+    """One 好差评 (api/data/service_quality.yaml's five levels) of an answer, a submission or a hotline call."""
+    __tablename__ = "ratings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target: Mapped[str] = mapped_column(String(16))  # answer | submission | hotline_call
+    level: Mapped[str] = mapped_column(String(24))
+    score: Mapped[int] = mapped_column(Integer)  # 5 非常满意 .. 1 非常不满意
+    reasons: Mapped[str] = mapped_column(Text, default="")  # space-separated reason ids
+    comment_masked: Mapped[str | None] = mapped_column(Text, nullable=True)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    reply_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    receipt_no: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    service_id: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    service_title: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    ticket_no: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the 整改 ticket a bad rating opened
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class TicketRow(Base):
+    """A complaint, an 办不成事 report or a 差评's 整改 item, from 收到 to 回访."""
+    __tablename__ = "tickets"
+    ticket_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # who opened it
+    service_id: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    service_title: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    description_masked: Mapped[str] = mapped_column(Text)
+    points_masked: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list: a call's 要点
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_enc: Mapped[str | None] = mapped_column(Text, nullable=True)  # only with consent
+    contact_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # for the number + contact check
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime)  # first response due
+    first_response_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class TicketEventRow(Base):
+    """A ticket's history: each move of its lifecycle, with who moved it and a masked note."""
+    __tablename__ = "ticket_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_no: Mapped[str] = mapped_column(String(32), ForeignKey("tickets.ticket_no"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(16))  # citizen | hotline | staff
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note_masked: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class DataDirError(RuntimeError):

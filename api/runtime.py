@@ -16,6 +16,7 @@ from api import metrics
 from api.crypto import Vault, load_key
 from api.db import as_utc, database_url, make_engine, make_sessionmaker, sqlite_path, utcnow
 from api.locks import SharedSessionLocks
+from api.quality_store import SQLTicketStatus
 from api.stores import SQLSessionStore, SQLStatusLookup
 from corpus.loader import Corpus, load_corpus
 from corpus.validate import validate_corpus
@@ -41,7 +42,13 @@ class Runtime:
         # holds the first around an edit that takes the second, and the locks are not reentrant.
         self.session_locks = SharedSessionLocks(1, self.engine, Path(settings.data_dir))
         self.turn_locks = SharedSessionLocks(2, self.engine, Path(settings.data_dir))
-        self.status_lookup = SQLStatusLookup(self.db)
+        from api.deps import RateLimiter  # api.deps reads this module's Runtime
+
+        # Tickets' status by number + contact: tries per number limited (api.ticket_lookup_per_minute), in the
+        # storage the workers share.
+        self.ticket_lookups = RateLimiter(settings.api.ticket_lookup_per_minute, settings.api.rate_limit_storage,
+                                          "ticket-lookup")
+        self.status_lookup = SQLStatusLookup(self.db, SQLTicketStatus(self, self.ticket_lookups))
         # Form drafts live in the session state; the assistant's FormDrafts serves once it is loaded.
         self._drafts = FormDrafts(self.session_store, self.turn_locks)
         # 免填写 / 免提交: the city's login and licence platform (licences.provider); None when not configured.

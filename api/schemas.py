@@ -273,7 +273,8 @@ class IssueQuestion(BaseModel):
     question: str = Field(description="masked: no ID numbers or phones")
     count: int
     reasons: list[str]
-    reply_id: str
+    reply_id: str | None = Field(description="the reply asked about; null for a ticket's description")
+    ticket_no: str | None = Field(default=None, description="the ticket (complaint, 办不成事, 差评) it comes from")
     last_at: dt.datetime
 
 
@@ -425,3 +426,187 @@ class DemoLoginRequest(Wire):
 class DemoAssertion(BaseModel):
     assertion: str
 SessionView.model_rebuild()
+
+# -- 好差评 and tickets (工单): ids come from api/data/service_quality.yaml -------------------------------------
+
+ReasonIds = Field(default_factory=list, max_length=8, description="ids of the standard reasons (GET /v1/ratings/options)")
+Contact = Field(default=None, max_length=24, pattern=r"^\+?[0-9][0-9 -]{5,22}$",
+                description="a phone to call back on; kept (encrypted) only with consent")
+
+
+class RatingRequest(Wire):
+    session_id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    target: Literal["answer", "submission"] = "answer"
+    level: str = Field(max_length=24, description="a level id: very_satisfied, satisfied, basic, dissatisfied, "
+                       "very_dissatisfied")
+    reasons: list[Annotated[str, Field(max_length=32)]] = ReasonIds
+    comment: str | None = Field(default=None, max_length=500, description="stored masked")
+    reply_id: str | None = Field(default=None, max_length=32, description="target answer: defaults to the "
+                                 "session's last reply")
+    receipt_no: str | None = Field(default=None, max_length=32, description="target submission: its receipt")
+
+
+class HotlineRatingRequest(Wire):
+    session_id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the call's session")
+    level: str = Field(max_length=24)
+    reasons: list[Annotated[str, Field(max_length=32)]] = ReasonIds
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class RatingAck(BaseModel):
+    id: int
+    level: str
+    level_label: str
+    service_title: str | None
+    ticket_no: str | None = Field(description="the 整改 ticket a 不满意 or 非常不满意 opened")
+
+
+class OptionLabel(BaseModel):
+    id: str
+    label: str
+
+
+class LevelOption(OptionLabel):
+    score: int
+    bad: bool
+
+
+class ReasonOption(OptionLabel):
+    for_: Literal["good", "bad", "any"] = Field(alias="for", serialization_alias="for")
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class QualityOptions(BaseModel):
+    levels: list[LevelOption]
+    reasons: list[ReasonOption]
+    targets: list[OptionLabel]
+    ticket_kinds: list[OptionLabel]
+    ticket_states: list[OptionLabel]
+
+
+class LevelCount(BaseModel):
+    level: str
+    label: str
+    count: int
+
+
+class RatingGroup(BaseModel):
+    key: str = Field(description="service id, or the department's name")
+    title: str
+    department: str | None = None
+    count: int
+    mean_score: float
+    satisfied_rate: float = Field(description="share rated 基本满意 or better")
+    bad: int
+    levels: dict[str, int] = Field(description="level label -> count")
+    trend: list[DayCount]
+
+
+class ReasonCount(BaseModel):
+    reason: str
+    count: int
+
+
+class RatingFigures(BaseModel):
+    days: list[str]
+    total: int
+    mean_score: float | None
+    satisfied_rate: float | None
+    levels: list[LevelCount]
+    trend: list[DayCount]
+    by_service: list[RatingGroup]
+    by_department: list[RatingGroup]
+    bad_reasons: list[ReasonCount]
+
+
+class TicketCreate(Wire):
+    session_id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    kind: Literal["complaint", "cannot_do"] = Field(description="投诉 or 办不成事")
+    description: str = Field(min_length=2, max_length=1000, description="stored masked")
+    service_id: str | None = Field(default=None, max_length=96, description="defaults to the session's service")
+    contact: str | None = Contact
+    consent: bool = Field(default=False, description="the citizen agrees the contact is kept for the answer")
+
+
+class HotlineTicketCreate(Wire):
+    session_id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the call's session")
+    kind: str = Field(max_length=16, description="诉求类型: a ticket kind id")
+    service_id: str | None = Field(default=None, max_length=96)
+    department: str | None = Field(default=None, max_length=128)
+    points: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=10,
+                                                                              description="要点, stored masked")
+    description: str | None = Field(default=None, max_length=1000)
+    contact: str | None = Contact
+    consent: bool = False
+
+
+class TicketDraft(BaseModel):
+    """A call's structured summary, for the hotline agent to check before the ticket is made."""
+    kind: str
+    kind_label: str
+    service_id: str | None
+    service_title: str | None
+    department: str | None
+    points: list[str] = Field(description="masked")
+
+
+class TicketLookup(Wire):
+    ticket_no: str = Field(min_length=6, max_length=32)
+    contact: str = Field(min_length=6, max_length=24)
+
+
+class TicketMove(Wire):
+    to: str = Field(max_length=16, description="the next state's id")
+    assignee: str | None = Field(default=None, min_length=1, max_length=64, description="needed to 分派")
+    note: str | None = Field(default=None, max_length=1000, description="stored masked")
+
+
+class TicketStep(BaseModel):
+    state: str
+    label: str
+    at: dt.datetime
+
+
+class TicketView(BaseModel):
+    """What the citizen who opened the ticket sees: no notes, no contact."""
+    ticket_no: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    service_title: str | None
+    department: str | None
+    created_at: dt.datetime
+    due_at: dt.datetime = Field(description="the first response is due by then")
+    first_response_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    overdue: bool = Field(description="no first response and past due")
+    history: list[TicketStep]
+
+
+class TicketEvent(BaseModel):
+    from_state: str | None
+    to_state: str
+    label: str
+    actor: str
+    assignee: str | None
+    note: str | None = Field(description="masked")
+    at: dt.datetime
+
+
+class StaffTicketView(TicketView):
+    channel: str
+    description: str = Field(description="masked")
+    points: list[str]
+    assignee: str | None
+    contact: str | None = Field(description="only when the citizen consented")
+    late: bool = Field(description="the first response came after the limit")
+    next_states: list[OptionLabel]
+    events: list[TicketEvent]
+
+
+class TicketPage(BaseModel):
+    total: int
+    counts: dict[str, int] = Field(description="status label -> tickets")
+    overdue: int
+    items: list[StaffTicketView]

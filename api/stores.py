@@ -67,12 +67,17 @@ def _review_summary(review: str | None) -> dict:
 
 
 class SQLStatusLookup:
-    """``agent.status.StatusLookup`` over the submissions table."""
+    """``agent.status.StatusLookup`` over the submissions table (and the tickets table, through ``tickets``)."""
 
-    def __init__(self, db: sessionmaker):
+    def __init__(self, db: sessionmaker, tickets=None):
         self.db = db
+        self.tickets = tickets  # api.quality_store.SQLTicketStatus: 工单查询 in the same chat question
 
-    def lookup(self, receipt_no: str):
+    def lookup(self, receipt_no: str, session_id: str | None = None, contact: str | None = None):
+        if self.tickets is not None:
+            found = self.tickets.lookup(receipt_no, session_id=session_id, contact=contact)
+            if found is not None:
+                return found
         receipt_no = (receipt_no or "").strip().upper()
         with self.db() as s:
             row = s.scalars(select(SubmissionRow).where(SubmissionRow.receipt_no == receipt_no)).first()

@@ -132,6 +132,13 @@ class APISettings(BaseModel):
     # the other workers need (two workers on two cores: each turn's CPU grew with the other's). Index builds take
     # embedding.build_threads.
     worker_threads: int = Field(default=1, ge=1)
+    # Tickets (工单): the first response is due this many working days (Beijing, holiday-aware) after a ticket
+    # arrives; ticket_first_response_seconds, when set, replaces it with a plain duration (pilots, tests).
+    ticket_first_response_working_days: int = Field(default=1, ge=1, le=30)
+    ticket_first_response_seconds: float | None = Field(default=None, gt=0)
+    # Ticket status by number + contact: tries per client address and per ticket number and minute, so neither
+    # numbers nor contacts can be tried at speed.
+    ticket_lookup_per_minute: int = Field(default=5, ge=1)
 
 
 class ASRSettings(BaseModel):

@@ -196,7 +196,8 @@ class Server:
     def all_text(self) -> str:
         """Every value of every table, as text: what someone reading the database would see."""
         out = []
-        for (table,) in [("sessions",), ("messages",), ("replies",), ("feedback",), ("submissions",)]:
+        for (table,) in [("sessions",), ("messages",), ("replies",), ("feedback",), ("submissions",), ("ratings",),
+                         ("tickets",), ("ticket_events",)]:
             out += [" ".join(map(str, row)) for row in self.sql(f"SELECT * FROM {table}")]
         return "\n".join(out)
 

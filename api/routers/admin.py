@@ -10,9 +10,10 @@ import jieba.analyse
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from api.db import FeedbackRow, ReplyRow, as_utc, utcnow
+from api.db import FeedbackRow, ReplyRow, TicketRow, as_utc, utcnow
 from api.deps import get_runtime, require_database, require_role
 from api.errors import ApiError
+from api.quality import vocabulary
 from api.runtime import Runtime
 from api.schemas import (CatalogReviewRequest, DocumentRef, EnrichPage, EnrichReview, Overview, ReindexResult,
                          SampleQuestionRequest, SampleQuestionResult)
@@ -74,13 +75,14 @@ def overview(days: int = Query(14, ge=1, le=90), rt: Runtime = Depends(get_runti
                                              "last_at": as_utc(r.created_at)})
         item["count"] += 1
         item["reasons"] |= reasons
+    _add_tickets(rt, since, groups)
     issue_groups = []
     for g in sorted(groups.values(), key=lambda g: -g["count"]):
         issue_groups.append({
             "topic": g["topic"], "doc_id": g["doc_id"], "count": g["count"],
-            "reasons": {REASONS[k]: v for k, v in g["reasons"].items()},
+            "reasons": {REASONS.get(k) or _ticket_reason(k): v for k, v in g["reasons"].items()},
             "trend": [{"day": d, "count": g["trend"].get(d, 0)} for d in day_list],
-            "questions": [{**q, "reasons": [REASONS[x] for x in sorted(q["reasons"])]}
+            "questions": [{**q, "reasons": [REASONS.get(x) or _ticket_reason(x) for x in sorted(q["reasons"])]}
                           for q in sorted(g["questions"].values(), key=lambda q: -q["count"])[:20]],
         })
     corpus = rt.corpus()
@@ -101,6 +103,32 @@ def overview(days: int = Query(14, ge=1, le=90), rt: Runtime = Depends(get_runti
         "validation": rt.validation(),
         "index": {"ready": rt.ready, "load_error": rt.load_error},
     }
+
+
+def _ticket_reason(key: str) -> str:
+    """A ticket's kind as a reason of its group: 工单·投诉, 工单·办不成事, 工单·差评整改."""
+    return "工单·" + vocabulary().ticket_kinds.get(key.removeprefix("ticket:"), key)
+
+
+def _add_tickets(rt: Runtime, since: dt.datetime, groups: dict[str, dict]) -> None:
+    """Complaints, 办不成事 reports and 差评 join the unresolved questions of their service (else of their main
+    keyword), so staff see which guide or process keeps failing."""
+    with rt.db() as s:
+        tickets = s.scalars(select(TicketRow).where(TicketRow.created_at >= since)
+                            .order_by(TicketRow.created_at.desc()).limit(5000)).all()
+    for t in tickets:
+        topic = t.service_title or _keyword_topic(t.description_masked)
+        g = groups.setdefault(topic, {"topic": topic, "doc_id": t.service_id, "count": 0, "reasons": Counter(),
+                                      "trend": Counter(), "questions": {}})
+        reason = f"ticket:{t.kind}"
+        g["count"] += 1
+        g["reasons"][reason] += 1
+        g["trend"][t.created_at.date().isoformat()] += 1
+        text = t.description_masked[:200]
+        item = g["questions"].setdefault(text, {"question": text, "count": 0, "reasons": set(), "reply_id": None,
+                                                "ticket_no": t.ticket_no, "last_at": as_utc(t.created_at)})
+        item["count"] += 1
+        item["reasons"].add(reason)
 
 
 @router.get("/documents", response_model=list[DocumentRef], summary="Guides staff can attach a question to (catalogue matters with ?catalog=true)")

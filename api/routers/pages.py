@@ -37,3 +37,8 @@ def admin_page():
 @router.get("/admin/catalog")
 def catalog_review_page():
     return _page("catalog-review.html")
+
+
+@router.get("/admin/tickets")
+def tickets_page():
+    return _page("tickets.html")

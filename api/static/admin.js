@@ -40,11 +40,12 @@
     var groups = $("groups"); groups.innerHTML = "";
     if (!o.issue_groups.length) groups.append(el("div", { class: "empty", text: "近期没有需要处理的问题" }));
     o.issue_groups.forEach(function (g) {
-      var reasons = Object.keys(g.reasons).map(function (k) { return el("span", { class: "badge " + (k === "未匹配" || k === "未解决" || k === "点踩" ? "bad" : "warn"), text: k + " " + g.reasons[k] }); });
+      var reasons = Object.keys(g.reasons).map(function (k) { return el("span", { class: "badge " + (k === "未匹配" || k === "未解决" || k === "点踩" || k.indexOf("工单") === 0 ? "bad" : "warn"), text: k + " " + g.reasons[k] }); });
       var ul = el("ul");
       g.questions.forEach(function (q) {
         ul.append(el("li", {}, [el("span", { class: "q", text: q.question }), el("span", { class: "n", text: q.reasons.join("、") + " · " + q.count + "次" }),
-          el("button", { class: "btn small", type: "button", text: "加入相似问法", "data-question": q.question, onclick: function () { openAdd(q.question, g.doc_id); } })]));
+          q.ticket_no ? el("a", { class: "btn small", href: "/admin/tickets#" + q.ticket_no, text: "查看工单" })
+            : el("button", { class: "btn small", type: "button", text: "加入相似问法", "data-question": q.question, onclick: function () { openAdd(q.question, g.doc_id); } })]));
       });
       groups.append(el("div", { class: "group" }, [el("div", { class: "gh" }, [el("h3", { text: g.topic }), el("span", { class: "count", text: g.count + " 次" })].concat(reasons).concat([el("span", { class: "spacer" }), spark(g.trend)])), ul]));
     });

@@ -11,6 +11,7 @@
     document.querySelector(".layout").classList.add("loading");
     daoban.api("/v1/hotline/assist", { body: { session_id: sessionId, message: text } }).then(function (res) {
       last = res; sessionId = res.reply.session_id;
+      document.dispatchEvent(new CustomEvent("hotline:turn", { detail: res }));  // hotline-tickets.js
       $("said").value = "";
       $("status").textContent = "用时 " + (res.reply.latency_ms / 1000).toFixed(1) + " 秒";
       $("callinfo").textContent = "通话中 · " + sessionId.slice(0, 8);
@@ -113,6 +114,7 @@
 
   function newCall() {
     sessionId = null; last = null;
+    document.dispatchEvent(new CustomEvent("hotline:newcall"));
     $("callinfo").textContent = "新来电"; $("status").textContent = "";
     $("route").innerHTML = ""; $("answer").innerHTML = '<span class="muted">在左侧输入来电人的诉求后按 Ctrl+Enter。</span>';
     $("clarify").innerHTML = ""; $("cites").innerHTML = ""; $("points").innerHTML = '<li class="muted">—</li>';

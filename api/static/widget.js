@@ -82,7 +82,17 @@
     ".dbw-error { color: var(--bad); background: var(--badbg); border-radius: 8px; padding: 6px 10px; margin: 0 0 12px; font-size: 13px; }",
     ".dbw-foot { font-size: 11px; color: var(--mut); text-align: center; padding: 0 0 6px; background: #fff; }",
     "@media (max-width: 520px) { .dbw-panel { right: 0; bottom: 0; width: 100vw; height: 100vh; height: 100dvh; border-radius: 0; border: 0; }",
-    "  .dbw-bubble { right: 16px; bottom: 16px; } }"
+    "  .dbw-bubble { right: 16px; bottom: 16px; } }",
+    /* 好差评 and tickets (工单) */
+    ".dbw-rate { margin-top: 6px; font-size: 12px; color: var(--mut); } .dbw-rate .dbw-levels { display: flex; gap: 4px; flex-wrap: wrap; margin: 4px 0; }",
+    ".dbw-rate button, .dbw-ticket-open { border: 1px solid var(--line); background: #fff; border-radius: 999px; padding: 1px 9px; cursor: pointer; font-size: 12px; min-height: 24px; }",
+    ".dbw-rate button[aria-pressed=true] { background: var(--b); border-color: var(--b); color: #fff; }",
+    ".dbw-rate .dbw-reasons { display: flex; flex-wrap: wrap; gap: 2px 10px; margin: 4px 0; color: var(--ink); }",
+    ".dbw-rate input[type=text], .dbw-tform textarea, .dbw-tform input[type=tel], .dbw-tform select { width: 100%; border: 1px solid var(--line); border-radius: 7px; padding: 5px 8px; background: #fff; }",
+    ".dbw-ticket-open { margin-top: 8px; border-color: var(--b); color: var(--b); font-weight: 600; }",
+    ".dbw-tform { background: #fff; border: 1px solid #bcd0f0; border-radius: 12px; margin: 0 0 12px; padding: 10px 12px; font-size: 13px; }",
+    ".dbw-tform h3 { margin: 0 0 6px; font-size: 14px; color: var(--bd); } .dbw-tform label { display: block; margin: 6px 0 2px; color: var(--mut); font-size: 12.5px; }",
+    ".dbw-tform label.dbw-consent { display: flex; gap: 6px; align-items: flex-start; color: var(--ink); } .dbw-tform .err { color: var(--bad); font-size: 12px; min-height: 16px; }"
   ].join("\n");
 
   function el(tag, attrs, children) {
@@ -301,6 +311,8 @@
       b.appendChild(box);
     }
     b.appendChild(feedbackRow(reply.session_id, replyId));
+    b.appendChild(ratingRow({ target: "answer", reply_id: replyId }, "评价本次服务"));
+    if (reply.intent && reply.intent.name === "complaint") b.appendChild(ticketButton(reply.route));
     if (reply.form) renderForm(reply.form);
     setChips(reply.suggestions);
     scrollDown();
@@ -571,6 +583,7 @@
         r.review ? el("dd", { text: r.review.status === "pass" ? "通过" : "受理时需补正：" + r.review.items
           .filter(function (i) { return i.severity === "fix"; }).map(function (i) { return i.label; }).join("、") }) : null
       ])]);
+    box.appendChild(ratingRow({ target: "submission", receipt_no: r.receipt_no }, "评价本次申请"));
     card.replaceWith(box);
     box.focus(); scrollDown();
   }
@@ -725,6 +738,94 @@
   }
 
   setupVoice();
+
+  // -- 好差评 (five levels, standard reasons) and tickets (工单) for complaints and 办不成事 --------------------
+  var quality = null;
+  function qualityOptions() {
+    quality = quality || fetch(BASE + "/v1/ratings/options").then(function (r) { return r.json(); });
+    return quality;
+  }
+
+  // A folded "评价" link that opens the five levels; a 不满意/非常不满意 asks for at least one reason.
+  function ratingRow(target, label) {
+    var box = el("div", { class: "dbw-rate" });
+    var opener = el("button", { type: "button", text: label + " ▾", onclick: function () {
+      opener.remove();
+      qualityOptions().then(function (o) { fill(o); });
+    } });
+    box.appendChild(opener);
+    function fill(o) {
+      var chosen = null, levels = el("div", { class: "dbw-levels", role: "group", "aria-label": label });
+      var reasons = el("div", { class: "dbw-reasons" }), note = el("input", { type: "text", maxlength: "500", placeholder: "意见（可选，请勿填写身份证号等个人信息）", "aria-label": "评价意见" });
+      var msg = el("div", { "aria-live": "polite" }), send = el("button", { type: "button", text: "提交评价", disabled: "" });
+      o.levels.forEach(function (lv) {
+        levels.appendChild(el("button", { type: "button", text: lv.label, "aria-pressed": "false", "data-level": lv.id, onclick: function () {
+          chosen = lv; send.disabled = false; msg.textContent = "";
+          levels.querySelectorAll("button").forEach(function (x) { x.setAttribute("aria-pressed", String(x === this)); }, this);
+          reasons.textContent = "";
+          o.reasons.filter(function (r) { return r.for === "any" || r.for === (lv.bad ? "bad" : "good"); }).forEach(function (r) {
+            reasons.appendChild(el("label", {}, [el("input", { type: "checkbox", value: r.id }), " " + r.label]));
+          });
+        } }));
+      });
+      send.addEventListener("click", function () {
+        var picked = Array.prototype.map.call(reasons.querySelectorAll("input:checked"), function (i) { return i.value; });
+        if (chosen.bad && !picked.length) { msg.textContent = "请至少选择一项原因"; return; }
+        var body = Object.assign({ session_id: sessionId, level: chosen.id, reasons: picked }, target);
+        if (note.value.trim()) body.comment = note.value.trim();
+        send.disabled = true;
+        fetch(BASE + "/v1/ratings", { method: "POST", headers: headers(), body: JSON.stringify(body) })
+          .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+          .then(function (res) {
+            if (!res.ok) { send.disabled = false; msg.textContent = res.body.message || "提交失败"; return; }
+            box.textContent = "感谢您的评价（" + res.body.level_label + "）。" +
+              (res.body.ticket_no ? "已为您生成整改工单 " + res.body.ticket_no + "，可发送“查工单 " + res.body.ticket_no + "”查询进度。" : "");
+          }).catch(function () { send.disabled = false; msg.textContent = "网络异常，请重试"; });
+      });
+      box.append(levels, reasons, note, el("div", { style: "margin-top:4px" }, [send]), msg);
+      scrollDown();
+    }
+    return box;
+  }
+
+  function ticketButton(route) {
+    return el("button", { class: "dbw-ticket-open", type: "button", text: "提交工单（投诉 / 办不成事）", onclick: function () {
+      this.disabled = true; openTicketForm(route);
+    } });
+  }
+
+  function openTicketForm(route) {
+    var kind = el("select", { "aria-label": "诉求类型" }, [el("option", { value: "cannot_do", text: "办不成事" }), el("option", { value: "complaint", text: "投诉" })]);
+    var text = el("textarea", { rows: "3", maxlength: "1000", required: "", "aria-label": "诉求内容", placeholder: "请说明要办的事、遇到的问题和经过" });
+    var phone = el("input", { type: "tel", maxlength: "24", "aria-label": "联系电话", placeholder: "可不填" });
+    var consent = el("input", { type: "checkbox" }), err = el("div", { class: "err", "aria-live": "polite" });
+    var send = el("button", { class: "dbw-primary", type: "submit", text: "提交工单" });
+    var form = el("form", { class: "dbw-tform", "aria-label": "提交工单" }, [el("h3", { text: "提交工单" + (route ? " · " + route.title : "") }),
+      el("label", { text: "诉求类型" }), kind, el("label", { text: "诉求内容（保存时隐去身份证号、电话等）" }), text,
+      el("label", { text: "联系电话（用于回复，可不填）" }), phone,
+      el("label", { class: "dbw-consent" }, [consent, "我同意留存该电话，仅用于回复本工单"]), err, send]);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (text.value.trim().length < 2) { err.textContent = "请填写诉求内容"; text.focus(); return; }
+      if (phone.value.trim() && !consent.checked) { err.textContent = "留下电话需勾选同意；也可以不留电话提交"; return; }
+      var body = { session_id: sessionId, kind: kind.value, description: text.value.trim(), consent: consent.checked };
+      if (phone.value.trim()) body.contact = phone.value.trim();
+      send.disabled = true; err.textContent = "";
+      fetch(BASE + "/v1/tickets", { method: "POST", headers: headers(), body: JSON.stringify(body) })
+        .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+        .then(function (res) {
+          if (!res.ok) { send.disabled = false; err.textContent = res.body.message || "提交失败"; return; }
+          var t = res.body, due = new Date(t.due_at).toLocaleString("zh-CN", { hour12: false });
+          var box = el("div", { class: "dbw-receipt", role: "status", tabindex: "-1" }, [el("h3", { text: "✓ 工单已提交（" + t.status_label + "）" }),
+            el("dl", {}, [el("dt", { text: "工单号" }), el("dd", { class: "no", text: t.ticket_no }),
+              el("dt", { text: "类型" }), el("dd", { text: t.kind_label + (t.service_title ? " · " + t.service_title : "") }),
+              el("dt", { text: "首次回复" }), el("dd", { text: due + " 前" }),
+              el("dt", { text: "进度查询" }), el("dd", { text: "发送“查工单 " + t.ticket_no + "”" })])]);
+          form.replaceWith(box); box.focus(); scrollDown();
+        }).catch(function () { send.disabled = false; err.textContent = "网络异常，内容已保留，请重试"; });
+    });
+    log.appendChild(form); scrollDown(); text.focus();
+  }
 
   if (script && script.dataset.open === "true") open();
   window.daobanWidget = { open: open, close: close, ask: function (t) { open(); ask(t); } };
