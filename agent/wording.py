@@ -35,6 +35,13 @@ class PurposeWords(BaseModel):
     not_with: list[str] = Field(min_length=1)
 
 
+class DeathWords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    words: list[str] = Field(min_length=1)
+    standard: str = Field(min_length=1)
+
+
 class WordingVocabulary(BaseModel):
     """``data/wording.yaml``."""
 
@@ -45,6 +52,7 @@ class WordingVocabulary(BaseModel):
     operator: dict[str, str]
     switch: SwitchWords
     purpose: PurposeWords
+    death: DeathWords
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,16 @@ def _alternation(words) -> str:
 class Wording:
     """The reading of ``data/wording.yaml``: ``run(text)`` -> the text in plain words, and whether it switches."""
 
-    def __init__(self, vocabulary: WordingVocabulary | None = None):
+    def __init__(self, vocabulary: WordingVocabulary | None = None, kin_words: list[str] | None = None):
         v = vocabulary or load_data_file(DATA_PATH, WordingVocabulary)
+        if kin_words is None:
+            from agent.forms.vocabulary import default_vocabulary  # the family words of the forms' role vocabulary
+
+            vocab = default_vocabulary()
+            # not a child's words: 孩子走了 is far more often a child who left than one who died
+            kin_words = [w for w, role in vocab.role_cues.items() if role in vocab.roles.kin and role != "child"]
+        self._death = re.compile(rf"((?:{_alternation(kin_words)})[^，,。.！!？?；;]{{0,10}}?)(?:{_alternation(v.death.words)})")
+        self._died = v.death.standard
         self._map = {**v.standard, **v.operator, **{f: "" for f in v.fillers}}
         self._standard_map = dict(v.standard)
         self._standard = re.compile(_alternation(self._standard_map)) if self._standard_map else None
@@ -92,6 +108,7 @@ class Wording:
         rest = self.without_purpose(rest)
         if self._words is not None:
             rest = self._words.sub(lambda m: self._map[m.group(0)], rest)
+        rest = self._death.sub(lambda m: m.group(1) + self._died, rest)
         return Reworded(_SPACES.sub(" ", rest).strip(" ，,。"), switched)
 
     def switch_rest(self, text: str) -> tuple[str, bool]:

@@ -158,3 +158,14 @@ def test_the_purpose_clause_is_not_what_routing_searches():
     msg = Normalizer().run("开个无犯罪记录证明，考教师资格要用")
     assert "教师" not in msg.search_text and "教师" not in msg.text and "无犯罪记录证明" in msg.search_text
     assert "教师资格" in msg.raw  # forms and safety still read everything
+
+
+@pytest.mark.parametrize("text, died", [
+    ("俺爹昨儿个在家里走了，后头的手续咋整", True),
+    ("我老伴前天没了，要办啥手续", True),
+    ("我的钱没了", False),  # no family word: a thing gone
+    ("快递员走了，件没送到", False),
+    ("孩子走了三个月了还没上户口", False),  # a child who left, as people say it far more often
+])
+def test_how_people_say_a_relative_died_is_read_as_died(text, died):
+    assert ("去世" in Wording().run(text).text) is died
