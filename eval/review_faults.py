@@ -40,6 +40,8 @@ FAULT_CLASSES: dict[str, str] = {
     "age_condition": "身份证号的年龄不符合指南的年龄条件",
     "region_condition": "身份证号地区不在指南声明的服务地区",
     "agent_is_subject": "代他人办理时，代办人与办理对象是同一人",
+    "role_gender": "男方、女方、父亲、母亲的身份证号性别不符（填反）",
+    "period_reversed": "截止日期早于起始日期",
 }
 
 # Date labels naming something that has already happened, or something planned: the benchmark's own list.
@@ -47,6 +49,7 @@ PAST_EVENT_WORDS = ["出生", "死亡", "去世", "毕业", "结婚登记", "离
                     "列入", "决议", "建成", "入伍", "退出现役", "退役", "事故发生", "停保", "失业", "分娩", "就诊",
                     "入院", "居住登记", "登记注册"]
 FUTURE_PLAN_WORDS = ["计划", "预约", "期望", "预产期"]
+PERIOD_WORDS = [("起始", "截止"), ("开始", "结束")]
 ROLE_GENDER = {"husband": "男", "father": "男", "wife": "女", "mother": "女"}
 ROLE_AGE = {"child": (0, 0), "student": (7, 15)}  # ages of the roles whose age the form implies
 ADULT = (25, 55)
@@ -294,10 +297,16 @@ class Builder:
         with_id = {roles[f.key] for f in defs if f.type == "id_number" and typed.get(f.key) and roles[f.key]}
         if f := pick(lambda f: f.type == "date" and "出生" in f.label and roles[f.key] in with_id, True):
             born = app.people[roles[f.key]].birth
-            add("birth_vs_id", {f.key}, {f.key: born.replace(year=born.year - 1).isoformat()})
+            add("birth_vs_id", {f.key}, {f.key: (born - dt.timedelta(days=366)).isoformat()})
         if f := pick(lambda f: f.type == "enum" and "性别" in f.label and roles[f.key] in with_id, True):
             other = next(o for o in f.options if o != app.people[roles[f.key]].gender)
             add("gender_vs_id", {f.key}, {f.key: other})
+        labels = {f.label: f for f in defs if f.type == "date"}
+        periods = [(f, labels[f.label.replace(a, b)]) for f in labels.values() for a, b in PERIOD_WORDS
+                   if a in f.label and f.label.replace(a, b) in labels]
+        if periods:
+            start, end = rng.choice(periods)
+            add("period_reversed", {start.key, end.key}, {start.key: typed[end.key], end.key: typed[start.key]})
         self._person_faults(app, defs, roles, typed, add, rng)
         return out
 
@@ -348,6 +357,16 @@ class Builder:
                 if p is not None:
                     add("region_condition", {check.field},
                         people={**app.people, role: person(rng, self.today, (30, 30), p.gender, outside)})
+        gendered = [r for r in ROLE_GENDER if r in app.people and any(
+            f.type == "id_number" and roles[f.key] == r and typed.get(f.key) for f in defs)]
+        if gendered:
+            role = rng.choice(gendered)
+            p = app.people[role]
+            swapped = copy.copy(p)
+            swapped.gender = "女" if p.gender == "男" else "男"
+            swapped.id_number = make_id(p.id_number[:6], p.birth, rng, swapped.gender)
+            add("role_gender", {f.key for f in defs if roles[f.key] == role and f.type in ("id_number", "enum")},
+                people={**app.people, role: swapped})
         agent_ids = [f for f in defs if f.type == "id_number" and roles[f.key] == "agent" and typed.get(f.key)]
         if app.for_other and agent_ids and subject_ids and subject is not None:
             agent_keys = {f.key for f in defs if roles[f.key] == "agent"}
