@@ -182,12 +182,19 @@ class Builder:
         self.reviewer = reviewer
         self.today = today
 
+    def person_of(self, f: FormField) -> str | None:
+        """Whose value the field holds: its role, else the person its key names (branch_leader_id_number)."""
+        role = self.filler.roles.of_field(f)
+        if role is None and (f.type in ("id_number", "phone") or _is_name(f)):
+            role = "field:" + re.sub(r"_(id_number|name|phone)$", "", f.key)
+        return role
+
     # -- clean applications ----------------------------------------------------------------------------------------
 
     def clean(self, guide: Guide, rng: random.Random, for_other: bool) -> Application | None:
         form = guide.application_form
         enums: dict[str, str] = {}
-        roles = {f.key: self.filler.roles.of_field(f) for f in form.fields}
+        roles = {f.key: self.person_of(f) for f in form.fields}
         for f in form.fields:
             if f.type != "enum" or not f.options:
                 continue
@@ -222,7 +229,7 @@ class Builder:
         for f in form.fields:
             if f.sources == ["derived"]:
                 continue  # the form derives it from the ID number
-            p = app.people.get(self.filler.roles.of_field(f) or "")
+            p = app.people.get(self.person_of(f) or "")
             if f.type == "enum":
                 value = app.enums.get(f.key)
             elif f.type == "id_number":
@@ -354,9 +361,10 @@ class Builder:
                 p = app.people.get(role or "")
                 outside = next(r for r in ["110101", "310101", "440103", "510104"]
                                if not any(r.startswith(x) for x in check.prefixes))
-                if p is not None:
-                    add("region_condition", {check.field},
-                        people={**app.people, role: person(rng, self.today, (30, 30), p.gender, outside)})
+                if p is not None:  # the same person, born the same day, registered elsewhere
+                    moved = copy.copy(p)
+                    moved.id_number = make_id(outside, p.birth, rng, p.gender)
+                    add("region_condition", {check.field}, people={**app.people, role: moved})
         gendered = [r for r in ROLE_GENDER if r in app.people and any(
             f.type == "id_number" and roles[f.key] == r and typed.get(f.key) for f in defs)]
         if gendered:
