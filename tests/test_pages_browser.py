@@ -388,6 +388,8 @@ def test_hotline_shows_the_pre_review_of_the_receipt_a_caller_reads_out(page, ap
     assert receipt.locator(".review-status").inner_text() == "预审需补正"
     item = receipt.locator('.review-items li[data-key="subject_name"]')
     assert item.count() == 1 and "数字" in item.inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "hotline-review.png"))
     text = page.locator("body").inner_text()
     assert "孙3丽" not in text and faulty_id not in text and "13912340003" not in text
     # typed in the card: the same 办件; an unknown number says so
@@ -413,7 +415,10 @@ def test_admin_lists_submissions_by_pre_review_result(page, api_server):
     assert set(rows.locator(".review").evaluate_all("els => els.map(e => e.dataset.review)")) == {"needs_correction"}
     row = page.locator(f'#submissions tr[data-receipt="{faulty}"]')
     assert "姓名" in row.inner_text() and "数字" in row.inner_text() and "周7强" not in page.locator("body").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#reviewCard").screenshot(path=str(SHOTS / "admin-review.png"))
     page.locator("#reviewFilter").select_option("pass")
     page.locator(f'#submissions tr[data-receipt="{clean}"]').wait_for(timeout=WAIT)
     assert page.locator(f'#submissions tr[data-receipt="{faulty}"]').count() == 0
     assert re.search(r"需补正（[1-9]\d*）", page.locator("#reviewFilter").inner_text())
+    assert not page.locator("#moreSubmissions").is_visible(), "one page holds them all"

@@ -127,6 +127,7 @@
         el("dt", { text: "事项" }), el("dd", { text: sub.scenario_title }), el("dt", { text: "状态" }), el("dd", { text: sub.status }),
         el("dt", { text: "提交时间" }), el("dd", { text: daoban.when(sub.submitted_at) }),
         el("dt", { text: "受理部门" }), el("dd", { text: sub.departments.join("、") })]), daoban.review(sub));
+      $("receiptCard").scrollIntoView({ block: "nearest" });
     }).catch(function (err) { box.textContent = err.message; });
   }
 
