@@ -53,6 +53,10 @@ ROLE_WORDS = DATA_DIR / "roles.yaml"
     (DATA_DIR / "form_words.yaml", "correction_cues:", "correction_cues: [不对, '']", load_form_words,
      "correction_cues.1: String should match pattern"),
     (DATA_DIR / "form_words.yaml", "money_cues:", "money_cues: [[资本", load_form_words, "YAML syntax error"),
+    (DATA_DIR / "form_words.yaml", "different_people:", "  different_people: [[agent, subjct]]", load_form_words,
+     "review.different_people.0.1: unknown role 'subjct'"),
+    (DATA_DIR / "form_words.yaml", "role_genders:", "  role_genders: {husband: 男, wife: 妇}", load_form_words,
+     "review.role_genders.wife: Input should be '男' or '女'"),
     (ROLES_FILE, "mother:", "  mother: 7", load_role_list, "roles.mother: Input should be a valid string"),
     (ROLES_FILE, "mother:", "  Mother: 母亲", load_role_list, "roles.Mother.[key]: String should match pattern"),
 ])
