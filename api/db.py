@@ -127,9 +127,13 @@ class SubmissionRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)  # the client's retry key
     # The pre-review at submission (辅助审核, agent.forms.review.PreReview as JSON): its messages quote no value.
     review: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The review's status alone (pass | needs_correction), so the staff console filters by it with an index.
+    review_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("session_id", "idempotency_key", name="uq_submission_retry"),)
+    __table_args__ = (UniqueConstraint("session_id", "idempotency_key", name="uq_submission_retry"),
+                      Index("ix_submissions_review", "review_status", "submitted_at"),
+                      Index("ix_submissions_submitted", "submitted_at"))
 
 
 class RatingRow(Base):

@@ -90,6 +90,27 @@ class ApplicationStatusView(BaseModel):
     corrections: list[str] = Field(default_factory=list, description="labels of the 补正 items found at submission")
 
 
+class SubmissionReview(BaseModel):
+    """A submission as the hotline and staff consoles see it: its progress and its pre-review, never its values (the
+    review's messages name fields and materials, never what was typed)."""
+    receipt_no: str
+    submitted_at: dt.datetime
+    scenario_title: str
+    form_id: str
+    departments: list[str]
+    status: str
+    review_status: Literal["pass", "needs_correction"] | None = Field(
+        description="通过 (pass) or 需补正 (needs_correction); null for a submission made before pre-review")
+    review: PreReview | None = Field(description="the 补正 items (fix: to correct; prepare: materials to bring)")
+
+
+class SubmissionPage(BaseModel):
+    items: list[SubmissionReview]
+    counts: dict[Literal["pass", "needs_correction", "none"], int] = Field(
+        description="all submissions by review status (none: made before pre-review)")
+    next_offset: int | None = Field(description="offset of the next page, null on the last")
+
+
 class FeedbackRequest(Wire):
     session_id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     reply_id: str | None = Field(default=None, max_length=32, description="defaults to the session's last reply")

@@ -58,6 +58,14 @@ def application_status(row: SubmissionRow) -> dict:
     }
 
 
+def submission_review(row: SubmissionRow) -> dict:
+    """What the consoles show of a submission: progress and pre-review, no value of the application."""
+    return {"receipt_no": row.receipt_no, "submitted_at": as_utc(row.submitted_at),
+            "scenario_title": row.scenario_title, "form_id": row.form_id, "departments": json.loads(row.departments),
+            "status": row.status, "review_status": row.review_status,
+            "review": json.loads(row.review) if row.review else None}
+
+
 def _review_summary(review: str | None) -> dict:
     if not review:
         return {}

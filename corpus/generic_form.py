@@ -66,8 +66,10 @@ def generic_form(matter: MatterGuide, templates: GenericForms | None = None) -> 
             if len(data["options"]) < 2:
                 continue  # nothing to choose
         fields.append(FormField.model_validate(data))
+    keys = {f.key for f in fields}
+    checks = [c for c in matter.checks if {c.field, c.other or c.field} <= keys]  # validate reports the others
     return Form(id=form_id_of(matter.id), title=template.title.format(title=matter.title),
-                subject_role=template.subject_role, fields=fields)
+                subject_role=template.subject_role, fields=fields, checks=checks)
 
 
 def derive_generic_forms(matters: dict[str, MatterGuide]) -> None:

@@ -133,6 +133,14 @@ class MatterGuide(DocumentBase):
                                 "without it the generic form (corpus/generic_form.yaml) is derived at load")
     generic_form: "Form | None" = Field(default=None, exclude=True,
                                         description="set at load for a matter without a form; never in its file")
+    checks: "list[FormCheck]" = Field(default_factory=list, description="pre-review rules over the generic form "
+                                      "(its field keys, corpus/generic_form.yaml), for a matter without a form")
+
+    @model_validator(mode="after")
+    def _checks_without_form(self) -> "MatterGuide":
+        if self.form is not None and self.checks:
+            raise ValueError("a matter with its own form declares its checks in the form (form.checks)")
+        return self
 
     @property
     def application_form(self) -> "Form":

@@ -155,6 +155,12 @@ class _Checker:
             self.form(m.id, m.form, {})
         elif m.generic_form is not None:
             self.form(m.id, m.generic_form, {})
+            keys = {f.key for f in m.generic_form.fields}
+            for i, c in enumerate(m.checks):
+                unknown = [k for k in (c.field, c.other) if k and k not in keys]
+                if unknown:
+                    self.add(m.id, ("checks", i, "field"), f"check {c.kind} names fields not in the generic form: "
+                             f"{', '.join(unknown)}", "dangling-ref")
         for i, sit in enumerate(m.situations):
             if not sit.materials:
                 self.add(m.id, ("situations", i, "materials"), f"情形 {sit.title!r} lists no materials",

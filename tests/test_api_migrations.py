@@ -116,3 +116,27 @@ def test_workers_starting_at_once_migrate_once(db_settings, tmp_path):
         assert differences(engine) == []
     finally:
         engine.dispose()
+
+
+def test_submissions_reviewed_before_0005_get_their_review_status(db_settings):
+    """Rows kept at revision 0003 (the review as JSON only) are filterable after 0005: the status read from the
+    review, none for a submission made before pre-review."""
+    engine = make_engine(db_settings, migrate=False)
+    try:
+        migrate.upgrade(engine, "0003")
+        rows = [("YJS1", '{"status":"pass","items":[],"exempt":[]}'),
+                ("YJS2", '{"status":"needs_correction","items":[{"target":"field","key":"subject_name"}]}'),
+                ("YJS3", None)]
+        with engine.begin() as conn:
+            for receipt, review in rows:
+                conn.execute(text("INSERT INTO submissions (receipt_no, session_id, form_id, scenario_id, "
+                                  "scenario_title, departments, status, values_enc, review, submitted_at) VALUES "
+                                  "(:r, 's', 'f', 'g', 't', '[]', '已受理', 'x', :v, CURRENT_TIMESTAMP)"),
+                             {"r": receipt, "v": review})
+        assert migrate.upgrade(engine) == migrate.head()
+        with engine.connect() as conn:
+            got = dict(conn.execute(text("SELECT receipt_no, review_status FROM submissions")).all())
+        assert got == {"YJS1": "pass", "YJS2": "needs_correction", "YJS3": None}
+        assert differences(engine) == []
+    finally:
+        engine.dispose()

@@ -88,7 +88,10 @@ def test_declared_checks_and_identity_consistency():
     assert set(messages) >= {"subject_id_number", "subject_birth_date", "subject_gender"}, messages
     assert messages["subject_id_number"] == "申请人需年满60周岁"
     assert "出生日期" in messages["subject_birth_date"] and "1990" not in messages["subject_birth_date"]
-    assert any(i.target == "situation" for i in result.items) == (len(guide.situations) > 1)
+    # the form has no place for the guide's two 情形: nothing to choose, each 情形's own materials named with it
+    assert not any(i.target == "situation" for i in result.items)
+    prepare = {i.key: i.message for i in result.items if i.target == "material"}
+    assert "（缴费年限不足15年时）" in prepare["补缴申请表"], prepare
 
 
 def test_a_check_naming_an_unknown_field_is_rejected():

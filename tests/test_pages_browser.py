@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest_api import (HOTLINE_KEY, SCENARIO, STAFF_KEY, Server, api_server, base_env,  # noqa: F401
-                          build_test_index, id_number, make_corpus)
+from conftest_api import (FORM_MATTER, HOTLINE_KEY, SCENARIO, SRC_CORPUS, STAFF_KEY, Server,  # noqa: F401
+                          api_server, base_env, build_test_index, id_number, make_corpus, new_session)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # The web layer, not storage: SQLite only (tests/conftest_api.py runs the storage tests on both).
@@ -357,3 +357,68 @@ def test_admin_adds_an_unresolved_question_to_a_document_and_search_finds_it(pag
     top = hits[0]
     assert top["doc_id"] == target
     assert any(s["text"] == question for s in top["sections"])
+
+
+def _submitted(api_server, name: str, id_no: str) -> str:
+    """An application for the test corpus's declared-form matter submitted over HTTP; its receipt number."""
+    import yaml
+
+    guide = yaml.safe_load((SRC_CORPUS / "matters" / f"{FORM_MATTER}.yaml").read_text(encoding="utf-8"))
+    with httpx.Client(base_url=api_server.url, timeout=120) as http:
+        sid, auth = new_session(http)
+        values = {"applies_for": "本人办理", "subject_name": name, "subject_id_number": id_no,
+                  "subject_phone": "13912340003", "ethnicity": "汉族", "situation": guide["situations"][0]["title"],
+                  "delivery": "窗口领取"}
+        r = http.post(f"/v1/forms/{FORM_MATTER}-form/submit", json={"session_id": sid, "fields": values}, headers=auth)
+        assert r.status_code == 200, r.text
+        return r.json()["receipt_no"]
+
+
+@ON_SQLITE
+def test_hotline_shows_the_pre_review_of_the_receipt_a_caller_reads_out(page, api_server):
+    faulty_id = id_number("37020319790304021")
+    number = _submitted(api_server, "孙3丽", faulty_id)  # a digit in the name: accepted, but 需补正
+    page.goto(api_server.url + "/hotline")
+    _login(page, HOTLINE_KEY)
+    page.locator("#said").fill(f"我前几天网上提交了申请，受理编号是{number}，现在怎么样了？")
+    page.keyboard.press("Control+Enter")
+    receipt = page.locator("#receipt")
+    page.wait_for_function("n => document.getElementById('receipt').textContent.includes(n)", arg=number,
+                           timeout=WAIT)
+    assert receipt.locator(".review-status").inner_text() == "预审需补正"
+    item = receipt.locator('.review-items li[data-key="subject_name"]')
+    assert item.count() == 1 and "数字" in item.inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "hotline-review.png"))
+    text = page.locator("body").inner_text()
+    assert "孙3丽" not in text and faulty_id not in text and "13912340003" not in text
+    # typed in the card: the same 办件; an unknown number says so
+    page.locator("#receiptNo").fill("YJS2026010100000000")
+    page.locator("#receiptForm button").click()
+    page.wait_for_function("() => document.getElementById('receipt').textContent.includes('找不到')", timeout=WAIT)
+
+
+@ON_SQLITE
+def test_admin_lists_submissions_by_pre_review_result(page, api_server):
+    faulty = _submitted(api_server, "周7强", id_number("37020319790304048"))
+    clean = _submitted(api_server, "周明强", id_number("37020319800304040"))
+    page.goto(api_server.url + "/admin")
+    _login(page, STAFF_KEY)
+    rows = page.locator("#submissions tr[data-receipt]")
+    page.locator(f'#submissions tr[data-receipt="{faulty}"]').wait_for(timeout=WAIT)
+    assert page.locator(f'#submissions tr[data-receipt="{clean}"] .review-status').inner_text() == "预审通过"
+    assert "需补正" in page.locator("#needsCorrection").inner_text()
+    page.locator("#reviewFilter").select_option("needs_correction")
+    page.wait_for_function(f"() => !document.querySelector('#submissions tr[data-receipt=\"{clean}\"]')",
+                           timeout=WAIT)
+    assert rows.count() >= 1
+    assert set(rows.locator(".review").evaluate_all("els => els.map(e => e.dataset.review)")) == {"needs_correction"}
+    row = page.locator(f'#submissions tr[data-receipt="{faulty}"]')
+    assert "姓名" in row.inner_text() and "数字" in row.inner_text() and "周7强" not in page.locator("body").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#reviewCard").screenshot(path=str(SHOTS / "admin-review.png"))
+    page.locator("#reviewFilter").select_option("pass")
+    page.locator(f'#submissions tr[data-receipt="{clean}"]').wait_for(timeout=WAIT)
+    assert page.locator(f'#submissions tr[data-receipt="{faulty}"]').count() == 0
+    assert re.search(r"需补正（[1-9]\d*）", page.locator("#reviewFilter").inner_text())
+    assert not page.locator("#moreSubmissions").is_visible(), "one page holds them all"

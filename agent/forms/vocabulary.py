@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -110,6 +110,11 @@ class ReviewWords(BaseModel):
     birth_date_labels: Words = Field(min_length=1)  # a date so labelled must match the same person's ID
     gender_labels: Words = Field(min_length=1)      # an enum so labelled must match the same person's ID
     handed_in_prefixes: Words = Field(default_factory=list)  # 原居民身份证: the card itself, no licence replaces it
+    planned_date_labels: Words = Field(default_factory=list)  # a date so labelled cannot be before today (预约)
+    name_labels: Words = Field(default_factory=list)  # a text so labelled is a person's name
+    different_people: list[Annotated[list[Word], Field(min_length=2, max_length=2)]] = Field(default_factory=list)
+    role_genders: dict[Word, Literal["男", "女"]] = Field(default_factory=dict)
+    periods: list[Annotated[list[Word], Field(min_length=2, max_length=2)]] = Field(default_factory=list)
 
 
 def _role_problems(path: Path, model: RoleWords, info: SourceInfo) -> list[str]:
@@ -128,8 +133,18 @@ def load_option_words(path: Path | str = DATA_DIR / "options.yaml", text: str | 
     return load_data_file(path, OptionWords, text)
 
 
+def _review_role_problems(path: Path, model: FormWords, info: SourceInfo) -> list[str]:
+    known = known_roles() | {"subject"}
+    found = [(("review", "different_people", i, j), role) for i, pair in enumerate(model.review.different_people)
+             for j, role in enumerate(pair) if role not in known]
+    found += [(("review", "role_genders", role), role) for role in model.review.role_genders if role not in known]
+    return [f"{path}:{info.line_of(loc)}: {'.'.join(map(str, loc))}: unknown role {role!r} (the roles are listed "
+            f"in corpus/roles.yaml)" for loc, role in found]
+
+
 def load_form_words(path: Path | str = DATA_DIR / "form_words.yaml", text: str | None = None) -> FormWords:
-    return load_data_file(path, FormWords, text)
+    path = Path(path)
+    return load_data_file(path, FormWords, text, check=lambda model, info: _review_role_problems(path, model, info))
 
 
 @dataclass(frozen=True)

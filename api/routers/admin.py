@@ -8,15 +8,17 @@ from collections import Counter, defaultdict
 
 import jieba.analyse
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from api.db import FeedbackRow, ReplyRow, TicketRow, as_utc, utcnow
+from api.db import FeedbackRow, ReplyRow, SubmissionRow, TicketRow, as_utc, utcnow
 from api.deps import get_runtime, require_database, require_role
 from api.errors import ApiError
 from api.quality import vocabulary
 from api.runtime import Runtime
 from api.schemas import (CatalogReviewRequest, DocumentRef, EnrichPage, EnrichReview, Overview, ReindexResult,
+                         SubmissionPage,
                          SampleQuestionRequest, SampleQuestionResult)
+from api.stores import submission_review
 from corpus.editing import add_sample_question as add
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"],
@@ -239,3 +241,24 @@ def review_catalog_enrich(doc_id: str, body: CatalogReviewRequest, rt: Runtime =
     rt.corpus_changed()  # the index follows on the next 重建索引
     return {"ok": True, "doc_id": doc_id, "status": entry.status, "keywords": entry.keywords,
             "questions": entry.questions}
+
+
+@router.get("/submissions", response_model=SubmissionPage,
+            summary="Submissions newest first with their pre-review (通过 / 需补正 and each 补正 item), filtered by "
+                    "review status; never the application's values")
+def submissions(review_status: str = Query("all", pattern="^(all|pass|needs_correction|none)$"),
+                limit: int = Query(30, ge=1, le=100), offset: int = Query(0, ge=0, le=10_000),
+                rt: Runtime = Depends(get_runtime)):
+    query = select(SubmissionRow).order_by(SubmissionRow.submitted_at.desc(), SubmissionRow.receipt_no.desc())
+    if review_status == "none":
+        query = query.where(SubmissionRow.review_status.is_(None))
+    elif review_status != "all":
+        query = query.where(SubmissionRow.review_status == review_status)
+    with rt.db() as s:
+        rows = s.scalars(query.offset(offset).limit(limit + 1)).all()
+        counts = dict(s.execute(select(SubmissionRow.review_status, func.count())
+                                .group_by(SubmissionRow.review_status)).all())
+    return SubmissionPage(items=[submission_review(r) for r in rows[:limit]],
+                          counts={"pass": counts.get("pass", 0), "needs_correction": counts.get("needs_correction", 0),
+                                  "none": counts.get(None, 0)},
+                          next_offset=offset + limit if len(rows) > limit else None)

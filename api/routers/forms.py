@@ -192,7 +192,7 @@ def _store_submission(rt: Runtime, guide, form: FormState, session_id: str, key:
                             scenario_id=guide.id, scenario_title=guide.title,
                             departments=departments_json(departments), promised_days=promised, status="已受理",
                             values_enc=rt.vault.encrypt(_json(values)), idempotency_key=key, submitted_at=now,
-                            review=review.model_dump_json())
+                            review=review.model_dump_json(), review_status=review.status)
         try:
             with rt.db.begin() as s:
                 s.add(row)

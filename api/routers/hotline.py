@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import Field
+from sqlalchemy import select
 
 from agent.reply import Reply
+from api.db import SubmissionRow
 from api.deps import get_runtime, require_database, require_role
+from api.errors import ApiError
 from api.records import record_turn
 from api.routers.chat import assistant_or_503
 from api.routers.sessions import session_view
 from api.runtime import Runtime
-from api.schemas import AssistView, KeyCheck, SessionView, Wire
+from api.schemas import AssistView, KeyCheck, SessionView, SubmissionReview, Wire
 from api.session_access import chat_session
+from api.stores import submission_review
 
 router = APIRouter(prefix="/v1/hotline", tags=["hotline"],
                    dependencies=[Depends(require_role("hotline", "staff")), Depends(require_database)])
@@ -122,3 +126,16 @@ def assist(body: AssistRequest, request: Request, rt: Runtime = Depends(get_runt
 @router.get("/sessions/{session_id}", response_model=SessionView, summary="A call's conversation so far")
 def hotline_session(session_id: str, rt: Runtime = Depends(get_runtime)):
     return session_view(rt, session_id)
+
+
+@router.get("/submissions/{receipt_no}", response_model=SubmissionReview,
+            responses={404: {"description": "`{code: receipt_not_found}`"}},
+            summary="A caller's submission by its receipt number: progress and pre-review (通过 / 需补正 with each "
+                    "补正 item), never the application's values")
+def hotline_submission(receipt_no: str = Path(max_length=32, pattern=r"^[A-Za-z0-9]+$"),
+                       rt: Runtime = Depends(get_runtime)):
+    with rt.db() as s:
+        row = s.scalars(select(SubmissionRow).where(SubmissionRow.receipt_no == receipt_no.upper())).first()
+        if row is None:
+            raise ApiError(404, "receipt_not_found", f"找不到受理编号 {receipt_no} 的办件")
+        return submission_review(row)

@@ -35,6 +35,7 @@
         tile(stats.latency_ms.p95 == null ? "—" : (stats.latency_ms.p95 / 1000).toFixed(1) + "s", "P95 响应时间"),
         tile(stats.submissions, "表单提交"));
     }
+    var needs = tile("…", "需补正办件", "bad"); needs.id = "needsCorrection"; t.append(needs);
     $("range").textContent = "近 " + o.days.length + " 天";
     $("issueTotal").textContent = o.issue_total;
     var groups = $("groups"); groups.innerHTML = "";
@@ -70,6 +71,30 @@
     if (v.problems.length) c.append(el("div", { class: "problems", text: v.problems.join("\n") }));
   }
 
+  var LABELS = { all: "全部", needs_correction: "需补正", pass: "通过", none: "未预审" };
+
+  /* Submissions with their pre-review, filtered by its result; the filter shows how many each holds. */
+  function loadSubmissions(more) {
+    var filter = $("reviewFilter").value, body = $("submissions"), next = more ? loadSubmissions.next : 0;
+    return daoban.api("/v1/admin/submissions?review_status=" + filter + "&limit=30&offset=" + next).then(function (page) {
+      if (!more) body.innerHTML = "";
+      page.items.forEach(function (sub) {
+        body.append(el("tr", { "data-receipt": sub.receipt_no }, [el("td", { class: "no", text: sub.receipt_no }),
+          el("td", { text: sub.scenario_title }), el("td", { class: "muted", text: daoban.when(sub.submitted_at) }),
+          el("td", {}, [daoban.review(sub)])]));
+      });
+      if (!body.children.length) body.append(el("tr", {}, [el("td", { colspan: "4", class: "empty", text: "没有" + (filter === "all" ? "" : LABELS[filter] + "的") + "办件" })]));
+      var c = page.counts, total = c.pass + c.needs_correction + c.none;
+      Array.prototype.forEach.call($("reviewFilter").options, function (o) {
+        o.textContent = LABELS[o.value] + "（" + (o.value === "all" ? total : c[o.value]) + "）";
+      });
+      loadSubmissions.next = page.next_offset;
+      $("moreSubmissions").hidden = page.next_offset === null;
+      var tile = $("needsCorrection");
+      if (tile) tile.querySelector(".v").textContent = String(c.needs_correction);
+    }).catch(function (err) { body.innerHTML = ""; body.append(el("tr", {}, [el("td", { colspan: "4", class: "empty", text: err.message })])); });
+  }
+
   function loadDocs() {
     if (docs) return Promise.resolve(docs);
     return daoban.api("/v1/admin/documents").then(function (list) { docs = list; return list; });
@@ -98,12 +123,15 @@
     });
   });
   $("addCancel").addEventListener("click", function () { $("addDialog").close(); });
-  $("refresh").addEventListener("click", load);
+  $("refresh").addEventListener("click", function () { load().then(function () { loadSubmissions(); }); });
+  $("reviewFilter").addEventListener("change", function () { loadSubmissions(); });
+  $("moreSubmissions").addEventListener("click", function () { loadSubmissions(true); });
   $("reindex").addEventListener("click", function () {
     var b = $("reindex"); b.disabled = true; b.textContent = "重建中…";
     daoban.api("/v1/admin/reindex", { body: {} }).then(function (res) {
       daoban.toast("索引已更新：新嵌入 " + (res.stats.embedded || 0) + " 条，用时 " + res.stats.seconds + " 秒"); load();
     }).catch(function (err) { daoban.toast(err.message); }).then(function () { b.disabled = false; b.textContent = "重建索引"; });
   });
-  document.addEventListener("DOMContentLoaded", load);
+  // the overview first: it asks for the key once, then the submissions use it
+  document.addEventListener("DOMContentLoaded", function () { load().then(function () { loadSubmissions(); }); });
 })();

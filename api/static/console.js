@@ -106,6 +106,33 @@
   }
   function plain(text) { return String(text || "").replace(/\*\*(.+?)\*\*/g, "$1"); }
 
-  window.daoban = { api: api, rich: rich, plain: plain, copy: copy, toast: toast, el: el, askKey: askKey,
+  var REVIEW = { pass: ["通过", "badge ok"], needs_correction: ["需补正", "badge bad"] };
+
+  /* A submission's pre-review: 通过 / 需补正, each 补正 item as "label：hint", the materials still to bring folded.
+     The API sends labels and hints only (the review never quotes a value), and nothing else is shown. */
+  function review(sub) {
+    var shown = REVIEW[sub.review_status] || ["未预审", "badge"];
+    var box = el("div", { class: "review", "data-review": sub.review_status || "none" },
+      [el("span", { class: shown[1] + " review-status", text: "预审" + shown[0] })]);
+    var items = (sub.review && sub.review.items) || [];
+    var fixes = items.filter(function (i) { return i.severity === "fix"; });
+    var prepare = items.filter(function (i) { return i.severity !== "fix"; });
+    if (fixes.length) {
+      box.appendChild(el("ol", { class: "review-items" }, fixes.map(function (i) {
+        return el("li", { "data-key": i.key }, [el("b", { text: i.label }), "：", i.message]);
+      })));
+    }
+    if (prepare.length) {
+      box.appendChild(el("details", { class: "review-more" }, [el("summary", { class: "muted", text: "待准备材料 " + prepare.length + " 项" }),
+        el("ul", {}, prepare.map(function (i) { return el("li", { text: i.message }); }))]));
+    }
+    return box;
+  }
+
+  function when(iso) {
+    return new Date(iso + (/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? "" : "Z")).toLocaleString("zh-CN", { hour12: false });
+  }
+
+  window.daoban = { api: api, rich: rich, plain: plain, copy: copy, toast: toast, el: el, askKey: askKey, review: review, when: when,
                     logout: function () { try { sessionStorage.removeItem(KEY); } catch (e) { } location.reload(); } };
 })();

@@ -4,9 +4,13 @@
   var el = daoban.el, $ = function (id) { return document.getElementById(id); };
   var sessionId = null, last = null, busy = false;
 
+  var RECEIPT = /YJS\d{16}/i;
+
   function lookup(text) {
     text = (text === undefined ? $("said").value : text).trim();
     if (!text || busy) { if (!text) $("said").focus(); return; }
+    var said = text.match(RECEIPT);  // the caller read out a receipt number: show that 办件 beside the answer
+    if (said) lookupReceipt(said[0]);
     busy = true; $("lookup").disabled = true; $("status").textContent = "正在查询…";
     document.querySelector(".layout").classList.add("loading");
     daoban.api("/v1/hotline/assist", { body: { session_id: sessionId, message: text } }).then(function (res) {
@@ -112,6 +116,22 @@
     box.scrollTop = box.scrollHeight;
   }
 
+  /* A caller's 办件 by receipt number: progress and pre-review (通过 / 需补正 with each 补正 hint), no values. */
+  function lookupReceipt(number) {
+    number = (number || $("receiptNo").value).trim().toUpperCase();
+    var box = $("receipt");
+    if (!number) { $("receiptNo").focus(); return; }
+    $("receiptNo").value = number; box.textContent = "正在查询…";
+    daoban.api("/v1/hotline/submissions/" + encodeURIComponent(number)).then(function (sub) {
+      box.innerHTML = "";
+      box.append(el("dl", { class: "facts" }, [el("dt", { text: "受理编号" }), el("dd", { text: sub.receipt_no }),
+        el("dt", { text: "事项" }), el("dd", { text: sub.scenario_title }), el("dt", { text: "状态" }), el("dd", { text: sub.status }),
+        el("dt", { text: "提交时间" }), el("dd", { text: daoban.when(sub.submitted_at) }),
+        el("dt", { text: "受理部门" }), el("dd", { text: sub.departments.join("、") })]), daoban.review(sub));
+      $("receiptCard").scrollIntoView({ block: "nearest" });
+    }).catch(function (err) { box.textContent = err.message; });
+  }
+
   function newCall() {
     sessionId = null; last = null;
     document.dispatchEvent(new CustomEvent("hotline:newcall"));
@@ -120,6 +140,7 @@
     $("clarify").innerHTML = ""; $("cites").innerHTML = ""; $("points").innerHTML = '<li class="muted">—</li>';
     renderFacts(null); renderMaterials(null); renderTransfer(null);
     $("transcript").innerHTML = '<div class="empty">尚无对话</div>'; $("turns").textContent = "0 轮";
+    $("receipt").innerHTML = ""; $("receiptNo").value = "";
     $("said").value = ""; $("said").focus();
   }
 
@@ -133,6 +154,7 @@
 
   $("lookup").addEventListener("click", function () { lookup(); });
   $("newcall").addEventListener("click", newCall);
+  $("receiptForm").addEventListener("submit", function (e) { e.preventDefault(); lookupReceipt(); });
   $("copyAnswer").addEventListener("click", copyAnswer);
   $("copyTransfer").addEventListener("click", copyTransfer);
   $("copyPoints").addEventListener("click", function () { if (last && last.card) daoban.copy(last.card.key_points.join("\n"), "要点"); });
