@@ -111,6 +111,9 @@ def base_env(tmp: Path, corpus_root: Path, **extra: str) -> dict:
         "DAOBAN_API__API_KEYS": json.dumps({HOTLINE_KEY: "hotline", STAFF_KEY: "staff",
                                             INTEGRATION_KEY: "integration"}),
         "DAOBAN_API__RATE_LIMIT_PER_MINUTE": "100000",
+        # the shared server also takes the schema walk's ticket lookups; the limit itself is tested on a server of
+        # its own (tests/test_api_tickets.py)
+        "DAOBAN_API__TICKET_LOOKUP_PER_MINUTE": "100000",
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
         "PYTHONUNBUFFERED": "1",
     })

@@ -119,7 +119,8 @@ class SlotExtractor:
         names: list[Slot] = []
         for s in sorted(found.slots, key=lambda s: s.start):
             if s.role is not None or s.type in ("relation", "subject"):
-                names += [s] if s.type == "name" else []
+                if s.type == "name":
+                    names.append(s)
                 continue
             taken = [t for t in found.taken if t != (s.start, s.end)]
             cue = self.roles.nearest_cue(norm, s.start, taken)
