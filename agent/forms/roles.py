@@ -13,6 +13,7 @@ from corpus.schema import FormField
 # Fields of these types may also belong to a person named inside their label (经办人姓名).
 PERSON_VALUE_TYPES = ("text", "id_number", "phone", "date", "address")
 SUBJECT = "subject"  # the role of the person an application is for (corpus/roles.yaml)
+_SEARCH = object()  # of_value: find the nearest cue itself
 PRONOUN_RE = re.compile(r"(?<![其吉])[他她](?![们人])")
 
 
@@ -25,6 +26,7 @@ class Roles:
         self.not_persons = frozenset(words.not_persons)
         self.kin = frozenset(words.kin)
         self.cue_re = re.compile("|".join(longest_first(map(re.escape, self.cues))))
+        self._cue_after_re = re.compile(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({self.cue_re.pattern})")
         self.applicant_side_words = tuple(words.applicant_side_words)
         self.applicant_side_labels = tuple(words.applicant_side_labels)
         self.label_words = words.field_labels  # label word -> role, in file order
@@ -37,11 +39,14 @@ class Roles:
 
     # -- values in text ---------------------------------------------------------------------------------
 
-    def of_value(self, text: str, start: int, end: int, taken: list[tuple[int, int]]) -> str | None:
+    def of_value(self, text: str, start: int, end: int, taken: list[tuple[int, int]],
+                 best: re.Match | None | object = _SEARCH) -> str | None:
         """Role from the nearest cue before the value in its sentence, else a '…是孩子妈妈' after it.
-        他/她 as the nearest cue refers back to the last person named before it."""
+        他/她 as the nearest cue refers back to the last person named before it. ``best``: that nearest cue when
+        the caller already found it (``nearest_cue``)."""
         lo = max(sentence_start(text, start), start - 60)
-        best = self.nearest_cue(text, start, taken)
+        if best is _SEARCH:
+            best = self.nearest_cue(text, start, taken)
         after = self.cue_after(text, end)
         if after:  # "张三是孩子爸爸" says more than a cue earlier in the sentence
             return after
@@ -55,7 +60,7 @@ class Roles:
 
     def cue_after(self, text: str, end: int) -> str | None:
         """The role in "…是孩子爸爸" right after a value."""
-        m = re.match(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({self.cue_re.pattern})", text[end:end + 10])
+        m = self._cue_after_re.match(text[end:end + 10])
         return self.cues[m.group(1)] if m else None
 
     def nearest_cue(self, text: str, start: int, taken: list[tuple[int, int]]) -> re.Match | None:

@@ -124,7 +124,7 @@ class SlotExtractor:
                 continue
             taken = [t for t in found.taken if t != (s.start, s.end)]
             cue = self.roles.nearest_cue(norm, s.start, taken)
-            s.role = self.roles.of_value(norm, s.start, s.end, taken)
+            s.role = self.roles.of_value(norm, s.start, s.end, taken, cue)
             if s.role == "relative" and cue:
                 s.role = said_of_me.get(cue.span(), s.role)
             if s.type == "name":
