@@ -9,6 +9,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_SLICE = 12
 # A slice of the real corpus keeps the index build (with its score calibration) to minutes on 2 cores:
@@ -75,3 +77,16 @@ def agent_settings(backend: str = "none", **llm):
         base = _BUILT["dir"]
     return load_settings(data_dir=base / "var", corpus_dir=base / "corpus",
                          llm=LLMSettings(backend=backend, **llm))
+
+
+@pytest.fixture(scope="module")
+def settings():
+    """Settings over the indexed test corpus, no LLM: a module imports this fixture (with ``corpus``) by name."""
+    return agent_settings("none")
+
+
+@pytest.fixture(scope="module")
+def corpus(settings):
+    from corpus.loader import load_corpus
+
+    return load_corpus(settings.corpus_dir)

@@ -8,21 +8,10 @@ import pytest
 from agent.forms.validators import check_id_number
 from agent.pipeline import Assistant
 from agent.session import InMemorySessionStore
-from corpus.loader import load_corpus
-from tests.conftest_agent import agent_settings, make_id
+from tests.conftest_agent import corpus, make_id, settings  # noqa: F401 - fixtures
 
 RETIREMENT = "retirement"
 NEWBORN = "newborn-birth"
-
-
-@pytest.fixture(scope="module")
-def settings():
-    return agent_settings("none")
-
-
-@pytest.fixture(scope="module")
-def corpus(settings):
-    return load_corpus(settings.corpus_dir)
 
 
 @pytest.fixture(scope="module")

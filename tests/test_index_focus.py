@@ -12,7 +12,7 @@ from agent.pipeline import Assistant
 from index.embeddings import get_embeddings
 from index.focus import focus
 from index.retriever import HybridRetriever
-from tests.conftest_agent import agent_settings, make_id
+from tests.conftest_agent import make_id, settings  # noqa: F401 - fixture
 
 # Everyday talk, no service in it. Some of its words do appear in the guides (外地, 上班, 电话, 停车, 小区).
 CHATTER = [line for line in (Path(__file__).parent / "data" / "chatter.txt").read_text(encoding="utf-8").splitlines()
@@ -77,11 +77,6 @@ class RecordingEmbeddings:
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.inner.embed_documents(texts)
-
-
-@pytest.fixture(scope="module")
-def settings():
-    return agent_settings("none")
 
 
 @pytest.fixture(scope="module")
