@@ -57,6 +57,7 @@
     ".dbw-form .dbw-fields { padding: 6px 12px 4px; }",
     ".dbw-review { padding: 0 12px; font-size: 12.5px; } .dbw-review h4 { margin: 6px 0 2px; font-size: 13px; }",
     ".dbw-review ul.fix { margin: 2px 0; padding-left: 18px; color: var(--bad); } .dbw-review p { margin: 2px 0; }",
+    ".dbw-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }",
     ".dbw-review h4.pass { color: var(--ok); } .dbw-review ul.fix .dbw-link { font-size: 12px; }",
     ".dbw-secondary { background: #fff; border: 1px solid #bcd0f0; border-radius: 8px; padding: 6px 12px; cursor: pointer; }",
     ".dbw-field { margin: 7px 0; } .dbw-field .dbw-lab { font-size: 12.5px; color: var(--mut); } .dbw-field label { color: var(--mut); }",
@@ -468,6 +469,9 @@
       // Once the user asked for the pre-review, it follows the form: an edit here or a correction in the chat
       // (a new card of the same form) checks again, so a fixed item goes at once.
       card.addEventListener("dbw-saved", function () { if (card.dataset.reviewed) preReview(form, card, review, status, false); });
+      var say = el("div", { class: "dbw-sr", "aria-live": "polite" });
+      card.addEventListener("dbw-say", function (e) { say.textContent = e.detail; });
+      card.appendChild(say);
       card.appendChild(review);
       card.appendChild(el("div", { class: "dbw-actions" }, [check, submit, status]));
       card.addEventListener("submit", function (e) { e.preventDefault(); submitForm(form, card, submit, status); });
@@ -487,7 +491,9 @@
       ctrl = el("input", { id: id, name: f.key, type: INPUT_TYPES[f.type] || "text", value: f.value || "", autocomplete: "off",
         placeholder: def.hint || (f.type === "id_number" ? "18位身份证号码" : f.type === "phone" ? "11位手机号码" : "") });
     }
-    var err = el("div", { class: "err", id: id + "-err", role: "alert" });
+    // read with the field (aria-describedby); said aloud once by the card's announcer, not as an alert per field:
+    // a pre-review or a refused submission marks many fields at once
+    var err = el("div", { class: "err", id: id + "-err" });
     ctrl.setAttribute("aria-describedby", id + "-err");
     // A certified value (免填写) is read-only with its licence named, until the user chooses to change it.
     var cert = f.value && f.source === "e_license";
@@ -511,6 +517,7 @@
         if (!res.ok) { showError(row, res.body.message); return; }
         var state = res.body.fields.filter(function (x) { return x.key === f.key; })[0];
         showError(row, state && !state.valid ? state.error : "");
+        if (state && !state.valid) row.dispatchEvent(new CustomEvent("dbw-say", { bubbles: true, detail: f.label + "：" + state.error }));
         if (src && state && state.source !== "e_license") { src.remove(); src = null; row.dataset.source = state.source || ""; }
         row.dispatchEvent(new CustomEvent("dbw-saved", { bubbles: true }));
       });
