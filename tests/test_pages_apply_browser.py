@@ -78,8 +78,11 @@ def test_widget_fills_pre_reviews_corrects_and_submits_an_application(page, api_
     page.keyboard.type("汉族")
     page.keyboard.press("Tab")
     _gone(page, form, "ethnicity")
+    mail = form.locator('.dbw-field[data-key="mail_address"]')
+    assert mail.locator("input").get_attribute("aria-required") is None  # only once 邮寄送达 is chosen
     box("申领原因").select_option(index=1)
     box("结果领取方式").select_option("窗口领取")
+    mail.wait_for(state="detached", timeout=WAIT)  # a choice that rules a field out takes it off the form
     own_id = box("代办人身份证号")
     own_id.fill(OWN_ID[:-1] + ("0" if OWN_ID[-1] != "0" else "1"))  # a slip of the last digit: said once, politely
     own_id.press("Tab")

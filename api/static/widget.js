@@ -441,8 +441,8 @@
     return box;
   }
 
-  function renderForm(form) {
-    var old = log.querySelector('.dbw-form[data-form="' + form.form_id + '"]');
+  // inPlace: the card is redrawn under the user's hands (a choice brought fields in or out), not by a new answer.
+  function renderForm(form, inPlace) {
     Promise.all([spec(form.guide_id || form.scenario_id), licences()]).then(function (both) {
       var s = both[0], info = both[1];
       var card = el("form", { class: "dbw-form", "data-form": form.form_id, novalidate: true, "aria-label": s.title });
@@ -468,16 +468,36 @@
       check.addEventListener("click", function () { preReview(form, card, review, status, true); });
       // Once the user asked for the pre-review, it follows the form: an edit here or a correction in the chat
       // (a new card of the same form) checks again, so a fixed item goes at once.
-      card.addEventListener("dbw-saved", function () { if (card.dataset.reviewed) preReview(form, card, review, status, false); });
+      card.addEventListener("dbw-saved", function (e) {
+        if (!card.isConnected) {  // saved from a card drawn again meanwhile: the card on screen takes it
+          var live = log.querySelector('.dbw-form[data-form="' + form.form_id + '"]');
+          if (live) live.dispatchEvent(new CustomEvent("dbw-saved", { detail: e.detail }));
+          return;
+        }
+        // a choice (本人办理 / 代他人办理, 邮寄送达) changed which fields the form has now: draw them
+        var now = e.detail.fields.map(function (x) { return x.key; }).join();
+        var shown = Array.prototype.map.call(fields.querySelectorAll(".dbw-field"), function (r) { return r.dataset.key; }).join();
+        if (now !== shown) renderForm(e.detail, true);
+        else if (card.dataset.reviewed) preReview(form, card, review, status, false);
+      });
       var say = el("div", { class: "dbw-sr", "aria-live": "polite" });
       card.addEventListener("dbw-say", function (e) { say.textContent = e.detail; });
       card.appendChild(say);
       card.appendChild(review);
       card.appendChild(el("div", { class: "dbw-actions" }, [check, submit, status]));
       card.addEventListener("submit", function (e) { e.preventDefault(); submitForm(form, card, submit, status); });
+      // redrawn in place: what was typed and is not saved yet stays (a save on its way, the field the user is in),
+      // and so does the focus
+      var old = log.querySelector('.dbw-form[data-form="' + form.form_id + '"]');  // now: another draw may have come first
+      var active = inPlace && old && old.contains(document.activeElement) ? document.activeElement : null;
+      if (inPlace && old) card.querySelectorAll("input,select").forEach(function (c) {
+        var before = old.querySelector('[name="' + c.name + '"]');
+        if (before && before.tagName === c.tagName && before.value && (!c.value || before === active)) c.value = before.value;
+      });
+      var again = active && active.name && card.querySelector('[name="' + active.name + '"]');
       if (old) old.replaceWith(card); else log.appendChild(card);
       if (old && old.dataset.reviewed) preReview(form, card, review, status, false);
-      scrollDown();
+      if (again) again.focus(); else if (!inPlace) scrollDown();
     });
   }
 
@@ -505,10 +525,10 @@
       edit = el("button", { class: "dbw-link", type: "button", text: "修改", "aria-label": "修改" + f.label });
       edit.addEventListener("click", function () { ctrl.readOnly = false; ctrl.disabled = false; edit.remove(); ctrl.focus(); });
     }
-    if (def.required) ctrl.setAttribute("aria-required", "true");
+    if (f.required) ctrl.setAttribute("aria-required", "true");  // required now: under the 情形 and choices made
     // the label is the field's name alone; the source mark and 修改 sit beside it, not inside its name
     var row = el("div", { class: "dbw-field", "data-key": f.key, "data-source": f.source || "" }, [
-      el("div", { class: "dbw-lab" }, [el("label", { for: id }, [f.label, def.required ? el("span", { class: "req", "aria-hidden": "true", text: "*" }) : null]), src, edit]),
+      el("div", { class: "dbw-lab" }, [el("label", { for: id }, [f.label, f.required ? el("span", { class: "req", "aria-hidden": "true", text: "*" }) : null]), src, edit]),
       ctrl, err]);
     if (!f.valid && f.error) showError(row, f.error);
     ctrl.addEventListener("change", function () {
@@ -519,7 +539,7 @@
         showError(row, state && !state.valid ? state.error : "");
         if (state && !state.valid) row.dispatchEvent(new CustomEvent("dbw-say", { bubbles: true, detail: f.label + "：" + state.error }));
         if (src && state && state.source !== "e_license") { src.remove(); src = null; row.dataset.source = state.source || ""; }
-        row.dispatchEvent(new CustomEvent("dbw-saved", { bubbles: true }));
+        row.dispatchEvent(new CustomEvent("dbw-saved", { bubbles: true, detail: res.body }));
       });
     });
     return row;
