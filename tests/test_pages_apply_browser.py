@@ -147,3 +147,35 @@ def test_widget_fills_pre_reviews_corrects_and_submits_an_application(page, api_
     assert number in logged or "submitted" in logged  # the log is the one this server writes
     for value in (FATHER_ID, OWN_ID, WRONG_PHONE, PHONE):
         assert value not in logged, "a personal value reached the server log in clear"
+
+
+@ON_SQLITE
+def test_widget_form_follows_its_choices_without_losing_what_was_typed(page, api_server):
+    """本人办理 ↔ 代他人办理 brings the 代办人's fields in and the subject's own phone out, and back: drawn in place,
+    the focus where it was, a value typed but not saved yet kept. (Before, 本人办理 chosen in the form made 联系电话
+    required with no field to type it in.)"""
+    page.goto(api_server.url + "/")
+    page.get_by_role("button", name="打开一件事智能导办").click()
+    _wait_answer(page, 1)
+    page.locator(".dbw-input textarea").fill("我要申请居民身份证换领，电话13912345608")
+    page.keyboard.press("Enter")
+    form = page.locator(".dbw-form")
+    form.wait_for(timeout=WAIT)
+    how = form.get_by_label("办理方式")
+    assert how.input_value() == "本人办理"
+    own_phone = form.get_by_role("textbox", name="联系电话", exact=True)
+    assert own_phone.input_value() == "13912345608" and own_phone.get_attribute("aria-required") == "true"
+    assert form.locator('.dbw-field[data-key="agent_name"]').count() == 0
+    form.get_by_role("textbox", name="民族", exact=True).fill("回族")  # typed, not saved yet (still in the box)
+    how.select_option("代他人办理")
+    how.focus()
+    agent = form.get_by_role("textbox", name="代办人姓名", exact=True)
+    agent.wait_for(timeout=WAIT)
+    assert agent.get_attribute("aria-required") == "true"
+    assert form.locator('.dbw-field[data-key="subject_phone"]').count() == 0  # the 代办人's phone is asked instead
+    assert form.get_by_role("textbox", name="民族", exact=True).input_value() == "回族"
+    assert page.evaluate("document.activeElement.name") == "applies_for"
+    how.select_option("本人办理")
+    own_phone.wait_for(timeout=WAIT)  # back, to be typed: the draft drops a value while its field is off the form
+    assert own_phone.get_attribute("aria-required") == "true"
+    form.locator('.dbw-field[data-key="agent_name"]').wait_for(state="detached", timeout=WAIT)
