@@ -128,6 +128,7 @@ def test_widget_fills_pre_reviews_corrects_and_submits_an_application(page, api_
     text = receipt.inner_text()
     assert FATHER_ID not in text and OWN_ID not in text and PHONE not in text and "张建国" not in text
     assert page.evaluate("document.activeElement.classList.contains('dbw-receipt')")
+    receipt.screenshot(path=str(SHOTS / "widget-receipt.png"))
 
     # the server's side: staff see the pre-review kept with it; the stored values are the corrected ones
     staff = httpx.get(f"{api_server.url}/v1/hotline/submissions/{number}", headers={"X-API-Key": STAFF_KEY}).json()
