@@ -557,7 +557,7 @@
   }
 
   function preReview(form, card, box, status, asked) {
-    status.textContent = "正在预审…";
+    if (asked) status.textContent = "正在预审…";  // a check of its own accord leaves the status line alone
     card.dataset.reviewed = "true";
     var seq = card.dataset.seq = String(+(card.dataset.seq || 0) + 1);  // an answer to an older check is dropped
     fetch(BASE + "/v1/forms/" + encodeURIComponent(form.form_id) + "/review?session_id=" + encodeURIComponent(sessionId),
@@ -565,7 +565,7 @@
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (res) {
         if (seq !== card.dataset.seq) return;
-        status.textContent = "";
+        if (asked) status.textContent = "";
         if (!res.ok) { status.textContent = res.body.message || "预审失败，请重试"; return; }
         showReview(card, box, res.body, asked);
       }).catch(function () { status.textContent = "网络异常，请重试"; });
@@ -616,6 +616,8 @@
       });
       var first = card.querySelector(".dbw-field.invalid input, .dbw-field.invalid select");
       if (first) first.focus();
+      // the refused submission saved what was typed: a pre-review on screen says what is left now
+      if (card.dataset.reviewed) preReview(form, card, card.querySelector(".dbw-review"), status, false);
     }).catch(function () { button.disabled = false; status.textContent = "网络异常，表单内容已保留，请重试"; });
   }
 
