@@ -63,6 +63,12 @@ class FieldError(BaseModel):
     message: str
 
 
+class ReceiptValue(BaseModel):
+    key: str
+    label: str
+    value: str = Field(description="masked as in the chat (王*, 370***********1234, 138****5678)")
+
+
 class Receipt(BaseModel):
     receipt_no: str
     submitted_at: dt.datetime
@@ -77,6 +83,8 @@ class Receipt(BaseModel):
     status_lookup: str | None = Field(default=None, description="where to check progress")
     review: PreReview | None = Field(default=None, description="the pre-review (辅助审核) at submission: pass, or "
                                      "the 补正 items the accepting department will ask about")
+    values: list[ReceiptValue] = Field(default_factory=list, description="what was submitted, masked, in the "
+                                       "form's order: for the citizen to check against what they meant")
 
 
 class ApplicationStatusView(BaseModel):

@@ -247,6 +247,12 @@ def test_submit_returns_a_receipt_and_status_lookup_finds_it(http, api_server):
     assert set(scenario["departments"]) <= set(receipt["departments"])
     assert receipt["promised_days"] == scenario["time_limit"]["promised_days"]
     assert str(receipt["promised_days"]) in receipt["time_limit"]
+    # what was submitted, for the citizen to check: every value given, masked, none in clear
+    shown = {v["key"]: v["value"] for v in receipt["values"]}
+    assert set(shown) >= set(GOOD) and shown["applicant_relation"] == "父亲"
+    assert shown["applicant_phone"] == "139****5678"
+    assert shown["applicant_id_number"] == APPLICANT_ID[:3] + "*" * 11 + APPLICANT_ID[-4:]
+    assert not any(v in r.text for v in (APPLICANT_ID, MOTHER_ID, PHONE, "张小宝", "泉城路"))
     status = http.get(f"/v1/submissions/{receipt['receipt_no']}").json()
     assert status["receipt_no"] == receipt["receipt_no"] and status["status"] == "已受理"
     assert http.get("/v1/submissions/YJS000").status_code == 404

@@ -15,14 +15,15 @@ import functools
 
 from agent.forms import validate
 from agent.forms.review import PreReview, PreReviewer
+from agent.forms.text import masked_value
 from agent.forms.vocabulary import load_form_words
-from agent.reply import FormState
+from agent.reply import FormFieldValue, FormState
 from api.db import SubmissionRow, utcnow
 from api.deps import get_runtime, rate_limited, require_database
 from api.errors import ApiError
 from api.records import departments_json
 from api.runtime import Runtime
-from api.schemas import ApplicationStatusView, FieldError, FormUpdate, Receipt
+from api.schemas import ApplicationStatusView, FieldError, FormUpdate, Receipt, ReceiptValue
 from api.routers.sessions import SESSION_ERRORS
 from api.session_access import check_session
 from api.stores import application_status
@@ -131,7 +132,15 @@ def _receipt(rt: Runtime, guide, row: SubmissionRow) -> Receipt:
                    scenario_id=row.scenario_id, scenario_title=row.scenario_title, form_id=row.form_id,
                    departments=json.loads(row.departments), promised_days=row.promised_days, time_limit=limit_text,
                    status=row.status, status_lookup=region.status_lookup if region else None,
-                   review=stored_review(row))
+                   review=stored_review(row), values=_masked_values(rt, guide, row))
+
+
+def _masked_values(rt: Runtime, guide, row: SubmissionRow) -> list[ReceiptValue]:
+    """The stored values as the receipt shows them: masked, so a shared screen or screenshot shows no ID number."""
+    values = json.loads(rt.vault.decrypt(row.values_enc))
+    return [ReceiptValue(key=f.key, label=f.label, value=masked_value(FormFieldValue(key=f.key, label=f.label,
+                                                                                     type=f.type, value=values[f.key])))
+            for f in guide.application_form.fields if values.get(f.key)]
 
 
 def stored_review(row: SubmissionRow) -> PreReview | None:

@@ -57,8 +57,10 @@
     ".dbw-form .dbw-fields { padding: 6px 12px 4px; }",
     ".dbw-review { padding: 0 12px; font-size: 12.5px; } .dbw-review h4 { margin: 6px 0 2px; font-size: 13px; }",
     ".dbw-review ul.fix { margin: 2px 0; padding-left: 18px; color: var(--bad); } .dbw-review p { margin: 2px 0; }",
+    ".dbw-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }",
+    ".dbw-review h4.pass { color: var(--ok); } .dbw-review ul.fix .dbw-link { font-size: 12px; }",
     ".dbw-secondary { background: #fff; border: 1px solid #bcd0f0; border-radius: 8px; padding: 6px 12px; cursor: pointer; }",
-    ".dbw-field { margin: 7px 0; } .dbw-field label { display: block; font-size: 12.5px; color: var(--mut); }",
+    ".dbw-field { margin: 7px 0; } .dbw-field .dbw-lab { font-size: 12.5px; color: var(--mut); } .dbw-field label { color: var(--mut); }",
     ".dbw-field label .req { color: var(--bad); margin-left: 2px; }",
     ".dbw-field input, .dbw-field select { width: 100%; border: 1px solid var(--line); border-radius: 7px; padding: 6px 9px; background: #fff; }",
     ".dbw-field.invalid input, .dbw-field.invalid select { border-color: var(--bad); background: #fffafa; }",
@@ -75,6 +77,7 @@
     ".dbw-primary:hover { background: var(--bd); } .dbw-primary:disabled { opacity: .6; cursor: default; }",
     ".dbw-receipt { background: var(--okbg); border: 1px solid #b6e0c7; border-radius: 12px; padding: 10px 12px; margin: 0 0 12px; }",
     ".dbw-receipt h3 { margin: 0 0 4px; color: var(--ok); font-size: 14px; } .dbw-receipt dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 2px 10px; font-size: 13px; }",
+    ".dbw-receipt details { margin-top: 6px; } .dbw-receipt summary { cursor: pointer; font-size: 12.5px; color: var(--mut); }",
     ".dbw-receipt dt { color: var(--mut); } .dbw-receipt dd { margin: 0; } .dbw-receipt .no { font-family: ui-monospace, Menlo, Consolas, monospace; font-weight: 700; letter-spacing: .5px; }",
     ".dbw-input { display: flex; gap: 8px; padding: 10px 12px 12px; background: #fff; border-top: 1px solid var(--line); align-items: flex-end; }",
     ".dbw-input textarea { flex: 1; resize: none; border: 1px solid var(--line); border-radius: 10px; padding: 8px 10px; max-height: 120px; min-height: 40px; }",
@@ -438,8 +441,8 @@
     return box;
   }
 
-  function renderForm(form) {
-    var old = log.querySelector('.dbw-form[data-form="' + form.form_id + '"]');
+  // inPlace: the card is redrawn under the user's hands (a choice brought fields in or out), not by a new answer.
+  function renderForm(form, inPlace) {
     Promise.all([spec(form.guide_id || form.scenario_id), licences()]).then(function (both) {
       var s = both[0], info = both[1];
       var card = el("form", { class: "dbw-form", "data-form": form.form_id, novalidate: true, "aria-label": s.title });
@@ -461,13 +464,40 @@
       var submit = el("button", { class: "dbw-primary", type: "submit", text: "提交申请" });
       // 辅助审核 before submitting: what the department would ask to correct (补正), tied to fields and materials.
       var check = el("button", { class: "dbw-secondary", type: "button", text: "预审" });
-      var review = el("div", { class: "dbw-review", "aria-live": "polite" });
-      check.addEventListener("click", function () { preReview(form, card, review, status); });
+      var review = el("div", { class: "dbw-review", "aria-live": "polite", "aria-label": "预审结果" });
+      check.addEventListener("click", function () { preReview(form, card, review, status, true); });
+      // Once the user asked for the pre-review, it follows the form: an edit here or a correction in the chat
+      // (a new card of the same form) checks again, so a fixed item goes at once.
+      card.addEventListener("dbw-saved", function (e) {
+        if (!card.isConnected) {  // saved from a card drawn again meanwhile: the card on screen takes it
+          var live = log.querySelector('.dbw-form[data-form="' + form.form_id + '"]');
+          if (live) live.dispatchEvent(new CustomEvent("dbw-saved", { detail: e.detail }));
+          return;
+        }
+        // a choice (本人办理 / 代他人办理, 邮寄送达) changed which fields the form has now: draw them
+        var now = e.detail.fields.map(function (x) { return x.key; }).join();
+        var shown = Array.prototype.map.call(fields.querySelectorAll(".dbw-field"), function (r) { return r.dataset.key; }).join();
+        if (now !== shown) renderForm(e.detail, true);
+        else if (card.dataset.reviewed) preReview(form, card, review, status, false);
+      });
+      var say = el("div", { class: "dbw-sr", "aria-live": "polite" });
+      card.addEventListener("dbw-say", function (e) { say.textContent = e.detail; });
+      card.appendChild(say);
       card.appendChild(review);
       card.appendChild(el("div", { class: "dbw-actions" }, [check, submit, status]));
       card.addEventListener("submit", function (e) { e.preventDefault(); submitForm(form, card, submit, status); });
+      // redrawn in place: what was typed and is not saved yet stays (a save on its way, the field the user is in),
+      // and so does the focus
+      var old = log.querySelector('.dbw-form[data-form="' + form.form_id + '"]');  // now: another draw may have come first
+      var active = inPlace && old && old.contains(document.activeElement) ? document.activeElement : null;
+      if (inPlace && old) card.querySelectorAll("input,select").forEach(function (c) {
+        var before = old.querySelector('[name="' + c.name + '"]');
+        if (before && before.tagName === c.tagName && before.value && (!c.value || before === active)) c.value = before.value;
+      });
+      var again = active && active.name && card.querySelector('[name="' + active.name + '"]');
       if (old) old.replaceWith(card); else log.appendChild(card);
-      scrollDown();
+      if (old && old.dataset.reviewed) preReview(form, card, review, status, false);
+      if (again) again.focus(); else if (!inPlace) scrollDown();
     });
   }
 
@@ -481,7 +511,9 @@
       ctrl = el("input", { id: id, name: f.key, type: INPUT_TYPES[f.type] || "text", value: f.value || "", autocomplete: "off",
         placeholder: def.hint || (f.type === "id_number" ? "18位身份证号码" : f.type === "phone" ? "11位手机号码" : "") });
     }
-    var err = el("div", { class: "err", id: id + "-err", role: "alert" });
+    // read with the field (aria-describedby); said aloud once by the card's announcer, not as an alert per field:
+    // a pre-review or a refused submission marks many fields at once
+    var err = el("div", { class: "err", id: id + "-err" });
     ctrl.setAttribute("aria-describedby", id + "-err");
     // A certified value (免填写) is read-only with its licence named, until the user chooses to change it.
     var cert = f.value && f.source === "e_license";
@@ -493,8 +525,11 @@
       edit = el("button", { class: "dbw-link", type: "button", text: "修改", "aria-label": "修改" + f.label });
       edit.addEventListener("click", function () { ctrl.readOnly = false; ctrl.disabled = false; edit.remove(); ctrl.focus(); });
     }
+    if (f.required) ctrl.setAttribute("aria-required", "true");  // required now: under the 情形 and choices made
+    // the label is the field's name alone; the source mark and 修改 sit beside it, not inside its name
     var row = el("div", { class: "dbw-field", "data-key": f.key, "data-source": f.source || "" }, [
-      el("label", { for: id }, [f.label, def.required ? el("span", { class: "req", "aria-hidden": "true", text: "*" }) : null, src, edit]), ctrl, err]);
+      el("div", { class: "dbw-lab" }, [el("label", { for: id }, [f.label, f.required ? el("span", { class: "req", "aria-hidden": "true", text: "*" }) : null]), src, edit]),
+      ctrl, err]);
     if (!f.valid && f.error) showError(row, f.error);
     ctrl.addEventListener("change", function () {
       var fields = {}; fields[f.key] = ctrl.value;
@@ -502,7 +537,9 @@
         if (!res.ok) { showError(row, res.body.message); return; }
         var state = res.body.fields.filter(function (x) { return x.key === f.key; })[0];
         showError(row, state && !state.valid ? state.error : "");
+        if (state && !state.valid) row.dispatchEvent(new CustomEvent("dbw-say", { bubbles: true, detail: f.label + "：" + state.error }));
         if (src && state && state.source !== "e_license") { src.remove(); src = null; row.dataset.source = state.source || ""; }
+        row.dispatchEvent(new CustomEvent("dbw-saved", { bubbles: true, detail: res.body }));
       });
     });
     return row;
@@ -519,32 +556,47 @@
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); });
   }
 
-  function preReview(form, card, box, status) {
-    status.textContent = "正在预审…";
+  function preReview(form, card, box, status, asked) {
+    if (asked) status.textContent = "正在预审…";  // a check of its own accord leaves the status line alone
+    card.dataset.reviewed = "true";
+    var seq = card.dataset.seq = String(+(card.dataset.seq || 0) + 1);  // an answer to an older check is dropped
     fetch(BASE + "/v1/forms/" + encodeURIComponent(form.form_id) + "/review?session_id=" + encodeURIComponent(sessionId),
           { headers: headers() })
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (res) {
-        status.textContent = "";
+        if (seq !== card.dataset.seq) return;
+        if (asked) status.textContent = "";
         if (!res.ok) { status.textContent = res.body.message || "预审失败，请重试"; return; }
-        showReview(card, box, res.body);
+        showReview(card, box, res.body, asked);
       }).catch(function () { status.textContent = "网络异常，请重试"; });
   }
 
-  function showReview(card, box, r) {
+  function fieldOf(card, key) { return card.querySelector('.dbw-field[data-key="' + key + '"]'); }
+
+  // The 补正 items, each on its field (a 情形 item too when the form asks the 情形) and in the list with a link to it.
+  function showReview(card, box, r, asked) {
     card.querySelectorAll(".dbw-field").forEach(function (row) { showError(row, ""); });
     var fixes = r.items.filter(function (i) { return i.severity === "fix"; });
     var prepare = r.items.filter(function (i) { return i.severity === "prepare"; });
     fixes.forEach(function (i) {
-      var row = i.target === "field" && card.querySelector('.dbw-field[data-key="' + i.key + '"]');
-      if (row) showError(row, i.message);
+      var row = i.target !== "material" && fieldOf(card, i.key);
+      if (row && !row.classList.contains("invalid")) showError(row, i.message);
     });
+    function item(i) {
+      var row = i.target !== "material" && fieldOf(card, i.key);
+      var li = el("li", { "data-key": i.key, "data-target": i.target }, [i.message]);
+      if (row) li.appendChild(el("button", { class: "dbw-link", type: "button", text: "去修改", "aria-label": "修改" + i.label,
+        onclick: function () { row.querySelector("input,select").focus(); } }));
+      return li;
+    }
     box.replaceChildren.apply(box, [
-      el("h4", { text: r.status === "pass" ? "✓ 预审通过" : "预审发现 " + fixes.length + " 项需补正" }),
-      fixes.length ? el("ul", { class: "fix" }, fixes.map(function (i) { return el("li", { text: i.message }); })) : null,
+      el("h4", { class: r.status === "pass" ? "pass" : "", text: r.status === "pass" ? "✓ 预审通过，可以提交" : "预审发现 " + fixes.length + " 项需补正" }),
+      fixes.length ? el("ul", { class: "fix", "aria-label": "需补正" }, fixes.map(item)) : null,
       prepare.length ? el("p", { class: "muted", text: "请准备：" + prepare.map(function (i) { return i.label; }).join("、") }) : null,
       r.exempt.length ? el("p", { class: "muted", text: "免提交：" + r.exempt.join("、") }) : null
     ].filter(Boolean));
+    var first = asked && card.querySelector(".dbw-field.invalid input:not([readonly]), .dbw-field.invalid select:not([disabled])");
+    if (first) first.focus();  // asked for: the keyboard goes to the first field to fix
   }
 
   function submitForm(form, card, button, status) {
@@ -564,6 +616,8 @@
       });
       var first = card.querySelector(".dbw-field.invalid input, .dbw-field.invalid select");
       if (first) first.focus();
+      // the refused submission saved what was typed: a pre-review on screen says what is left now
+      if (card.dataset.reviewed) preReview(form, card, card.querySelector(".dbw-review"), status, false);
     }).catch(function () { button.disabled = false; status.textContent = "网络异常，表单内容已保留，请重试"; });
   }
 
@@ -580,9 +634,14 @@
         r.review && r.review.certified && r.review.certified.length ? el("dt", { text: "电子证照" }) : null,
         r.review && r.review.certified && r.review.certified.length ? el("dd", { text: "已核验 " + r.review.certified.length + " 项（免填写）" }) : null,
         r.review ? el("dt", { text: "预审" }) : null,
-        r.review ? el("dd", { text: r.review.status === "pass" ? "通过" : "受理时需补正：" + r.review.items
+        r.review ? el("dd", { class: "review", text: r.review.status === "pass" ? "通过" : "受理时需补正：" + r.review.items
           .filter(function (i) { return i.severity === "fix"; }).map(function (i) { return i.label; }).join("、") }) : null
       ])]);
+    if ((r.values || []).length) {  // masked by the server: a shared screen shows no ID number
+      box.appendChild(el("details", { class: "dbw-values", open: true }, [el("summary", { text: "提交的信息（部分隐去）" }),
+        el("dl", {}, [].concat.apply([], r.values.map(function (v) {
+          return [el("dt", { text: v.label }), el("dd", { "data-key": v.key, text: v.value })]; })))]));
+    }
     box.appendChild(ratingRow({ target: "submission", receipt_no: r.receipt_no }, "评价本次申请"));
     card.replaceWith(box);
     box.focus(); scrollDown();
