@@ -54,16 +54,27 @@ class LicenceKind(BaseModel):
     model_config = ConfigDict(extra="forbid")
     names: list[str] = Field(default_factory=list, description="other names a platform gives this licence")
     household: bool = False
+    kin_of_holder: bool = False
     values: dict[str, Certified] = Field(min_length=1)
 
 
 class LicenceMap(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    not_keys: list[str] = Field(default_factory=list)
+    not_labels: list[str] = Field(default_factory=list)
+    gendered_roles: dict[str, str] = Field(default_factory=dict)
     items: dict[str, Item] = Field(min_length=1)
     licences: dict[str, LicenceKind] = Field(min_length=1)
 
+    @field_validator("not_keys")
+    @classmethod
+    def _not_patterns(cls, keys: list[str]) -> list[str]:
+        return Item._patterns(keys)
+
     def item_of(self, key: str, label: str, type_: str) -> tuple[str, Item] | None:
-        """The item a field holds (the first that matches), or None."""
+        """The item a field holds (the first that matches), or None (also for a field asking for a new value)."""
+        if any(re.search(k, key) for k in self.not_keys) or any(w in label for w in self.not_labels):
+            return None
         return next(((name, item) for name, item in self.items.items() if item.holds(key, label, type_)), None)
 
     @functools.cached_property
@@ -99,6 +110,10 @@ def _problems(path: Path, model: LicenceMap, info: SourceInfo) -> list[str]:
             if c.person not in roles:
                 out.append(f"{path}:{info.line_of(('licences', kind, 'values', key, 'person'))}: licences.{kind}."
                            f"values.{key}.person: {c.person!r} is neither holder nor a role of corpus/roles.yaml")
+    for gender, role in model.gendered_roles.items():
+        if role not in roles:
+            out.append(f"{path}:{info.line_of(('gendered_roles', gender))}: gendered_roles.{gender}: {role!r} is "
+                       "not a role of corpus/roles.yaml")
     seen: dict[str, str] = {}
     for kind, spec in model.licences.items():
         for name in [kind, *spec.names]:

@@ -145,6 +145,26 @@ def speaker_roles(form: Form, state: FormState) -> tuple[frozenset[str], bool]:
     return frozenset(roles), for_other
 
 
+def _names_someone_else(form: Form, state: FormState, licences: list[Licence], holder_id: str | None) -> bool:
+    """The subject's fields hold another person's ID number (or, without one, another name) than the verified
+    speaker's, and nothing was chosen on the form about for whom: the speaker is not the subject."""
+    if holder_id is None:
+        return False
+    chosen = next((f for f in state.fields if f.key == APPLIES_FOR and f.value), None)
+    if chosen is not None:
+        return False
+    # a certified value counts too: a household member's number, once filled, keeps the subject theirs
+    said = [f for f in state.fields if f.role == state.subject_role and f.value and f.valid
+            and f.source != "derived"]
+    ids = [f.value for f in said if f.type == "id_number"]
+    if ids:
+        return any(v != holder_id for v in ids)
+    lmap = licence_map()
+    names = [f.value for f in said if (m := lmap.item_of(f.key, f.label, f.type)) and m[0] == "name"]
+    own = {lc.values.get("name") for lc in licences if lc.holder_id == holder_id}
+    return any(n not in own for n in names)
+
+
 def _with_guardian(state: FormState, roles: frozenset[str], for_other: bool) -> frozenset[str]:
     """For someone else on a form that names a 监护人 and no 代办人, the speaker is the guardian."""
     held = {f.role for f in state.fields}
@@ -157,10 +177,10 @@ Candidates = dict[tuple[str, str], list[tuple[str, str]]]
 """(role, item) -> [(value, licence name)], the first the most specific."""
 
 
-def _put(out: Candidates, lmap, lc: Licence, role_of) -> None:
-    """Each value of ``lc`` under the role ``role_of(person)`` gives it (None: not used)."""
+def _put(out: Candidates, lmap, lc: Licence, role_of, own_application: bool = True) -> None:
+    """Each value of ``lc`` under the roles ``role_of(person)`` gives it."""
     spec = lmap.spec(lc.licence)
-    if spec is None:
+    if spec is None or (spec.kin_of_holder and not own_application):
         return
     for key, value in lc.values.items():
         certified = spec.values.get(key)
@@ -200,7 +220,10 @@ def certified_values(form: Form, state: FormState, licences: list[Licence], hold
     person_roles = sorted(roles - {"company"})
     out: Candidates = {}
     for lc in own:  # a person the licence names: more specific than its holder's values
-        _put(out, lmap, lc, lambda person: [] if person == HOLDER else [person])
+        _put(out, lmap, lc, lambda person: [] if person == HOLDER else [person], not for_other)
+    gender = next((lc.values["gender"] for lc in own if lc.values.get("gender")), None)
+    if not for_other and gender in lmap.gendered_roles:  # 男方/女方 of their own marriage registration
+        person_roles = sorted({*person_roles, lmap.gendered_roles[gender]})
     for lc in own:
         _put(out, lmap, lc, lambda person: person_roles if person == HOLDER else [])
     others = [lc for lc in licences if holder_id is not None and lc.holder_id != holder_id]
@@ -254,6 +277,9 @@ def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
     speaker no longer holds (本人办理 changed to 代他人办理) is taken out again."""
     declared = {f.key: f for f in form.fields}
     roles, for_other = speaker_roles(form, state)
+    if not for_other and _names_someone_else(form, state, licences, holder_id):
+        # 我爸叫…身份证… on a form that does not ask for whom: the subject is the person the conversation named
+        roles, for_other = frozenset(roles - {state.subject_role, "subject"} | {"agent"}), True
     roles = _with_guardian(state, roles, for_other)
     values = certified_values(form, state, licences, holder_id, roles, for_other)
     conflicts = {c.key: c for c in state.conflicts}
