@@ -104,21 +104,25 @@ def _about(person: Person) -> dict[str, str]:
 
 
 def _form_roles(case: Case, corpus) -> set[str]:
-    """The roles and item kinds the expected service's form names (which licences this household holds)."""
+    """The roles and item kinds the expected service's form names, or for a matter without a form of its own the
+    forms of its 一件事: which licences the household holds (a death certificate for a death's services)."""
     if corpus is None or not case.expect.target:
         return set()
-    guide = next((g for g in (*corpus.scenarios.values(), *corpus.matters.values())
-                  if titles_match(g.title, case.expect.target)), None)
-    if guide is None:
-        return set()
-    form = guide.application_form
+    guides = [g for g in (*corpus.scenarios.values(), *corpus.matters.values())
+              if titles_match(g.title, case.expect.target)]
+    for guide in list(guides):  # a matter without its own form is applied for on its 一件事's (一表申请)
+        if guide.kind == "matter" and guide.form is None:
+            guides += [sc for sc in corpus.scenarios.values() if any(m.matter == guide.id for m in sc.members)]
     lmap = licence_map()
-    out = {form.subject_role}
-    for f in form.fields:
-        out.add(f.role or "")
-        item = lmap.item_of(f.key, f.label, f.type)
-        if item:
-            out.add("item:" + item[0])
+    out = set()
+    for guide in guides:
+        form = guide.application_form
+        out.add(form.subject_role)
+        for f in form.fields:
+            out.add(f.role or "")
+            item = lmap.item_of(f.key, f.label, f.type)
+            if item:
+                out.add("item:" + item[0])
     return out
 
 
@@ -167,10 +171,12 @@ def household_for(case: Case, corpus=None) -> Household:
         licences.append(lc("居民户口簿", {"name": subject.name, "id_number": subject.id_number, **_about(subject),
                                           "ethnicity": ethnicity, "marital_status": member_married, "address": address},
                            holder=subject.id_number, household_id=household))
-    if relation == "spouse":
+    if relation == "spouse" or "item:marriage_cert_number" in roles:
+        spouse = subject if relation == "spouse" else _person(rng, words, None, (1965, 1995),
+                                                               male=about.get("gender") == "女")
         licences.append(lc("结婚证", {"name": speaker.name, "id_number": sid,
                                       "certificate_number": f"J{sid[:6]}-{rng.randint(2000, 2024)}-{rng.randrange(10**6):06d}",
-                                      "spouse_name": subject.name, "spouse_id_number": subject.id_number}))
+                                      "spouse_name": spouse.name, "spouse_id_number": spouse.id_number}))
     if "deceased" in roles and subject is not None:
         licences.append(lc("死亡医学证明", {"deceased_name": subject.name, "deceased_id_number": subject.id_number,
                                             "death_date": "2026-11-28", "death_place": rng.choice(words.hospitals)}))

@@ -143,3 +143,17 @@ def test_a_broken_map_names_the_file_the_line_and_what_is_wrong(tmp_path):
     problems = err.value.problems
     assert any(p.startswith(f"{path}:7:") and "'ethnicity' is not one of the items" in p for p in problems), problems
     assert any(p.startswith(f"{path}:8:") and "'emperor' is neither holder nor a role" in p for p in problems), problems
+
+
+def test_the_marriage_certificate_fills_both_sides_of_the_holders_own_divorce_registration():
+    path = ROOT / "corpus/data/shandong/matters/divorce-registration.yaml"
+    guide = MatterGuide.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    wife_id = make_id("370203", "19870301", "022")
+    certificate = Licence(licence="结婚证", holder_id=ZHOU.id_number, values={
+        "name": ZHOU.name, "id_number": ZHOU.id_number, "certificate_number": "J370102-2012-000123",
+        "spouse_name": "孙晓雯", "spouse_id_number": wife_id})
+    got = _fill(guide, "我要办离婚登记", _zhou(extra=[certificate]))
+    assert (got["husband_name"].value, got["husband_id_number"].value) == (ZHOU.name, ZHOU.id_number)
+    assert (got["wife_name"].value, got["wife_id_number"].value) == ("孙晓雯", wife_id)
+    assert got["wife_name"].licence == "结婚证"
+    assert got["marriage_certificate_number"].value == "J370102-2012-000123"

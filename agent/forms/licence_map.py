@@ -55,6 +55,7 @@ class LicenceKind(BaseModel):
     names: list[str] = Field(default_factory=list, description="other names a platform gives this licence")
     household: bool = False
     kin_of_holder: bool = False
+    gendered: dict[str, dict[str, str]] = Field(default_factory=dict, description="person -> holder's gender -> role")
     values: dict[str, Certified] = Field(min_length=1)
 
 
@@ -110,6 +111,12 @@ def _problems(path: Path, model: LicenceMap, info: SourceInfo) -> list[str]:
             if c.person not in roles:
                 out.append(f"{path}:{info.line_of(('licences', kind, 'values', key, 'person'))}: licences.{kind}."
                            f"values.{key}.person: {c.person!r} is neither holder nor a role of corpus/roles.yaml")
+    for kind, spec in model.licences.items():
+        for person, by_gender in spec.gendered.items():
+            for gender, role in by_gender.items():
+                if role not in roles:
+                    out.append(f"{path}:{info.line_of(('licences', kind, 'gendered', person, gender))}: licences."
+                               f"{kind}.gendered.{person}.{gender}: {role!r} is not a role of corpus/roles.yaml")
     for gender, role in model.gendered_roles.items():
         if role not in roles:
             out.append(f"{path}:{info.line_of(('gendered_roles', gender))}: gendered_roles.{gender}: {role!r} is "

@@ -219,9 +219,11 @@ def certified_values(form: Form, state: FormState, licences: list[Licence], hold
     own = [lc for lc in licences if holder_id is None or lc.holder_id == holder_id]
     person_roles = sorted(roles - {"company"})
     out: Candidates = {}
-    for lc in own:  # a person the licence names: more specific than its holder's values
-        _put(out, lmap, lc, lambda person: [] if person == HOLDER else [person], not for_other)
     gender = next((lc.values["gender"] for lc in own if lc.values.get("gender")), None)
+    for lc in own:  # a person the licence names: more specific than its holder's values
+        gendered = (s.gendered if (s := lmap.spec(lc.licence)) else {})
+        _put(out, lmap, lc, lambda person, g=gendered: [] if person == HOLDER else
+             [person] + ([g[person][gender]] if gender in g.get(person, {}) else []), not for_other)
     if not for_other and gender in lmap.gendered_roles:  # 男方/女方 of their own marriage registration
         person_roles = sorted({*person_roles, lmap.gendered_roles[gender]})
     for lc in own:
