@@ -157,3 +157,12 @@ def test_the_marriage_certificate_fills_both_sides_of_the_holders_own_divorce_re
     assert (got["wife_name"].value, got["wife_id_number"].value) == ("孙晓雯", wife_id)
     assert got["wife_name"].licence == "结婚证"
     assert got["marriage_certificate_number"].value == "J370102-2012-000123"
+
+
+def test_another_persons_number_in_the_subjects_fields_keeps_the_speaker_out_of_them():
+    guide = _id_card_guide()
+    colleague = make_id("370705", "19980203", "976")
+    # nothing said about for whom: the form's default 本人办理 is no choice against the number said
+    got = _fill(guide, f"我要申请居民身份证换领，身份证号{colleague}", _zhou())
+    assert got["subject_id_number"].value == colleague and got["subject_id_number"].source != "e_license"
+    assert got["subject_name"].value != ZHOU.name and got["hukou_address"].value is None

@@ -147,15 +147,17 @@ def speaker_roles(form: Form, state: FormState) -> tuple[frozenset[str], bool]:
 
 def _names_someone_else(form: Form, state: FormState, licences: list[Licence], holder_id: str | None) -> bool:
     """The subject's fields hold another person's ID number (or, without one, another name) than the verified
-    speaker's, and nothing was chosen on the form about for whom: the speaker is not the subject."""
+    speaker's, and nobody chose on the form for whom: the speaker is not the subject."""
     if holder_id is None:
         return False
-    chosen = next((f for f in state.fields if f.key == APPLIES_FOR and f.value), None)
+    # 本人办理 the filler took as the default (source derived) is no choice
+    chosen = next((f for f in state.fields if f.key == APPLIES_FOR and f.value and f.source != "derived"), None)
     if chosen is not None:
         return False
-    # a certified value counts too: a household member's number, once filled, keeps the subject theirs
+    # a certified value counts too (a household member's number, once filled, keeps the subject theirs); one the
+    # user typed over the speaker's own is theirs to explain, and the pre-review flags it
     said = [f for f in state.fields if f.role == state.subject_role and f.value and f.valid
-            and f.source != "derived"]
+            and f.source not in ("derived", "user")]
     ids = [f.value for f in said if f.type == "id_number"]
     if ids:
         return any(v != holder_id for v in ids)
