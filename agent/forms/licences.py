@@ -145,9 +145,9 @@ def speaker_roles(form: Form, state: FormState) -> tuple[frozenset[str], bool]:
     return frozenset(roles), for_other
 
 
-def _names_someone_else(form: Form, state: FormState, licences: list[Licence], holder_id: str | None) -> bool:
-    """The subject's fields hold another person's ID number (or, without one, another name) than the verified
-    speaker's, and nobody chose on the form for whom: the speaker is not the subject."""
+def _names_someone_else(state: FormState, holder_id: str | None) -> bool:
+    """The subject's fields hold another person's ID number than the verified speaker's, and nobody chose on the
+    form for whom: the speaker is not the subject."""
     if holder_id is None:
         return False
     # 本人办理 the filler took as the default (source derived) is no choice
@@ -158,13 +158,9 @@ def _names_someone_else(form: Form, state: FormState, licences: list[Licence], h
     # user typed over the speaker's own is theirs to explain, and the pre-review flags it
     said = [f for f in state.fields if f.role == state.subject_role and f.value and f.valid
             and f.source not in ("derived", "user")]
-    ids = [f.value for f in said if f.type == "id_number"]
-    if ids:
-        return any(v != holder_id for v in ids)
-    lmap = licence_map()
-    names = [f.value for f in said if (m := lmap.item_of(f.key, f.label, f.type)) and m[0] == "name"]
-    own = {lc.values.get("name") for lc in licences if lc.holder_id == holder_id}
-    return any(n not in own for n in names)
+    # by the number only: a name that differs may be the speaker's own misheard (我叫周明原 is still them, and the
+    # licence's name is filled with the difference reported)
+    return any(f.value != holder_id for f in said if f.type == "id_number")
 
 
 def _with_guardian(state: FormState, roles: frozenset[str], for_other: bool) -> frozenset[str]:
@@ -281,7 +277,7 @@ def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
     speaker no longer holds (本人办理 changed to 代他人办理) is taken out again."""
     declared = {f.key: f for f in form.fields}
     roles, for_other = speaker_roles(form, state)
-    if not for_other and _names_someone_else(form, state, licences, holder_id):
+    if not for_other and _names_someone_else(state, holder_id):
         # 我爸叫…身份证… on a form that does not ask for whom: the subject is the person the conversation named
         roles, for_other = frozenset(roles - {state.subject_role, "subject"} | {"agent"}), True
     roles = _with_guardian(state, roles, for_other)
