@@ -380,6 +380,7 @@ def load_provider(settings) -> "DemoLicences | object | None":
     conf = settings.licences
     if conf.provider == "none":
         return None
+    licence_map()  # a broken agent/data/licences.yaml fails here, at start-up, not inside a form's refill
     if conf.provider == "demo":
         return DemoLicences(conf.demo_key.encode(), conf.demo_records)
     module, _, name = conf.provider.partition(":")
