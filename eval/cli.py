@@ -45,6 +45,10 @@ def run(
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N cases (quick look)"),
     every: Optional[int] = typer.Option(None, "--every", help="every K-th case: a spread-out subset (slow LLM runs)"),
     show_failures: int = typer.Option(15, "--show-failures", help="how many failed cases to print"),
+    licences: str = typer.Option("none", "--licences",
+                                 help="none | household: after each application's conversation, sign its speaker "
+                                      "in on a synthetic city platform holding their household's electronic "
+                                      "licences and measure the prefill with them too (eval/licences.py)"),
 ) -> None:
     """Play every case through the same assistant the API uses and score the reply to its last turn."""
     from rich.console import Console
@@ -60,6 +64,8 @@ def run(
 
     if llm not in (None, "local", "none", "openai"):
         _fail(f"--llm must be local, none or openai (got {llm!r})")
+    if licences not in ("none", "household"):
+        _fail(f"--licences must be none or household (got {licences!r})")
     cases = _load_or_fail(load_cases, set_)
     previous = None
     if compare:
@@ -83,8 +89,12 @@ def run(
             resolved += result.resolved
             bar.update(task, advance=1, description=f"eval {set_.name} (llm={backend}) resolved {resolved}")
 
+        sign_in = None
+        if licences == "household":
+            from eval.licences import sign_in_and_refill
+            sign_in = sign_in_and_refill
         results, summary = run_cases(assistant, cases, search, progress=step,
-                                     bundles=Bundles.from_corpus(assistant.corpus))
+                                     bundles=Bundles.from_corpus(assistant.corpus), sign_in=sign_in)
 
     table = Table(title=f"{set_} · llm={backend} · {summary.cases} cases")
     table.add_column("metric")
@@ -109,8 +119,11 @@ def run(
         for row in compare_runs(previous, data):
             if row["change"]:
                 console.print(f"{LABELS.get(row['metric'], row['metric'])}: {row['old']} → {row['new']} ({row['change']:+.4g})")
+    if summary.licence_conflicts is not None:
+        console.print(f"licences contradicted {summary.licence_conflicts} conversation value(s) (reported, the "
+                      "certified value filled)")
     meta = {"set": str(set_), "llm": backend, "finished": dt.datetime.now().isoformat(timespec="seconds"),
-            "cases": len(cases)}
+            "cases": len(cases), "licences": licences}
     out = report or DEFAULT_REPORTS / f"{set_.stem}-{backend}"
     paths = write_report(out, summary, results, meta, previous)
     console.print(f"report: {paths['html']}  json: {paths['json']}")

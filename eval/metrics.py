@@ -55,6 +55,10 @@ class Summary(BaseModel):
     slots_unplaced: int = 0
     # Required fields filled from the conversation, over the required fields of the forms opened.
     prefill_rate: float | None = None
+    # The same with the speaker signed in and their household's electronic licences applied (免填写), over the
+    # cases where that was measured (--licences household); the conversation-only figure above is unchanged.
+    prefill_rate_with_licences: float | None = None
+    licence_conflicts: int | None = None
     verifier_fallback_rate: float | None = None
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
@@ -85,6 +89,7 @@ def summarize(results: list[CaseResult]) -> Summary:
     fn = sum(r.slots.false_negative for r in results)
     llm_answers = [r for r in results if r.verifier_fallback is not None]
     latencies = [r.latency_ms for r in results]
+    signed_in = [r for r in results if r.licence_required_fields is not None]
     return Summary(
         cases=len(results),
         resolved=sum(r.resolved for r in results),
@@ -105,6 +110,9 @@ def summarize(results: list[CaseResult]) -> Summary:
         slot_recall=_rate(tp, tp + fn),
         slots_unplaced=sum(r.slots.unplaced for r in results),
         prefill_rate=_rate(sum(r.prefilled_fields for r in results), sum(r.required_fields for r in results)),
+        prefill_rate_with_licences=_rate(sum(r.licence_prefilled_fields or 0 for r in signed_in),
+                                         sum(r.licence_required_fields or 0 for r in signed_in)),
+        licence_conflicts=sum(len(r.licence_conflicts) for r in signed_in) if signed_in else None,
         verifier_fallback_rate=_rate(sum(bool(r.verifier_fallback) for r in llm_answers), len(llm_answers)),
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
@@ -115,7 +123,7 @@ def summarize(results: list[CaseResult]) -> Summary:
 
 HEADLINE = ["resolution_rate", "strict_resolution_rate", "intent_accuracy", "routing_top1", "retrieval_recall_at_1", "retrieval_recall_at_5",
             "retrieval_mrr", "clarify_precision", "clarify_recall", "slot_precision", "slot_recall",
-            "prefill_rate", "verifier_fallback_rate", "latency_p50_ms", "latency_p95_ms"]
+            "prefill_rate", "prefill_rate_with_licences", "verifier_fallback_rate", "latency_p50_ms", "latency_p95_ms"]
 
 
 def compare(old: dict, new: dict) -> list[dict]:

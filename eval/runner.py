@@ -30,8 +30,12 @@ def target_rank(search: Search | None, case: Case) -> int | None:
     return None
 
 
+SignIn = Callable[[Responder, Case, str], "object | None"]
+"""(assistant, case, session id) -> the prefill after signing the case's speaker in (eval.licences), or None."""
+
+
 def run_case(responder: Responder, case: Case, search: Search | None = None,
-             bundles: Bundles | None = None) -> CaseResult:
+             bundles: Bundles | None = None, sign_in: SignIn | None = None) -> CaseResult:
     session_id = f"eval-{case.id}-{uuid.uuid4().hex[:8]}"
     reply: Reply | None = None
     for message in case.messages:
@@ -40,16 +44,24 @@ def run_case(responder: Responder, case: Case, search: Search | None = None,
     assert reply is not None
     # True/False when the last turn's answer was phrased by the LLM (fell back or not); None otherwise.
     fallback = {"accepted": False, "rejected": True}.get(reply.lead or "")
-    return score_case(case, reply, target_rank(search, case), fallback, bundles)
+    result = score_case(case, reply, target_rank(search, case), fallback, bundles)
+    if sign_in is not None and case.expect.kind == "apply":
+        # after scoring: what the conversation filled is judged as it was; the licences are measured apart
+        signed = sign_in(responder, case, session_id)
+        if signed is not None:
+            result.licence_required_fields = signed.required
+            result.licence_prefilled_fields = signed.prefilled
+            result.licence_conflicts = signed.conflicts
+    return result
 
 
 def run_cases(responder: Responder, cases: Iterable[Case], search: Search | None = None,
               progress: Callable[[CaseResult], None] | None = None,
-              bundles: Bundles | None = None) -> tuple[list[CaseResult], Summary]:
+              bundles: Bundles | None = None, sign_in: SignIn | None = None) -> tuple[list[CaseResult], Summary]:
     """``bundles``: 一件事/member pairs that count as one route when the answer holds the facts (``Bundles``)."""
     results = []
     for case in cases:
-        result = run_case(responder, case, search, bundles)
+        result = run_case(responder, case, search, bundles, sign_in)
         results.append(result)
         if progress:
             progress(result)

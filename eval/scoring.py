@@ -87,6 +87,12 @@ class CaseResult(BaseModel):
     # Required fields of the opened form, and how many of them the conversation filled (the prefill rate).
     required_fields: int = 0
     prefilled_fields: int = 0
+    # The same after the speaker signed in and the draft was refilled from their household's licences
+    # (eval/licences.py, --licences household); None when not measured. The slots above stay the conversation's.
+    licence_required_fields: int | None = None
+    licence_prefilled_fields: int | None = None
+    licence_conflicts: list[str] = Field(default_factory=list, description="labels whose conversation value a "
+                                         "licence contradicted (reported to the user, the certified value filled)")
     target_rank: int | None = None   # retrieval rank of the target (1-based), None when absent/not measured
     single_turn: bool = True
     latency_ms: int = 0

@@ -2,8 +2,12 @@
 
 A city plugs in its own platform by implementing the two protocols: ``IdentityProvider`` turns the portal's
 real-name login assertion into a ``VerifiedIdentity``; ``LicenceProvider`` lists the licences that identity may
-use. Only the verified person's own fields (the applicant, agent or legal representative, and the subject when
-they apply for themselves) are filled, with source ``e_license``; nothing is looked up by a number someone typed.
+use. Which licence certifies which value, and which form field holds it, is data (agent/data/licences.yaml), shared
+by every form. The verified person's own values fill their own fields (the applicant, agent or legal representative,
+and the subject when they apply for themselves); a value a licence names for someone else (the child on the
+出生医学证明) fills that person's fields; a member of the speaker's household (居民户口簿) fills the fields of the person
+the form names by that member's name or ID number, never someone outside the household. All with source
+``e_license``; nothing is looked up by a number someone typed.
 
 ``DemoLicences`` is both, over a file of sample records signed with HMAC-SHA256: a record or assertion whose
 signature does not verify is ignored. It is off unless a key is configured."""
@@ -20,6 +24,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agent.forms.licence_map import HOLDER, licence_map
 from agent.reply import FieldConflict, FormFieldValue, FormState
 from corpus.schema import APPLIES_FOR, Form
 
@@ -44,6 +49,8 @@ class Licence(BaseModel):
     licence: str
     holder_id: str
     values: dict[str, str]
+    # The 户号 of a household licence (居民户口簿): one record per member, so the members' records share it.
+    household: str | None = None
 
 
 class IdentityProvider(Protocol):
@@ -115,24 +122,6 @@ class DemoLicences:
         return out
 
 
-_BY_TYPE = {"id_number": "id_number", "address": "address", "uscc": "uscc", "date": "birth_date"}
-
-
-def _certified(field: FormFieldValue, licence: Licence) -> str | None:
-    """The licence's value for this field: by the field's type, or for text fields by what its key names."""
-    if field.type in _BY_TYPE:
-        if field.type == "date" and not field.key.endswith("birth_date"):
-            return None  # the only date a licence certifies here is a birth date
-        return licence.values.get(_BY_TYPE[field.type])
-    if field.type == "enum" and field.key.endswith("gender"):
-        return licence.values.get("gender")
-    if field.key == "company_name" or field.key.endswith("company_name"):
-        return licence.values.get("company_name")
-    if field.key == "name" or field.key.endswith("_name"):
-        return licence.values.get("name")
-    return None
-
-
 def speaker_roles(form: Form, state: FormState) -> tuple[frozenset[str], bool]:
     """The roles whose fields hold the verified speaker's values, and whether the application is for someone else.
 
@@ -156,23 +145,143 @@ def speaker_roles(form: Form, state: FormState) -> tuple[frozenset[str], bool]:
     return frozenset(roles), for_other
 
 
+def _names_someone_else(state: FormState, holder_id: str | None) -> bool:
+    """The subject's fields hold another person's ID number than the verified speaker's, and nobody chose on the
+    form for whom: the speaker is not the subject."""
+    if holder_id is None:
+        return False
+    # 本人办理 the filler took as the default (source derived) is no choice
+    chosen = next((f for f in state.fields if f.key == APPLIES_FOR and f.value and f.source != "derived"), None)
+    if chosen is not None:
+        return False
+    # a certified value counts too (a household member's number, once filled, keeps the subject theirs); one the
+    # user typed over the speaker's own is theirs to explain, and the pre-review flags it
+    said = [f for f in state.fields if f.role == state.subject_role and f.value and f.valid
+            and f.source not in ("derived", "user")]
+    # by the number only: a name that differs may be the speaker's own misheard (我叫周明原 is still them, and the
+    # licence's name is filled with the difference reported)
+    return any(f.value != holder_id for f in said if f.type == "id_number")
+
+
+def _with_guardian(state: FormState, roles: frozenset[str], for_other: bool) -> frozenset[str]:
+    """For someone else on a form that names a 监护人 and no 代办人, the speaker is the guardian."""
+    held = {f.role for f in state.fields}
+    if not for_other or "agent" in held or state.subject_role == "guardian" or "guardian" not in held:
+        return roles
+    return roles | {"guardian"}
+
+
+Candidates = dict[tuple[str, str], list[tuple[str, str]]]
+"""(role, item) -> [(value, licence name)], the first the most specific."""
+
+
+def _put(out: Candidates, lmap, lc: Licence, role_of, own_application: bool = True) -> None:
+    """Each value of ``lc`` under the roles ``role_of(person)`` gives it."""
+    spec = lmap.spec(lc.licence)
+    if spec is None or (spec.kin_of_holder and not own_application):
+        return
+    for key, value in lc.values.items():
+        certified = spec.values.get(key)
+        if certified is None or not value:
+            continue
+        for role in role_of(certified.person):
+            out.setdefault((role, certified.item), []).append((value, lc.licence))
+
+
+def _said(state: FormState, role: str, kind: str, lmap) -> list[str]:
+    """What the form holds for ``role``'s name or ID number: the conversation's values first."""
+    fields = [f for f in state.fields if f.role == role and f.value and f.valid
+              and (f.type == "id_number" if kind == "id_number" else
+                   (m := lmap.item_of(f.key, f.label, f.type)) is not None and m[0] == "name")]
+    return [f.value for f in sorted(fields, key=lambda f: f.source == SOURCE_LICENCE)]
+
+
+def _member(state: FormState, role: str, members: list[Licence], lmap) -> Licence | None:
+    """The household member the form names in ``role``'s fields: by the ID number when one is given, else by
+    the name, and only when exactly one member has it."""
+    ids = _said(state, role, "id_number", lmap)
+    key, wanted = ("id_number", ids[0]) if ids else ("name", (_said(state, role, "name", lmap) or [None])[0])
+    if wanted is None:
+        return None
+    found = {m.holder_id: m for m in members if m.values.get(key) == wanted}
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def certified_values(form: Form, state: FormState, licences: list[Licence], holder_id: str | None,
+                     roles: frozenset[str], for_other: bool) -> Candidates:
+    """Every certified value by the role whose it is and what it is (licences.yaml). The verified person's own
+    values go to the roles the speaker holds; values a licence names for someone else (the child on the 出生医学证明)
+    to that role; a member of the speaker's household (居民户口簿) to the role on the form whose name or ID number
+    is theirs; a consented licence of the subject to the subject, when their ID number is on the form."""
+    lmap = licence_map()
+    own = [lc for lc in licences if holder_id is None or lc.holder_id == holder_id]
+    person_roles = sorted(roles - {"company"})
+    out: Candidates = {}
+    gender = next((lc.values["gender"] for lc in own if lc.values.get("gender")), None)
+    for lc in own:  # a person the licence names: more specific than its holder's values
+        gendered = (s.gendered if (s := lmap.spec(lc.licence)) else {})
+        _put(out, lmap, lc, lambda person, g=gendered: [] if person == HOLDER else
+             [person] + ([g[person][gender]] if gender in g.get(person, {}) else []), not for_other)
+    if not for_other and gender in lmap.gendered_roles:  # 男方/女方 of their own marriage registration
+        person_roles = sorted({*person_roles, lmap.gendered_roles[gender]})
+    for lc in own:
+        _put(out, lmap, lc, lambda person: person_roles if person == HOLDER else [])
+    others = [lc for lc in licences if holder_id is not None and lc.holder_id != holder_id]
+    households = {lc.household for lc in own if lc.household and (s := lmap.spec(lc.licence)) and s.household}
+    members = [lc for lc in others if lc.household in households and (s := lmap.spec(lc.licence)) and s.household]
+    form_roles = {f.role for f in state.fields if f.role} | {state.subject_role}
+    for role in sorted(form_roles - roles - {"company"}):
+        member = _member(state, role, members, lmap)
+        if member is not None:
+            _put(out, lmap, member, lambda person, r=role: [r] if person == HOLDER else [])
+    subject_id = next((f.value for f in state.fields if f.role == state.subject_role and f.type == "id_number"
+                       and f.value and f.valid), None)
+    if for_other and subject_id:
+        for lc in others:
+            if lc.holder_id == subject_id and lc not in members:
+                _put(out, lmap, lc, lambda person: [state.subject_role] if person == HOLDER else [])
+    return out
+
+
+def _certified(spec, field: FormFieldValue, state: FormState, values: Candidates,
+               roles: frozenset[str]) -> tuple[str, str] | None:
+    """The certified (value, licence) for this field: what it holds (licences.yaml items) for whose it is; a field
+    without a role holds the subject's value (a person's name or number only when the form says a licence fills
+    it); the licence the form names for the field first."""
+    lmap = licence_map()
+    match = lmap.item_of(field.key, field.label, field.type)
+    if match is None:
+        return None
+    item_name, item = match
+    role = field.role
+    if role is None and item.person and not spec.e_license:
+        return None
+    wanted = [role] if role else [state.subject_role] + (["company"] if state.subject_role in roles else [])
+    found = [c for r in wanted for c in values.get((r, item_name), [])]
+    if spec.type == "enum":
+        found = [c for c in found if c[0] in spec.options]
+    if spec.e_license:
+        named = set(lmap.names_of(spec.e_license))
+        found = sorted(found, key=lambda c: not (c[1] in named or lmap.kind(c[1]) in named))
+    return found[0] if found else None
+
+
 def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
                        holder_id: str | None = None) -> FormState:
-    """Fill the verified person's licence fields (免填写), marked with source ``e_license`` and the licence.
+    """Fill the fields the licences certify (免填写), marked with source ``e_license`` and the licence.
 
     The certified value wins over one read from the conversation, and a different conversation value is reported
     in ``conflicts``. A value the user typed (source ``user``) or a field they took over (``licence_declined``)
-    stays. ``holder_id``: the verified person; licences of someone else (returned by a provider with that person's
-    consent) fill only the subject's fields of an application for someone else, and only when the subject's ID
-    number in the form is theirs. A certified value whose role the speaker no longer holds (本人办理 changed to
-    代他人办理) is taken out again."""
+    stays. ``holder_id``: the verified person, whose own values fill the roles they hold (``speaker_roles``);
+    another person's values fill another role only as ``certified_values`` says. A certified value whose role the
+    speaker no longer holds (本人办理 changed to 代他人办理) is taken out again."""
     declared = {f.key: f for f in form.fields}
     roles, for_other = speaker_roles(form, state)
-    own = [lc for lc in licences if holder_id is None or lc.holder_id == holder_id]
-    subject_id = next((f.value for f in state.fields if f.role == state.subject_role and f.type == "id_number"
-                       and f.value and f.valid), None)
-    theirs = [lc for lc in licences if holder_id is not None and lc.holder_id != holder_id
-              and for_other and lc.holder_id == subject_id]
+    if not for_other and _names_someone_else(state, holder_id):
+        # 我爸叫…身份证… on a form that does not ask for whom: the subject is the person the conversation named
+        roles, for_other = frozenset(roles - {state.subject_role, "subject"} | {"agent"}), True
+    roles = _with_guardian(state, roles, for_other)
+    values = certified_values(form, state, licences, holder_id, roles, for_other)
     conflicts = {c.key: c for c in state.conflicts}
     fields = []
     for field in state.fields:
@@ -180,15 +289,7 @@ def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
         if spec is None or field.source == "user" or field.key in state.licence_declined:
             fields.append(field)
             continue
-        # A field with no role that the form says a licence fills (住址（户籍地址）: 居民户口簿) is the subject's.
-        role = field.role or (state.subject_role if spec.e_license else None)
-        pool = own if role in roles else theirs if role == state.subject_role else []
-        # The licence the field names (the platform may word it shorter: 户口簿 for 居民户口簿), else any of the
-        # person's (a name is on the 居民身份证); a company's fields come from its own licence (营业执照).
-        pool = [lc for lc in pool if ("uscc" in lc.values) == (role == "company")]
-        named = [lc for lc in pool if lc.licence in spec.e_license or spec.e_license in lc.licence] \
-            if spec.e_license else pool
-        found = next(((v, lc.licence) for lc in named if (v := _certified(field, lc))), None)
+        found = _certified(spec, field, state, values, roles)
         if found:
             value, licence = found
             if field.value and field.source != SOURCE_LICENCE and field.value != value:
@@ -214,11 +315,15 @@ def covered_materials(form: Form, state: FormState, materials: list[str],
     which licence can fill a field (``e_license``), and a material naming that licence need not be brought, unless
     it is the card itself, handed in (``handed_in`` prefixes, form_words.yaml: 原居民身份证)."""
     values = {f.key: f for f in state.fields}
-    kinds = {spec.e_license for spec in form.fields if spec.e_license and spec.key in values
-             and values[spec.key].source == SOURCE_LICENCE and values[spec.key].valid}
+    used = {spec.e_license for spec in form.fields if spec.e_license and spec.key in values
+            and values[spec.key].source == SOURCE_LICENCE and values[spec.key].valid}
+    # and the licence that filled a field (出生医学证明 behind 出生医院)
+    used |= {f.licence for f in state.fields if f.source == SOURCE_LICENCE and f.valid and f.licence}
+    groups = [tuple(licence_map().names_of(kind)) for kind in used]  # each licence by its every name
     prefixes = _handed_in() if handed_in is None else handed_in
     return [m for m in materials
-            if any(kind in m and not any(p + kind in m for p in prefixes) for kind in kinds)]
+            if any(any(n in m for n in names) and not any(p + n in m for p in prefixes for n in names)
+                   for names in groups)]
 
 
 @functools.cache
@@ -275,6 +380,7 @@ def load_provider(settings) -> "DemoLicences | object | None":
     conf = settings.licences
     if conf.provider == "none":
         return None
+    licence_map()  # a broken agent/data/licences.yaml fails here, at start-up, not inside a form's refill
     if conf.provider == "demo":
         return DemoLicences(conf.demo_key.encode(), conf.demo_records)
     module, _, name = conf.provider.partition(":")
