@@ -92,6 +92,25 @@ def pick_option(msg: Message, options: list[ClarifyOption], keywords: dict[str, 
     return None
 
 
+_PLACE_LEVEL = re.compile(r".+?(?:自治区|自治州|特别行政区|省|市|州|盟|地区|区|县|旗)")
+_PLACE_SEP = re.compile(r"\s{2,}")
+
+
+@functools.lru_cache(maxsize=64)
+def place_names(region: str) -> re.Pattern:
+    """The names a region goes by, each level with and without its suffix (四川省广安市广安区 -> 广安区, 广安, 四川…)."""
+    names = set()
+    for m in _PLACE_LEVEL.finditer(region):
+        level = m.group(0)
+        names.add(level)
+        for suffix in ("自治区", "自治州", "特别行政区", "省", "市", "州", "盟", "地区", "区", "县", "旗"):
+            if level.endswith(suffix) and len(level) - len(suffix) >= 2:
+                names.add(level[: -len(suffix)])
+                break
+    names = names or {region}
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+
+
 @dataclass
 class RouteDecision:
     route: Route | None = None
@@ -235,6 +254,10 @@ class Router:
         return b in self.members.get(a, set()) or a in self.members.get(b, set())
 
     def search(self, text: str, region: str | None) -> list["Hit"]:
+        """The top hits in ``region``. The region's own place names (在广安区…) are left out of what is searched:
+        the filter already says where, and as words they pull towards guides that speak of places (异地办理)."""
+        if region:
+            text = _PLACE_SEP.sub(" ", place_names(region).sub("", text)).strip() or text
         return self.retriever.search(text, k=self.k, filters=SearchFilters(region=region) if region else None)
 
     def options_from(self, hits: list["Hit"], topic: list[str]) -> list["Hit"]:

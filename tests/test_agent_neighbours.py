@@ -58,3 +58,28 @@ def test_actions_are_read_in_everyday_words(assistant, text, word, says):
     msg = assistant.normalizer.run(text)
     assert assistant.router._says(msg.text, word) is says
 
+
+GUANGAN = "四川省广安市广安区"
+
+
+def test_the_names_a_region_goes_by():
+    from agent.router import place_names
+
+    assert set(place_names(GUANGAN).pattern.split("|")) == {"四川省", "四川", "广安市", "广安区", "广安"}
+    assert set(place_names("山东省").pattern.split("|")) == {"山东省", "山东"}
+
+
+@pytest.mark.parametrize("said,plain", [
+    ("我在广安区开了个书店，要什么审批", "我在开了个书店，要什么审批"),
+    ("四川广安这边，医院的放射诊疗许可要年检吗", "这边，医院的放射诊疗许可要年检吗"),
+    ("广安区这边诊所的放射诊疗许可丢了怎么办", "这边诊所的放射诊疗许可丢了怎么办"),
+])
+def test_the_regions_own_name_does_not_move_its_hits(assistant, said, plain):
+    # searched within the region, its name says nothing more; as a word it pulls towards guides that name places
+    router = assistant.router
+    with_name = [(h.doc_id, h.score) for h in router.search(assistant.normalizer.run(said).search_text, GUANGAN)]
+    without = [(h.doc_id, h.score) for h in router.search(assistant.normalizer.run(plain).search_text, GUANGAN)]
+    assert with_name == without
+    # without a region filter the name is searched as written: it is the only word that says where
+    assert [h.score for h in router.search(assistant.normalizer.run(said).search_text, None)] != \
+        [h.score for h in router.search(assistant.normalizer.run(plain).search_text, None)]
