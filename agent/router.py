@@ -39,6 +39,8 @@ class GenericWords(BaseModel):
     single_word_min_title_df: int = 3
     words: list[str]
     objects: list[str] = []
+    empty: list[str] = []
+    actions: dict[str, list[str]] = {}
 
 
 class RouteReason(str, Enum):
@@ -90,6 +92,25 @@ def pick_option(msg: Message, options: list[ClarifyOption], keywords: dict[str, 
     return None
 
 
+_PLACE_LEVEL = re.compile(r".+?(?:自治区|自治州|特别行政区|省|市|州|盟|地区|区|县|旗)")
+_PLACE_SEP = re.compile(r"\s{2,}")
+
+
+@functools.lru_cache(maxsize=64)
+def place_names(region: str) -> re.Pattern:
+    """The names a region goes by, each level with and without its suffix (四川省广安市广安区 -> 广安区, 广安, 四川…)."""
+    names = set()
+    for m in _PLACE_LEVEL.finditer(region):
+        level = m.group(0)
+        names.add(level)
+        for suffix in ("自治区", "自治州", "特别行政区", "省", "市", "州", "盟", "地区", "区", "县", "旗"):
+            if level.endswith(suffix) and len(level) - len(suffix) >= 2:
+                names.add(level[: -len(suffix)])
+                break
+    names = names or {region}
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+
+
 @dataclass
 class RouteDecision:
     route: Route | None = None
@@ -114,7 +135,7 @@ class Router:
     clarify; else the top confident hit."""
 
     def __init__(self, corpus: "Corpus", retriever, normalizer: Normalizer, k: int = 8,
-                 close_margin: float = 0.03, max_options: int = 5):
+                 close_margin: float = 0.03, max_options: int = 5, neighbour_margin: float = 0.3):
         generic = load_data_file(DATA_DIR / "generic.yaml", GenericWords)
         self.generic_words = {normalize(w) for w in generic.words}
         self.generic_df = generic.min_title_df
@@ -126,6 +147,7 @@ class Router:
         self.normalizer = normalizer
         self.k = k
         self.close_margin = close_margin
+        self.neighbour_margin = neighbour_margin
         self.max_options = max_options
         # Names a user may type for each routable document, longest first.
         self.names: list[tuple[str, str]] = []
@@ -145,6 +167,12 @@ class Router:
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
         self._title_words = {d.id: set(normalizer.tokenizer.tokenize(d.title)) for d in corpus.documents()
                              if d.kind in ("scenario", "matter")}
+        empty = {normalize(w) for w in generic.empty}
+        self.action_forms = {normalize(w): [normalize(f) for f in forms] for w, forms in generic.actions.items()}
+        # What a title says beyond its empty words (申请, 县级), for telling neighbours apart (catalogue matters too).
+        self._own_words = {d.id: {t for t in normalizer.tokenizer.tokenize(d.title)
+                                  if len(t) >= 2 and not t.isdigit() and normalize(t) not in empty}
+                           for d in corpus.documents() if d.kind != "faq"}
         self._known_words: frozenset[str] | None = None
         self._known_words_lock = threading.Lock()
         self.situation_words: dict[str, set[str]] = {
@@ -226,6 +254,10 @@ class Router:
         return b in self.members.get(a, set()) or a in self.members.get(b, set())
 
     def search(self, text: str, region: str | None) -> list["Hit"]:
+        """The top hits in ``region``. The region's own place names (在广安区…) are left out of what is searched:
+        the filter already says where, and as words they pull towards guides that speak of places (异地办理)."""
+        if region:
+            text = _PLACE_SEP.sub(" ", place_names(region).sub("", text)).strip() or text
         return self.retriever.search(text, k=self.k, filters=SearchFilters(region=region) if region else None)
 
     def options_from(self, hits: list["Hit"], topic: list[str]) -> list["Hit"]:
@@ -382,16 +414,58 @@ class Router:
             if pc is not None:
                 return RouteDecision(hits=hits, clarify=pc, reason=RouteReason.CLOSE)
         route = Route(kind=top.kind, id=top.doc_id, title=top.title, region=top.region, score=top.score)
-        guide = self.guide_of_faq(top, hits, region) if top.kind == "faq" else None
+        guide = self.guide_of_faq(top, hits, region, msg) if top.kind == "faq" else None
         if guide is not None:  # the FAQ answers; its guide is where the user goes on (情形, 我要办)
             route = self.route_of(guide, top.score)
+        else:
+            base = top.score - self.neighbour_margin
+            rival = self.said_neighbour(msg, top.doc_id, [h.doc_id for h in confident[1:]
+                                                          if h.kind != "faq" and h.score >= base])
+            if rival is not None:
+                hit = next(h for h in confident if h.doc_id == rival)
+                route = Route(kind=hit.kind, id=hit.doc_id, title=hit.title, region=hit.region, score=hit.score)
         return RouteDecision(route=route, hits=hits, switched=current is not None and current.id != route.id,
                              reason=RouteReason.TOP_HIT, faq=top.doc_id if guide is not None else None)
 
-    def guide_of_faq(self, hit: "Hit", hits: list["Hit"], region: str | None) -> str | None:
-        """The guide a standalone FAQ belongs to: of its related guides, the best-ranked hit, else the first."""
+    def guide_of_faq(self, hit: "Hit", hits: list["Hit"], region: str | None,
+                     msg: Message | None = None) -> str | None:
+        """The guide a standalone FAQ belongs to: of its related guides, the one whose own title words the
+        message says over its neighbours (an FAQ on 两项补贴 asked about 护理), else the best-ranked hit, else
+        the first."""
         faq = self.corpus.faqs.get(hit.doc_id)
         guides = [r for r in (faq.related if faq else []) if (r in self.corpus.scenarios or r in self.corpus.matters)
                   and (region is None or self.region_of.get(r) == region)]
         ranked = [h.doc_id for h in hits if h.doc_id in guides]
-        return (ranked or guides or [None])[0]
+        ordered = list(dict.fromkeys([*ranked, *guides]))
+        if msg is not None and len(ordered) > 1:
+            rival = self.said_neighbour(msg, ordered[0], ordered[1:])
+            if rival is not None:
+                return rival
+        return (ordered or [None])[0]
+
+    def said_neighbour(self, msg: Message, top_id: str, rivals: list[str]) -> str | None:
+        """Of the rivals whose titles share a topic word with the top one's (困难残疾人生活补贴申请 and
+        重度残疾人护理补贴申请 share 残疾人…补贴), the first of which the message says a word only its title has
+        while saying none only the top title has: the words that tell neighbours apart outrank the words they
+        share, which is all retrieval matched on. A scenario and its member matters are one need, not rivals."""
+        own = self._own_words.get(top_id)
+        if not own:
+            return None
+        text, top_title = msg.text, self._title_text.get(top_id, "")
+        for rival in rivals:
+            theirs = self._own_words.get(rival)
+            # neighbours share what they are about, not only an action (户口变更, 个人基本信息变更 share 变更)
+            if not theirs or rival == top_id or self.related(top_id, rival) or not (own & theirs) - self.generic_words:
+                continue
+            # a word inside the other title is no difference (jieba cuts 创业担保贷款 differently in two titles)
+            rival_title = self._title_text.get(rival, "")
+            # a generic word tells neighbours apart only as an action people say (注销 over 遗失补办), not 许可
+            if any(self._says(text, w) for w in theirs if w not in top_title
+                   and (w not in self.generic_words or w in self.action_forms)) \
+                    and not any(self._says(text, w) for w in own if w not in rival_title):
+                return rival
+        return None
+
+    def _says(self, text: str, word: str) -> bool:
+        """The message says a title word, as written or as people say that action (关门了 for 注销)."""
+        return word in text or any(f in text for f in self.action_forms.get(word, ()))
