@@ -246,9 +246,9 @@ class FormFiller:
         return merged
 
     def _last_kin(self, text: str, identities: set[str]) -> str | None:
-        """The relative a message last named (我爸的残疾证…): whom 他/她 in the next message means."""
+        """The person a message last named (我爸的残疾证…, 我们员工卓大伟): whom 他/她 in the next message means."""
         kin = [self.roles.cues[m.group(0)] for m in self.roles.cue_re.finditer(text)]
-        kin = [r for r in kin if r in self.roles.kin - identities]
+        kin = [r for r in kin if r in self.roles.persons - identities]
         return kin[-1] if kin else None
 
     def _read(self, text: str, today: dt.date, identities: set[str], subject: str | None = None,
@@ -269,9 +269,15 @@ class FormFiller:
         elif subject is None:
             # Nobody gives a relative's ID number for nothing: the person whose number it is (我母亲叫…，身份证…；
             # 他叫…，身份证…) is whom the application is for, unless the user said they are that person.
-            kin = [s.role for s in slots if s.type == "id_number" and s.role in self.roles.kin - ids]
+            kin = [s.role for s in slots if s.type == "id_number" and s.role in self._others(ids) - ids]
             subject = kin[0] if kin else None
         return Turn(text=text, slots=slots, identities=ids, subject=subject)
+
+    def _others(self, identities: set[str]) -> frozenset[str]:
+        """Whom the user may apply for: their family, or anyone they name when they act for others (我是公司人事)."""
+        if identities & set(self.vocab.roles.acts_for):
+            return self.roles.persons - set(self.vocab.roles.acts_for)
+        return self.roles.kin
 
     def _identities_in(self, fields: list[FormField], previous: FormState | None) -> set[str]:
         """Roles the applicant held in ``previous``: the same ID number in applicant_* and mother_*."""
