@@ -67,8 +67,8 @@ class SlotExtractor:
         body = alternation(longest_first([w for w, r in cues.items() if r == "company"]))
         self.relation_res = (
             # "我是孩子妈妈", "我是单位里的会计" (a job word said of the user)
-            re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该?(?:{body})里?)?的?({rel})"),
-            re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:他|她)的?({rel1})(?![他她])"),
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该?(?:{body})里?)?的?({rel})"),
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:他|她)的?({rel1})(?![他她])"),
             # "法定代表人是我自己" / "联系人就是我本人"
             # (not "逝者是我父亲": 我 followed by a relative's word is that relative)
             re.compile(rf"({rel})(?:就)?(?:是|为|填)(?:我自己|我本人|本人|我)(?![们国家])(?!的?(?:{kin}))"),
@@ -78,11 +78,11 @@ class SlotExtractor:
         # "我老公叫…" says the user is the wife; "我老婆…" the husband.
         self.spouse_of_me_re = re.compile(rf"我(?:的)?({alternation(list(self.spouse_of_me))})")
         # The person an application is for, when it is not the user: "给我妈申请", "残疾人是我儿子".
-        self.subject_for_re = re.compile(rf"(?:给|替|为|帮|代)(?:我|咱)?(?:家)?的?({kin})(?:申请|申领|办理|办|报名|登记|参保|代办|换|补)")
+        self.subject_for_re = re.compile(rf"(?:给|替|为|帮|代)(?:我|咱|俺)?(?:家)?的?({kin})(?:申请|申领|办理|办|报名|登记|参保|代办|换|补)")
         self.subject_is_re = re.compile(rf"([\u4e00-\u9fa5]{{1,3}}人)(?:是|为)(?:我|我家|咱家)的?({kin})")
         # "我妈要办身份证换领": the kin of the user wants the service, so it is theirs (the user applies for them).
         self.subject_wants_re = re.compile(
-            rf"(?:我|咱)(?:家)?的?({kin})(?:要|想|需要|得)(?:去)?(?:申请|申领|办理|办|换|补)")
+            rf"(?:我|咱|俺)(?:家)?的?({kin})(?:要|想|需要|得)(?:去)?(?:申请|申领|办理|办|换|补)")
 
     def warm_up(self) -> None:
         """Load LAC and cn2an now rather than on the first user message."""

@@ -56,7 +56,8 @@ class RoleWords(BaseModel):
         out += [(("kin", i), r) for i, r in enumerate(self.kin)]
         out += [(("acts_for", i), r) for i, r in enumerate(self.acts_for)]
         out += [(("spouse_of_me", w), r) for w, r in self.spouse_of_me.items()]
-        out += [(("held_as", k), r) for pair in self.held_as.items() for k, r in [(pair[0], pair[0]), pair]]
+        for said, held in self.held_as.items():
+            out += [(("held_as", said), said), (("held_as", said), held)]
         out += [(("field_keys", k), r) for k, r in self.field_keys.items()]
         out += [(("field_labels", k), r) for k, r in self.field_labels.items()]
         for field_role, fits in self.role_fit.items():
