@@ -244,7 +244,8 @@ class Assistant:
         decision = steered.decision
         doc, route = None, decision.route
         if route is not None:
-            doc, route = self.forms.target(self.corpus.get(route.id), route, decision, seen.intent.name)
+            doc, route = self.forms.target(self.corpus.get(route.id), route, decision, seen.intent.name,
+                                           seen.msg.search_text)
         if doc is None:  # a which-service question, nothing found, or the index ahead of the corpus
             yield self._unrouted(t, seen, decision)
             return

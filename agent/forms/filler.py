@@ -19,7 +19,7 @@ from agent.forms.extraction import StreamingChat, ask_for_fields, grounded
 from agent.forms.labels import Labels
 from agent.forms.matching import Asking, Matcher, Turn
 from agent.forms.parts import PART_TYPES, Part, PartReader, splice
-from agent.forms.roles import PERSON_VALUE_TYPES, PRONOUN_RE
+from agent.forms.roles import PERSON_VALUE_TYPES, PRONOUN_RE, SUBJECT
 from agent.forms.slots import SlotExtractor, default_slot_extractor
 from agent.forms.validators import Validator, default_validator, id_number_info
 from agent.reply import FormFieldValue, FormState
@@ -84,7 +84,7 @@ class FormFiller:
         answers = answers or {}
         today = today or dt.date.today()
         fields = self._active_fields(form, answers)
-        values, subject = self._read_turns(fields, texts, answers, previous, today)
+        values, subject = self._read_turns(fields, texts, answers, previous, today, form.subject_role)
         merged = self._merge_previous(fields, values, previous, last=len(texts) - 1)
         if self.llm is not None:
             # Earlier messages were offered to the LLM on their own turns (their values are in ``previous``): only
@@ -151,7 +151,8 @@ class FormFiller:
     # -- reading the turns ------------------------------------------------------------------------------
 
     def _read_turns(self, fields: list[FormField], texts: list[str], answers: dict[str, str],
-                    previous: FormState | None, today: dt.date) -> tuple[dict[str, _Value], str | None]:
+                    previous: FormState | None, today: dt.date,
+                    subject_role: str = SUBJECT) -> tuple[dict[str, _Value], str | None]:
         """Each text in turn: its slots assigned to fields, validated. What the form was asking for before
         each message is replayed for older messages, and is the previous state's missing list before the last.
         Also returns whom the application is for when the user named someone else (给我爸办 -> father)."""
@@ -160,12 +161,21 @@ class FormFiller:
         identities = self._identities_in(fields, previous)
         subject = last_kin = None
         by_key = {f.key: f for f in fields}
-        for i, text in enumerate(texts):
-            if previous and i == len(texts) - 1:
-                asking.asked = list(previous.missing)
+        turns, kins = [], []
+        for text in texts:
             turn = self._read(text, today, identities, subject, last_kin)
+            turn.form_subject = subject_role
             identities, subject = turn.identities, turn.subject
             last_kin = self._last_kin(turn.text, identities) or last_kin
+            turns.append(turn)
+            kins.append(last_kin)
+        # whom it is for, once said, was meant from the start (我孙子… then 孩子…身份证…)
+        first = next((t.subject for t in turns if t.subject is not None), None)
+        for turn in turns:
+            turn.subject = turn.subject or first
+        for i, turn in enumerate(turns):
+            if previous and i == len(texts) - 1:
+                asking.asked = list(previous.missing)
             assigned = self.matcher.assign(fields, turn, asking)
             for key, cand in assigned.items():
                 f = by_key[key]
@@ -174,7 +184,7 @@ class FormFiller:
                 for kind in self.labels.slot_kinds(f) or {f"enum:{key}"}:
                     asking.last_set[kind] = key
             for part in self.parts.find(turn.text):
-                key = self._part_field(fields, part, turn.text, values, previous, asking, last_kin)
+                key = self._part_field(fields, part, turn.text, values, previous, asking, kins[i])
                 old = values[key].value if key in values else _previous_value(previous, key)
                 new = splice(old or "", part) if key is not None and key not in assigned else None
                 if new is not None:
@@ -246,9 +256,9 @@ class FormFiller:
         return merged
 
     def _last_kin(self, text: str, identities: set[str]) -> str | None:
-        """The relative a message last named (我爸的残疾证…): whom 他/她 in the next message means."""
+        """The person a message last named (我爸的残疾证…, 我们员工卓大伟): whom 他/她 in the next message means."""
         kin = [self.roles.cues[m.group(0)] for m in self.roles.cue_re.finditer(text)]
-        kin = [r for r in kin if r in self.roles.kin - identities]
+        kin = [r for r in kin if r in self.roles.persons - identities]
         return kin[-1] if kin else None
 
     def _read(self, text: str, today: dt.date, identities: set[str], subject: str | None = None,
@@ -269,9 +279,15 @@ class FormFiller:
         elif subject is None:
             # Nobody gives a relative's ID number for nothing: the person whose number it is (我母亲叫…，身份证…；
             # 他叫…，身份证…) is whom the application is for, unless the user said they are that person.
-            kin = [s.role for s in slots if s.type == "id_number" and s.role in self.roles.kin - ids]
+            kin = [s.role for s in slots if s.type == "id_number" and s.role in self._others(ids) - ids]
             subject = kin[0] if kin else None
         return Turn(text=text, slots=slots, identities=ids, subject=subject)
+
+    def _others(self, identities: set[str]) -> frozenset[str]:
+        """Whom the user may apply for: their family, or anyone they name when they act for others (我是公司人事)."""
+        if identities & set(self.vocab.roles.acts_for):
+            return self.roles.persons - set(self.vocab.roles.acts_for)
+        return self.roles.kin
 
     def _identities_in(self, fields: list[FormField], previous: FormState | None) -> set[str]:
         """Roles the applicant held in ``previous``: the same ID number in applicant_* and mother_*."""

@@ -9,7 +9,7 @@ from typing import Iterator
 
 from agent.forms.found import Slot
 from agent.forms.labels import Labels, bigrams, bracketless, label_value_re, title_words
-from agent.forms.roles import SUBJECT, Roles
+from agent.forms.roles import PERSON_VALUE_TYPES, SUBJECT, Roles
 from agent.forms.validators import Validator
 from agent.forms.vocabulary import Vocabulary
 from agent.zh.patterns import alternation, longest_first
@@ -50,6 +50,8 @@ class Turn:
     identities: set[str] = dc_field(default_factory=set)  # roles the applicant also holds
     subject: str | None = None  # whom the application is for when not the user (给我妈申请 -> mother)
     kinds: dict[str, frozenset[str]] = dc_field(default_factory=dict)  # field key -> slot kinds it takes
+    form_subject: str = SUBJECT  # the form's own word for whom it is for (Form.subject_role: employee, child…)
+    subject_has_fields: bool = False  # the form has fields of the subject's own role (father_* for 孩子爸爸)
 
 
 @dataclass
@@ -87,6 +89,8 @@ class Matcher:
         """Field key -> the value this turn gives it."""
         turn.kinds = {f.key: self.labels.slot_kinds(f) | ({f"enum:{f.key}"} if f.type == "enum" else set())
                       for f in fields}
+        turn.subject_has_fields = turn.subject is not None and any(
+            (self.vocab.fit(r, turn.subject) or 0) >= 9 for f in fields for r in self.roles.all_of_field(f))
         cores = [bracketless(f.label) for f in fields]
         shared_cores = {c for c in cores if cores.count(c) > 1}
         cands: list[Candidate] = []
@@ -150,7 +154,8 @@ class Matcher:
         """How well ``slot`` fits field ``f`` (None: not at all), whether only the applicant's
         identity (我是孩子妈妈) makes it fit, and whether the slot's role is the field's own."""
         froles, srole = self.roles.all_of_field(f), slot.role
-        subject_field = bool(froles) and turn.subject not in (None, "applicant") and self.roles.is_subject_field(f)
+        subject_field = bool(froles) and turn.subject not in (None, "applicant") and (
+            self.roles.is_subject_field(f) or self._of_form_subject(f, turn))
         if subject_field:
             if srole in turn.identities and srole != turn.subject:
                 return None  # 给我爱人交医保…我是她老公: the husband's values are the speaker's, not the spouse's
@@ -175,6 +180,12 @@ class Matcher:
             score = max(score, _CORRECTION)
         native = srole is not None and any((self.vocab.fit(r, srole) or 0) >= 9 for r in froles)
         return score + 2 * overlap, identity, native
+
+    def _of_form_subject(self, f: FormField, turn: Turn) -> bool:
+        """A person field of the form's own subject (受伤害职工 on a 工伤 form): 俺儿…他身份证… fills it, when the form
+        has no field of the relative's own role (a newborn form's father_* keep the father's)."""
+        return not turn.subject_has_fields and turn.form_subject not in (SUBJECT, "applicant", *self.roles.not_persons) \
+            and self.roles.of_field(f) == turn.form_subject and f.type in PERSON_VALUE_TYPES
 
     @staticmethod
     def _counts_here(f: FormField, slot: Slot, turn: Turn, asking: Asking, kind: str) -> bool:

@@ -25,6 +25,8 @@ class Roles:
         self.cues = vocab.role_cues  # word -> role
         self.not_persons = frozenset(words.not_persons)
         self.kin = frozenset(words.kin)
+        # roles of people other than the user and a body (他/她 may mean any of them)
+        self.persons = frozenset(self.cues.values()) - self.not_persons
         self.cue_re = re.compile("|".join(longest_first(map(re.escape, self.cues))))
         self._cue_after_re = re.compile(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({self.cue_re.pattern})")
         self.applicant_side_words = tuple(words.applicant_side_words)

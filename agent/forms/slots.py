@@ -13,7 +13,7 @@ import re
 from agent.forms.addresses import read_addresses
 from agent.forms.found import Found, Slot
 from agent.forms.lexer import Lexer, Token
-from agent.forms.names import looks_like_name
+from agent.forms.names import is_time_word, looks_like_name
 from agent.forms.numbers import NumberReader
 from agent.forms.organisations import OrganisationReader
 from agent.forms.roles import PERSON_VALUE_TYPES, Roles
@@ -64,9 +64,11 @@ class SlotExtractor:
         # Kin words as the subject of an application: 给我妈申请 (one character is enough after 给/替).
         kin = alternation(longest_first([w for w, r in cues.items() if r not in no_person | {"contact", "agent"}]))
         self.spouse_of_me = self.vocab.roles.spouse_of_me
+        body = alternation(longest_first([w for w, r in cues.items() if r == "company"]))
         self.relation_res = (
-            re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该企业|公司)?的?({rel})"),
-            re.compile(rf"(?:我|本人)(?:就)?(?:是|系)(?:他|她)的?({rel1})(?![他她])"),
+            # "我是孩子妈妈", "我是单位里的会计" (a job word said of the user)
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该?(?:{body})里?)?的?({rel})"),
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:他|她)的?({rel1})(?![他她])"),
             # "法定代表人是我自己" / "联系人就是我本人"
             # (not "逝者是我父亲": 我 followed by a relative's word is that relative)
             re.compile(rf"({rel})(?:就)?(?:是|为|填)(?:我自己|我本人|本人|我)(?![们国家])(?!的?(?:{kin}))"),
@@ -76,11 +78,11 @@ class SlotExtractor:
         # "我老公叫…" says the user is the wife; "我老婆…" the husband.
         self.spouse_of_me_re = re.compile(rf"我(?:的)?({alternation(list(self.spouse_of_me))})")
         # The person an application is for, when it is not the user: "给我妈申请", "残疾人是我儿子".
-        self.subject_for_re = re.compile(rf"(?:给|替|为|帮|代)(?:我|咱)?(?:家)?的?({kin})(?:申请|申领|办理|办|报名|登记|参保|代办|换|补)")
+        self.subject_for_re = re.compile(rf"(?:给|替|为|帮|代)(?:我|咱|俺)?(?:家)?的?({kin})(?:申请|申领|办理|办|报名|登记|参保|代办|换|补)")
         self.subject_is_re = re.compile(rf"([\u4e00-\u9fa5]{{1,3}}人)(?:是|为)(?:我|我家|咱家)的?({kin})")
         # "我妈要办身份证换领": the kin of the user wants the service, so it is theirs (the user applies for them).
         self.subject_wants_re = re.compile(
-            rf"(?:我|咱)(?:家)?的?({kin})(?:要|想|需要|得)(?:去)?(?:申请|申领|办理|办|换|补)")
+            rf"(?:我|咱|俺)(?:家)?的?({kin})(?:要|想|需要|得)(?:去)?(?:申请|申领|办理|办|换|补)")
 
     def warm_up(self) -> None:
         """Load LAC and cn2an now rather than on the first user message."""
@@ -125,7 +127,7 @@ class SlotExtractor:
             taken = [t for t in found.taken if t != (s.start, s.end)]
             cue = self.roles.nearest_cue(norm, s.start, taken)
             s.role = self.roles.of_value(norm, s.start, s.end, taken, cue)
-            if s.role == "relative" and cue:
+            if s.role in self.vocab.roles.held_as and cue:  # 我是公司会计钱丽: the user, as 经办人
                 s.role = said_of_me.get(cue.span(), s.role)
             if s.type == "name":
                 if s.role != "applicant" and _starts_clause(norm, s.start) and not self.roles.cue_after(norm, s.end):
@@ -144,8 +146,7 @@ class SlotExtractor:
 
     def _relation(self, found: Found, value: str, start: int, end: int, ctx_start: int) -> None:
         """"我是孩子妈妈": the applicant's relation to the subject, and an identity for roles."""
-        if value == "relative":
-            value = "guardian"  # 我是孩子奶奶: a grandparent applies as the guardian
+        value = self.vocab.roles.held_as.get(value, value)  # 我是孩子奶奶: a grandparent applies as the guardian
         found.note("relation", value, start, end, ctx_start, role="applicant")
 
     def _relations(self, norm: str, found: Found) -> None:
@@ -200,6 +201,20 @@ class SlotExtractor:
                     found.add("name", cand, a, a + n)
                     break
         self._names_beside_numbers(text, tokens, found)
+        self._names_after_relations(text, found)
+
+    def _names_after_relations(self, text: str, found: Found) -> None:
+        """A name glued to what the user says they are, ending its clause ("我是她爹季长顺，…", "…我是她儿子桂林"):
+        LAC may read it as a place or miss it; there it can only be the user's name."""
+        cues = self.roles.cues
+        for rel in [s for s in found.slots if s.type == "relation"]:
+            for n in (3, 2):
+                a, b = rel.end, rel.end + n
+                cand = text[a:b]
+                if b <= len(text) and (b == len(text) or text[b] in _CLAUSE_ENDS) and looks_like_name(cand, cues) \
+                        and not is_time_word(cand) and not found.overlaps((a, b)):
+                    found.add("name", cand, a, b)
+                    break
 
     def _names_beside_numbers(self, text: str, tokens: list[Token], found: Found) -> None:
         """A name said right before its ID number or phone, with no 叫 (LAC misses rare surnames): alone in its
@@ -212,11 +227,15 @@ class SlotExtractor:
             for n in (3, 2, 4):
                 a = end - n
                 cand = text[max(a, 0):end]
-                if a < 0 or not looks_like_name(cand, cues) or found.overlaps((a, end)):
+                # the whole clause, then its number (…，谷雨，370…): a name, even if LAC reads a solar term
+                alone = a >= 0 and _starts_clause(text, a) and text[end:end + 1] in _CLAUSE_ENDS \
+                    and not is_time_word(cand)
+                if a < 0 or not looks_like_name(cand, cues, alone) or found.overlaps((a, end)):
                     continue
                 starts_clause = _starts_clause(text, a) or text[a - 1] in "：:"
                 after_cue = not starts_clause and self.cue_end_re.search(text, max(0, a - 6), a)
-                if (starts_clause or after_cue) and _one_word(tokens, a, end, glued_left=bool(after_cue)):
+                if (starts_clause or after_cue) and _one_word(tokens, a, end, glued_left=bool(after_cue),
+                                                              time_ok=alone):
                     found.add("name", cand, a, end)
                     break
 
@@ -279,17 +298,21 @@ class SlotExtractor:
                 found.add("int", str(n), a, b)
 
 
+_CLAUSE_ENDS = " \t，,。.；;！!？?、"
+
+
 def _starts_clause(text: str, at: int) -> bool:
-    return at == 0 or text[at - 1] in " \t，,。.；;！!？?、"
+    return at == 0 or text[at - 1] in _CLAUSE_ENDS
 
 
-def _one_word(tokens: list[Token], a: int, b: int, glued_left: bool = False) -> bool:
+def _one_word(tokens: list[Token], a: int, b: int, glued_left: bool = False, time_ok: bool = False) -> bool:
     """No word of LAC's crosses the span's end (or its start, unless a person word is glued to it there: 奶奶曲|金凤),
-    and none in it is a place or a time (高新区, 明天). LAC's ORG is kept: it tags rare names so (雷诺)."""
+    and none in it is a place or a time (高新区, 明天; ``time_ok``: a time tag does not count). LAC's ORG is kept:
+    it tags rare names so (雷诺)."""
     for t in tokens:
         if t.start < b < t.end or (not glued_left and t.start < a < t.end):
             return False
-        if a < t.end and t.start < b and t.tag in ("LOC", "TIME"):
+        if a < t.end and t.start < b and (t.tag == "LOC" or t.tag == "TIME" and not time_ok):
             return False
     return True
 

@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING
 from agent.compose import Composed
 from agent.llm import LLMRunner, RunnerChat
 from agent.normalize import Message
+from agent.forms.actions import ActionRoute
 from agent.forms.filler import FormFiller
 from agent.forms.licences import SOURCE_LICENCE, apply_licences
 from agent.forms.text import masked_value, missing_prompt
 from agent.reply import FormState, Route
 from agent.session import SessionState
 from corpus.generic_form import contact_form
+
+from agent.router import RouteReason
 
 if TYPE_CHECKING:
     from agent.router import RouteDecision
@@ -32,11 +35,18 @@ class FormStep:
         self.corpus = corpus
         # Extraction has its own budget and does not trip the phrasing circuit breaker.
         self.filler = FormFiller(llm=RunnerChat(runner, timeout_s=budget_s, breaker=False) if runner else None)
+        self.actions = ActionRoute()
 
-    def target(self, doc, route: Route, decision: "RouteDecision", intent: str) -> tuple[object, Route]:
-        """The guide an application on ``doc`` goes through: a matter with its own form keeps it; a FAQ, or a matter
-        without a form of its own, goes through the 一件事 it belongs to (一表申请), else a FAQ through the matter it
-        answers for; a matter in no 一件事 keeps its generic form."""
+    def target(self, doc, route: Route, decision: "RouteDecision", intent: str, text: str = "") -> tuple[object, Route]:
+        """The guide an application on ``doc`` goes through: the neighbour whose title holds what ``text`` asks
+        done when the route's does not (查验, 换: ``ActionRoute``); a matter with its own form keeps it; a FAQ, or a
+        matter without a form of its own, goes through the 一件事 it belongs to (一表申请), else a FAQ through the
+        matter it answers for; a matter in no 一件事 keeps its generic form."""
+        if doc is not None and intent == "apply" and decision.reason in (RouteReason.TOP_HIT, RouteReason.NAMED):
+            hit = self.actions.neighbour(doc.title, text, decision.hits)
+            if hit is not None and self.corpus.get(hit.doc_id) is not None:
+                doc = self.corpus.get(hit.doc_id)
+                route = Route(kind=doc.kind, id=doc.id, title=doc.title, region=doc.region, score=hit.score)
         if doc is None or doc.kind not in ("faq", "matter") or intent != "apply":
             return doc, route
         if doc.kind == "matter" and doc.form is not None:

@@ -30,6 +30,8 @@ class RoleWords(BaseModel):
     not_persons: list[str]
     kin: list[str] = Field(min_length=1)  # family of the user: whom they apply for by giving their ID number
     spouse_of_me: dict[Word, str]
+    held_as: dict[str, str] = {}  # role said of the user -> the role they apply in
+    acts_for: list[str] = []  # roles held by one who applies for others (我是公司人事)
     applicant_side_words: Words = Field(min_length=1)
     field_keys: dict[Word, str] = Field(min_length=1)
     field_labels: dict[Word, str] = Field(min_length=1)
@@ -52,7 +54,10 @@ class RoleWords(BaseModel):
         out: list[tuple[tuple, str]] = [(("cues", r), r) for r in self.cues]
         out += [(("not_persons", i), r) for i, r in enumerate(self.not_persons)]
         out += [(("kin", i), r) for i, r in enumerate(self.kin)]
+        out += [(("acts_for", i), r) for i, r in enumerate(self.acts_for)]
         out += [(("spouse_of_me", w), r) for w, r in self.spouse_of_me.items()]
+        for said, held in self.held_as.items():
+            out += [(("held_as", said), said), (("held_as", said), held)]
         out += [(("field_keys", k), r) for k, r in self.field_keys.items()]
         out += [(("field_labels", k), r) for k, r in self.field_labels.items()]
         for field_role, fits in self.role_fit.items():
