@@ -24,10 +24,12 @@ DATA_DIR = Path(__file__).parent / "data"
 MAX_MESSAGE_CHARS = 2000
 
 _NAME_RE = re.compile(r"(?:我叫|我的名字是|名字叫|姓名[是为:：]?|叫做)\s*[\u4e00-\u9fa5]{2,4}")
-# The label written before a personal value (身份证号370…, 电话139…); the numbers themselves are found by
+# The label written before a personal value (身份证号370…, 电话139…, 他叫…); the numbers themselves are found by
 # agent.privacy, in every form they are written in.
 _PERSONAL_LABEL = re.compile(
-    r"(?:(?:公民)?身份证(?:号码|号)?|证件号(?:码)?|(?:联系|手机)?电话(?:号码)?|手机(?:号码|号)?|(?:统一社会)?信用代码)?"
+    r"(?:(?:公民)?身份证(?:号码|号)?|证件号(?:码)?|(?:联系|手机)?电话(?:号码)?|手机(?:号码|号)?|(?:统一社会)?信用代码"
+    # and the words that introduce a name (他叫…, 我的名字是…): left behind, 叫 alone reads as 姓名变更
+    r"|[我他她俺]?(?:的)?(?:名字)?叫(?:做)?|(?:[我他她俺]的)?(?:名字|姓名))?"
     r"\s*[:：]?\s*(?:是|为)?\s*$")
 _PERSONAL_KINDS = ("id", "mobile", "uscc")
 

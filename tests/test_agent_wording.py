@@ -142,6 +142,18 @@ def test_names_given_with_the_numbers_are_not_searched():
     assert read.raw == text  # forms still read everything
 
 
+def test_the_words_that_introduce_a_name_go_with_it():
+    from agent.forms import SlotExtractor
+    from tests.conftest_prefill import make_id
+
+    text = f"帮我外婆补办社保卡，她叫江秀兰，身份证{make_id('510802', '19480312', '226')}，我叫罗一鸣，手机13688886666"
+    read = Normalizer(names=SlotExtractor().name_spans).run(text)
+    assert "叫" not in read.search_text  # left alone, 叫 reads as a change of name (姓名变更)
+    assert "社保卡" in read.search_text and "江秀兰" not in read.search_text
+    asked = Normalizer(names=SlotExtractor().name_spans).run(f"我叫罗一鸣，{make_id()}，想改名叫罗一")
+    assert "改名" in asked.search_text and "罗" not in asked.search_text  # what is asked stays, both names go
+
+
 @pytest.mark.parametrize("text, left", [
     ("开个没有犯罪记录的证明，考教师资格要用", "开个没有犯罪记录的证明"),
     ("用于出国留学，开个无犯罪证明", "开个无犯罪证明"),
