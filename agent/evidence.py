@@ -258,7 +258,25 @@ class EvidenceFinder:
         if found.ranked and self._stands_out(found.ranked):
             found.best = found.ranked[0][1]
         found.more = self._per_clause(indexed, text, found.best)
+        if found.best is None and not found.more:
+            pair = self._pair(found.ranked)
+            if pair:
+                found.best, found.more = pair[0], pair[1:]
         return found
+
+    def _pair(self, ranked: list[tuple[float, Sentence]]) -> list[Sentence]:
+        """Two sentences that stand out together, when neither does alone (清算组…60日内公告 next to 债权人公告45日):
+        both are stated rather than neither."""
+        distinct: list[tuple[float, Sentence]] = []
+        for score, s in ranked:
+            if all(s.text != x.text for _, x in distinct):
+                distinct.append((score, s))
+            if len(distinct) == 3:
+                break
+        if len(distinct) < 2 or distinct[1][0] < self.FLOOR:
+            return []
+        third = distinct[2][0] if len(distinct) == 3 else 0.0
+        return [s for _, s in distinct[:2]] if distinct[1][0] - third >= self.MARGIN else []
 
     def holders(self, doc, msg: "Message", neighbours: list | tuple,
                 context: str = "") -> dict[str | None, tuple[float, Sentence]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from agent.compose import AnswerComposer, Composed
-from agent.context import FormContext, FormTurn
+from agent.context import ContextWords, FormContext, FormTurn
 from agent.evidence import MAX_LINES, EvidenceFinder
 from agent.followup import FollowupHolder
 from agent.forms.drafts import FormDrafts
@@ -87,7 +87,8 @@ class Assistant:
         self.intent = IntentStep(classifier, self.runner)
         self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent)
         self.router = Router(corpus, retriever, self.normalizer)
-        self.scope = ScopeCheck(corpus, self.router)
+        self.scope = ScopeCheck(corpus, self.router, asks=lambda text: self.evidence.cues(text),
+                                staff_words=ContextWords.load().staff_words)
         self.responders = responder_table(self.words, status_lookup)
         self.no_match = NoMatchResponder(self.words)
         self.situations = SituationResolver()

@@ -98,3 +98,25 @@ def test_the_holder_needs_a_clear_margin_and_a_new_topic_more_than_the_bundle():
     assert pick({None: 0.5, "a": 0.7, "far": 1.35}, {"a"}, {"far"}) == "far"
     # nothing reaches the floor
     assert pick({None: 0.1, "a": 0.5}, {"a"}, set()) is None
+
+
+@pytest.mark.parametrize("text, on_route, expected", [
+    ("孩子太小了，能不能让爷爷帮忙去领", True, "consult"),      # a detail of the service in hand
+    ("能不能让你们的工作人员跟我说", True, "human"),           # names one of ours
+    ("可以转人工吗", True, "human"),
+    ("孩子太小了，能不能让爷爷帮忙去领", False, "human"),      # no service in hand: nothing to ask about
+])
+def test_a_detail_question_read_as_a_request_for_a_person_is_asked_of_the_route(assistant, text, on_route, expected):
+    """The classifier may read 让家里人替我去办 as 'let a person do it' (human); with a service in hand and no word for
+    one of ours, it asks a detail of that service. The intent is set as the classifier would have it."""
+    from agent.intent import IntentResult
+    from agent.reply import Route
+    from agent.session import SessionState
+    from agent.turn import Understood
+
+    card = assistant.corpus.get("social-security-card-application")
+    session = SessionState(session_id="t", route=Route(kind=card.kind, id=card.id, title=card.title,
+                                                       region=card.region, score=1.0) if on_route else None)
+    seen = Understood(assistant.normalizer.run(text), IntentResult("human", 0.6, {"human": 0.6}))
+    assert assistant.scope.run(seen, session, None).intent.name == expected
+
