@@ -182,3 +182,13 @@ def test_a_yes_no_question_with_words_between_is_a_detail_question(corpus, finde
 def test_a_question_of_the_form_can_i_without_the_question_mark_word_is_not_a_detail(finder):
     assert finder.cues("我能办") == [] and finder.cues("能帮我查一下") == []
     assert "yesno" in finder.cues("在外地能补吗")
+
+
+def test_two_sentences_standing_out_together_are_both_stated(corpus, finder):
+    """Neither of two close sentences stands out alone, but together they stand above the rest: both are stated
+    (the decision rule, on real sentences with the finder's scale); a third close one means no pair."""
+    a, b, c, *_ = sentences_of(corpus.get("enterprise-deregistration-registration"))
+    assert finder._pair([(1.5, a), (1.36, b), (0.95, c)]) == [a, b]
+    assert finder._pair([(1.5, a), (1.36, b), (1.3, c)]) == []
+    assert finder._pair([(1.5, a), (0.5, b)]) == []          # the second is below the floor
+    assert finder._pair([(1.5, a), (1.45, a), (1.36, b), (0.95, c)]) == [a, b]  # the same sentence twice is one
