@@ -2,7 +2,7 @@
 
 The turn (``Assistant._turn``) runs top to bottom through small stages, one module each:
 
-    Normalizer -> Intent -> Guard -> Scope -> responders (by intent) | Router -> Situations (情形) -> Forms
+    Normalizer -> Intent -> Guard -> Scope -> responders (by intent) | Router -> Follow-up holder -> Situations (情形) -> Forms
     -> Composer -> Evidence (detail questions) -> Phraser (optional) -> Verifier -> Formatter
 
 It never raises for user input: an internal failure becomes a polite reply and a log line."""
