@@ -35,6 +35,7 @@ class ContextWords(BaseModel):
     aside_cues: list[str] = Field(min_length=1)
     resume_cues: list[str] = Field(min_length=1)
     drop_cues: list[str] = Field(min_length=1)
+    staff_words: list[str] = Field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path = DATA_PATH) -> "ContextWords":

@@ -41,10 +41,11 @@ CONTEXT_WEIGHT = 0.3  # a word from elsewhere in the message, next to one of the
 class Cue(BaseModel):
     model_config = ConfigDict(extra="forbid")
     words: list[str] = Field(min_length=1)
+    asks: list[str] = Field(default_factory=list)  # patterns that ask with words between (能…吗: 能转租吗, 能补吗)
     holds: list[str] = Field(min_length=1)
     strict: bool = False
 
-    @field_validator("holds")
+    @field_validator("holds", "asks")
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
         for pattern in value:
@@ -154,6 +155,18 @@ def sentences_of(doc) -> list[Sentence]:
     return out
 
 
+def _parts(word: str, known) -> list[str]:
+    """The longest pieces (2 characters or more) of a word the guide does not use that it does use: the tokenizer
+    keeps 转租给 and 身份证丢了 whole, the guide says 转租 and 身份证."""
+    out: list[str] = []
+    for n in range(len(word) - 1, 1, -1):
+        for i in range(len(word) - n + 1):
+            piece = word[i:i + n]
+            if piece in known and not any(piece in o for o in out):
+                out.append(piece)
+    return out
+
+
 def _materials(add: Callable, materials, context: str, prefix: str = "") -> None:
     for m in materials:
         add("materials", m.name + (f"：{m.notes}" if m.notes else ""), context, prefix)
@@ -199,13 +212,15 @@ class EvidenceFinder:
         self.embed = embed
         self.words = words or EvidenceWords.load()
         self._holds = {name: [re.compile(p) for p in cue.holds] for name, cue in self.words.cues.items()}
+        self._asks = {name: [re.compile(p) for p in cue.asks] for name, cue in self.words.cues.items()}
         self._cache: OrderedDict[tuple[str, str], _Indexed] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     def cues(self, text: str) -> list[str]:
         """The focus cues ``text`` (normalised) asks with, in the data file's order."""
-        return [name for name, cue in self.words.cues.items() if any(w in text for w in cue.words)]
+        return [name for name, cue in self.words.cues.items()
+                if any(w in text for w in cue.words) or any(p.search(text) for p in self._asks[name])]
 
     def shaped(self, cue: str, text: str) -> bool:
         """Whether ``text`` looks like what ``cue`` asks for (a day count for 多少天)."""
@@ -243,7 +258,38 @@ class EvidenceFinder:
         if found.ranked and self._stands_out(found.ranked):
             found.best = found.ranked[0][1]
         found.more = self._per_clause(indexed, text, found.best)
+        if found.best is None and not found.more:
+            pair = self._pair(found.ranked)
+            if pair:
+                found.best, found.more = pair[0], pair[1:]
         return found
+
+    def _pair(self, ranked: list[tuple[float, Sentence]]) -> list[Sentence]:
+        """Two sentences that stand out together, when neither does alone (清算组…60日内公告 next to 债权人公告45日):
+        both are stated rather than neither."""
+        distinct: list[tuple[float, Sentence]] = []
+        for score, s in ranked:
+            if all(s.text != x.text for _, x in distinct):
+                distinct.append((score, s))
+            if len(distinct) == 3:
+                break
+        if len(distinct) < 2 or distinct[1][0] < self.FLOOR:
+            return []
+        third = distinct[2][0] if len(distinct) == 3 else 0.0
+        return [s for _, s in distinct[:2]] if distinct[1][0] - third >= self.MARGIN else []
+
+    def holders(self, doc, msg: "Message", neighbours: list | tuple,
+                context: str = "") -> dict[str | None, tuple[float, Sentence]]:
+        """Each guide's best sentence for ``msg``, with its score, when ``doc``'s sentences and its ``neighbours``' are ranked
+        together (one BM25 over all of them, so the scores compare): ``None`` is ``doc`` itself. A question without
+        a detail cue (老的章怎么处理) is ranked on its words alone; ``context`` (what was said before) counts a little."""
+        indexed = self._indexed(doc, tuple(neighbours))
+        if indexed is None or not indexed.sentences:
+            return {}
+        best: dict[str | None, tuple[float, Sentence]] = {}
+        for score, s in self._rank(indexed, msg.text, self.cues(msg.text), context=context):
+            best.setdefault(s.guide[0] if s.guide else None, (score, s))
+        return best
 
     def _per_clause(self, ix: _Indexed, text: str, best: Sentence | None) -> list[Sentence]:
         """A message asking two details (最长几年？要提前多久？): each clause's own sentence, when it stands out;
@@ -264,10 +310,13 @@ class EvidenceFinder:
         return best >= self.FLOOR and best - second >= self.MARGIN
 
     def _rank(self, ix: _Indexed, text: str, cues: list[str], context: str = "") -> list[tuple[float, Sentence]]:
-        query = {t: 1.0 for t in self.tokenizer.tokenize(text) if t in ix.idf}
+        query: dict[str, float] = {}
+        for t in self.tokenizer.tokenize(text):
+            for part in ([t] if t in ix.idf else _parts(t, ix.idf)):
+                query[part] = 1.0
         for t in self.tokenizer.tokenize(context):
-            if t in ix.idf:
-                query.setdefault(t, CONTEXT_WEIGHT)
+            for part in ([t] if t in ix.idf else _parts(t, ix.idf)):
+                query.setdefault(part, CONTEXT_WEIGHT)
         lexical = np.array([self._bm25(query, tf, ix) for tf in ix.tokens])
         if not lexical.max() > 0:
             return []  # no word of the question is in the guide: nothing to point at
@@ -279,7 +328,7 @@ class EvidenceFinder:
             score = score + self.DENSE_WEIGHT * ((sims - sims.min()) / spread if spread > 0 else 0.0)
         for i, s in enumerate(ix.sentences):
             held = [c for c in cues if self.shaped(c, s.text)]
-            score[i] += self.CUE_BONUS * len(held) / len(cues)
+            score[i] += self.CUE_BONUS * len(held) / len(cues) if cues else 0.0
             strict = [c for c in cues if self.words.cues[c].strict]
             if strict and not any(c in held for c in strict):
                 score[i] *= self.STRICT_MISS

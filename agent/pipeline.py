@@ -2,7 +2,7 @@
 
 The turn (``Assistant._turn``) runs top to bottom through small stages, one module each:
 
-    Normalizer -> Intent -> Guard -> Scope -> responders (by intent) | Router -> Situations (情形) -> Forms
+    Normalizer -> Intent -> Guard -> Scope -> responders (by intent) | Router -> Follow-up holder -> Situations (情形) -> Forms
     -> Composer -> Evidence (detail questions) -> Phraser (optional) -> Verifier -> Formatter
 
 It never raises for user input: an internal failure becomes a polite reply and a log line."""
@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from agent.compose import AnswerComposer, Composed
-from agent.context import FormContext, FormTurn
-from agent.evidence import EvidenceFinder
+from agent.context import ContextWords, FormContext, FormTurn
+from agent.evidence import MAX_LINES, EvidenceFinder
+from agent.followup import FollowupHolder
 from agent.forms.drafts import FormDrafts
 from agent.forms.step import FormStep
 from agent.forms.text import corrections, missing_prompt
@@ -86,13 +87,15 @@ class Assistant:
         self.intent = IntentStep(classifier, self.runner)
         self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent)
         self.router = Router(corpus, retriever, self.normalizer)
-        self.scope = ScopeCheck(corpus, self.router)
+        self.scope = ScopeCheck(corpus, self.router, asks=lambda text: self.evidence.cues(text),
+                                staff_words=ContextWords.load().staff_words)
         self.responders = responder_table(self.words, status_lookup)
         self.no_match = NoMatchResponder(self.words)
         self.situations = SituationResolver()
         self.composer = AnswerComposer(corpus)
         self.evidence = EvidenceFinder(self.normalizer.tokenizer)  # the retriever's, or jieba's own without one
         self.context = FormContext(self.router, self.evidence)
+        self.followup = FollowupHolder(corpus, self.router, self.evidence)
         cold_budget = settings.llm.cold_prompt_tokens if settings.llm.backend == "local" else 0
         self.phraser = LLMPhraser(self.runner, cold_prompt_tokens=cold_budget or None,
                                   cold_prompt_s=settings.llm.cold_prompt_s) if self.runner else None
@@ -237,6 +240,7 @@ class Assistant:
             yield self._dropped(t, seen)
             return
         decision = self.router.run(seen.msg, session, t.region, hits=seen.hits)
+        decision = self.followup.run(seen.msg, session, decision, seen.intent.name, t.region)
         if self._holds(seen, session, decision):
             yield self._held(t, seen, decision)
             return
@@ -261,7 +265,7 @@ class Assistant:
         composed = self.composer.run(doc, session.answers, seen.msg.aspects, _faq_sections(decision, route.id),
                                      situations.matter)
         if seen.intent.name == "consult":
-            self._evidence(doc, seen, composed, decision.faq)
+            self._evidence(doc, seen, composed, decision)
         notes = self._form_notes(t, seen, steered.turn, form, set_aside)
         changed = corrections(before, form) if form is not None else []
         head = self.words.texts.corrected.format(changes="；".join(changed)) if changed else None
@@ -395,11 +399,16 @@ class Assistant:
             notes.append(words.form_parked.format(title=self._form_title(kept)))
         return notes
 
-    def _evidence(self, doc, seen: Understood, composed: Composed, faq_id: str | None) -> None:
+    def _evidence(self, doc, seen: Understood, composed: Composed, decision: RouteDecision) -> None:
         """A detail question (多少天, 几级, 在哪…) answered by one sentence of the guide: that sentence first;
-        a standalone FAQ the router found the guide through goes before it."""
+        a standalone FAQ the router found the guide through goes before it. A follow-up routed to the guide that
+        holds what it asks leads with the sentence that held it (ranked with what was said before)."""
+        faq_id = decision.faq
         found = self.evidence.run(doc, seen.msg, self._bundle(doc))
-        for sentence in reversed(found.picked):  # each goes first: the best ends up on top
+        picked = found.picked
+        if decision.held is not None:
+            picked = [decision.held, *[s for s in picked if s.text != decision.held.text]][:MAX_LINES]
+        for sentence in reversed(picked):  # each goes first: the best ends up on top
             composed.lead_with(sentence.line, sentence.section, sentence.text, sentence.guide)
         if faq_id is not None and faq_id in self.corpus.faqs:
             composed.answer_first(self.corpus.faqs[faq_id])

@@ -22,6 +22,7 @@ from index.units import document_units
 from index.types import SearchFilters
 
 if TYPE_CHECKING:
+    from agent.evidence import Sentence
     from corpus.loader import Corpus
     from index.types import Hit
 
@@ -49,6 +50,7 @@ class RouteReason(str, Enum):
     PICKED_OPTION = "picked a clarify option"
     FOLLOWUP_NO_TOPIC = "follow-up without a new topic"
     FOLLOWUP = "follow-up on the current route"
+    FOLLOWUP_HOLDER = "follow-up answered by a neighbour of the current route that holds what it asks"
     NAMED = "title or alias named"
     GENERIC = "generic wording"
     NO_MATCH = "no confident match"
@@ -121,6 +123,7 @@ class RouteDecision:
     no_match: bool = False
     reason: RouteReason = RouteReason.NO_MATCH
     faq: str | None = None       # the standalone FAQ that answers the message; the route is its guide
+    held: "Sentence | None" = None  # the sentence a follow-up moved the route for (agent/followup.py)
 
 
 GUIDE_WORD_DF = 3  # guides whose text uses a word for it to name something our services know
@@ -235,6 +238,10 @@ class Router:
                         df.update({t for u in document_units(d) for t in self.normalizer.tokenizer.tokenize(u.text)})
                 self._known_words = frozenset(t for t, n in df.items() if n >= GUIDE_WORD_DF)
             return self._known_words
+
+    def in_title(self, doc_id: str, word: str) -> bool:
+        """The word is in the document's title or one of its aliases."""
+        return word in self._title_text.get(doc_id, "")
 
     def answers_situation(self, scenario_id: str, msg: Message) -> bool:
         return any(k in msg.text for k in self.situation_words.get(scenario_id, ()))

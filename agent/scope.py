@@ -4,12 +4,13 @@ it well; and picking an option of a question asked about an application keeps ap
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from agent.intent import IntentResult
 from agent.router import Router, pick_option
 from agent.session import SessionState
 from agent.turn import Understood
+from index.text import normalize
 
 if TYPE_CHECKING:
     from corpus.loader import Corpus
@@ -19,12 +20,20 @@ OOS_WEAK_BELOW = 0.6         # out of scope with less confidence than this is ch
 
 
 class ScopeCheck:
-    def __init__(self, corpus: "Corpus", router: Router):
+    def __init__(self, corpus: "Corpus", router: Router, asks: Callable[[str], list[str]] | None = None,
+                 staff_words: list[str] | None = None):
+        """``asks``: the detail cues a text asks with (``EvidenceFinder.cues``); ``staff_words``: who a request for
+        a person names (``data/context.yaml``)."""
         self.corpus = corpus
         self.router = router
+        self.asks = asks
+        self.staff_words = [normalize(w) for w in staff_words or []]
 
     def run(self, seen: Understood, session: SessionState, region: str | None) -> Understood:
         intent = seen.intent
+        if intent.name == "human" and self._asks_the_route(seen, session):
+            seen = replace(seen, intent=IntentResult("consult", intent.confidence, intent.probs, "rule"))
+            intent = seen.intent
         if intent.name in ("chitchat", "out_of_scope"):
             rescued = self._rescued(seen, session, region)
             if rescued is None:
@@ -36,6 +45,13 @@ class ScopeCheck:
             apply = IntentResult("apply", max(seen.intent.confidence, 0.6), seen.intent.probs, "rule")
             seen = replace(seen, intent=apply)
         return seen
+
+    def _asks_the_route(self, seen: Understood, session: SessionState) -> bool:
+        """A detail question about the service in hand (能不能让家里人替我们去办 after 结婚登记) read as a request for a
+        person: it names no one of ours (人工, 客服, 工作人员…)."""
+        text = seen.msg.text
+        return session.route is not None and self.asks is not None and bool(self.asks(text)) \
+            and not any(w in text for w in self.staff_words)
 
     def _rescued(self, seen: Understood, session: SessionState, region: str | None) -> Understood | None:
         """The message to route instead of a chitchat/out-of-scope reply, or None."""

@@ -167,3 +167,28 @@ def test_a_detail_held_by_a_member_matter_answers_the_question_about_the_一件�
     first = reply.answer.splitlines()[0]
     assert "5年" in first and "「食品经营许可」" in first
     assert reply.citations[0].doc_id == "food-business-license"
+
+
+def test_a_yes_no_question_with_words_between_is_a_detail_question(corpus, finder, normalizer):
+    """能…吗 asks as 能不能 does (the cue's `asks` patterns), and a word the tokenizer keeps whole (转租给) is read by
+    the piece the guide uses (转租)."""
+    doc = corpus.get("public-rental-housing-allocation")
+    i, answer = next((i, qa.a) for i, qa in enumerate(doc.faqs) if "转租" in qa.a)
+    found = finder.run(doc, normalizer.run("分到的房子能转租给亲戚住吗"))
+    assert found.detail and "yesno" in found.cues
+    assert found.best is not None and found.best.section == f"faq:{i}" and found.best.text in answer
+
+
+def test_a_question_of_the_form_can_i_without_the_question_mark_word_is_not_a_detail(finder):
+    assert finder.cues("我能办") == [] and finder.cues("能帮我查一下") == []
+    assert "yesno" in finder.cues("在外地能补吗")
+
+
+def test_two_sentences_standing_out_together_are_both_stated(corpus, finder):
+    """Neither of two close sentences stands out alone, but together they stand above the rest: both are stated
+    (the decision rule, on real sentences with the finder's scale); a third close one means no pair."""
+    a, b, c, *_ = sentences_of(corpus.get("enterprise-deregistration-registration"))
+    assert finder._pair([(1.5, a), (1.36, b), (0.95, c)]) == [a, b]
+    assert finder._pair([(1.5, a), (1.36, b), (1.3, c)]) == []
+    assert finder._pair([(1.5, a), (0.5, b)]) == []          # the second is below the floor
+    assert finder._pair([(1.5, a), (1.45, a), (1.36, b), (0.95, c)]) == [a, b]  # the same sentence twice is one
