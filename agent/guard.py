@@ -399,7 +399,7 @@ class GuardStage:
             return Understood(seen.msg, IntentResult("out_of_scope", 1.0, seen.intent.probs, "rule"),
                               refusal=self.guard.refusal(verdict, hotline))
         if not self.guard.is_meta(seen.msg.raw):
-            return self._lookalike(seen, hotline)
+            return self._lookalike(seen, session, hotline)
         cleaned = self.guard.drop_meta(seen.msg.raw)
         rest = None if not cleaned else seen.msg if cleaned == seen.msg.raw else self.normalizer.run(cleaned)
         if rest is not None and rest is not seen.msg:
@@ -408,11 +408,13 @@ class GuardStage:
                 return Understood(rest, rest_intent)
         return Understood(seen.msg, seen.intent, meta=True, meta_free=rest)
 
-    def _lookalike(self, seen: Understood, hotline: str) -> Understood:
+    def _lookalike(self, seen: Understood, session: SessionState, hotline: str) -> Understood:
         """A shop's product, another country's procedure or a complaint put as a question, whatever the classifier
         read. Out of scope is answered with what the user can do instead, before routing, so no guide that shares
-        a word (退房, 运输) is offered; the text read is the focus in plain words (dialect, pinyin read back)."""
-        if self.lookalikes is None:
+        a word (退房, 运输) is offered; the text read is the focus in plain words (dialect, pinyin read back).
+        An application with personal data in it, or while a form is under way, is left to the form."""
+        if self.lookalikes is None or seen.intent.name == "apply" and (
+                seen.msg.has_personal_data or session.form is not None or session.applying):
             return seen
         intent, verdict = self.lookalikes.apply(seen.intent, seen.msg.focused, seen.msg.raw)
         if verdict is None:
