@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.intent import IntentResult
 from agent.lookalike import DEFAULT_PATH, LookAlikeKind, LookAlikes, load_lookalike_data
 from agent.pipeline import Assistant
 from corpus.datafile import DataFileError
@@ -117,3 +118,16 @@ def test_an_out_of_scope_kind_without_a_reply_is_refused(tmp_path):
     with pytest.raises(DataFileError) as err:
         load_lookalike_data(path)
     assert any("replies: no text for abroad" in p for p in err.value.problems), err.value.problems
+
+
+@pytest.mark.parametrize("message,classified,expected", [
+    (COMMERCIAL[0], "consult", "out_of_scope"), (COMMERCIAL[0], "human", "human"),
+    (COMMERCIAL[0], "chitchat", "chitchat"), (ABROAD[0], "query_status", "out_of_scope"),
+    (COMPLAINTS[1], "query_status", "complaint"), (COMPLAINTS[1], "apply", "apply"),
+    (IN_SCOPE[0], "consult", "consult"),
+])
+def test_a_kind_replaces_only_the_intents_the_file_lets_it(lookalikes, message, classified, expected):
+    result, verdict = lookalikes.apply(IntentResult(classified, 0.8, {}), message)
+    assert result.name == expected
+    assert (verdict is not None) == (expected != classified)
+    assert result.source == ("lookalike" if verdict else "classifier")
