@@ -28,6 +28,7 @@ from agent.formatter import ChannelFormatter
 from agent.guard import Guard, GuardStage
 from agent.homophones import HomophoneReader
 from agent.intent import IntentClassifier, IntentResult, IntentStep, load_examples
+from agent.lookalike import LookAlikes
 from agent.llm import LLMUnavailable, RunnerChat, get_chat_model, max_concurrency_for, shared_runner
 from agent.normalize import MAX_MESSAGE_CHARS, Normalizer, PinyinReader
 from agent.phraser import SYSTEM_PROMPT, LLMPhraser
@@ -85,7 +86,8 @@ class Assistant:
                                      focus=getattr(retriever, "focus", None), tokenizer=tokenizer,
                                      homophones=homophones, names=self.forms.filler.slot_extractor.name_spans)
         self.intent = IntentStep(classifier, self.runner)
-        self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent)
+        self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent,
+                                LookAlikes.load(tokenizer=tokenizer))
         self.router = Router(corpus, retriever, self.normalizer)
         self.scope = ScopeCheck(corpus, self.router, asks=lambda text: self.evidence.cues(text),
                                 staff_words=ContextWords.load().staff_words)
