@@ -7,21 +7,10 @@ import pytest
 from agent.followup import FollowupHolder
 from agent.pipeline import Assistant
 from agent.session import InMemorySessionStore
-from corpus.loader import load_corpus
-from tests.conftest_agent import agent_settings
+from tests.conftest_agent import corpus, settings  # noqa: F401 - fixtures
 
 CERTIFICATE = "birth-medical-certificate"   # 出生医学证明首次签发, a member of newborn-birth
 NEWBORN = "newborn-birth"
-
-
-@pytest.fixture(scope="module")
-def settings():
-    return agent_settings("none")
-
-
-@pytest.fixture(scope="module")
-def corpus(settings):
-    return load_corpus(settings.corpus_dir)
 
 
 @pytest.fixture(scope="module")
