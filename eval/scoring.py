@@ -136,6 +136,10 @@ _ATTRIBUTE_FIELD = {
 }
 
 
+# Subjects that are not a person: whoever speaks applies for them as their 法定代表人 or 经办人.
+ORGANISATION_ROLES = frozenset({"company"})
+
+
 def _person_roles(person: str, subject_role: str, relation: str | None) -> set[str]:
     """The field roles that hold ``person``'s facts. The subject (whom the application is for) is the form's
     ``subject_role``; the speaker acting for someone else is the applicant, agent or guardian, or the role they
@@ -143,6 +147,8 @@ def _person_roles(person: str, subject_role: str, relation: str | None) -> set[s
     subject = {subject_role, "subject"}
     if person == "subject":
         return subject
+    if subject_role in ORGANISATION_ROLES:  # a person never is the company: they apply as its representative
+        return {"applicant", "agent", "legal_rep"} | ({relation} if relation else set())
     if relation is None:  # applying for themselves
         return subject | {"applicant"}
     speaker = {"agent", "guardian", relation}

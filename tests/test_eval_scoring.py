@@ -266,3 +266,23 @@ def test_apply_routed_to_the_other_half_of_its_bundle_counts_when_a_form_opens()
     assert opened.resolved and opened.route_ok and opened.route_exact is False
     assert not score_case(c, reply(intent="apply", route="新生儿出生一件事"), bundles=bundles).resolved
     assert summarize([opened]).strict_resolution_rate == 0.0
+
+
+def test_people_a_company_is_applied_for_by_its_representative():
+    """On a form whose subject is a company, the speaker's own facts belong in the 法定代表人 or 经办人 fields (a person
+    is never the company), and the company's name in the company's."""
+    form = people_form("company", [("company_name", "text", "company", "淄博恒通物流有限公司"),
+                                   ("legal_rep_name", "text", "legal_rep", "牛建华"),
+                                   ("agent_phone", "phone", "agent", "13869125537")])
+    speaker = {"name": "牛建华", "phone": "13869125537"}
+    said = score_case(apply_case(people={"speaker": speaker, "subject": {"name": "淄博恒通物流有限公司"}}, relation="agent"),
+                      reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form}))
+    alone = score_case(apply_case(people={"speaker": speaker}),
+                       reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form}))
+    assert said.resolved and alone.resolved, (said.reasons, alone.reasons)
+    assert said.slots.true_positive == 3 and alone.slots.true_positive == 2
+    # the speaker's name in the company's field is still wrong
+    wrong = people_form("company", [("company_name", "text", "company", "牛建华"),
+                                    ("legal_rep_name", "text", "legal_rep", None)])
+    assert not score_case(apply_case(people={"speaker": {"name": "牛建华"}}),
+                          reply(intent="apply", route="居民身份证换领").model_copy(update={"form": wrong})).resolved
