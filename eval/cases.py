@@ -31,7 +31,7 @@ class Expect(BaseModel):
     must: list[str] = Field(default_factory=list, description="facts the answer must contain; a|b = either")
     must_not: list[str] = Field(default_factory=list)
     slots: dict[str, str] = Field(default_factory=dict, description="label pattern (a|b) -> value the form must hold")
-    options: list[str] = Field(default_factory=list, description="clarify: one of these among the offered options")
+    options: list[str] = Field(default_factory=list, description="clarify: one of these among the offered options (none listed: any which-service question)")
     # Form-blind slots: who said what. ``subject`` only when the application is for someone else, with the
     # speaker's ``relation`` to them; the scorer finds the fields by their role (eval/scoring.py score_people).
     people: dict[Literal["speaker", "subject"], PersonFacts] = Field(default_factory=dict)

@@ -253,7 +253,9 @@ def score_case(case: Case, reply: Reply, target_rank: int | None = None,
     elif e.kind == "clarify":
         offered = [o.title for o in reply.clarify.options] if clarified else []
         routed_to_option = any(titles_match(route_title, o) for o in e.options) and not clarified
-        offered_ok = any(titles_match(t, o) or fact_present(o, t) for t in offered for o in e.options)
+        # A case that names no options asks only that the assistant ask which service (我想变更一下信息).
+        offered_ok = (clarified and not e.options) or \
+            any(titles_match(t, o) or fact_present(o, t) for t in offered for o in e.options)
         if not (offered_ok or routed_to_option):
             if clarified:
                 reasons.append(f"clarify offered {offered}, none of {e.options}")

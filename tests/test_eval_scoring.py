@@ -87,6 +87,11 @@ def test_clarify():
     situation = score_case(case("clarify", **exp), reply(route="企业开办", clarify=["住房公积金提取", "本省户籍"],
                                                          clarify_kind="situation"))
     assert not situation.resolved and not situation.clarified
+    # A case with no options is resolved by any which-service question, not by a route or a 情形 question.
+    assert score_case(case("clarify"), reply(clarify=["结婚登记", "离婚登记"])).resolved
+    assert not score_case(case("clarify"), reply(route="企业开办")).resolved
+    assert not score_case(case("clarify"), reply(route="企业开办", clarify=["本省户籍", "外省户籍"],
+                                                 clarify_kind="situation")).resolved
     consult = score_case(case("consult", target="住房公积金提取"),
                          reply(route="住房公积金提取", answer="…", clarify=["本市缴存", "异地缴存"], clarify_kind="situation"))
     assert consult.resolved and not consult.clarified
