@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from agent.actions import action_words
 from agent.normalize import Message, Normalizer
 from agent.reply import ClarifyOption, Route
 from agent.session import PendingClarify, SessionState
@@ -41,7 +42,6 @@ class GenericWords(BaseModel):
     words: list[str]
     objects: list[str] = []
     empty: list[str] = []
-    actions: dict[str, list[str]] = {}
 
 
 class RouteReason(str, Enum):
@@ -171,7 +171,7 @@ class Router:
         self._title_words = {d.id: set(normalizer.tokenizer.tokenize(d.title)) for d in corpus.documents()
                              if d.kind in ("scenario", "matter")}
         empty = {normalize(w) for w in generic.empty}
-        self.action_forms = {normalize(w): [normalize(f) for f in forms] for w, forms in generic.actions.items()}
+        self.action_forms = {normalize(w): [normalize(f) for f in forms] for w, forms in action_words().actions.items()}
         # What a title says beyond its empty words (申请, 县级), for telling neighbours apart (catalogue matters too).
         self._own_words = {d.id: {t for t in normalizer.tokenizer.tokenize(d.title)
                                   if len(t) >= 2 and not t.isdigit() and normalize(t) not in empty}

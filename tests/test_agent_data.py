@@ -14,6 +14,7 @@ from agent.intent import IntentExamples
 from agent.normalize import AspectWords, EnglishWords
 from agent.privacy import NameWords
 from agent.responders import ReplyTexts
+from agent.actions import ActionWords
 from agent.router import GenericWords
 from agent.verifier import VerifierWords
 from agent.wording import WordingVocabulary
@@ -23,7 +24,7 @@ DATA = Path(__file__).resolve().parent.parent / "agent" / "data"
 FILES = [("aspects.yaml", AspectWords), ("english.yaml", EnglishWords), ("generic.yaml", GenericWords),
          ("intents.yaml", IntentExamples), ("replies.yaml", ReplyTexts), ("safety.yaml", SafetyData), ("privacy.yaml", NameWords),
          ("evidence.yaml", EvidenceWords), ("verifier.yaml", VerifierWords), ("wording.yaml", WordingVocabulary),
-         ("context.yaml", ContextWords)]
+         ("context.yaml", ContextWords), ("actions.yaml", ActionWords)]
 
 
 @pytest.mark.parametrize("name,model", FILES)
@@ -42,6 +43,7 @@ def _break_line(text: str, pattern: str, replacement: str) -> tuple[str, int]:
 
 @pytest.mark.parametrize("name,model,pattern,replacement", [
     ("generic.yaml", GenericWords, r"^min_title_df: \d+", "min_title_df: many"),
+    ("actions.yaml", ActionWords, r"^  注销: \[", "  注销 x: ["),
     ("aspects.yaml", AspectWords, r"^fee: \[.*\]", "fee: {wrong: shape}"),
     ("intents.yaml", IntentExamples, r"^  apply:", "  applyy:"),
     ("replies.yaml", ReplyTexts, r"^  human: 转人工", "  humn: 转人工"),

@@ -1,5 +1,5 @@
 """Neighbouring titles told apart by the words only one of them has (agent/router.py ``said_neighbour``, the
-``empty`` and ``actions`` lists of data/generic.yaml), on the real index over the corpus slice of
+``empty`` list of data/generic.yaml and the action words of data/actions.yaml), on the real index over the corpus slice of
 tests/conftest_agent.py: its 广安区 catalogue holds three 放射源诊疗技术和医用辐射机构 matters (新办审批, 校验, 变更)
 that share every topic word but one."""
 from __future__ import annotations

@@ -1,37 +1,18 @@
-"""Which of a matter's neighbours an application means, by what it asks done (``agent/data/actions.yaml``):
+"""Which of a matter's neighbours an application means, by what it asks done (``agent/data/actions.yaml``, shared with the router):
 幼儿园让查验预防接种证 is 入托入学预防接种证查验, not 预防接种证办理; 领养老金的那个认证 is 社会保险待遇领取资格认证, not
 the 待遇申领 whose alias it also says; 身份证要换成十年的 is 换领, not 首次申领. Retrieval ranks the shared object
 words; the action word tells the neighbours apart."""
 from __future__ import annotations
 
-import functools
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from corpus.datafile import load_data_file
+from agent.actions import ActionWords, action_words
 
 if TYPE_CHECKING:
     from index.types import Hit
 
-DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "actions.yaml"
-Word = Annotated[str, Field(pattern=r"^[\u4e00-\u9fa5]+$")]
 _PUNCT = re.compile(r"[^\u4e00-\u9fa5A-Za-z0-9]")
-
-
-class ActionWords(BaseModel):
-    """agent/data/actions.yaml."""
-
-    model_config = ConfigDict(extra="forbid")
-    actions: dict[Word, list[Word]] = Field(min_length=1)  # title word -> what citizens say for it
-    min_shared: int = Field(ge=2)
-
-
-@functools.cache
-def action_words() -> ActionWords:
-    return load_data_file(DATA_PATH, ActionWords)
 
 
 def _shares_object(a: str, b: str, n: int) -> bool:
