@@ -19,6 +19,7 @@ from agent.forms.extraction import StreamingChat, ask_for_fields, grounded
 from agent.forms.labels import Labels
 from agent.forms.matching import Asking, Matcher, Turn
 from agent.forms.parts import PART_TYPES, Part, PartReader, splice
+from agent.forms.relation import RelationFields
 from agent.forms.roles import PERSON_VALUE_TYPES, PRONOUN_RE, SUBJECT
 from agent.forms.slots import SlotExtractor, default_slot_extractor
 from agent.forms.validators import Validator, default_validator, id_number_info
@@ -63,6 +64,7 @@ class FormFiller:
         self.matcher = Matcher(vocab, self.roles, self.labels, self.validator)
         self.vocab = vocab
         self.parts = PartReader(vocab.words, self.slot_extractor.numbers)
+        self.relations = RelationFields(self.roles, self.validator)
 
     def warm_up(self) -> None:
         """Load LAC, cn2an and jionlp's ID region and location tables now rather than on the first message."""
@@ -84,7 +86,7 @@ class FormFiller:
         answers = answers or {}
         today = today or dt.date.today()
         fields = self._active_fields(form, answers)
-        values, subject = self._read_turns(fields, texts, answers, previous, today, form.subject_role)
+        values, subject, speaker = self._read_turns(fields, texts, answers, previous, today, form.subject_role)
         merged = self._merge_previous(fields, values, previous, last=len(texts) - 1)
         if self.llm is not None:
             # Earlier messages were offered to the LLM on their own turns (their values are in ``previous``): only
@@ -100,6 +102,7 @@ class FormFiller:
         answers = self._form_answers(form, answers, merged)
         fields = self._active_fields(form, answers)
         merged = {f.key: merged[f.key] for f in fields if f.key in merged}
+        self._relation_fields(fields, merged, subject, speaker, texts)
         self._derive(fields, merged, today)
         return self._state(form, fields, merged, answers, guide_id, guide_kind=guide_kind)
 
@@ -152,10 +155,11 @@ class FormFiller:
 
     def _read_turns(self, fields: list[FormField], texts: list[str], answers: dict[str, str],
                     previous: FormState | None, today: dt.date,
-                    subject_role: str = SUBJECT) -> tuple[dict[str, _Value], str | None]:
+                    subject_role: str = SUBJECT) -> tuple[dict[str, _Value], str | None, "_Speaker"]:
         """Each text in turn: its slots assigned to fields, validated. What the form was asking for before
         each message is replayed for older messages, and is the previous state's missing list before the last.
-        Also returns whom the application is for when the user named someone else (给我爸办 -> father)."""
+        Also returns whom the application is for when the user named someone else (给我爸办 -> father), and what
+        the user said of themself."""
         values: dict[str, _Value] = {}
         asking = Asking(asked=[], last_set={})  # nothing was asked before the first message
         identities = self._identities_in(fields, previous)
@@ -194,7 +198,18 @@ class FormFiller:
                 self._continued(fields, turn, values, previous, i, today)
             asking.asked = [f.key for f in fields if self._required(f, answers)
                             and not (f.key in values and values[f.key].valid)]
-        return values, subject
+        return values, subject, _speaker(turns, identities, today)
+
+    def _relation_fields(self, fields: list[FormField], merged: dict[str, _Value], subject: str | None,
+                         speaker: "_Speaker", texts: list[str]) -> None:
+        """A relation field (与学生关系) the conversation left empty, from whom the user applies for (给我儿子报名)
+        or what they said they are (我是孩子妈妈)."""
+        for f in fields:
+            if f.key in merged or not self.relations.asks_relation(f):
+                continue
+            value = self.relations.value(f, subject, speaker.identities, speaker.sex, texts)
+            if value is not None:
+                merged[f.key] = _Value(value, SOURCE_DERIVED)
 
     def _continued(self, fields: list[FormField], turn: Turn, values: dict[str, _Value], previous: FormState | None,
                    i: int, today: dt.date) -> None:
@@ -401,6 +416,21 @@ class FormFiller:
 def _previous_valid(previous: FormState | None, key: str) -> bool:
     fv = next((f for f in previous.fields if f.key == key), None) if previous is not None else None
     return bool(fv is not None and fv.value and fv.valid)
+
+
+@dataclass(frozen=True)
+class _Speaker:
+    """What the user said of themself: the roles they hold (我是孩子妈妈) and the sex in their own ID number."""
+
+    identities: frozenset[str]
+    sex: str | None
+
+
+def _speaker(turns: list[Turn], identities: set[str], today: dt.date) -> _Speaker:
+    own = {"applicant", *identities}
+    numbers = [s.value for t in turns for s in t.slots if s.type == "id_number" and s.role in own]
+    info = next((i for i in map(lambda n: id_number_info(n, today), reversed(numbers)) if i), None)
+    return _Speaker(frozenset(identities), info.gender if info else None)
 
 
 def _previous_value(previous: FormState | None, key: str | None) -> str | None:
