@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from corpus.schema import APPLIES_FOR, Form, FormField, condition_holds
 from agent.forms.extraction import StreamingChat, ask_for_fields, grounded
 from agent.forms.labels import Labels
-from agent.forms.matching import Asking, Matcher, Turn
+from agent.forms.matching import Asking, Candidate, Matcher, Turn
 from agent.forms.parts import PART_TYPES, Part, PartReader, splice
 from agent.forms.relation import RelationFields
 from agent.forms.roles import PERSON_VALUE_TYPES, PRONOUN_RE, SUBJECT
@@ -65,6 +65,9 @@ class FormFiller:
         self.vocab = vocab
         self.parts = PartReader(vocab.words, self.slot_extractor.numbers)
         self.relations = RelationFields(self.roles, self.validator)
+        # The user's role when the application is for their spouse (wife -> husband), from 我老公 -> wife.
+        self._spouse_of_subject = {self.roles.cues[w]: me for w, me in vocab.roles.spouse_of_me.items()
+                                   if w in self.roles.cues}
 
     def warm_up(self) -> None:
         """Load LAC, cn2an and jionlp's ID region and location tables now rather than on the first message."""
@@ -188,9 +191,12 @@ class FormFiller:
                 for kind in self.labels.slot_kinds(f) or {f"enum:{key}"}:
                     asking.last_set[kind] = key
             for part in self.parts.find(turn.text):
-                key = self._part_field(fields, part, turn.text, values, previous, asking, kins[i])
+                key = _corrected_here(by_key, assigned, part)
+                if key is None:
+                    key = self._part_field(fields, part, turn.text, values, previous, asking, kins[i])
+                    key = None if key in assigned else key
                 old = values[key].value if key in values else _previous_value(previous, key)
-                new = splice(old or "", part) if key is not None and key not in assigned else None
+                new = splice(old or "", part) if key is not None else None
                 if new is not None:
                     checked = self.validator.validate(by_key[key].type, new, by_key[key].options, today=today)
                     values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i)
@@ -294,8 +300,13 @@ class FormFiller:
         elif subject is None:
             # Nobody gives a relative's ID number for nothing: the person whose number it is (我母亲叫…，身份证…；
             # 他叫…，身份证…) is whom the application is for, unless the user said they are that person.
-            kin = [s.role for s in slots if s.type == "id_number" and s.role in self._others(ids) - ids]
+            # A 经办人 named with their values acts for the others named (职工X，身份证…；经办人Y，电话…).
+            acting = ids | {s.role for s in slots if s.role in self.vocab.roles.acts_for}
+            # (the word for the one helped, 老人叫…，身份证…, says it of itself)
+            kin = [s.role for s in slots if s.type == "id_number" and s.role in (self._others(acting) | {SUBJECT}) - ids]
             subject = kin[0] if kin else None
+        if not ids and subject in self._spouse_of_subject:
+            ids = {self._spouse_of_subject[subject]}  # 给媳妇迁户口…我房振东: the user is her husband
         return Turn(text=text, slots=slots, identities=ids, subject=subject)
 
     def _others(self, identities: set[str]) -> frozenset[str]:
@@ -411,6 +422,14 @@ class FormFiller:
                 missing.append(f.key)
         return FormState(form_id=form.id, guide_id=guide_id, guide_kind=guide_kind, subject_role=form.subject_role,
                          fields=out, missing=missing)
+
+
+def _corrected_here(by_key: dict[str, FormField], assigned: dict[str, Candidate], part: Part) -> str | None:
+    """The field of the last number of the part's kind this message gave before the part ("身份证3702…，哦不对，最后
+    一位是X"): that number is the one corrected."""
+    before = [(c.pos, key) for key, c in assigned.items()
+              if c.pos < part.pos and by_key[key].type == (part.kind or by_key[key].type) in PART_TYPES]
+    return max(before)[1] if before else None
 
 
 def _previous_valid(previous: FormState | None, key: str) -> bool:

@@ -157,8 +157,10 @@ class Matcher:
         subject_field = bool(froles) and turn.subject not in (None, "applicant") and (
             self.roles.is_subject_field(f) or self._of_form_subject(f, turn))
         if subject_field:
-            if srole in turn.identities and srole != turn.subject:
-                return None  # 给我爱人交医保…我是她老公: the husband's values are the speaker's, not the spouse's
+            if srole in turn.identities and srole != turn.subject or srole == "applicant":
+                # 给我爱人交医保…我是她老公: the husband's values are the speaker's, not the spouse's; and 老人叫…我叫…:
+                # the user's own are never those of the one they apply for
+                return None
             # 给我妈申请: 残疾人姓名 is the mother's; the user's own values go to the 代办人 fields
             froles = (turn.subject, *(r for r in froles if r not in ("applicant", SUBJECT)))
         if slot.type in _ROLELESS_SLOT_TYPES:
@@ -213,9 +215,10 @@ class Matcher:
             score, identity = 9, True
         elif score is None and "applicant" in froles and srole in turn.identities:
             score, identity = 9, True
-        elif score is None and ("agent" in froles or "guardian" in froles) and srole in turn.identities \
+        elif (score or 0) < 8 and ("agent" in froles or "guardian" in froles) and srole in turn.identities \
                 and turn.subject not in (None, "applicant", srole):
-            # 给我妈办…，我是她儿子张伟: the son's values are the speaker's, who applies for her as the 代办人 (or 监护人)
+            # 给我妈办…，我是她儿子张伟: the son's values are the speaker's, who applies for her as the 代办人 (or 监护人);
+            # 我是他妈妈龚丽: the mother is the 监护人 more than any field without a role (拟变更姓名)
             score, identity = 8, True
         if score is not None and srole in froles and srole != "applicant":
             score += 1  # exactly the label's person (男方 for 申请人（男方）) over a mere applicant

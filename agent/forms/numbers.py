@@ -76,8 +76,9 @@ class NumberReader:
             return ("uscc", c) if len(c) >= 15 else None
         if cue == "id_number":
             return "id_number", c
-        if cue == "phone" and not has_letters and not (len(c) == 18 and check_id_number(c).valid):
-            return "phone", digits  # (号码是 + a valid 18-digit ID number is that ID number)
+        if cue == "phone" and not has_letters and not (len(c) == 18 and re.fullmatch(ID_NUMBER, c)):
+            # (号码是 + 18 digits shaped like an ID number is that ID number, even with a mistyped check digit)
+            return "phone", digits
         if has_letters:
             return None
         return _by_shape(raw, c, digits)

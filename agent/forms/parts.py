@@ -23,6 +23,7 @@ class Part:
     digits: str
     start: int         # where the correction starts in the message
     at: int = 0
+    pos: int = 0       # where its side word is: a number said before it in the same message is the one corrected
 
 
 class PartReader:
@@ -32,6 +33,8 @@ class PartReader:
         self.numbers = numbers
         self.part_re = re.compile(
             rf"(?P<side>{alternation(list(self.sides))})\s*(?:[{CN_NUM}\d]+)?\s*位(?:数字|数|号码|号)?\s*"
+            # 最后四位我打错了，应该是…: a short aside saying it was wrong may come before the new digits
+            rf"(?:[^\d。；;]{{0,6}}?(?:{alternation(words.correction_cues)})[^\d。；;]{{0,4}}?)?"
             rf"(?:应该|应当|应|其实)?(?:是|为|改成|改为|换成|写成)\s*(?P<digits>[0-9Xx]+)")
         self.at_re = re.compile(rf"第\s*(?P<n>[{CN_NUM}\d]+)\s*位(?:数字|数)?\s*"
                                 rf"(?:应该|应当|应|其实)?(?:是|为|改成|改为|换成|写成)\s*(?P<digits>[0-9Xx])(?![0-9Xx])")
@@ -41,13 +44,13 @@ class PartReader:
         for m in self.part_re.finditer(text):
             kind = self.numbers.cue_before(text, m.start())
             out.append(Part(kind if kind in PART_TYPES else None, self.sides[m.group("side")],
-                            m.group("digits").upper(), sentence_start(text, m.start())))
+                            m.group("digits").upper(), sentence_start(text, m.start()), pos=m.start()))
         for m in self.at_re.finditer(text):
             n = cn_int(m.group("n"))
             kind = self.numbers.cue_before(text, m.start())
             if n:
                 out.append(Part(kind if kind in PART_TYPES else None, "at", m.group("digits").upper(),
-                                sentence_start(text, m.start()), at=n))
+                                sentence_start(text, m.start()), at=n, pos=m.start()))
         return out
 
 

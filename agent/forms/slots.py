@@ -50,7 +50,8 @@ class SlotExtractor:
         number_words = alternation(longest_first([*self.vocab.words.number_cues.id_number,
                                                   *self.vocab.words.number_cues.phone, "号码", "号"]))
         self.before_number_re = re.compile(rf"[\s，,、：:]*(?:(?:的)?(?:{number_words})(?:是|为)?[\s，,、：:]*)?$")
-        person_cues = [w for w, r in self.roles.cues.items() if r not in self.roles.not_persons]
+        # the user's own words count too: "我羊帆，187…" is the user's name said right before their number
+        person_cues = [w for w, r in self.roles.cues.items() if r != "company"]
         self.cue_end_re = re.compile(rf"(?:{alternation(longest_first(person_cues))})$")
         # Each turn re-reads the session; a message's slots never change for the same day.
         self._cached = functools.lru_cache(maxsize=cache_size)(self._extract_tuple)
@@ -72,6 +73,8 @@ class SlotExtractor:
             # "法定代表人是我自己" / "联系人就是我本人"
             # (not "逝者是我父亲": 我 followed by a relative's word is that relative)
             re.compile(rf"({rel})(?:就)?(?:是|为|填)(?:我自己|我本人|本人|我)(?![们国家])(?!的?(?:{kin}))"),
+            # "我是苗雨桐的老公": the relation said of the user towards a person they name.
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)[\u4e00-\u9fa5·]{{2,4}}?的({rel})"),
             # "我叫张伟，是孩子爸爸": the relation said of the name the user just gave.
             re.compile(rf"我(?:叫|是|名叫)[\u4e00-\u9fa5·]{{2,4}}[，,\s]*(?:我)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她)?的?({rel})"),
         )
@@ -118,6 +121,8 @@ class SlotExtractor:
         self._ints(norm, found)
         # "我是她奶奶曲金凤": the relative word that says who the user is makes their own values the applicant's.
         said_of_me = {(s.start, s.end): s.value for s in found.slots if s.type == "relation"}
+        # "我是公司会计，…会计名字：葛欣然": the same job word said again names the user (another job word does not)
+        said_words = {norm[a:b]: role for (a, b), role in said_of_me.items()}
         names: list[Slot] = []
         for s in sorted(found.slots, key=lambda s: s.start):
             if s.role is not None or s.type in ("relation", "subject"):
@@ -128,9 +133,12 @@ class SlotExtractor:
             cue = self.roles.nearest_cue(norm, s.start, taken)
             s.role = self.roles.of_value(norm, s.start, s.end, taken, cue)
             if s.role in self.vocab.roles.held_as and cue:  # 我是公司会计钱丽: the user, as 经办人
-                s.role = said_of_me.get(cue.span(), s.role)
+                s.role = said_of_me.get(cue.span()) or said_words.get(cue.group(0), s.role)
             if s.type == "name":
-                if s.role != "applicant" and _starts_clause(norm, s.start) and not self.roles.cue_after(norm, s.end):
+                if self._of_whom_i_am(norm, s, said_of_me):
+                    s.role = None  # "我是苗雨桐的老公": the name is the other person's, not the user's
+                elif s.role != "applicant" and _starts_clause(norm, s.start) and not self.roles.cue_after(norm, s.end) \
+                        and not _labels(norm, cue, s.start, said_of_me):
                     # "…转到新单位，伍庆，身份证…": a name alone in its clause is not the body or relative said before
                     s.role = None
                 names.append(s)
@@ -141,6 +149,11 @@ class SlotExtractor:
                 if named and s.type in PERSON_VALUE_TYPES:
                     s.role = named[-1].role
         return tuple(sorted(found.slots, key=lambda s: s.start))
+
+    @staticmethod
+    def _of_whom_i_am(text: str, name: Slot, said_of_me: dict[tuple[int, int], str]) -> bool:
+        """The name is followed by 的 and a relation the user said of themself (我是苗雨桐的老公)."""
+        return any(a == name.end + 1 and text[name.end] == "的" for a, _ in said_of_me)
 
     # -- what the user says of themself -----------------------------------------------------------------
 
@@ -218,7 +231,7 @@ class SlotExtractor:
 
     def _names_beside_numbers(self, text: str, tokens: list[Token], found: Found) -> None:
         """A name said right before its ID number or phone, with no 叫 (LAC misses rare surnames): alone in its
-        clause ("…，尚婉清，身份证…") or right after a person word ("孩子雷诺，…", "我是他爸爸雷鸣，电话…")."""
+        clause ("…，尚婉清，身份证…") or right after a person word ("孩子雷诺，…", "我是他爸爸房振东，电话…")."""
         cues = self.roles.cues
         numbers = [s for s in found.slots if s.type in ("id_number", "phone")]
         for number in numbers:
@@ -299,6 +312,12 @@ class SlotExtractor:
 
 
 _CLAUSE_ENDS = " \t，,。.；;！!？?、"
+
+
+def _labels(text: str, cue: re.Match | None, at: int, said_of_me: dict[tuple[int, int], str]) -> bool:
+    """The cue names the person at ``at``: only spaces between them ("儿子 葛欣然"), or it is what the user just
+    said they are ("我是她丈夫，房振东")."""
+    return cue is not None and (not text[cue.end():at].strip() or cue.span() in said_of_me)
 
 
 def _starts_clause(text: str, at: int) -> bool:
