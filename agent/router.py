@@ -42,6 +42,7 @@ class GenericWords(BaseModel):
     words: list[str]
     objects: list[str] = []
     empty: list[str] = []
+    asking: list[str] = []
 
 
 class RouteReason(str, Enum):
@@ -144,6 +145,7 @@ class Router:
         self.generic_df = generic.min_title_df
         self.single_word_df = generic.single_word_min_title_df
         self.object_words = sorted({normalize(w) for w in generic.objects}, key=len, reverse=True)
+        self.asking_verbs = [normalize(w) for w in generic.asking]
 
         self.corpus = corpus
         self.retriever = retriever
@@ -356,7 +358,7 @@ class Router:
             if followup is not None:
                 return RouteDecision(route=current, hits=hits, followup=True, reason=followup)
         doc_id = self._named_choice(named, topic, hits) if named else None
-        if doc_id is not None and not self._in_passing(doc_id, hits):
+        if doc_id is not None and not self._in_passing(doc_id, hits, msg):
             hit = next((h for h in hits if h.doc_id == doc_id), None)
             return RouteDecision(route=self.route_of(doc_id, hit.score if hit else 1.0), hits=hits,
                                  switched=current is not None and current.id != doc_id, reason=RouteReason.NAMED)
@@ -398,12 +400,18 @@ class Router:
         return any(d not in options and not any(self.related(d, o) for o in options)
                    for d in self.named_docs(msg, region))
 
-    def _in_passing(self, doc_id: str, hits: list["Hit"]) -> bool:
+    def _in_passing(self, doc_id: str, hits: list["Hit"], msg: Message) -> bool:
         """A name said in passing (家里吃低保, 工伤认定书下来了, 公积金贷款想提前还): retrieval, which reads the whole
         message, ranks a confident guide a neighbour margin above the named one, which it is not confident of, and
         that guide is neither the named one's 一件事 or member nor a FAQ about it: the message asks for that guide."""
         top = next((h for h in hits if h.confident), None)
         if top is None or top.doc_id == doc_id or self.related(top.doc_id, doc_id) or self.part_of(doc_id, top.doc_id):
+            return False
+        # the name as the object of an asking verb (得先办居住证, 申请低保) is what is asked for, whatever retrieval ranks
+        verbs = "|".join(map(re.escape, self.asking_verbs))
+        if verbs and any(n in msg.text and (n.startswith(tuple(self.asking_verbs)) or re.search(f"(?:{verbs}){re.escape(n)}",
+                                                                                               msg.text))
+                         for n, d in self.names if d == doc_id):
             return False
         named = next((h for h in hits if h.doc_id == doc_id), None)
         if named is not None and named.confident:

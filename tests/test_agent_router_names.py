@@ -71,6 +71,13 @@ def test_a_name_retrieval_also_finds_or_that_is_close_to_the_top_stays_named(cor
     assert decision.reason == RouteReason.NAMED and decision.route.id == low
 
 
+def test_a_name_after_an_asking_verb_is_asked_for_whatever_retrieval_ranks(corpus, normalizer, ids):
+    allowance, low = ids["困难残疾人生活补贴申请"], ids["最低生活保障申请"]
+    text = "我爸腿脚残疾了，家里也困难，听说得先申请低保"
+    decision = decide(corpus, normalizer, text, [hit(corpus, allowance, 0.75), hit(corpus, low, 0.25, False)])
+    assert decision.reason == RouteReason.NAMED and decision.route.id == low
+
+
 def test_a_message_naming_another_service_is_no_pick_of_an_option_sharing_a_word(corpus, normalizer, ids):
     """登记 is in an option's title, but 协议离婚 names a service none of the options is: it is asked for."""
     divorce = ids["内地居民离婚登记"]
