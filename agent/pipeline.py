@@ -84,7 +84,8 @@ class Assistant:
         self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s)
         self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus), tokenizer),
                                      focus=getattr(retriever, "focus", None), tokenizer=tokenizer,
-                                     homophones=homophones, names=self.forms.filler.slot_extractor.name_spans)
+                                     homophones=homophones, names=self.forms.filler.slot_extractor.name_spans,
+                                     companies=self.forms.filler.slot_extractor.company_spans)
         self.intent = IntentStep(classifier, self.runner)
         self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent,
                                 LookAlikes.load(tokenizer=tokenizer))

@@ -42,6 +42,7 @@ class GenericWords(BaseModel):
     words: list[str]
     objects: list[str] = []
     empty: list[str] = []
+    asking: list[str] = []
 
 
 class RouteReason(str, Enum):
@@ -144,6 +145,7 @@ class Router:
         self.generic_df = generic.min_title_df
         self.single_word_df = generic.single_word_min_title_df
         self.object_words = sorted({normalize(w) for w in generic.objects}, key=len, reverse=True)
+        self.asking_verbs = [normalize(w) for w in generic.asking]
 
         self.corpus = corpus
         self.retriever = retriever
@@ -244,7 +246,17 @@ class Router:
         return word in self._title_text.get(doc_id, "")
 
     def answers_situation(self, scenario_id: str, msg: Message) -> bool:
-        return any(k in msg.text for k in self.situation_words.get(scenario_id, ()))
+        """The message says a keyword of the scenario's 情形 options as a word of its own: 租房 in 我们租房住, not
+        inside another word (廉租房 is a service of its own)."""
+        words = self.situation_words.get(scenario_id, ())
+        if not any(k in msg.text for k in words):
+            return False
+        bounds, at = {0}, 0
+        for w in self.normalizer.tokenizer.cut(msg.text):
+            at += len(w)
+            bounds.add(at)
+        return any(m.start() in bounds and m.end() in bounds
+                   for k in words for m in re.finditer(re.escape(k), msg.text))
 
     def part_of(self, current_id: str, doc_id: str) -> bool:
         """doc_id is a member matter of the current scenario, or an FAQ about it or one of its members."""
@@ -328,7 +340,9 @@ class Router:
         pending = session.pending
         if pending and pending.kind == "route":
             picked = pick_option(msg, pending.options)
-            if picked:
+            # a message naming a service none of the options is asks for that service, whatever words it shares
+            # with an option's title (协议离婚，想预约登记 is no pick of 二手房转移登记…)
+            if picked and not self._names_other(msg, pending, region):
                 route = next(r for r in pending.routes if r.id == picked)
                 return RouteDecision(route=route, reason=RouteReason.PICKED_OPTION, switched=True)
 
@@ -343,8 +357,8 @@ class Router:
             followup = self._followup(msg, current, topic, named, hits)
             if followup is not None:
                 return RouteDecision(route=current, hits=hits, followup=True, reason=followup)
-        if named:
-            doc_id = self._named_choice(named, topic, hits)
+        doc_id = self._named_choice(named, topic, hits) if named else None
+        if doc_id is not None and not self._in_passing(doc_id, hits, msg):
             hit = next((h for h in hits if h.doc_id == doc_id), None)
             return RouteDecision(route=self.route_of(doc_id, hit.score if hit else 1.0), hits=hits,
                                  switched=current is not None and current.id != doc_id, reason=RouteReason.NAMED)
@@ -365,7 +379,7 @@ class Router:
             return None
         # Words no title uses (拿到, 第一次, 交钱) do not name a new service; nor does an answer to
         # the current scenario's 情形 question, nor a hit that is part of the current route.
-        topical = [t for t in topic if self.title_df(t) >= 1]
+        topical = [t for t in topic if t not in self.generic_words and self.title_df(t) >= 1]  # not 一件, 申请
         if not topical or self.answers_situation(current.id, msg) or (
                 top is not None and self.part_of(current.id, top.doc_id)):
             return RouteReason.FOLLOWUP
@@ -379,6 +393,30 @@ class Router:
                 or (starts_followup and top.score < 0.9)):
             return RouteReason.FOLLOWUP
         return None
+
+    def _names_other(self, msg: Message, pending: PendingClarify, region: str | None) -> bool:
+        """The message names a service that is none of the pending question's options nor bundled with one."""
+        options = {o.id for o in pending.options}
+        return any(d not in options and not any(self.related(d, o) for o in options)
+                   for d in self.named_docs(msg, region))
+
+    def _in_passing(self, doc_id: str, hits: list["Hit"], msg: Message) -> bool:
+        """A name said in passing (家里吃低保, 工伤认定书下来了, 公积金贷款想提前还): retrieval, which reads the whole
+        message, ranks a confident guide a neighbour margin above the named one, which it is not confident of, and
+        that guide is neither the named one's 一件事 or member nor a FAQ about it: the message asks for that guide."""
+        top = next((h for h in hits if h.confident), None)
+        if top is None or top.doc_id == doc_id or self.related(top.doc_id, doc_id) or self.part_of(doc_id, top.doc_id):
+            return False
+        # the name as the object of an asking verb (得先办居住证, 申请低保) is what is asked for, whatever retrieval ranks
+        verbs = "|".join(map(re.escape, self.asking_verbs))
+        if verbs and any(n in msg.text and (n.startswith(tuple(self.asking_verbs)) or re.search(f"(?:{verbs}){re.escape(n)}",
+                                                                                               msg.text))
+                         for n, d in self.names if d == doc_id):
+            return False
+        named = next((h for h in hits if h.doc_id == doc_id), None)
+        if named is not None and named.confident:
+            return False
+        return top.score - (named.score if named is not None else 0.0) >= self.neighbour_margin
 
     def _named_choice(self, named: list[str], topic: list[str], hits: list["Hit"]) -> str:
         """The longest name wins, unless the message says more than that matter and the top hit is
@@ -443,6 +481,10 @@ class Router:
         guides = [r for r in (faq.related if faq else []) if (r in self.corpus.scenarios or r in self.corpus.matters)
                   and (region is None or self.region_of.get(r) == region)]
         ranked = [h.doc_id for h in hits if h.doc_id in guides]
+        if not ranked:  # none of its guides is what the message asks for: the confident guide retrieval found is
+            found = next((h.doc_id for h in hits if h.confident and h.kind in ("scenario", "matter")), None)
+            if found is not None:
+                return found
         ordered = list(dict.fromkeys([*ranked, *guides]))
         if msg is not None and len(ordered) > 1:
             rival = self.said_neighbour(msg, ordered[0], ordered[1:])

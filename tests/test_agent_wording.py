@@ -142,6 +142,27 @@ def test_names_given_with_the_numbers_are_not_searched():
     assert read.raw == text  # forms still read everything
 
 
+def test_a_companys_name_is_not_searched():
+    from agent.forms import SlotExtractor
+
+    text = "我们单位叫济南泉城物流有限公司，营业执照上的地址要变更"
+    plain = Normalizer().run(text)
+    read = Normalizer(companies=SlotExtractor().company_spans).run(text)
+    assert "物流" in plain.search_text  # 物流 would pull 道路运输 titles
+    assert "物流" not in read.search_text and "地址" in read.search_text and "变更" in read.search_text
+    assert read.raw == text and not read.has_personal_data  # a company is no person's data
+    assert Normalizer(companies=SlotExtractor().company_spans).run("开个烧烤店要办什么").search_text == "开个烧烤店要办什么"
+
+
+def test_a_rare_surname_given_with_the_numbers_is_not_searched():
+    from agent.forms import SlotExtractor
+    from tests.conftest_prefill import make_id
+
+    text = f"帮孙子交医保，孙子叫仉小龙，身份证{make_id('370725', '20230301', '113')}"
+    read = Normalizer(names=SlotExtractor().name_spans).run(text)
+    assert "仉" not in read.search_text and "医保" in read.search_text
+
+
 def test_the_words_that_introduce_a_name_go_with_it():
     from agent.forms import SlotExtractor
     from tests.conftest_prefill import make_id

@@ -102,6 +102,10 @@ class SlotExtractor:
         """Where people's names are in ``text``: a name says nothing about the service asked for (施海洋 is not 用海)."""
         return [(s.start, s.end) for s in self.extract(text) if s.type == "name"]
 
+    def company_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where companies' names are in ``text``: 青岛海润物流有限公司 is a value for the form, not 物流 asked about."""
+        return [(s.start, s.end) for s in self.extract(text) if s.type == "company"]
+
     def cache_clear(self) -> None:
         self._cached.cache_clear()
 

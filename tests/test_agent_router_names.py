@@ -1,0 +1,122 @@
+"""The router on what a message names and what retrieval found (agent/router.py): a name said in passing, a pick of
+a pending question, an answer to a 情形 question, a follow-up, the guide of a FAQ. On the whole shipped corpus with
+recorded hits (no index is searched): each test sets the hits retrieval would return."""
+from __future__ import annotations
+
+import pytest
+
+from agent.normalize import Normalizer
+from agent.reply import ClarifyOption, Route
+from agent.router import RouteReason, Router
+from agent.session import PendingClarify, SessionState
+from corpus.loader import load_corpus
+from daoban.settings import load_settings
+from index.types import Hit
+
+
+class RecordedHits:
+    def __init__(self, hits: list[Hit]):
+        self.hits = hits
+
+    def search(self, text, k, filters=None):
+        return self.hits
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus(load_settings().corpus_dir)
+
+
+@pytest.fixture(scope="module")
+def normalizer():
+    return Normalizer()
+
+
+@pytest.fixture(scope="module")
+def ids(corpus):
+    return {d.title: d.id for d in corpus.documents() if d.kind != "catalog"}
+
+
+def hit(corpus, doc_id: str, score: float, confident: bool = True) -> Hit:
+    doc = corpus.get(doc_id)
+    return Hit(doc_id=doc_id, kind=doc.kind, title=doc.title, region=doc.region, score=score, confident=confident)
+
+
+def route_of(corpus, doc_id: str) -> Route:
+    doc = corpus.get(doc_id)
+    return Route(kind=doc.kind, id=doc.id, title=doc.title, region=doc.region, score=1.0)
+
+
+def decide(corpus, normalizer, text: str, hits: list[Hit], session: SessionState | None = None):
+    router = Router(corpus, RecordedHits(hits), normalizer)
+    return router.run(normalizer.run(text), session or SessionState(session_id="t"), "山东省")
+
+
+def test_a_name_said_in_passing_gives_way_to_the_guide_retrieval_is_sure_of(corpus, normalizer, ids):
+    """吃低保 names 最低生活保障申请, but said as the family's situation: what is asked for is the allowance, which
+    retrieval (reading the whole message) ranks far above the named matter."""
+    allowance, low = ids["困难残疾人生活补贴申请"], ids["最低生活保障申请"]
+    text = "我爸一直吃低保，腿脚也残疾了，想给他申请残疾人的生活补贴"
+    decision = decide(corpus, normalizer, text, [hit(corpus, allowance, 0.75), hit(corpus, low, 0.25, False)])
+    assert decision.route is not None and decision.route.id == allowance
+
+
+@pytest.mark.parametrize("low_score,low_confident", [(0.6, True), (0.5, False)])
+def test_a_name_retrieval_also_finds_or_that_is_close_to_the_top_stays_named(corpus, normalizer, ids, low_score,
+                                                                             low_confident):
+    allowance, low = ids["困难残疾人生活补贴申请"], ids["最低生活保障申请"]
+    text = "我爸一直吃低保，腿脚也残疾了，想给他申请残疾人的生活补贴"
+    decision = decide(corpus, normalizer, text,
+                      [hit(corpus, allowance, 0.75), hit(corpus, low, low_score, low_confident)])
+    assert decision.reason == RouteReason.NAMED and decision.route.id == low
+
+
+def test_a_name_after_an_asking_verb_is_asked_for_whatever_retrieval_ranks(corpus, normalizer, ids):
+    allowance, low = ids["困难残疾人生活补贴申请"], ids["最低生活保障申请"]
+    text = "我爸腿脚残疾了，家里也困难，听说得先申请低保"
+    decision = decide(corpus, normalizer, text, [hit(corpus, allowance, 0.75), hit(corpus, low, 0.25, False)])
+    assert decision.reason == RouteReason.NAMED and decision.route.id == low
+
+
+def test_a_message_naming_another_service_is_no_pick_of_an_option_sharing_a_word(corpus, normalizer, ids):
+    """登记 is in an option's title, but 协议离婚 names a service none of the options is: it is asked for."""
+    divorce = ids["内地居民离婚登记"]
+    options = [ids["二手房转移登记及水电气网联动过户一件事"], ids["退休一件事"], ids["教育入学一件事"]]
+    pending = PendingClarify(kind="route", question="您想办理哪一类事情？",
+                             options=[ClarifyOption(id=i, title=corpus.get(i).title) for i in options],
+                             routes=[route_of(corpus, i) for i in options])
+    text = "跟老公商量好了协议离婚，想约个时间去登记"
+    decision = decide(corpus, normalizer, text, [hit(corpus, divorce, 0.7)],
+                      SessionState(session_id="t", pending=pending))
+    assert decision.route is not None and decision.route.id == divorce
+    picked = decide(corpus, normalizer, "第一个", [], SessionState(session_id="t", pending=pending))
+    assert picked.reason == RouteReason.PICKED_OPTION and picked.route.id == options[0]
+
+
+def test_a_situation_keyword_inside_another_word_answers_no_situation(corpus, normalizer):
+    router = Router(corpus, RecordedHits([]), normalizer)
+    scenario = next(s.id for s in corpus.scenarios.values() if "租房" in router.situation_words.get(s.id, ()))
+    assert router.answers_situation(scenario, normalizer.run("我们家是租房住的"))
+    assert not router.answers_situation(scenario, normalizer.run("想申请政府的廉租房"))  # 廉租房 is its own word
+
+
+def test_words_every_one_thing_title_shares_name_no_new_topic(corpus, normalizer, ids):
+    """一件 is in every 一件事's title: 「最好一件事办完」 on a 一件事 asks nothing of another one."""
+    restaurant, enterprise = ids["开办餐饮店一件事"], ids["企业开办一件事"]
+    session = SessionState(session_id="t", route=route_of(corpus, restaurant))
+    decision = decide(corpus, normalizer, "最好一件事都办完", [hit(corpus, enterprise, 0.37)], session)
+    assert decision.followup and decision.route.id == restaurant
+
+
+def test_a_faq_whose_guides_retrieval_did_not_find_leads_to_the_guide_it_found(corpus, normalizer):
+    """A FAQ answers, and the user goes on with a guide: one of its related guides retrieval ranks, else the
+    confident guide retrieval found, not the first related guide the message never asked about."""
+    faq = next(f for f in corpus.faqs.values() if len(f.related) >= 2 and all(r in corpus.matters or r in
+                                                                              corpus.scenarios for r in f.related))
+    other = next(m.id for m in corpus.matters.values() if m.id not in faq.related and m.region == faq.region)
+    router = Router(corpus, RecordedHits([]), normalizer)
+    msg = normalizer.run("这个怎么办")
+    found = [hit(corpus, faq.id, 0.63), hit(corpus, other, 0.54)]
+    assert router.guide_of_faq(found[0], found, None, msg) == other
+    ranked = [*found, hit(corpus, faq.related[1], 0.3, False)]
+    assert router.guide_of_faq(ranked[0], ranked, None, msg) == faq.related[1]
