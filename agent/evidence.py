@@ -33,7 +33,8 @@ log = logging.getLogger("daoban.agent")
 DATA_FILE = Path(__file__).parent / "data" / "evidence.yaml"
 FAQ_WHOLE = 120  # characters: a FAQ answer up to this long is one sentence
 _SPLIT = re.compile(r"[。；;！!？?\n]+")
-_CLAUSE = re.compile(r"[。；;！!？?，,\n]+")  # a message's questions
+# a message's questions; a space between Chinese words is a break too (voice-to-text writes no comma)
+_CLAUSE = re.compile(r"[。；;！!？?，,\n]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 MAX_LINES = 2        # evidence lines at most: a message rarely asks more than two details at once
 CONTEXT_WEIGHT = 0.3  # a word from elsewhere in the message, next to one of the clause asked
 
@@ -300,8 +301,11 @@ class EvidenceFinder:
         more: list[Sentence] = []
         for clause in clauses[:MAX_LINES]:
             ranked = self._rank(ix, clause, self.cues(clause), context=text)
-            if ranked and self._stands_out(ranked) and ranked[0][1] not in (best, *more):
-                more.append(ranked[0][1])
+            # two sentences that stand out together (a FAQ's answer and a material's note saying the same) answer
+            # the clause as well as one alone: its best is stated
+            found = ranked[0][1] if ranked and (self._stands_out(ranked) or self._pair(ranked)) else None
+            if found is not None and found not in (best, *more):
+                more.append(found)
         return more[: MAX_LINES - (best is not None)]
 
     def _stands_out(self, ranked: list[tuple[float, Sentence]]) -> bool:

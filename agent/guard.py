@@ -97,6 +97,9 @@ class ConceptRule(BaseModel):
     all_of: list[str | list[str]] = Field(alias="all", min_length=1)  # an inner list: any of these classes
     window: int | None = Field(default=None, gt=0)
     unless: list[str] = Field(default_factory=list)
+    # the terms must share one sentence: a request is said in one, while a long story mentions a neighbour
+    # in one sentence and asks about the speaker's own case in another
+    sentence: bool = False
 
 
 class Rule(ConceptRule):
@@ -320,7 +323,10 @@ def first_rule(text: str, rules: "list[ConceptRule]", matchers: dict[str, TermMa
                   for e in rule.all_of]
         if not all(groups):
             continue
-        chosen = _within(groups, rule.window or window) if len(groups) > 1 else [groups[0][0]]
+        if rule.sentence:
+            chosen = _within_a_sentence(text, groups, rule.window or window)
+        else:
+            chosen = _within(groups, rule.window or window) if len(groups) > 1 else [groups[0][0]]
         if chosen is None or any(hits(name) for name in rule.unless):
             continue
         return index, tuple(f"{name}:{h.term}" for name, h in chosen)
@@ -340,6 +346,21 @@ def _world_places() -> tuple[str, ...]:
 
 def world_places(exclude: list[str] | tuple[str, ...] = ()) -> list[str]:
     return [p for p in _world_places() if p not in set(exclude)]
+
+
+_SENTENCE_END = re.compile(r"[。！!？?；;\n]")
+
+
+def _within_a_sentence(text: str, groups: list[list[tuple[str, _Hit]]],
+                       window: int) -> list[tuple[str, _Hit]] | None:
+    """``_within`` for the hits of one sentence at a time."""
+    start = 0
+    for end in [m.start() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+        inside = [[x for x in group if start <= x[1].start and x[1].end <= end] for group in groups]
+        if all(inside) and (chosen := _within(inside, window) if len(inside) > 1 else [inside[0][0]]):
+            return chosen
+        start = end + 1
+    return None
 
 
 def _within(groups: list[list[tuple[str, _Hit]]], window: int) -> list[tuple[str, _Hit]] | None:

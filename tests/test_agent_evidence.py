@@ -192,3 +192,15 @@ def test_two_sentences_standing_out_together_are_both_stated(corpus, finder):
     assert finder._pair([(1.5, a), (1.36, b), (1.3, c)]) == []
     assert finder._pair([(1.5, a), (0.5, b)]) == []          # the second is below the floor
     assert finder._pair([(1.5, a), (1.45, a), (1.36, b), (0.95, c)]) == [a, b]  # the same sentence twice is one
+
+
+@pytest.mark.parametrize("text", ["营业执照丢了要不要登报，换个新的要多久",
+                                  "营业执照丢了要不要登报 换个新的要多久"])  # voice-to-text: a space, no comma
+def test_a_clause_answered_by_two_agreeing_sentences_gets_its_line(corpus, finder, normalizer, text):
+    """A message asking two details: the yes/no clause is answered by a FAQ answer and a material's note saying
+    the same (neither stands out alone, together they do), so the clause still gets its line."""
+    doc = corpus.get("business-license-reissue")
+    _, answer = _faq_answer_with(doc, "作废声明")
+    found = finder.run(doc, normalizer.run(text))
+    assert found.detail and {"yesno", "duration"} <= set(found.cues)
+    assert any(s.text in answer or "作废声明" in s.text for s in found.more), [s.text for s in found.more]

@@ -102,6 +102,21 @@ def test_words_that_only_look_like_a_term_do_not_fire(guard, message):
     assert not guard.check(message), guard.check(message).evidence
 
 
+@pytest.mark.parametrize("message", [
+    # a neighbour's pension in one sentence, the speaker's own question in the next
+    "我交了八年新农合养老。我同事都领上钱了。我就想问问我这种情况还要补交几年",
+    # the speaker does not know where to turn: no request for anybody's records
+    "孩子住院花了不少钱，同事凑了点但不够，我也不知道找谁申请救助",
+])
+def test_a_story_that_mentions_others_but_asks_about_ones_own_case_is_no_request(guard, message):
+    assert not guard.check(message), guard.check(message).evidence
+
+
+def test_another_persons_records_asked_across_a_full_stop_are_still_refused(guard):
+    assert guard.check("我邻居老张。帮我查查他的社保交了多少").kind is GuardKind.others_records
+    assert guard.check("我同事王芳的电话，你帮我查一下").kind is GuardKind.others_records
+
+
 def test_every_rule_names_known_classes_and_every_kind_has_a_refusal():
     data = load_safety_data(DEFAULT_PATH)
     assert {r.kind for r in data.rules} == set(GuardKind)

@@ -61,6 +61,14 @@ def test_dialect_filler_and_operator_wording_read_as_plain_words():
     assert wording.run("市民来电咨询：开宾馆要办哪些证").text.startswith("我想问")
 
 
+def test_a_stretch_of_time_the_speaker_lives_through_asks_no_time_limit():
+    normalizer = Normalizer()
+    meanwhile = normalizer.run("驾驶证换证那段时间想开车出门怎么办")
+    assert "期间" in meanwhile.text and "time_limit" not in meanwhile.aspects
+    assert "time_limit" not in normalizer.run("医保卡挂失了，这几天看病怎么结算").aspects
+    assert "time_limit" in normalizer.run("驾驶证换证要多长时间").aspects  # a real question of how long still is
+
+
 def test_a_switch_cue_keeps_only_the_new_topic():
     wording = Wording()
     r = wording.run("算了，先不说注销了，另外问个事，公司年报最晚什么时候报")
