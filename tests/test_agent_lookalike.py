@@ -139,7 +139,7 @@ def test_a_kind_replaces_only_the_intents_the_file_lets_it(lookalikes, message, 
 
 
 @pytest.mark.parametrize("message,expected", [
-    ("有个中介说给他两千就能插队办好房产证，还说认识里面的工作人员，你们到底管不管", "complaint"),
+    ("门口有人说给他两千就能插队办好房产证，还说认识里面的工作人员，你们到底管不管", "complaint"),
     ("窗口推来推去没人管，给我转人工", "human"),
 ])
 def test_a_grievance_read_as_human_is_a_complaint_unless_it_asks_for_a_person(lookalikes, message, expected):
