@@ -307,6 +307,16 @@ class Router:
         docs = sorted((self.corpus.get(i) for i in ids), key=lambda d: (len(d.title), d.id))
         return [Route(kind=d.kind, id=d.id, title=d.title, region=d.region, score=0.0) for d in docs]
 
+    def action_routes(self, msg: Message, region: str | None) -> list[Route]:
+        """Services whose title holds the one action a generic message says (过户怎么弄 -> 燃气过户, 用电过户…),
+        plainest title first: retrieval alone ranks whatever else shares the message's few words."""
+        said = [t for t in self.normalizer.topic_tokens(msg) if t in self.action_forms]
+        if len(said) != 1:
+            return []
+        docs = [self.corpus.get(i) for i in self._title_words if region is None or self.region_of.get(i) == region]
+        docs = sorted((d for d in docs if said[0] in normalize(d.title)), key=lambda d: (len(d.title), d.id))
+        return [Route(kind=d.kind, id=d.id, title=d.title, region=d.region, score=0.0) for d in docs]
+
     def clarify(self, hits: list["Hit"], topic: list[str], question: str,
                 named_kind: list[Route] | None = None) -> PendingClarify | None:
         if named_kind and len(named_kind) >= 2:
@@ -418,7 +428,8 @@ class Router:
         confident = [h for h in hits if h.confident]
         if self.is_generic(msg, topic):
             pc = self.clarify([h for h in hits if h.score > 0.05] or hits, topic,
-                              "您想办理的是下面哪一项？请回复序号或名称。", self.object_routes(msg, region))
+                              "您想办理的是下面哪一项？请回复序号或名称。",
+                              self.object_routes(msg, region) or self.action_routes(msg, region))
             if pc is None and not confident:
                 pc = self.starters(region)
             if pc is not None:

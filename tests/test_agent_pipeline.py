@@ -364,6 +364,22 @@ def test_an_action_without_its_object_asked_how_is_generic():
         assert not router.is_generic(m, normalizer.topic_tokens(m)), (specific, normalizer.topic_tokens(m))
 
 
+def test_a_generic_message_saying_one_action_is_offered_the_services_whose_title_holds_it():
+    """过户 alone is offered the 过户 services (燃气过户, 用电过户…), plainest title first, whatever retrieval ranks
+    for its few words; a message of no action, or of an action only one title holds, gets none."""
+    from agent.normalize import Normalizer
+    from agent.router import Router
+    from daoban.settings import load_settings
+
+    corpus = load_corpus(load_settings().corpus_dir)
+    normalizer = Normalizer()
+    router = Router(corpus, retriever=None, normalizer=normalizer)
+    offered = router.action_routes(normalizer.run("想过户，咋弄"), "山东省")
+    assert len(offered) >= 3 and all("过户" in r.title and r.region == "山东省" for r in offered)
+    assert [len(r.title) for r in offered] == sorted(len(r.title) for r in offered)
+    assert router.action_routes(normalizer.run("我想办点事"), "山东省") == []
+
+
 def test_an_action_of_ours_without_its_object_is_asked_about_not_put_out_of_scope(assistant):
     """Read as out of scope or chitchat, a message that says only one of our actions (迁过来) still reaches the
     router, which asks which service; a message with no action of ours stays out of scope."""
