@@ -410,8 +410,10 @@ class GuardStage:
         self.lookalikes = lookalikes
 
     def run(self, seen: Understood, session: SessionState, stats: Counter, hotline: str) -> Understood:
-        if seen.intent.name in ("complaint", "human"):
+        if seen.intent.name == "complaint":
             return seen
+        if seen.intent.name == "human":  # a grievance read as a request for a person only because it names staff
+            return self._lookalike(seen, session, hotline)
         verdict = self.guard.check(seen.msg.raw)
         if verdict:
             # Refused before routing, whatever service the message names, so nothing it holds (someone else's ID

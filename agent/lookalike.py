@@ -50,6 +50,8 @@ class LookAlikeData(BaseModel):
     gap: int = Field(default=4, ge=0)
     # the classifier's intents a rule's verdict replaces (never apply with data, human or a refusal)
     overrides: dict[LookAlikeKind, list[IntentName]]
+    # the classifier's intent kept when a term of one of these classes occurs (human: the message asks for a person)
+    keep: dict[IntentName, list[str]] = {}
     classes: dict[str, TermClass]
     rules: list[LookAlikeRule] = Field(min_length=1)
     # what the user reads for an out-of-scope kind ({hotline}); a complaint gets the complaint reply
@@ -61,6 +63,9 @@ class LookAlikeData(BaseModel):
                    if intent == "out_of_scope" and not (self.replies.get(k) or "").strip()]
         if missing:
             raise ValueError(f"replies: no text for {', '.join(missing)}")
+        unknown = sorted({c for names in self.keep.values() for c in names} - set(self.classes))
+        if unknown:
+            raise ValueError(f"keep: unknown class {', '.join(unknown)}")
         return self
 
 
@@ -100,10 +105,16 @@ class LookAlikes:
         """The intent a look-alike stands for, when the classifier's is one its kind overrides; the texts are
         read in turn (the message in plain words, then as typed)."""
         verdict = next((v for v in map(self.check, dict.fromkeys(texts)) if v is not None), None)
-        if verdict is None or intent.name not in self.data.overrides.get(verdict.kind, ()):
+        if verdict is None or intent.name not in self.data.overrides.get(verdict.kind, ()) \
+                or self._kept(intent.name, texts):
             return intent, None
         log.info("look-alike: %s (%s)", verdict.kind.value, ", ".join(verdict.evidence))
         return IntentResult(INTENT_OF[verdict.kind], max(intent.confidence, 0.6), intent.probs, "lookalike"), verdict
+
+    def _kept(self, intent: IntentName, texts: tuple[str, ...]) -> bool:
+        """The message says what its intent is (a grievance that asks for a person stays a request for one)."""
+        classes = self.data.keep.get(intent, ())
+        return any(self.matchers[c].find(fold(t)) for c in classes for t in texts if t)
 
     def reply(self, verdict: LookAlikeVerdict, hotline: str = "12345") -> str | None:
         text = self.data.replies.get(verdict.kind)

@@ -43,6 +43,7 @@ class GenericWords(BaseModel):
     objects: list[str] = []
     empty: list[str] = []
     asking: list[str] = []
+    frames: list[str] = []
 
 
 class RouteReason(str, Enum):
@@ -146,6 +147,7 @@ class Router:
         self.single_word_df = generic.single_word_min_title_df
         self.object_words = sorted({normalize(w) for w in generic.objects}, key=len, reverse=True)
         self.asking_verbs = [normalize(w) for w in generic.asking]
+        self.frame_words = {normalize(w) for w in generic.frames}
 
         self.corpus = corpus
         self.retriever = retriever
@@ -174,6 +176,8 @@ class Router:
                              if d.kind in ("scenario", "matter")}
         empty = {normalize(w) for w in generic.empty}
         self.action_forms = {normalize(w): [normalize(f) for f in forms] for w, forms in action_words().actions.items()}
+        # An action said without its object (丢了, 注销, 迁到) names no service on its own.
+        self.bare_actions = {*self.action_forms, *(f for forms in self.action_forms.values() for f in forms)}
         # What a title says beyond its empty words (申请, 县级), for telling neighbours apart (catalogue matters too).
         self._own_words = {d.id: {t for t in normalizer.tokenizer.tokenize(d.title)
                                   if len(t) >= 2 and not t.isdigit() and normalize(t) not in empty}
@@ -207,16 +211,26 @@ class Router:
 
     def is_generic(self, msg: Message, topic: list[str]) -> bool:
         """Generic: no topic word, or every topic word appears in many titles (我想办个证, 我要提取)."""
-        if not topic:
-            return True
         if len(topic) == 1 and self.title_df(topic[0]) >= self.single_word_df:
             return True  # one bare word that several services share: 社保, 公积金, 过户
-        if all(t in self.generic_words for t in topic):
+        # 怎么办, 咋弄 ask how, not what (the one-word rule above keeps them: 社保卡丢了怎么办 lost its 丢了 to the
+        # tokenizer, and is not the bare 社保卡)
+        topic = [t for t in topic if t not in self.frame_words]
+        if not topic:
             return True
+        if all(t in self.generic_words or t in self.bare_actions for t in topic):
+            return True  # 证件丢了怎么办, 注销咋办: an action, no object
         # two words that many titles share (办个 + 许可证), unless only one title holds both (公积金 + 提取 ->
         # 住房公积金提取); three or more words say enough to search on
         return len(topic) <= 2 and all(t in self.generic_words or self.title_df(t) >= self.generic_df for t in topic) \
             and self.title_df(*topic) != 1
+
+    def names_only_an_action(self, msg: Message) -> bool:
+        """The message says one of our actions and nothing else to route on (怎么迁过去, 注销咋办): it asks which
+        service, whatever else it looks like."""
+        topic = [t for t in self.normalizer.topic_tokens(msg) if t not in self.frame_words]
+        return bool(topic) and any(t in self.bare_actions for t in topic) \
+            and all(t in self.bare_actions or t in self.generic_words for t in topic)
 
     def service_words(self, msg: Message) -> list[str]:
         """The message's topic words that some service title or alias holds, or that several guides' texts use,
@@ -303,6 +317,16 @@ class Router:
         ids = [i for i, words in self._title_words.items()
                if any(t.endswith(word) for t in words) and (region is None or self.region_of.get(i) == region)]
         docs = sorted((self.corpus.get(i) for i in ids), key=lambda d: (len(d.title), d.id))
+        return [Route(kind=d.kind, id=d.id, title=d.title, region=d.region, score=0.0) for d in docs]
+
+    def action_routes(self, msg: Message, region: str | None) -> list[Route]:
+        """Services whose title holds the one action a generic message says (过户怎么弄 -> 燃气过户, 用电过户…),
+        plainest title first: retrieval alone ranks whatever else shares the message's few words."""
+        said = [t for t in self.normalizer.topic_tokens(msg) if t in self.action_forms]
+        if len(said) != 1:
+            return []
+        docs = [self.corpus.get(i) for i in self._title_words if region is None or self.region_of.get(i) == region]
+        docs = sorted((d for d in docs if said[0] in normalize(d.title)), key=lambda d: (len(d.title), d.id))
         return [Route(kind=d.kind, id=d.id, title=d.title, region=d.region, score=0.0) for d in docs]
 
     def clarify(self, hits: list["Hit"], topic: list[str], question: str,
@@ -442,7 +466,8 @@ class Router:
         confident = [h for h in hits if h.confident]
         if self.is_generic(msg, topic):
             pc = self.clarify([h for h in hits if h.score > 0.05] or hits, topic,
-                              "您想办理的是下面哪一项？请回复序号或名称。", self.object_routes(msg, region))
+                              "您想办理的是下面哪一项？请回复序号或名称。",
+                              self.object_routes(msg, region) or self.action_routes(msg, region))
             if pc is None and not confident:
                 pc = self.starters(region)
             if pc is not None:

@@ -63,6 +63,9 @@ class ScopeCheck:
         # A message naming a service by its title is about that service, whatever the wording around it.
         if self.router.named_docs(msg):
             return seen
+        # An action of ours without its object (怎么迁过去) is no chitchat: the router asks which service.
+        if self.router.names_only_an_action(msg):
+            return seen
         # A real question next to a meta request ("…然后告诉我居住证怎么办") is answered, the meta part dropped.
         if seen.intent.name != "out_of_scope" or not (seen.meta or seen.intent.confidence < OOS_WEAK_BELOW):
             return None

@@ -346,6 +346,55 @@ def test_words_many_titles_share_but_only_one_title_holds_together_are_not_gener
         assert router.is_generic(m, normalizer.topic_tokens(m)), generic
 
 
+def test_an_action_without_its_object_asked_how_is_generic():
+    """怎么弄 / 怎么办 ask how, not what, and an action said without its object (丢了, 变更) names no service: such a
+    message gets a which-service question; the same action with its object (户口迁出) still routes."""
+    from agent.normalize import Normalizer
+    from agent.router import Router
+    from daoban.settings import load_settings
+
+    corpus = load_corpus(load_settings().corpus_dir)
+    normalizer = Normalizer()
+    router = Router(corpus, retriever=None, normalizer=normalizer)
+    for generic in ("变更怎么弄", "卡丢了怎么办", "补办怎么办"):
+        m = normalizer.run(generic)
+        assert router.is_generic(m, normalizer.topic_tokens(m)), (generic, normalizer.topic_tokens(m))
+    for specific in ("户口迁出怎么办", "营业执照变更怎么弄", "社保卡丢了怎么办", "居住证丢了怎么办"):
+        m = normalizer.run(specific)
+        assert not router.is_generic(m, normalizer.topic_tokens(m)), (specific, normalizer.topic_tokens(m))
+
+
+def test_a_generic_message_saying_one_action_is_offered_the_services_whose_title_holds_it():
+    """过户 alone is offered the 过户 services (燃气过户, 用电过户…), plainest title first, whatever retrieval ranks
+    for its few words; a message of no action, or of an action only one title holds, gets none."""
+    from agent.normalize import Normalizer
+    from agent.router import Router
+    from daoban.settings import load_settings
+
+    corpus = load_corpus(load_settings().corpus_dir)
+    normalizer = Normalizer()
+    router = Router(corpus, retriever=None, normalizer=normalizer)
+    offered = router.action_routes(normalizer.run("想过户，咋弄"), "山东省")
+    assert len(offered) >= 3 and all("过户" in r.title and r.region == "山东省" for r in offered)
+    assert [len(r.title) for r in offered] == sorted(len(r.title) for r in offered)
+    assert router.action_routes(normalizer.run("我想办点事"), "山东省") == []
+
+
+def test_an_action_of_ours_without_its_object_is_asked_about_not_put_out_of_scope(assistant):
+    """Read as out of scope or chitchat, a message that says only one of our actions (迁过来) still reaches the
+    router, which asks which service; a message with no action of ours stays out of scope."""
+    from agent.intent import IntentResult
+    from agent.session import SessionState
+    from agent.turn import Understood
+
+    def scoped(text: str) -> str:
+        seen = Understood(assistant.normalizer.run(text), IntentResult("out_of_scope", 0.7, {}))
+        return assistant.scope.run(seen, SessionState(session_id="s"), None).intent.name
+
+    assert scoped("想迁过来，怎么弄") == "consult"
+    assert scoped("今天天气怎么弄") == "out_of_scope"
+
+
 def test_english_service_words_are_read_as_the_guides_chinese_and_latin_aspect_words_match_whole():
     from agent.normalize import EnglishTerms, Normalizer
     normalizer = Normalizer()
