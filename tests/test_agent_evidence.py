@@ -152,7 +152,9 @@ def test_an_faq_hit_prefers_the_related_guide_retrieval_ranks_first(assistant):
                                                                                  corpus.scenarios for r in f.related))
     Hit = type("Hit", (), {})
     def hit(doc_id):
-        h = Hit(); h.doc_id = doc_id; return h
+        h = Hit(); h.doc_id = doc_id; h.confident = True
+        h.kind = "faq" if doc_id in corpus.faqs else ("scenario" if doc_id in corpus.scenarios else "matter")
+        return h
     second = faq.related[1]
     assert router.guide_of_faq(hit(faq.id), [hit(faq.id), hit(second)], None) == second
     assert router.guide_of_faq(hit(faq.id), [hit(faq.id)], None) == faq.related[0]
