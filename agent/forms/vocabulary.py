@@ -38,6 +38,7 @@ class RoleWords(BaseModel):
     applicant_side_labels: Words = Field(min_length=1)
     role_fit: dict[str, dict[str, int]]
     service_kinds: "ServiceKinds | None" = None
+    party_words: Words = []  # a party to a deal, whose role the form says (买方): a name right after it is a name
 
     def shared_cues(self) -> list[tuple[tuple, str]]:
         """(field path, problem) of each cue word listed under a second role: a word says one role."""
