@@ -620,3 +620,18 @@ def test_the_same_role_word_before_a_person_still_names_them():
     assert roles.nearest_cue("想交职工养老保险", 7, []) is None
     cue = roles.nearest_cue("单位职工任志强", 4, [])
     assert cue is not None and roles.cues[cue.group(0)] == "employee"
+
+
+def test_a_name_after_she_in_a_later_message_is_the_relative_named_before():
+    """她叫X，身份证…: the name, like the number, is the wife's named in the message before (女方姓名)."""
+    form = _form([
+        _f("applicant_name", "申请人（男方）姓名", required=True, role="applicant"),
+        _f("applicant_phone", "联系电话", "phone", required=True, role="applicant"),
+        _f("spouse_name", "女方姓名", required=True, role="spouse"),
+        _f("spouse_id_number", "女方身份证号", "id_number", required=True, role="spouse"),
+    ])
+    wife = make_id("370523", "19880416", "024")
+    texts = ["我们想要孩子了，帮我媳妇约个孕前检查", f"她叫曹雪梅，{wife}。我顾海洋，13812345678"]
+    v = values(FormFiller().fill(form, texts, today=TODAY))
+    assert (v["spouse_name"], v["spouse_id_number"]) == ("曹雪梅", wife)
+    assert v["applicant_name"] == "顾海洋"

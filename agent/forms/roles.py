@@ -12,6 +12,8 @@ from corpus.schema import FormField
 
 # Fields of these types may also belong to a person named inside their label (经办人姓名).
 PERSON_VALUE_TYPES = ("text", "id_number", "phone", "date", "address")
+# The slot types a person's own values come as (a name is a "name" slot, read into a text field).
+PERSON_SLOT_TYPES = ("name", "id_number", "phone", "date", "address")
 SUBJECT = "subject"  # the role of the person an application is for (corpus/roles.yaml)
 _SEARCH = object()  # of_value: find the nearest cue itself
 PRONOUN_RE = re.compile(r"(?<![其吉])[他她](?![们人])")
