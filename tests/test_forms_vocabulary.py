@@ -55,6 +55,8 @@ def load_surnames(path: Path):
      "role_fit.mother.mom: unknown role 'mom'"),
     (ROLE_WORDS, "spouse: [爱人", "  spouse: [爱人, 配偶, 老伴, 妈妈]", load_role_words,
      "'妈妈' is a cue of both 'mother' and 'spouse'"),
+    (ROLE_WORDS, "words: [职工", "  words: [职工, 工友]", load_role_words,
+     "service_kinds.words.1: '工友' is not a cue word"),
     (DATA_DIR / "options.yaml", "generic:", "generic: 7", load_option_words, "generic: Input should be a valid list"),
     (DATA_DIR / "form_words.yaml", "correction_cues:", "correction_cues: [不对, '']", load_form_words,
      "correction_cues.1: String should match pattern"),

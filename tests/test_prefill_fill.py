@@ -594,3 +594,44 @@ def test_a_role_word_in_the_services_own_name_says_nothing_about_whose_values_ar
                                             SimpleNamespace(has_personal_data=True), "apply", Counter())
     by_role = {(f.role, f.value) for f in state.fields if f.value}
     assert {("subject", "李娜"), ("subject", MOM), ("agent", "张伟"), ("agent", DAD)} <= by_role
+
+
+def test_a_role_word_naming_a_kind_of_insurance_is_no_person():
+    """想给她交职工医保: 职工 says which insurance, so 她 in the next message is still the wife, and the husband's own
+    values later do not replace hers on a form with only the insured person's fields."""
+    form = _form([
+        _f("applicant_name", "姓名", required=True, role="applicant"),
+        _f("applicant_id_number", "身份证号", "id_number", required=True, role="applicant"),
+        _f("applicant_phone", "联系电话", "phone", required=True, role="applicant"),
+    ])
+    wife, me = make_id("370523", "19880416", "024"), make_id("370523", "19860911", "017")
+    texts = ["我媳妇在超市打零工，想给她交职工医保", f"她叫曹雪梅，身份证{wife}", f"我叫顾海洋，是她丈夫，我身份证{me}"]
+    ff, state = FormFiller(), None
+    for i in range(len(texts)):
+        state = ff.fill(form, texts[:i + 1], previous=state, today=TODAY)
+    v = values(state)
+    assert (v["applicant_name"], v["applicant_id_number"]) == ("曹雪梅", wife)
+
+
+def test_the_same_role_word_before_a_person_still_names_them():
+    from agent.forms.slots import default_slot_extractor
+
+    roles = default_slot_extractor().roles
+    assert roles.nearest_cue("想交职工养老保险", 7, []) is None
+    cue = roles.nearest_cue("单位职工任志强", 4, [])
+    assert cue is not None and roles.cues[cue.group(0)] == "employee"
+
+
+def test_a_name_after_she_in_a_later_message_is_the_relative_named_before():
+    """她叫X，身份证…: the name, like the number, is the wife's named in the message before (女方姓名)."""
+    form = _form([
+        _f("applicant_name", "申请人（男方）姓名", required=True, role="applicant"),
+        _f("applicant_phone", "联系电话", "phone", required=True, role="applicant"),
+        _f("spouse_name", "女方姓名", required=True, role="spouse"),
+        _f("spouse_id_number", "女方身份证号", "id_number", required=True, role="spouse"),
+    ])
+    wife = make_id("370523", "19880416", "024")
+    texts = ["我们想要孩子了，帮我媳妇约个孕前检查", f"她叫曹雪梅，{wife}。我顾海洋，13812345678"]
+    v = values(FormFiller().fill(form, texts, today=TODAY))
+    assert (v["spouse_name"], v["spouse_id_number"]) == ("曹雪梅", wife)
+    assert v["applicant_name"] == "顾海洋"

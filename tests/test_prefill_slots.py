@@ -211,3 +211,12 @@ def test_a_name_glued_to_the_person_word_before_it():
 def test_places_and_times_before_a_number_are_not_names():
     for text in ["住在高新区，电话13905316688", "明天，电话13905316688", "要补办一下，手机号是13905316688"]:
         assert by_type(extract_slots(text, TODAY), "name") == [], text
+
+
+def test_a_name_right_after_a_party_word_before_its_number():
+    """买方任志强，身份证…: LAC reads the name as a verb here; the party word before it (roles.yaml party_words) says a
+    name follows, and leaves whose it is to the form (买方姓名)."""
+    buyer, seller = make_id("370102", "19850307", "123"), make_id("370102", "19650307", "124")
+    slots = extract_slots(f"买了套二手房，过户要一起办。买方任志强，身份证{buyer}，手机13812345678；"
+                          f"卖方欧阳丽，身份证{seller}", TODAY)
+    assert [(s.value, s.role) for s in by_type(slots, "name")] == [("任志强", None), ("欧阳丽", "seller")]

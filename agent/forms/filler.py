@@ -20,7 +20,7 @@ from agent.forms.labels import Labels
 from agent.forms.matching import Asking, Candidate, Matcher, Turn
 from agent.forms.parts import PART_TYPES, Part, PartReader, splice
 from agent.forms.relation import RelationFields
-from agent.forms.roles import PERSON_VALUE_TYPES, PRONOUN_RE, SUBJECT
+from agent.forms.roles import PERSON_SLOT_TYPES, PRONOUN_RE, SUBJECT
 from agent.forms.slots import SlotExtractor, default_slot_extractor
 from agent.forms.validators import Validator, default_validator, id_number_info
 from agent.reply import FormFieldValue, FormState
@@ -287,9 +287,10 @@ class FormFiller:
         text = self.wording.standard(text)
         slots = self.slot_extractor.extract(text, today)
         if last_kin is not None:
-            # 他/她 before a value with no cue of its own in this message: the relative the last one named.
+            # 他/她 before a value with no cue of its own in this message: the relative the last one named
+            # (她叫X，身份证…: her name as well as her number).
             slots = [s.model_copy(update={"role": last_kin})
-                     if s.role is None and s.type in PERSON_VALUE_TYPES and PRONOUN_RE.search(text, 0, s.start) else s
+                     if s.role is None and s.type in PERSON_SLOT_TYPES and PRONOUN_RE.search(text, 0, s.start) else s
                      for s in slots]
         said = {s.value for s in slots if s.type == "relation"}
         # "我是孩子妈妈": the applicant is the mother (a new statement replaces an older one)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import re
 
-from agent.forms.vocabulary import Vocabulary
-from agent.zh.patterns import longest_first
+from agent.forms.vocabulary import ServiceKinds, Vocabulary
+from agent.zh.patterns import alternation, longest_first
 from agent.zh.sentences import sentence_start
 from corpus.schema import FormField
 
 # Fields of these types may also belong to a person named inside their label (经办人姓名).
 PERSON_VALUE_TYPES = ("text", "id_number", "phone", "date", "address")
+# The slot types a person's own values come as (a name is a "name" slot, read into a text field).
+PERSON_SLOT_TYPES = ("name", "id_number", "phone", "date", "address")
 SUBJECT = "subject"  # the role of the person an application is for (corpus/roles.yaml)
 _SEARCH = object()  # of_value: find the nearest cue itself
 PRONOUN_RE = re.compile(r"(?<![其吉])[他她](?![们人])")
@@ -27,7 +29,8 @@ class Roles:
         self.kin = frozenset(words.kin)
         # roles of people other than the user and a body (他/她 may mean any of them)
         self.persons = frozenset(self.cues.values()) - self.not_persons
-        self.cue_re = re.compile("|".join(longest_first(map(re.escape, self.cues))))
+        self.cue_re = re.compile("|".join(self._cue_pattern(w, words.service_kinds)
+                                          for w in longest_first(self.cues)))
         self._cue_after_re = re.compile(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({self.cue_re.pattern})")
         self.applicant_side_words = tuple(words.applicant_side_words)
         self.applicant_side_labels = tuple(words.applicant_side_labels)
@@ -38,6 +41,13 @@ class Roles:
             w for w, r in words.field_labels.items() if r != "company")))
         self._inferred = functools.lru_cache(maxsize=4096)(self._infer)
         self._all = functools.lru_cache(maxsize=4096)(self._all_roles)
+
+    @staticmethod
+    def _cue_pattern(word: str, kinds: ServiceKinds | None) -> str:
+        """A cue word; one that also names a kind of service (职工 in 职工养老保险) only when no service noun follows."""
+        if kinds is None or word not in kinds.words:
+            return re.escape(word)
+        return f"{re.escape(word)}(?!{alternation(longest_first(kinds.before))})"
 
     # -- values in text ---------------------------------------------------------------------------------
 

@@ -51,7 +51,8 @@ class SlotExtractor:
                                                   *self.vocab.words.number_cues.phone, "号码", "号"]))
         self.before_number_re = re.compile(rf"[\s，,、：:]*(?:(?:的)?(?:{number_words})(?:是|为)?[\s，,、：:]*)?$")
         # the user's own words count too: "我羊帆，187…" is the user's name said right before their number
-        person_cues = [w for w, r in self.roles.cues.items() if r != "company"]
+        # and so do the words for a party to a deal (买方危明，身份证…)
+        person_cues = [w for w, r in self.roles.cues.items() if r != "company"] + self.vocab.roles.party_words
         self.cue_end_re = re.compile(rf"(?:{alternation(longest_first(person_cues))})$")
         # Each turn re-reads the session; a message's slots never change for the same day.
         self._cached = functools.lru_cache(maxsize=cache_size)(self._extract_tuple)

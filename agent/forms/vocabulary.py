@@ -37,6 +37,8 @@ class RoleWords(BaseModel):
     field_labels: dict[Word, str] = Field(min_length=1)
     applicant_side_labels: Words = Field(min_length=1)
     role_fit: dict[str, dict[str, int]]
+    service_kinds: "ServiceKinds | None" = None
+    party_words: Words = []  # a party to a deal, whose role the form says (买方): a name right after it is a name
 
     def shared_cues(self) -> list[tuple[tuple, str]]:
         """(field path, problem) of each cue word listed under a second role: a word says one role."""
@@ -48,6 +50,14 @@ class RoleWords(BaseModel):
                     out.append((("cues", role, i), f"{w!r} is a cue of both {seen[w]!r} and {role!r}"))
                 seen.setdefault(w, role)
         return out
+
+    def service_kind_problems(self) -> list[tuple[tuple, str]]:
+        """(field path, problem) of each service_kinds word that is not a cue word."""
+        if not self.service_kinds:
+            return []
+        cue_words = {w for words in self.cues.values() for w in words}
+        return [(("service_kinds", "words", i), f"{w!r} is not a cue word")
+                for i, w in enumerate(self.service_kinds.words) if w not in cue_words]
 
     def role_names(self) -> list[tuple[tuple, str]]:
         """(field path, role) of every role the file names, to check against the role list."""
@@ -64,6 +74,14 @@ class RoleWords(BaseModel):
             out.append((("role_fit", field_role), field_role))
             out += [(("role_fit", field_role, r), r) for r in fits if r != UNSTATED]
         return out
+
+
+class ServiceKinds(BaseModel):
+    """Cue words that name a kind of service, not a person, when a service noun follows (职工养老保险, 企业年报)."""
+
+    model_config = ConfigDict(extra="forbid")
+    words: Words = Field(min_length=1)  # each one of ``cues``
+    before: Words = Field(min_length=1)
 
 
 class OptionWords(BaseModel):
@@ -125,7 +143,7 @@ class ReviewWords(BaseModel):
 def _role_problems(path: Path, model: RoleWords, info: SourceInfo) -> list[str]:
     known = known_roles()
     found = [(loc, f"unknown role {role!r} (the roles are listed in corpus/roles.yaml)")
-             for loc, role in model.role_names() if role not in known] + model.shared_cues()
+             for loc, role in model.role_names() if role not in known] + model.shared_cues() + model.service_kind_problems()
     return [f"{path}:{info.line_of(loc)}: {'.'.join(map(str, loc))}: {message}" for loc, message in found]
 
 
