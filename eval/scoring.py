@@ -138,6 +138,8 @@ _ATTRIBUTE_FIELD = {
 
 # Subjects that are not a person: whoever speaks applies for them as their 法定代表人 or 经办人.
 ORGANISATION_ROLES = frozenset({"company"})
+# A speaker and a subject who are a couple.
+COUPLE_ROLES = frozenset({"spouse", "wife", "husband"})
 
 
 def _person_roles(person: str, subject_role: str, relation: str | None) -> set[str]:
@@ -145,6 +147,9 @@ def _person_roles(person: str, subject_role: str, relation: str | None) -> set[s
     ``subject_role``; the speaker acting for someone else is the applicant, agent or guardian, or the role they
     have towards the subject (a mother applying for her newborn fills the mother fields too)."""
     subject = {subject_role, "subject"}
+    if subject_role == "applicant" and relation in COUPLE_ROLES:
+        # a couple's form (结婚登记, 生育登记): both are applicants, the sides are 男方/女方 by sex, not by who speaks
+        return {"applicant", "subject", *COUPLE_ROLES}
     if person == "subject":
         return subject
     if subject_role in ORGANISATION_ROLES:  # a person never is the company: they apply as its representative

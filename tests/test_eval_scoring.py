@@ -291,3 +291,23 @@ def test_people_a_company_is_applied_for_by_its_representative():
                                     ("legal_rep_name", "text", "legal_rep", None)])
     assert not score_case(apply_case(people={"speaker": {"name": "牛建华"}}),
                           reply(intent="apply", route="居民身份证换领").model_copy(update={"form": wrong})).resolved
+
+
+def test_people_on_a_couples_form_either_side_holds_either_spouse():
+    """A form whose subject is the applicant with a spouse's side (申请人（男方）/女方) is the couple's: the sides go by
+    sex, so the wife applied for by her husband is judged on either side, and so is he; a fact in no field still fails."""
+    form = people_form("applicant", [("applicant_name", "text", "applicant", "彭旭"),
+                                     ("spouse_name", "text", "spouse", "司马静")])
+    people = {"speaker": {"name": "彭旭"}, "subject": {"name": "司马静"}}
+    assert score_case(apply_case(people=people, relation="spouse"),
+                      reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form})).resolved
+    empty = people_form("applicant", [("applicant_name", "text", "applicant", "彭旭"),
+                                      ("spouse_name", "text", "spouse", None)])
+    assert not score_case(apply_case(people=people, relation="spouse"),
+                          reply(intent="apply", route="居民身份证换领").model_copy(update={"form": empty})).resolved
+    # a parent's form is no couple's: the child is judged in the subject's fields only
+    child = people_form("applicant", [("applicant_name", "text", "applicant", "周晓明"),
+                                      ("spouse_name", "text", "spouse", "周建国")])
+    assert not score_case(apply_case(people={"speaker": {"name": "周晓明"}, "subject": {"name": "周建国"}},
+                                     relation="child"),
+                          reply(intent="apply", route="居民身份证换领").model_copy(update={"form": child})).resolved
