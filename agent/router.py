@@ -483,6 +483,9 @@ class Router:
             pc = self.clarify([top, *close], topic, "您问的是下面哪一项？请回复序号或名称。")
             if pc is not None:
                 return RouteDecision(hits=hits, clarify=pc, reason=RouteReason.CLOSE)
+        bundle = self.bundle_asked(msg, top, confident)
+        if bundle is not None:
+            top = bundle
         route = Route(kind=top.kind, id=top.doc_id, title=top.title, region=top.region, score=top.score)
         guide = self.guide_of_faq(top, hits, region, msg) if top.kind == "faq" else None
         if guide is not None:  # the FAQ answers; its guide is where the user goes on (情形, 我要办)
@@ -497,6 +500,24 @@ class Router:
         return RouteDecision(route=route, hits=hits, switched=current is not None and current.id != route.id,
                              reason=RouteReason.TOP_HIT, faq=top.doc_id if guide is not None else None)
 
+    def bundle_asked(self, msg: Message, top: "Hit", confident: list["Hit"]) -> "Hit | None":
+        """The confident 一件事 bundling the top member matter, so close to it that retrieval cannot tell them apart
+        (the close margin), when the message also says a title word of another of its members that the top title
+        lacks (退伍回来，户口、安置怎么弄: the 户口 member ranks first, yet 安置 is another member's): the need spans
+        members, which the 一件事 answers. Further behind, such a word is context (刚领了结婚证 before 户口本要改吗)."""
+        if top.kind != "matter":
+            return None
+        top_title = self._title_text.get(top.doc_id, "")
+        for scenario in confident:
+            members = self.members.get(scenario.doc_id, set())
+            if top.doc_id not in members or top.score - scenario.score >= self.close_margin:
+                continue
+            others = {w for m in members - {top.doc_id} for w in self._own_words.get(m, ())
+                      if w not in self.generic_words and w not in top_title}
+            if any(w in msg.text for w in others):
+                return scenario
+        return None
+
     def guide_of_faq(self, hit: "Hit", hits: list["Hit"], region: str | None,
                      msg: Message | None = None) -> str | None:
         """The guide a standalone FAQ belongs to: of its related guides, the one whose own title words the
@@ -510,6 +531,15 @@ class Router:
             found = next((h.doc_id for h in hits if h.confident and h.kind in ("scenario", "matter")), None)
             if found is not None:
                 return found
+        # retrieval scores the guides on the message's words; the FAQ, which matched the message, says which of
+        # them it is about: a guide whose title shares the FAQ question's words (资格认证) goes before one that does not;
+        # a 一件事 is about its members too, so a member never goes before its own 一件事
+        question = normalize(faq.question) if faq else ""
+
+        def shared(guide: str) -> int:
+            return max(sum(w in question for w in self._own_words.get(g, ()) if w not in self.generic_words)
+                       for g in {guide, *self.members.get(guide, ())})
+        ranked.sort(key=lambda g: -shared(g))
         ordered = list(dict.fromkeys([*ranked, *guides]))
         if msg is not None and len(ordered) > 1:
             rival = self.said_neighbour(msg, ordered[0], ordered[1:])

@@ -11,6 +11,7 @@ from agent.router import RouteReason, Router
 from agent.session import PendingClarify, SessionState
 from corpus.loader import load_corpus
 from daoban.settings import load_settings
+from index.text import normalize
 from index.types import Hit
 
 
@@ -120,3 +121,32 @@ def test_a_faq_whose_guides_retrieval_did_not_find_leads_to_the_guide_it_found(c
     assert router.guide_of_faq(found[0], found, None, msg) == other
     ranked = [*found, hit(corpus, faq.related[1], 0.3, False)]
     assert router.guide_of_faq(ranked[0], ranked, None, msg) == faq.related[1]
+
+
+def test_a_faq_leads_to_the_related_guide_its_question_is_about(corpus, normalizer):
+    """Of a FAQ's related guides retrieval ranks, the one whose title shares the FAQ question's words goes first,
+    even ranked a little below a related guide the question does not name: the FAQ matched the message."""
+    router = Router(corpus, RecordedHits([]), normalizer)
+
+    def overlap(faq, guide):
+        return sum(w in normalize(faq.question) for w in router._own_words.get(guide, ()) if w not in router.generic_words)
+
+    faq, named, unnamed = next((f, a, b) for f in corpus.faqs.values() for a in f.related for b in f.related
+                               if a in router._own_words and b in router._own_words
+                               and overlap(f, a) > 0 and overlap(f, b) == 0 and a not in router.members.get(b, ()))
+    found = [hit(corpus, faq.id, 0.6), hit(corpus, unnamed, 0.3, False), hit(corpus, named, 0.29, False)]
+    assert router.guide_of_faq(found[0], found, None, normalizer.run("这个怎么办")) == named
+
+
+def test_a_need_spanning_members_goes_to_their_one_thing(corpus, normalizer, ids):
+    """A member matter ranked first with its 一件事 close behind: a message that also says another member's title
+    word (参保 beside 上户口) asks for the 一件事; one that says only the member's own need keeps the member."""
+    birth, household = ids["新生儿出生一件事"], ids["出生登记（新生儿入户）"]
+    found = [hit(corpus, household, 0.5), hit(corpus, birth, 0.48)]
+    both = decide(corpus, normalizer, "孩子刚生下来，上户口和参保要一起去吗", found)
+    assert both.reason == RouteReason.TOP_HIT and both.route.id == birth
+    one = decide(corpus, normalizer, "孩子刚生下来，上户口要带什么", found)
+    assert one.reason == RouteReason.TOP_HIT and one.route.id == household
+    # well ahead of its 一件事, the member is what retrieval read the message as: the other word is context
+    ahead = decide(corpus, normalizer, "孩子刚生下来，上户口和参保要一起去吗", [hit(corpus, household, 0.7), found[1]])
+    assert ahead.route.id == household
