@@ -432,10 +432,9 @@ class Router:
         if top is None or top.doc_id == doc_id or self.related(top.doc_id, doc_id) or self.part_of(doc_id, top.doc_id):
             return False
         # the name as the object of an asking verb (得先办居住证, 申请低保) is what is asked for, whatever retrieval ranks
-        verbs = "|".join(map(re.escape, self.asking_verbs))
-        if verbs and any(n in msg.text and (n.startswith(tuple(self.asking_verbs)) or re.search(f"(?:{verbs}){re.escape(n)}",
-                                                                                               msg.text))
-                         for n, d in self.names if d == doc_id):
+        verbs, text = tuple(self.asking_verbs), msg.text
+        if verbs and any(n.startswith(verbs) or any(text.endswith(verbs, 0, m.start()) for m in re.finditer(re.escape(n), text))
+                         for n, d in self.names if d == doc_id and n in text):
             return False
         named = next((h for h in hits if h.doc_id == doc_id), None)
         if named is not None and named.confident:

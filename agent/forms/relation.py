@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.forms.vocabulary import role_problems
 from corpus.datafile import load_data_file
-from corpus.roles import known_roles
 
 if TYPE_CHECKING:
     from agent.forms.roles import Roles
@@ -55,12 +55,8 @@ class RelationWords(BaseModel):
 def load_relation_words(path: Path | str = DATA_PATH, text: str | None = None) -> RelationWords:
     """The file, validated; a role it names that corpus/roles.yaml does not list is an error with its line."""
     path = Path(path)
-
-    def unknown(model: RelationWords, info) -> list[str]:
-        known = known_roles()
-        return [f"{path}:{info.line_of(loc)}: {'.'.join(map(str, loc))}: unknown role {role!r} (the roles are "
-                f"listed in corpus/roles.yaml)" for loc, role in model.role_names() if role not in known]
-    return load_data_file(path, RelationWords, text, check=unknown)
+    return load_data_file(path, RelationWords, text, check=lambda model, info: role_problems(path, info,
+                                                                                              model.role_names()))
 
 
 @functools.cache

@@ -140,11 +140,27 @@ class ReviewWords(BaseModel):
     periods: list[Annotated[list[Word], Field(min_length=2, max_length=2)]] = Field(default_factory=list)
 
 
+def _located(path: Path, info: SourceInfo, problems: list[tuple[tuple, str]]) -> list[str]:
+    return [f"{path}:{info.line_of(loc)}: {'.'.join(map(str, loc))}: {message}" for loc, message in problems]
+
+
+def unknown_roles(named: list[tuple[tuple, str]], known: frozenset[str] | set[str] | None = None) \
+        -> list[tuple[tuple, str]]:
+    """(field path, problem) of each role a word file names that corpus/roles.yaml does not list."""
+    known = known_roles() if known is None else known
+    return [(loc, f"unknown role {role!r} (the roles are listed in corpus/roles.yaml)")
+            for loc, role in named if role not in known]
+
+
+def role_problems(path: Path, info: SourceInfo, named: list[tuple[tuple, str]],
+                  known: frozenset[str] | set[str] | None = None) -> list[str]:
+    """A word file's unknown roles, each with the file's path and line (a data file's ``check``)."""
+    return _located(path, info, unknown_roles(named, known))
+
+
 def _role_problems(path: Path, model: RoleWords, info: SourceInfo) -> list[str]:
-    known = known_roles()
-    found = [(loc, f"unknown role {role!r} (the roles are listed in corpus/roles.yaml)")
-             for loc, role in model.role_names() if role not in known] + model.shared_cues() + model.service_kind_problems()
-    return [f"{path}:{info.line_of(loc)}: {'.'.join(map(str, loc))}: {message}" for loc, message in found]
+    return _located(path, info, unknown_roles(model.role_names()) + model.shared_cues()
+                    + model.service_kind_problems())
 
 
 def load_role_words(path: Path | str = DATA_DIR / "roles.yaml", text: str | None = None) -> RoleWords:
@@ -157,12 +173,10 @@ def load_option_words(path: Path | str = DATA_DIR / "options.yaml", text: str | 
 
 
 def _review_role_problems(path: Path, model: FormWords, info: SourceInfo) -> list[str]:
-    known = known_roles() | {"subject"}
-    found = [(("review", "different_people", i, j), role) for i, pair in enumerate(model.review.different_people)
-             for j, role in enumerate(pair) if role not in known]
-    found += [(("review", "role_genders", role), role) for role in model.review.role_genders if role not in known]
-    return [f"{path}:{info.line_of(loc)}: {'.'.join(map(str, loc))}: unknown role {role!r} (the roles are listed "
-            f"in corpus/roles.yaml)" for loc, role in found]
+    named = [(("review", "different_people", i, j), role) for i, pair in enumerate(model.review.different_people)
+             for j, role in enumerate(pair)]
+    named += [(("review", "role_genders", role), role) for role in model.review.role_genders]
+    return role_problems(path, info, named, known_roles() | {"subject"})
 
 
 def load_form_words(path: Path | str = DATA_DIR / "form_words.yaml", text: str | None = None) -> FormWords:
