@@ -209,5 +209,8 @@ def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = 
     from corpus.enrich import enrich_corpus  # lazy: it imports this module
 
     enrich_corpus(corpus)  # plain words of catalogue matters, from the region's data files
+    from corpus.phrasings import attach_phrasings
+
+    attach_phrasings(corpus)  # how people ask for each guide, written blind (<region>/phrasings.yaml)
     derive_generic_forms(corpus.matters)  # a matter without its own form can still be applied for
     return corpus

@@ -112,6 +112,9 @@ class DocumentBase(Strict):
     faqs: list[QA] = Field(default_factory=list)
     source: Source
     updated: dt.date
+    # How people ask for it, written blind (corpus/phrasings.py): set when the corpus is loaded, from
+    # <region>/phrasings.yaml under its review policy; never in the guide's own file.
+    phrasings: list[str] = Field(default_factory=list, exclude=True)
 
 
 class MatterGuide(DocumentBase):

@@ -132,6 +132,8 @@ def document_units(doc: MatterGuide | Scenario | FAQ | CatalogMatter) -> list[Un
         add(f"faq:{i}", f"{qa.q} {qa.a}", qa.q)
     for i, q in enumerate(doc.sample_questions or []):
         add(f"sample_question:{i}", q)
+    for i, q in enumerate(getattr(doc, "phrasings", None) or []):  # written blind (corpus/phrasings.py)
+        add(f"phrasing:{i}", q)
     return out
 
 
