@@ -19,7 +19,7 @@ from agent.reply import ClarifyOption, Route
 from agent.session import PendingClarify, SessionState
 from corpus.datafile import load_data_file
 from index.text import normalize
-from index.units import document_units
+from index.units import document_units, is_vocabulary
 from index.types import SearchFilters
 
 if TYPE_CHECKING:
@@ -251,7 +251,8 @@ class Router:
                 df: Counter[str] = Counter()
                 for d in self.corpus.documents():
                     if d.kind in ("scenario", "matter"):
-                        df.update({t for u in document_units(d) for t in self.normalizer.tokenizer.tokenize(u.text)})
+                        df.update({t for u in document_units(d) if is_vocabulary(u.section)
+                                   for t in self.normalizer.tokenizer.tokenize(u.text)})
                 self._known_words = frozenset(t for t, n in df.items() if n >= GUIDE_WORD_DF)
             return self._known_words
 

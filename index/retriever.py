@@ -19,7 +19,7 @@ from index.focus import focus, keyness, unit_df
 from index.rerank import llm_judge_from_settings
 from index.text import Tokenizer, normalize
 from index.types import Hit, SearchFilters, SectionHit
-from index.units import SPARSE_ONLY
+from index.units import SPARSE_ONLY, is_vocabulary
 
 if TYPE_CHECKING:
     from daoban.settings import Settings
@@ -178,7 +178,8 @@ class HybridRetriever:
         # of steps and addresses, which share everyday words (电话, 上班) with any chat.
         weights: dict[str, float] = {}
         for r in loaded:
-            df, n = unit_df(u["tokens"] for u in r.units if u["section"].split(":")[0] not in SPARSE_ONLY)
+            df, n = unit_df(u["tokens"] for u in r.units
+                            if u["section"].split(":")[0] not in SPARSE_ONLY and is_vocabulary(u["section"]))
             for word, w in keyness(df, n, self.tokenizer.word_share).items():
                 weights[word] = max(w, weights.get(word, 0.0))
         with self._lock:

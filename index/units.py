@@ -13,6 +13,13 @@ _MAX_EMBED_CHARS = 160
 # Sections read by BM25 only: long lists of steps, deadlines and addresses say little to a dense model
 # about *which* service a question means, and skipping them cuts embedding time by about a quarter.
 SPARSE_ONLY = ("steps", "time_fee", "where", "tags", "answer", "conditions", "materials")
+# Sections that rank but do not teach the service vocabulary (service words, homophone targets): phrasings are
+# written with dialect and deliberate voice-to-text errors (社宝 for 社保), which must never become known words.
+NOT_VOCABULARY = ("phrasing",)
+
+
+def is_vocabulary(section: str) -> bool:
+    return section.split(":")[0] not in NOT_VOCABULARY
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest_index import DOCS, index_settings, make_small_corpus, write_doc
 from index import store
@@ -170,3 +171,19 @@ def test_an_unchanged_corpus_still_refits_a_calibration_of_older_features(built,
     calib.write_text(json.dumps({"features": ["coverage", "dense_cos"], "embedding_id": "x"}), encoding="utf-8")
     again = build_index(s)
     assert calls and all(r.unchanged for r in again.regions)
+
+
+def test_phrasings_rank_their_guide_but_teach_no_service_words(built, tmp_path):
+    """A blind-written phrasing (corpus/phrasings.py) is a unit of its own guide, embedded once on the next build;
+    its deliberate voice-to-text error (公机金) ranks that guide, yet never becomes a service word."""
+    s, corpus, _ = _copy_build(built, tmp_path)
+    (corpus / "test" / "phrasings.yaml").write_text(yaml.safe_dump({"entries": [
+        {"id": "housing-fund-withdrawal", "title": "住房公积金提取", "status": "approved",
+         "questions": ["俺存的公机金咋往外拿"]}]}, allow_unicode=True), encoding="utf-8")
+    report = build_index(s)
+    assert {r.region: r.embedded for r in report.regions} == {"测试省": 1, "另一省": 0}
+    retriever = HybridRetriever.from_settings(s)
+    hits = retriever.search("公机金能往外拿不", k=3, filters=SearchFilters(region="测试省"))
+    assert hits[0].doc_id == "housing-fund-withdrawal" and hits[0].confident
+    assert any(sec.section == "phrasing:0" for sec in hits[0].sections)
+    assert retriever.term_weight("公机金") == 0.0 and retriever.term_weight("公积金") > 0.0
