@@ -172,12 +172,17 @@ def add_sample_question(body: SampleQuestionRequest, rt: Runtime = Depends(get_r
 
 _REVIEW_ERRORS = {404: {"description": "no such document, or no entry for it in the file"},
                   500: {"description": "the region's words file is broken (file:line in the message)"}}
-_STATUS = Query("unreviewed", pattern="^(unreviewed|approved|rejected|all)$")
 
 
-def _decided(rt: Runtime, rs: review.ReviewSet, doc_id: str, action: str, edits: dict) -> dict:
-    entry = review.review_entry(rt.corpus(), rs, doc_id, action, edits)
-    log.info("staff %s the %s of %s", action, rs.file, doc_id)
+def _listing(status: str = Query("unreviewed", pattern="^(unreviewed|approved|rejected|all)$"),
+             offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200)) -> tuple[str, int, int]:
+    """The review lists' query: which status, which page."""
+    return status, offset, limit
+
+
+def _decided(rt: Runtime, rs: review.ReviewSet, doc_id: str, body: CatalogReviewRequest | PhrasingReviewRequest) -> dict:
+    entry = review.review_entry(rt.corpus(), rs, doc_id, body.action, body.model_dump(exclude={"action"}))
+    log.info("staff %s the %s of %s", body.action, rs.file, doc_id)
     rt.corpus_changed()  # the guide's words follow at once; the index at the next 重建索引
     return {"ok": True, "doc_id": doc_id, "status": entry.status, "keywords": entry.keywords,
             "questions": entry.questions}
@@ -185,29 +190,27 @@ def _decided(rt: Runtime, rs: review.ReviewSet, doc_id: str, action: str, edits:
 
 @router.get("/catalog-enrich", response_model=EnrichPage, responses={500: _REVIEW_ERRORS[500]},
             summary="Generated keywords and 相似问法 of catalogue matters, for review")
-def catalog_enrich(status: str = _STATUS, offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
-                   rt: Runtime = Depends(get_runtime)):
-    page = review.review_page(rt.corpus(), review.CATALOG, status, offset, limit)
+def catalog_enrich(listing: tuple[str, int, int] = Depends(_listing), rt: Runtime = Depends(get_runtime)):
+    page = review.review_page(rt.corpus(), review.CATALOG, *listing)
     return {**page, "catalog": page["documents"]}
 
 
 @router.post("/catalog-enrich/{doc_id}", response_model=ReviewResult, responses=_REVIEW_ERRORS,
              summary="Approve, reject or edit one matter's generated words")
 def review_catalog_enrich(doc_id: str, body: CatalogReviewRequest, rt: Runtime = Depends(get_runtime)):
-    return _decided(rt, review.CATALOG, doc_id, body.action, {"keywords": body.keywords, "questions": body.questions})
+    return _decided(rt, review.CATALOG, doc_id, body)
 
 
 @router.get("/phrasings", response_model=ReviewPage, responses={500: _REVIEW_ERRORS[500]},
             summary="Blind-written 相似问法 of scenarios and matters (phrasings.yaml), for review")
-def phrasings(status: str = _STATUS, offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
-              rt: Runtime = Depends(get_runtime)):
-    return review.review_page(rt.corpus(), review.GUIDES, status, offset, limit)
+def phrasings(listing: tuple[str, int, int] = Depends(_listing), rt: Runtime = Depends(get_runtime)):
+    return review.review_page(rt.corpus(), review.GUIDES, *listing)
 
 
 @router.post("/phrasings/{doc_id}", response_model=ReviewResult, responses=_REVIEW_ERRORS,
              summary="Approve, reject or edit one guide's blind-written 相似问法 (editing approves them)")
 def review_phrasings(doc_id: str, body: PhrasingReviewRequest, rt: Runtime = Depends(get_runtime)):
-    return _decided(rt, review.GUIDES, doc_id, body.action, {"questions": body.questions})
+    return _decided(rt, review.GUIDES, doc_id, body)
 
 
 @router.get("/submissions", response_model=SubmissionPage,
