@@ -154,6 +154,14 @@ class CatalogReviewRequest(Wire):
     questions: list[Annotated[str, Field(min_length=1, max_length=80)]] | None = Field(default=None, max_length=10)
 
 
+class PhrasingReviewRequest(Wire):
+    """A staff decision on one guide's blind-written 相似问法: approve as is, reject, or edit (and approve)."""
+
+    action: Literal["approve", "reject", "edit"]
+    # blind-written messages may ramble (12345 notes, voice-to-text): longer and more of them than generated ones
+    questions: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = Field(default=None, max_length=100)
+
+
 class SampleQuestionRequest(Wire):
     doc_id: str = Field(min_length=2, max_length=96)
     question: str = Field(min_length=1, max_length=200)
@@ -384,27 +392,37 @@ class SampleQuestionResult(BaseModel):
     reindex: dict[str, Any] | None
 
 
-class EnrichEntry(BaseModel):
+class ReviewEntry(BaseModel):
+    """One document's entry in a reviewed words file: the catalogue's generated words or a guide's phrasings."""
+
     doc_id: str
     title: str
+    kind: str = Field(description="catalog, scenario or matter")
     department: str | None
     link: str | None
     region: str
     status: str
-    stale: bool
+    stale: bool = Field(description="written for another title: not used until reviewed again")
     keywords: list[str]
     questions: list[str]
-    indexed_unreviewed: list[str] = Field(description="which generated parts the index takes before review")
+    indexed_unreviewed: list[str] = Field(description="which parts the index takes before review")
+    retrieval_questions: list[str] = Field(description="the questions the loaded corpus gives the document for "
+                                                       "retrieval now; the index takes them at the next reindex")
 
 
-class EnrichPage(BaseModel):
+class ReviewPage(BaseModel):
     total: int
     counts: dict[str, int]
+    documents: int = Field(description="how many documents of this kind the corpus has")
+    parts: list[str] = Field(description="which parts of an entry are reviewed: keywords, questions")
+    entries: list[ReviewEntry]
+
+
+class EnrichPage(ReviewPage):
     catalog: int
-    entries: list[EnrichEntry]
 
 
-class EnrichReview(BaseModel):
+class ReviewResult(BaseModel):
     ok: bool
     doc_id: str
     status: str

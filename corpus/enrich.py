@@ -142,16 +142,30 @@ _HEADER = """\
 """
 
 
+def _leading_comments(path: Path) -> str | None:
+    """The comment block a cache file opens with, so a rewrite keeps the file's own header."""
+    if not path.exists():
+        return None
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        if not line.startswith("#"):
+            break
+        lines.append(line)
+    return "".join(lines) or None
+
+
 def save_cache(path: Path, cache: EnrichCache) -> None:
-    """Write atomically (a reader never sees half a file)."""
+    """Write atomically (a reader never sees half a file), under the file's own header where it has one (the
+    guides' phrasings file shares this shape and says what it is itself)."""
     path = Path(path)
+    header = _leading_comments(path) or _HEADER
     data = cache.model_dump(exclude_none=True)
     for e in data["entries"]:
         if not e.get("keywords"):
             e.pop("keywords", None)
         if not e.get("questions"):
             e.pop("questions", None)
-    text = _HEADER + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=200)
+    text = header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=200)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -15,9 +15,9 @@ from api.deps import get_runtime, require_database, require_role
 from api.errors import ApiError
 from api.quality import vocabulary
 from api.runtime import Runtime
-from api.schemas import (CatalogReviewRequest, DocumentRef, EnrichPage, EnrichReview, Overview, ReindexResult,
-                         SubmissionPage,
-                         SampleQuestionRequest, SampleQuestionResult)
+from api import review
+from api.schemas import (CatalogReviewRequest, DocumentRef, EnrichPage, Overview, PhrasingReviewRequest, ReindexResult,
+                         ReviewPage, ReviewResult, SampleQuestionRequest, SampleQuestionResult, SubmissionPage)
 from api.stores import submission_review
 from corpus.editing import add_sample_question as add
 
@@ -167,80 +167,50 @@ def add_sample_question(body: SampleQuestionRequest, rt: Runtime = Depends(get_r
     return {"ok": True, "doc_id": body.doc_id, "question": body.question, "reindex": stats}
 
 
-# -- generated 相似问法 of catalogue matters (corpus/enrich.py): nothing generated goes live unreviewed by choice --
+# -- words kept for retrieval only (api/review.py): the catalogue's generated words, the guides' phrasings written
+# blind; nothing goes live unreviewed by choice --
 
-def _enrich_path(rt: Runtime, doc_id: str):
-    from pathlib import Path
-
-    from corpus.enrich import CACHE
-
-    corpus = rt.corpus()
-    doc = corpus.catalog.get(doc_id)
-    if doc is None:
-        raise ApiError(404, "matter_not_found", f"找不到目录事项 {doc_id}")
-    return doc, Path(corpus.sources[doc_id].file).parent.parent / CACHE
+_REVIEW_ERRORS = {404: {"description": "no such document, or no entry for it in the file"},
+                  500: {"description": "the region's words file is broken (file:line in the message)"}}
 
 
-@router.get("/catalog-enrich", response_model=EnrichPage, summary="Generated keywords and 相似问法 of catalogue matters, for review")
-def catalog_enrich(status: str = Query("unreviewed", pattern="^(unreviewed|approved|rejected|all)$"),
-                   offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
-                   rt: Runtime = Depends(get_runtime)):
-    from pathlib import Path
-
-    from corpus.datafile import DataFileError
-    from corpus.enrich import CACHE, load_cache
-
-    corpus = rt.corpus()
-    folders = sorted({Path(corpus.sources[d].file).parent.parent for d in corpus.catalog})
-    rows, counts = [], Counter()
-    for folder in folders:
-        try:
-            cache = load_cache(folder / CACHE)
-        except DataFileError as exc:
-            raise ApiError(500, "enrich_file_broken", "生成词表文件有误：" + exc.problems[0]) from exc
-        for e in cache.entries:
-            doc = corpus.catalog.get(e.id)
-            if doc is None:
-                continue
-            counts[e.status] += 1
-            if status in ("all", e.status):
-                rows.append({"doc_id": e.id, "title": doc.title, "department": doc.department, "link": doc.link,
-                             "region": doc.region, "status": e.status, "stale": e.title != doc.title,
-                             "keywords": e.keywords, "questions": e.questions, "indexed_unreviewed":
-                             cache.index_unreviewed})
-    return {"total": len(rows), "counts": dict(counts), "catalog": len(corpus.catalog),
-            "entries": rows[offset:offset + limit]}
+def _listing(status: str = Query("unreviewed", pattern="^(unreviewed|approved|rejected|all)$"),
+             offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200)) -> tuple[str, int, int]:
+    """The review lists' query: which status, which page."""
+    return status, offset, limit
 
 
-@router.post("/catalog-enrich/{doc_id}", response_model=EnrichReview,
-             responses={404: {"description": "no such catalogue matter or no generated words"}}, summary="Approve, reject or edit one matter's generated words")
-def review_catalog_enrich(doc_id: str, body: CatalogReviewRequest, rt: Runtime = Depends(get_runtime)):
-    from corpus.enrich import cache_lock, load_cache, save_cache
-
-    doc, path = _enrich_path(rt, doc_id)
-    with cache_lock(path):
-        cache = load_cache(path)
-        entry = next((e for e in cache.entries if e.id == doc_id), None)
-        if entry is None:
-            raise ApiError(404, "entry_not_found", f"目录事项 {doc_id} 还没有生成的相似问法")
-        if body.action == "reject":
-            entry.status = "rejected"
-        else:
-            if body.action == "edit":
-                if body.keywords is None and body.questions is None:
-                    raise ApiError(422, "nothing_to_edit", "请提供修改后的关键词或相似问法")
-                clean = lambda xs: list(dict.fromkeys(x.strip() for x in xs if x.strip()))  # noqa: E731
-                if body.keywords is not None:
-                    entry.keywords = clean(body.keywords)
-                if body.questions is not None:
-                    entry.questions = clean(body.questions)
-            entry.status = "approved"
-            entry.title = doc.title  # reviewed against the current title
-        save_cache(path, cache)
-    log.info("staff %s the generated words of %s", body.action, doc_id)
-    rt.corpus_changed()  # the index follows on the next 重建索引
+def _decided(rt: Runtime, rs: review.ReviewSet, doc_id: str, body: CatalogReviewRequest | PhrasingReviewRequest) -> dict:
+    entry = review.review_entry(rt.corpus(), rs, doc_id, body.action, body.model_dump(exclude={"action"}))
+    log.info("staff %s the %s of %s", body.action, rs.file, doc_id)
+    rt.corpus_changed()  # the guide's words follow at once; the index at the next 重建索引
     return {"ok": True, "doc_id": doc_id, "status": entry.status, "keywords": entry.keywords,
             "questions": entry.questions}
+
+
+@router.get("/catalog-enrich", response_model=EnrichPage, responses={500: _REVIEW_ERRORS[500]},
+            summary="Generated keywords and 相似问法 of catalogue matters, for review")
+def catalog_enrich(listing: tuple[str, int, int] = Depends(_listing), rt: Runtime = Depends(get_runtime)):
+    page = review.review_page(rt.corpus(), review.CATALOG, *listing)
+    return {**page, "catalog": page["documents"]}
+
+
+@router.post("/catalog-enrich/{doc_id}", response_model=ReviewResult, responses=_REVIEW_ERRORS,
+             summary="Approve, reject or edit one matter's generated words")
+def review_catalog_enrich(doc_id: str, body: CatalogReviewRequest, rt: Runtime = Depends(get_runtime)):
+    return _decided(rt, review.CATALOG, doc_id, body)
+
+
+@router.get("/phrasings", response_model=ReviewPage, responses={500: _REVIEW_ERRORS[500]},
+            summary="Blind-written 相似问法 of scenarios and matters (phrasings.yaml), for review")
+def phrasings(listing: tuple[str, int, int] = Depends(_listing), rt: Runtime = Depends(get_runtime)):
+    return review.review_page(rt.corpus(), review.GUIDES, *listing)
+
+
+@router.post("/phrasings/{doc_id}", response_model=ReviewResult, responses=_REVIEW_ERRORS,
+             summary="Approve, reject or edit one guide's blind-written 相似问法 (editing approves them)")
+def review_phrasings(doc_id: str, body: PhrasingReviewRequest, rt: Runtime = Depends(get_runtime)):
+    return _decided(rt, review.GUIDES, doc_id, body)
 
 
 @router.get("/submissions", response_model=SubmissionPage,
