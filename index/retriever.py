@@ -395,7 +395,10 @@ class HybridRetriever:
 
     def _hit(self, c: _Cand) -> Hit:
         r = c.index
-        units = sorted(c.units.items(), key=lambda kv: (kv[1][0] != "sparse", -kv[1][1]))
+        # What matched, content first: a phrasing ranks its guide but holds no fact, and the sections named here
+        # are what the answer builds on (a matched FAQ is answered first)
+        units = sorted(c.units.items(), key=lambda kv: (not is_vocabulary(r.units[kv[0]]["section"]),
+                                                          kv[1][0] != "sparse", -kv[1][1]))
         sections, seen = [], set()
         first = r.units[units[0][0]]
         for row, (source, score) in units:
