@@ -1,6 +1,7 @@
 """Read real wording as the plain Chinese the guides use (``data/wording.yaml``): dialect and spoken words
 (咋整 -> 怎么办, 俺 -> 我), filler dropped (嗯, 就是说), a hotline operator's note read as the caller's words
-(来电人称其母亲… -> 我的母亲…; for a form, ``as_caller``: 来电人王海涛，称其母… -> 我王海涛，称我母亲…), and a switch of topic (先不说这个了，另外问个事，…) cut to the new topic."""
+(来电人称其母亲… -> 我的母亲…; for a form, ``as_caller``: 来电人王海涛，称其母… -> 我王海涛，称我母亲…), and a switch
+of topic (先不说这个了，另外问个事，…) cut to the new topic."""
 from __future__ import annotations
 
 import functools
