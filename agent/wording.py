@@ -1,6 +1,7 @@
 """Read real wording as the plain Chinese the guides use (``data/wording.yaml``): dialect and spoken words
 (咋整 -> 怎么办, 俺 -> 我), filler dropped (嗯, 就是说), a hotline operator's note read as the caller's words
-(来电人称其母亲… -> 我的母亲…), and a switch of topic (先不说这个了，另外问个事，…) cut to the new topic."""
+(来电人称其母亲… -> 我的母亲…; for a form, ``as_caller``: 来电人王海涛，称其母… -> 我王海涛，称我母亲…), and a switch
+of topic (先不说这个了，另外问个事，…) cut to the new topic."""
 from __future__ import annotations
 
 import functools
@@ -42,6 +43,20 @@ class DeathWords(BaseModel):
     standard: str = Field(min_length=1)
 
 
+class CallerWords(BaseModel):
+    """An operator's note read as the caller's words, for the forms (``caller:`` in data/wording.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speaker: list[str] = Field(min_length=1)      # the caller: read as 我
+    not_before: list[str] = []                    # a speaker word followed by one of these is part of a longer word
+    is_: list[str] = Field(default=[], alias="is")  # 系, 为 right after the speaker word: 是
+    is_not_before: list[str] = []                 # …unless one of these follows (来电人为其母亲办理: 为 is "for")
+    their: list[str] = Field(min_length=1)        # 其 before a family word: the caller's
+    says: list[str] = []                          # 称 before a family word: the caller's too (称女儿… -> 称我女儿…)
+    formal_kin: dict[str, str] = {}               # 其母 -> 母亲
+
+
 class WordingVocabulary(BaseModel):
     """``data/wording.yaml``."""
 
@@ -53,6 +68,7 @@ class WordingVocabulary(BaseModel):
     switch: SwitchWords
     purpose: PurposeWords
     death: DeathWords
+    caller: CallerWords
 
 
 @dataclass(frozen=True)
@@ -68,14 +84,19 @@ def _alternation(words) -> str:
 class Wording:
     """The reading of ``data/wording.yaml``: ``run(text)`` -> the text in plain words, and whether it switches."""
 
-    def __init__(self, vocabulary: WordingVocabulary | None = None, kin_words: list[str] | None = None):
+    def __init__(self, vocabulary: WordingVocabulary | None = None, kin_words: list[str] | None = None,
+                 family_words: list[str] | None = None):
+        """``kin_words``: family words but a child's (for 走了 read as 去世了); ``family_words``: the rest of the
+        family words (a child's), which 其 may stand before too. Both default to agent/data/roles.yaml's."""
         v = vocabulary or load_data_file(DATA_PATH, WordingVocabulary)
-        if kin_words is None:
+        if kin_words is None or family_words is None:
             from agent.forms.vocabulary import default_vocabulary  # the family words of the forms' role vocabulary
 
             vocab = default_vocabulary()
+            family = [w for w, role in vocab.role_cues.items() if role in vocab.roles.kin]
             # not a child's words: 孩子走了 is far more often a child who left than one who died
-            kin_words = [w for w, role in vocab.role_cues.items() if role in vocab.roles.kin and role != "child"]
+            kin_words = kin_words if kin_words is not None else [w for w in family if vocab.role_cues[w] != "child"]
+            family_words = family_words if family_words is not None else family
         self._death = re.compile(rf"((?:{_alternation(kin_words)})[^，,。.！!？?；;]{{0,10}}?)(?:{_alternation(v.death.words)})")
         self._died = v.death.standard
         self._map = {**v.standard, **v.operator, **{f: "" for f in v.fillers}}
@@ -88,11 +109,26 @@ class Wording:
         self._purpose = re.compile(rf"^(?:(?:{_alternation(p.verbs)})\S{{1,12}}(?:{_alternation(p.endings)})"
                                    rf"|(?:{_alternation(p.starts)})\S{{1,16}})$")
         self._asks = re.compile(_alternation(p.not_with))
+        self._caller, self._their = _caller_patterns(v.caller, kin_words + list(family_words or []))
+        self._formal_kin = v.caller.formal_kin
 
     def standard(self, text: str) -> str:
         """Only the dialect and spoken words read as standard ones (俺娘 -> 我母亲): what a form reads values
         from, every other word and number kept as written."""
         return self._standard.sub(lambda m: self._standard_map[m.group(0)], text) if self._standard_map else text
+
+    def is_operator_note(self, text: str) -> bool:
+        """Whether ``text`` speaks of the caller in the third person (来电人…, 诉求人…)."""
+        return self._caller.search(text) is not None
+
+    def as_caller(self, text: str, note: bool = True) -> str:
+        """An operator's note in the caller's words, for a form: 来电人王海涛 -> 我王海涛, 来电人系… -> 我是…, and,
+        when ``note`` (the conversation is a note), 其女儿 / 其母 -> 我女儿 / 我母亲. Other words are kept as written."""
+        text = self._caller.sub(lambda m: "我是" if m.group("is") else "我", text)
+        if note:
+            text = self._their.sub(lambda m: (m.group("says") or "") + "我"
+                                   + self._formal_kin.get(m.group("kin"), m.group("kin")), text)
+        return text
 
     def without_purpose(self, text: str) -> str:
         """``text`` without its clauses that say what the result is for (开个无犯罪证明，考教师资格要用), when
@@ -123,6 +159,17 @@ class Wording:
             if rest:
                 return rest, True
         return text, False
+
+
+def _caller_patterns(words: CallerWords, family: list[str]) -> tuple[re.Pattern, re.Pattern]:
+    """The speaker word (with 系/为 after it as ``is``) and 其 before a family word (``kin``)."""
+    not_before = f"(?!{_alternation(words.not_before)})" if words.not_before else ""
+    is_not = f"(?!{_alternation(words.is_not_before)})" if words.is_not_before else ""
+    is_ = f"(?P<is>(?:{_alternation(words.is_)}){is_not})?" if words.is_ else "(?P<is>(?!))?"
+    speaker = re.compile(f"(?:{_alternation(words.speaker)}){not_before}{is_}")
+    said = f"|(?P<says>{_alternation(words.says)})" if words.says else ""
+    their = re.compile(f"(?:{_alternation(words.their)}{said})(?P<kin>{_alternation([*family, *words.formal_kin])})")
+    return speaker, their
 
 
 @functools.cache

@@ -169,8 +169,10 @@ class FormFiller:
         subject = last_kin = None
         by_key = {f.key: f for f in fields}
         turns, kins = [], []
+        # an operator's note (来电人…) is read as the caller's words; 其女儿 in any message of it is the caller's
+        note = any(self.wording.is_operator_note(t) for t in texts)
         for text in texts:
-            turn = self._read(text, today, identities, subject, last_kin)
+            turn = self._read(self.wording.as_caller(text, note), today, identities, subject, last_kin, note)
             turn.form_subject = subject_role
             identities, subject = turn.identities, turn.subject
             last_kin = self._last_kin(turn.text, identities) or last_kin
@@ -283,7 +285,7 @@ class FormFiller:
         return kin[-1] if kin else None
 
     def _read(self, text: str, today: dt.date, identities: set[str], subject: str | None = None,
-              last_kin: str | None = None) -> Turn:
+              last_kin: str | None = None, note: bool = False) -> Turn:
         text = self.wording.standard(text)
         slots = self.slot_extractor.extract(text, today)
         if last_kin is not None:
@@ -296,6 +298,9 @@ class FormFiller:
         # "我是孩子妈妈": the applicant is the mother (a new statement replaces an older one)
         ids = said or set(identities)
         named = [s.value for s in slots if s.type == "subject"]
+        if note and set(named) <= {SUBJECT}:
+            # 来电人称其父X…想给老人办: the relative the caller named is the one the word for the helped means
+            named = self._introduced(text, slots) or named
         if named:
             subject = named[-1]  # "给我妈申请": the form's own person is the mother
         elif subject is None:
@@ -309,6 +314,19 @@ class FormFiller:
         if not ids and subject in self._spouse_of_subject:
             ids = {self._spouse_of_subject[subject]}  # 给媳妇迁户口…我房振东: the user is her husband
         return Turn(text=text, slots=slots, identities=ids, subject=subject)
+
+    def _introduced(self, text: str, slots: list) -> list[str]:
+        """In an operator's note, the family member the caller introduces by name (来电人称其母尹秀芳…, read as
+        我母亲尹秀芳): whom the call is about, so the application is for them."""
+        for s in slots:
+            if s.type != "name" or s.role not in self.roles.kin:
+                continue
+            cue = self.roles.cue_re.search(text, max(0, s.start - 8), s.start)
+            while cue is not None and cue.end() < s.start:  # the cue word right before the name
+                cue = self.roles.cue_re.search(text, cue.end(), s.start)
+            if cue is not None and self.roles.cues[cue.group(0)] == s.role and re.search(r"我的?$", text[:cue.start()]):
+                return [s.role]
+        return []
 
     def _others(self, identities: set[str]) -> frozenset[str]:
         """Whom the user may apply for: their family, or anyone they name when they act for others (我是公司人事)."""

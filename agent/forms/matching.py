@@ -163,6 +163,8 @@ class Matcher:
                 return None
             # 给我妈申请: 残疾人姓名 is the mother's; the user's own values go to the 代办人 fields
             froles = (turn.subject, *(r for r in froles if r not in ("applicant", SUBJECT)))
+            if srole == SUBJECT:
+                froles = (*froles, SUBJECT)  # 其母尹秀芳…老人身份证…: the word for the one helped is that same person
         if slot.type in _ROLELESS_SLOT_TYPES:
             froles, srole = (), None  # a USCC, company name, amount or count is matched by label words only
         overlap = len(self.labels.words(f) & bigrams(_around(turn, slot))

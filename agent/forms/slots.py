@@ -67,9 +67,11 @@ class SlotExtractor:
         kin = alternation(longest_first([w for w, r in cues.items() if r not in no_person | {"contact", "agent"}]))
         self.spouse_of_me = self.vocab.roles.spouse_of_me
         body = alternation(longest_first([w for w, r in cues.items() if r == "company"]))
+        # a named business before the job word says where the user works (我是某机械厂人事, 我是顺达物流公司会计)
+        business = rf"[\u4e00-\u9fa5]{{1,8}}?(?:{alternation(longest_first(self.vocab.words.company_endings))})"
         self.relation_res = (
             # "我是孩子妈妈", "我是单位里的会计" (a job word said of the user)
-            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|该?(?:{body})里?)?的?({rel})"),
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|(?:该?(?:{body})|{business})里?)?的?({rel})"),
             re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:他|她)的?({rel1})(?![他她])"),
             # "法定代表人是我自己" / "联系人就是我本人"
             # (not "逝者是我父亲": 我 followed by a relative's word is that relative)
