@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.forms.numbers import NumberReader
+from agent.forms.parts import PartReader
 from agent.forms.vocabulary import default_vocabulary
 from agent.router import RouteDecision, RouteReason
 from corpus.datafile import load_data_file
@@ -69,7 +71,10 @@ class FormContext:
         self._resume = [normalize(w) for w in self.words.resume_cues]
         self._drop = [normalize(w) for w in self.words.drop_cues]
         # a correction (不对，是… / 名字写错了) goes on with the form; the filler's own cue words
-        self._correct = [normalize(w) for w in default_vocabulary().words.correction_cues]
+        form_words = default_vocabulary().words
+        self._correct = [normalize(w) for w in form_words.correction_cues]
+        # so does a part of a number said on its own (电话最后一位是5，不是8), with no cue word
+        self._parts = PartReader(form_words, NumberReader(form_words))
 
     def in_progress(self, session: "SessionState") -> bool:
         """A form with something the user said in it (a blank or derived-only form holds nothing to lose)."""
@@ -77,10 +82,11 @@ class FormContext:
         return form is not None and any(f.value and f.source not in (None, "derived") for f in form.fields)
 
     def continues(self, seen: "Understood", session: "SessionState") -> bool:
-        """继续申请, or a correction (刚才名字写错了，是…), with a form in progress: the application goes on."""
+        """继续申请, or a correction (刚才名字写错了，是…; 身份证最后一位是X), with a form in progress: the application
+        goes on."""
         text = seen.msg.text
         return self.in_progress(session) and not self.router.named_docs(seen.msg) \
-            and any(w in text for w in [*self._resume, *self._correct])
+            and (any(w in text for w in [*self._resume, *self._correct]) or bool(self._parts.find(seen.msg.raw)))
 
     def drops(self, seen: "Understood", session: "SessionState") -> bool:
         return self.in_progress(session) and any(w in seen.msg.text for w in self._drop)

@@ -139,6 +139,16 @@ def test_the_last_digit_of_an_id_number_corrected_on_its_own(assistant, corpus):
     assert r2.answer.startswith("已更新") and _masked(good) in r2.answer
 
 
+def test_a_part_said_alone_with_no_correction_word_goes_on_with_the_form(assistant, corpus):
+    """手机最后一位是6，不是9 names no service and no cue word: with a form open it corrects the form."""
+    sc = corpus.scenarios[RETIREMENT]
+    r1 = assistant.handle(f"我要办{sc.title}，我叫陈立群，身份证{make_id('370102', '19670123', '045')}，手机13905316689")
+    assert "13905316689" in _values(r1).values()
+    r2 = assistant.handle("手机最后一位是6，不是9", session_id=r1.session_id)
+    assert r2.intent.name == "apply" and r2.form is not None
+    assert "13905316686" in _values(r2).values() and "13905316689" not in _values(r2).values()
+
+
 def test_a_part_correction_changes_the_person_it_names_when_two_are_on_the_form(assistant, corpus):
     sc = corpus.scenarios[NEWBORN]
     mine, hers = make_id("370102", "19900307", "131"), make_id("370102", "19920715", "222")

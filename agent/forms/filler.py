@@ -18,7 +18,7 @@ from corpus.schema import APPLIES_FOR, Form, FormField, condition_holds
 from agent.forms.extraction import StreamingChat, ask_for_fields, grounded
 from agent.forms.labels import Labels
 from agent.forms.matching import Asking, Candidate, Matcher, Turn
-from agent.forms.parts import PART_TYPES, Part, PartReader, splice
+from agent.forms.parts import FULL_LENGTH, PART_TYPES, Part, PartReader, replaced, splice
 from agent.forms.relation import RelationFields
 from agent.forms.roles import PERSON_SLOT_TYPES, PRONOUN_RE, SUBJECT
 from agent.forms.slots import SlotExtractor, default_slot_extractor
@@ -198,7 +198,7 @@ class FormFiller:
                     key = self._part_field(fields, part, turn.text, values, previous, asking, kins[i])
                     key = None if key in assigned else key
                 old = values[key].value if key in values else _previous_value(previous, key)
-                new = splice(old or "", part) if key is not None else None
+                new = splice(old or "", part, FULL_LENGTH.get(by_key[key].type)) if key is not None else None
                 if new is not None:
                     checked = self.validator.validate(by_key[key].type, new, by_key[key].options, today=today)
                     values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i)
@@ -287,7 +287,8 @@ class FormFiller:
     def _read(self, text: str, today: dt.date, identities: set[str], subject: str | None = None,
               last_kin: str | None = None, note: bool = False) -> Turn:
         text = self.wording.standard(text)
-        slots = self.slot_extractor.extract(text, today)
+        # 电话1345…，不对，是1345…: the number corrected in the same breath is not read
+        slots = replaced(text, self.slot_extractor.extract(text, today), self.parts.correction)
         if last_kin is not None:
             # 他/她 before a value with no cue of its own in this message: the relative the last one named
             # (她叫X，身份证…: her name as well as her number).

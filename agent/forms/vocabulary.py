@@ -123,6 +123,11 @@ class PartCues(BaseModel):
     model_config = ConfigDict(extra="forbid")
     last: Words = Field(min_length=1)
     first: Words = Field(min_length=1)
+    middle: Words = Field(default_factory=list)
+    from_end: Words = Field(default_factory=list)
+    units: Words = Field(min_length=1)
+    loose_units: Words = Field(default_factory=list)
+    say: Words = Field(min_length=1)
 
 
 class ReviewWords(BaseModel):

@@ -36,3 +36,11 @@ def cn_int(text: str) -> int | None:
 def spoken_digits_to_digits(text: str) -> str:
     """幺三八零… (seven or more digits said one by one) to 1380…, one character for one, offsets unchanged."""
     return _SPOKEN_DIGIT_RUN.sub(lambda m: "".join(_SPOKEN_DIGITS.get(c, c) for c in m.group(0)), text)
+
+
+SPOKEN_DIGIT_CHARS = "".join(_SPOKEN_DIGITS)
+
+
+def read_digits(text: str) -> str:
+    """Digits said one by one, however short (三九幺七 -> 3917, 零 -> 0); other characters as they are."""
+    return "".join(_SPOKEN_DIGITS.get(c, c) for c in text)
