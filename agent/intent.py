@@ -162,9 +162,9 @@ class IntentStep:
                 stats["llm_fallbacks"] += 1
                 log.warning("intent LLM fallback: %s", exc)
         # Personal data while a form is open continues the application; an ID number or phone given unasked
-        # starts one (nobody needs theirs to ask what to bring); data held for a service not named yet makes the
-        # message that names it go on with the application.
-        if (session.form is not None and msg.has_personal_data or msg.identifiers) \
+        # starts one (nobody needs theirs to ask what to bring), and so does a name said alone (裴一帆); data held
+        # for a service not named yet makes the message that names it go on with the application.
+        if (session.form is not None and msg.has_personal_data or msg.identifiers or msg.name_only) \
                 and res.name in ("consult", "chitchat", "out_of_scope") \
                 or session.applying and res.name == "consult":
             res = IntentResult("apply", max(res.confidence, 0.6), res.probs, "rule")

@@ -32,6 +32,9 @@ _PERSONAL_LABEL = re.compile(
     r"|[我他她俺]?(?:的)?(?:名字)?叫(?:做)?|(?:[我他她俺]的)?(?:名字|姓名))?"
     r"\s*[:：]?\s*(?:是|为)?\s*$")
 _PERSONAL_KINDS = ("id", "mobile", "uscc")
+# A message that may be only a name: its characters (a compound surname and two more), the marks around it.
+_NAME_ONLY_CHARS = 4
+_NAME_ONLY_STRIP = " \t\n，,。.！!～~"
 # Words a company's name ends with: only a message holding one is read for companies (LAC costs a few ms).
 _COMPANY_WORD = re.compile(r"有限|公司|集团|合作社|事务所")
 
@@ -53,6 +56,7 @@ class Message:
     tokens: list[str]
     has_personal_data: bool
     identifiers: bool = False      # an ID number, mobile or USCC in it: someone giving these wants to apply
+    name_only: bool = False        # the message is a person's name and nothing else: a value given bare
     aspects: list[str] = field(default_factory=list)  # materials, time_limit, fee, places, online, ...
     search_text: str = ""          # the focus without personal values: what retrieval searches
     focused: str = ""              # raw in plain words (data/wording.yaml, homophones read), or for a long message
@@ -188,6 +192,15 @@ def _without_values(raw: str, spans: list[tuple[int, int]]) -> str:
     return out.strip()
 
 
+def _undashed(raw: str, spans: list[tuple[int, int]]) -> str:
+    """``raw`` with the dashes inside its personal numbers as spaces: 370303-1997-0819-2811 is an ID number
+    written in groups, and read with its dashes it looks like a 受理编号 to the intent classifier."""
+    out = list(raw)
+    for a, b in spans:
+        out[a:b] = raw[a:b].replace("-", " ")
+    return "".join(out)
+
+
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for a, b in sorted(spans):
@@ -246,11 +259,12 @@ class Normalizer:
         if self.pinyin is not None and (read := self.pinyin.read(raw)):
             raw = read
         raw = self.english.run(raw)
-        plain = self.plain(raw)
+        numbers = [(f.start, f.end) for f in find_numbers(raw) if f.kind in _PERSONAL_KINDS]
+        plain = self.plain(_undashed(raw, numbers))
         focused = self.focus(plain.text)
         text = normalize(focused)
-        numbers = [(f.start, f.end) for f in find_numbers(raw) if f.kind in _PERSONAL_KINDS]
-        personal = bool(numbers or _NAME_RE.search(raw))
+        name_only = self._name_only(raw)
+        personal = bool(numbers or name_only or _NAME_RE.search(raw))
         aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
         # names are only read when values are there (LAC costs a few ms)
         values = numbers + (self.names(raw) if personal and self.names is not None else [])
@@ -258,8 +272,16 @@ class Normalizer:
         values += self.companies(raw) if self.companies is not None and _COMPANY_WORD.search(raw) else []
         search_text = self.focus(self.plain(_without_values(raw, values)).text) if values or personal else focused
         return Message(raw=raw, text=text, tokens=self.tokenizer.tokenize(search_text or focused), has_personal_data=personal,
-                       identifiers=bool(numbers),
+                       identifiers=bool(numbers), name_only=name_only,
                        aspects=aspects, search_text=search_text or focused, focused=focused, switched=plain.switched)
+
+    def _name_only(self, raw: str) -> bool:
+        """The whole message is one person's name (裴一帆): a short message, read by the form filler's reader."""
+        bare = raw.strip(_NAME_ONLY_STRIP)
+        if self.names is None or not 2 <= len(bare) <= _NAME_ONLY_CHARS:
+            return False
+        at = raw.index(bare)
+        return (at, at + len(bare)) in self.names(raw)
 
     def plain(self, text: str) -> Reworded:
         """``text`` as the guides would word it: dialect, filler, an operator's note and a switch cue read

@@ -23,6 +23,7 @@ from urllib.parse import quote_plus, unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.zh.numerals import spoken_digits_to_digits
 from agent.zh.patterns import alternation, longest_first
 from corpus.datafile import load_data_file
 
@@ -155,6 +156,9 @@ def find_numbers(text: str) -> list[Found]:
     spoken = view.translate(_SPOKEN)
     if spoken != view:
         found += _scan(spoken, _SPOKEN_RUN, _DIGIT, cards=False, plain=view)
+    said = spoken_digits_to_digits(view)  # said in groups between commas (三七零六八三，幺九四六，…)
+    if said != spoken:
+        found += _scan(said, _RUN, _GROUP, cards=False, plain=view)
     taken = [(f.start, f.end) for f in found]
     for m in _USCC.finditer(view):
         found.append(Found("uscc", m.start(), m.end(), tuple(range(m.start() + 6, m.start(3)))))

@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from pydantic import BaseModel, Field
 
 from agent.privacy import ID_NUMBER, MOBILE
+from agent.zh.ids import checked_number
 
 
 class ApplicationStatus(BaseModel):
@@ -64,7 +65,7 @@ def receipt_candidates(text: str) -> list[str]:
         digits = sum(c.isdigit() for c in s)
         if digits < 4:
             continue
-        if re.fullmatch(MOBILE, s) or re.fullmatch(ID_NUMBER, s):
-            continue  # a phone or an ID number, never a receipt
+        if checked_number(normalize_receipt(s)) or re.fullmatch(MOBILE, s) or re.fullmatch(ID_NUMBER, s):
+            continue  # a phone or an ID number (370303-1997-0819-2811 too), never a receipt
         out.append(s)
     return out

@@ -6,6 +6,8 @@ import re
 from agent.forms.validators import check_id_number, check_uscc
 from agent.forms.vocabulary import FormWords
 from agent.privacy import ID_NUMBER, MOBILE
+from agent.zh.groups import join_groups
+from agent.zh.ids import checked_number
 from agent.zh.patterns import alternation
 from agent.zh.sentences import sentence_start
 
@@ -13,6 +15,7 @@ _RUN_RE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+|＋)?86[\s\-]?)?[0-9A-Za-z](?:[\
 # 号码 says phone, except in 身份证号码 / 证件号码.
 _PHONE_NUMBER_WORD = r"(?<!身份证)(?<!证件)(?<!身份)号码"
 
+_LONGEST = 18  # characters of the longest value (ID number, USCC)
 Number = tuple[str, str, int, int]  # (type, cleaned value, start, end)
 
 
@@ -33,19 +36,31 @@ class NumberReader:
         found: list[Number] = []
         for m in _RUN_RE.finditer(text):
             cls = self.classify(text, m.start(), m.end())
-            if cls is None and re.search(r"\s", m.group(0)):
+            if re.search(r"\s", m.group(0)) and (cls is None or len(cls[1]) > _LONGEST):
+                # spaces between values or groups (370112 1996 0208 5829 182 6971 6652): no one value is that long
                 found.extend(self._split(text, m))
             elif cls:
                 found.append((*cls, m.start(), m.end()))
         return found
 
     def _split(self, text: str, m: re.Match) -> list[Number]:
-        # "13812345678 370102…": two values separated by a space
-        got = self._parts(text, m, r"\S+")
+        """A spaced run read as its values: groups that together make an ID number or mobile whose checks hold
+        ("371402 1996 0514 485x 183 3859 1343"), the groups left over each as a value of its own
+        ("13812345678 370102…", "0531-88886666")."""
+        words = [(m.start() + p.start(), m.start() + p.end()) for p in re.finditer(r"\S+", m.group(0))]
+        groups = [(m.start() + p.start(), m.start() + p.end()) for p in re.finditer(r"[0-9A-Za-z]+", m.group(0))]
+        joined = join_groups([text[a:b].upper() for a, b in groups], checked_number) \
+            if self._cue(text, m.start()) != "other" else []
+        got: list[Number] = []
+        for first, last, kind in joined:
+            a, b = groups[first][0], groups[last - 1][1]
+            got.append((kind, re.sub(r"[\s\-]", "", text[a:b]).upper(), a, b))
+        got += [(*c, a, b) for a, b in words
+                if not any(x < b and a < y for _, _, x, y in got) and (c := self.classify(text, a, b))]
         if not got and re.search(r"[A-Za-z]", m.group(0)):
             # "mobile 186 6988 2043": the digits after an English word, still spaced
             got = self._parts(text, m, r"\d(?:[\s\-]?\d)*")
-        return got
+        return sorted(got, key=lambda n: n[2])
 
     def _parts(self, text: str, m: re.Match, part: str) -> list[Number]:
         spans = [(m.start() + p.start(), m.start() + p.end()) for p in re.finditer(part, m.group(0))]

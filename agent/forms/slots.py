@@ -13,7 +13,7 @@ import re
 from agent.forms.addresses import read_addresses
 from agent.forms.found import Found, Slot
 from agent.forms.lexer import Lexer, Token
-from agent.forms.names import is_time_word, looks_like_name
+from agent.forms.names import is_time_word, looks_like_name, surname_data
 from agent.forms.numbers import NumberReader
 from agent.forms.organisations import OrganisationReader
 from agent.forms.roles import PERSON_VALUE_TYPES, Roles
@@ -221,6 +221,7 @@ class SlotExtractor:
                     found.add("name", cand, a, a + n)
                     break
         self._names_beside_numbers(text, tokens, found)
+        self._names_after_numbers(text, tokens, found)
         self._names_after_relations(text, found)
 
     def _names_after_relations(self, text: str, found: Found) -> None:
@@ -257,6 +258,24 @@ class SlotExtractor:
                 if (starts_clause or after_cue) and _one_word(tokens, a, end, glued_left=bool(after_cue),
                                                               time_ok=alone):
                     found.add("name", cand, a, end)
+                    break
+
+    def _names_after_numbers(self, text: str, tokens: list[Token], found: Found) -> None:
+        """A name said bare right after the user's numbers, the whole of its clause ("370403 2003 0918 4890
+        137 7959 0030  高一鸣"): a surname and one or two characters LAC does not read as other words."""
+        cues, compound = self.roles.cues, surname_data().compound
+        for number in [s for s in found.slots if s.type in ("id_number", "phone")]:
+            gap = _AFTER_NUMBER.match(text, number.end)
+            a = gap.end() if gap else len(text)
+            for n in (3, 2, 4):
+                b = a + n
+                cand = text[a:b]
+                if b > len(text) or b < len(text) and text[b] not in _CLAUSE_ENDS or found.overlaps((a, b)):
+                    continue
+                if n == 4 and not cand.startswith(tuple(compound)):
+                    continue  # four characters: only with a compound surname (欧阳明远)
+                if looks_like_name(cand, cues, alone=True) and not is_time_word(cand) and _bare_name(tokens, a, b):
+                    found.add("name", cand, a, b)
                     break
 
     @staticmethod
@@ -319,12 +338,29 @@ class SlotExtractor:
 
 
 _CLAUSE_ENDS = " \t，,。.；;！!？?、"
+_AFTER_NUMBER = re.compile(r"[\s，,、]+")
+# LAC's tags for what a name is never made of: a pronoun, adverb, preposition, conjunction, particle, punctuation
+# (谢谢您, 尽快, 方便吗); a verb or adjective of two characters or more is a word too (谢谢, 感谢).
+_NOT_IN_NAME_TAGS = frozenset({"r", "d", "p", "c", "u", "xc", "w", "m", "q", "LOC", "TIME"})
+_WORD_TAGS = frozenset({"v", "vd", "vn", "a", "ad", "an"})
 
 
 def _labels(text: str, cue: re.Match | None, at: int, said_of_me: dict[tuple[int, int], str]) -> bool:
     """The cue names the person at ``at``: only spaces between them ("儿子 葛欣然"), or it is what the user just
     said they are ("我是她丈夫，房振东")."""
     return cue is not None and (not text[cue.end():at].strip() or cue.span() in said_of_me)
+
+
+def _bare_name(tokens: list[Token], a: int, b: int) -> bool:
+    """LAC reads the span as a person, or as pieces none of which is a word a name cannot hold: not one other
+    word (社保, 文件), no pronoun, particle or place, no verb of two characters (高一|鸣 is a name, 谢谢|您 not)."""
+    inside = [t for t in tokens if a < t.end and t.start < b]
+    if any(t.tag == "PER" and t.start <= a and b <= t.end for t in inside):
+        return True
+    if len(inside) == 1 and inside[0].start == a and inside[0].end == b and inside[0].tag != "ORG":
+        return False
+    return not any(t.start < a or t.end > b or t.tag in _NOT_IN_NAME_TAGS
+                   or t.tag in _WORD_TAGS and len(t.word) > 1 for t in inside)
 
 
 def _starts_clause(text: str, at: int) -> bool:

@@ -78,3 +78,27 @@ def describe_id(valid_id: str, today: dt.date) -> IdInfo:
         log.warning("jionlp could not parse the region of an ID number", exc_info=True)
     return IdInfo(birth_date=born, gender="男" if int(v[16]) % 2 else "女", age=age, region_code=v[:6],
                   region_name=region_name)
+
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")  # 手机号码 (as agent.privacy.MOBILE; zh stays below privacy)
+
+
+def id_number_holds(code: str) -> bool:
+    """An 18-character ID number whose region, birth date and check character all hold (upper-case X)."""
+    if not re.fullmatch(r"\d{17}[\dX]", code) or code[:2] not in PROVINCE_CODES:
+        return False
+    try:
+        dt.date(int(code[6:10]), int(code[10:12]), int(code[12:14]))
+    except ValueError:
+        return False
+    return id_check_digit(code[:17]) == code[17]
+
+
+def checked_number(code: str) -> str | None:
+    """``id_number`` or ``phone`` for characters that can only be one (an ID number's check character holds, a
+    mobile's shape), else None: what groups read together must be, before they are taken for one number."""
+    if len(code) == 18 and id_number_holds(code):
+        return "id_number"
+    if _MOBILE.fullmatch(code):
+        return "phone"
+    return None

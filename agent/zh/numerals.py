@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from agent.zh.groups import join_groups
+from agent.zh.ids import checked_number
 from agent.zh.width import to_halfwidth
 
 CN_NUM = "〇零○一二两三四五六七八九十百千万"
@@ -14,6 +16,11 @@ _SPOKEN_DIGITS = {"零": "0", "〇": "0", "○": "0", "洞": "0", "一": "1", "�
                   "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 # Seven or more digits read one by one: a phone or ID number said aloud, never a quantity.
 _SPOKEN_DIGIT_RUN = re.compile(r"[零〇○一幺二两三四五六七八九](?:[\s\-]?[零〇○洞一幺二两三四五六七八九]){6,}")
+# Digits said in groups with pauses (三七零六八三，幺九四六，零二二七，五七二九): groups of digits, said or written,
+# between commas or spaces.
+_DIGIT_GROUP = r"[零〇○洞一幺二两三四五六七八九0-9]+"
+_DIGIT_GROUPS = re.compile(rf"{_DIGIT_GROUP}(?:[，,、\s]{{1,2}}{_DIGIT_GROUP})+")
+_GROUP_SEPARATORS = re.compile(r"[，,、\s]+")
 
 
 def cn_int(text: str) -> int | None:
@@ -34,8 +41,10 @@ def cn_int(text: str) -> int | None:
 
 
 def spoken_digits_to_digits(text: str) -> str:
-    """幺三八零… (seven or more digits said one by one) to 1380…, one character for one, offsets unchanged."""
-    return _SPOKEN_DIGIT_RUN.sub(lambda m: "".join(_SPOKEN_DIGITS.get(c, c) for c in m.group(0)), text)
+    """幺三八零… (seven or more digits said one by one) to 1380…, one character for one, offsets unchanged; groups
+    cut by commas that together make an ID number or mobile whose checks hold become digits between spaces."""
+    text = _DIGIT_GROUPS.sub(_joined_groups, text)
+    return _SPOKEN_DIGIT_RUN.sub(lambda m: read_digits(m.group(0)), text)
 
 
 SPOKEN_DIGIT_CHARS = "".join(_SPOKEN_DIGITS)
@@ -44,3 +53,14 @@ SPOKEN_DIGIT_CHARS = "".join(_SPOKEN_DIGITS)
 def read_digits(text: str) -> str:
     """Digits said one by one, however short (三九幺七 -> 3917, 零 -> 0); other characters as they are."""
     return "".join(_SPOKEN_DIGITS.get(c, c) for c in text)
+
+
+def _joined_groups(m: re.Match) -> str:
+    """The groups of one match that make a number, as digits with a space for each separator between them."""
+    text = m.group(0)
+    spans = [g.span() for g in re.finditer(_DIGIT_GROUP, text)]
+    out = list(text)
+    for first, last, _ in join_groups([read_digits(text[a:b]) for a, b in spans], lambda s: checked_number(s.upper())):
+        a, b = spans[first][0], spans[last - 1][1]
+        out[a:b] = _GROUP_SEPARATORS.sub(lambda sep: " " * len(sep.group(0)), read_digits(text[a:b]))
+    return "".join(out)
