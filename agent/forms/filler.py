@@ -33,6 +33,8 @@ log = logging.getLogger("daoban.agent.prefill")
 
 SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
+# "我是她…" right before a relation word: the user says what they are to the person 她 refers to.
+_TOWARDS_RE = re.compile(r"(?:我|俺|本人)(?:就)?(?:是|系)[他她]的?$")
 _DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[\s\-]?\d)*(?:[\s\-]?[Xx])?(?![0-9A-Za-z])")
 
 
@@ -305,10 +307,21 @@ class FormFiller:
             acting = ids | {s.role for s in slots if s.role in self.vocab.roles.acts_for}
             # (the word for the one helped, 老人叫…，身份证…, says it of itself)
             kin = [s.role for s in slots if s.type == "id_number" and s.role in (self._others(acting) | {SUBJECT}) - ids]
-            subject = kin[0] if kin else None
+            subject = kin[0] if kin else self._said_towards(text, slots, ids)
         if not ids and subject in self._spouse_of_subject:
             ids = {self._spouse_of_subject[subject]}  # 给媳妇迁户口…我房振东: the user is her husband
         return Turn(text=text, slots=slots, identities=ids, subject=subject)
+
+    def _said_towards(self, text: str, slots: list, identities: set[str]) -> str | None:
+        """Whom the user says what they are to (孩子叫…，我是她爸…): the person 他/她 there refers back to, when
+        they are of the user's family."""
+        taken = [(s.start, s.end) for s in slots if s.type not in ("relation", "subject")]
+        for s in slots:
+            m = _TOWARDS_RE.search(text, 0, s.start) if s.type == "relation" and s.role == "applicant" else None
+            role = self.roles.person_before(text, m.start(), taken) if m else None
+            if role in self.roles.kin - identities:
+                return role
+        return None
 
     def _others(self, identities: set[str]) -> frozenset[str]:
         """Whom the user may apply for: their family, or anyone they name when they act for others (我是公司人事)."""
