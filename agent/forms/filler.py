@@ -175,7 +175,10 @@ class FormFiller:
             turn = self._read(text, today, identities, subject, last_kin)
             turn.form_subject = subject_role
             identities, subject = turn.identities, turn.subject
-            last_kin = self._last_kin(turn.text, identities) or last_kin
+            # 他/她 in the next message: whom the application is for once known (我弟弟…我是他的监护人，爸妈都不在了),
+            # else the person this message named last
+            known = subject if subject in self.roles.persons - identities else None
+            last_kin = known or self._last_kin(turn.text, identities) or last_kin
             turns.append(turn)
             kins.append(last_kin)
         # whom it is for, once said, was meant from the start (我孙子… then 孩子…身份证…)
