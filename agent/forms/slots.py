@@ -88,7 +88,8 @@ class SlotExtractor:
         workplace = rf"[\u4e00-\u9fa5]{{0,12}}?(?:{alternation(longest_first(self.vocab.roles.workplace_endings))})"
         self.job_res = (
             re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系){workplace}的?[\u4e00-\u9fa5]{{0,3}}?({jobs})"),
-            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系){workplace}(的)(?=[\u4e00-\u9fa5·]{{2,3}}(?:[，,。；;\s]|$))"),
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系){workplace}(的)(?!{self.roles.cue_re.pattern})"
+                       rf"(?=[\u4e00-\u9fa5·]{{2,3}}(?:[，,。；;\s]|$))"),
         ) if self.vocab.roles.workplace_endings and jobs else ()
         # "我老公叫…" says the user is the wife; "我老婆…" the husband.
         self.spouse_of_me_re = re.compile(rf"我(?:的)?({alternation(list(self.spouse_of_me))})")
@@ -223,7 +224,7 @@ class SlotExtractor:
             glued = [m.end() for m in self.roles.cue_re.finditer(text, max(0, a - 4), b) if m.start() < a < m.end()]
             if glued:  # LAC took a role word's last character into the name (卖方|文建华 read as 方文建华)
                 a, word = glued[-1], text[glued[-1]:b]
-            if looks_like_name(word, cues) and not found.overlaps((a, b)):
+            if looks_like_name(word, cues) and not found.overlaps((a, b)) and not _FROM_PLACE_RE.match(text, b):
                 found.add("name", word, a, b)
         # LAC misses some names; a cue like 我叫/名字是 plus a surname catches them.
         for m in _NAME_CUE.finditer(text):
@@ -336,6 +337,8 @@ class SlotExtractor:
 
 
 _CLAUSE_ENDS = " \t，,。.；;！!？?、"
+# "…，荣成的。": where the user is from, which LAC may read as a name; a person's name does not end a clause so.
+_FROM_PLACE_RE = re.compile(r"的(?:人)?(?:[，,。.；;！!？?\s]|$)")
 
 
 def _said_just_before(text: str, at: int, said_of_me: dict[tuple[int, int], str]) -> str | None:
