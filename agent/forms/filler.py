@@ -319,9 +319,10 @@ class FormFiller:
         """Whom the user says what they are to (孩子叫…，我是她爸…): the person 他/她 there refers back to, when
         they are of the user's family."""
         taken = [(s.start, s.end) for s in slots if s.type not in ("relation", "subject")]
+        named = tuple((s.start, s.role) for s in slots if s.type == "name" and s.role)
         for s in slots:
             m = _TOWARDS_RE.search(text, 0, s.start) if s.type == "relation" and s.role == "applicant" else None
-            role = self.roles.person_before(text, m.start(), taken) if m else None
+            role = self.roles.person_before(text, m.start(), taken, named) if m else None
             if role in self.roles.kin - identities:
                 return role
         return None
