@@ -33,6 +33,8 @@ log = logging.getLogger("daoban.agent.prefill")
 
 SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
+# "我是她…" right before a relation word: the user says what they are to the person 她 refers to.
+_TOWARDS_RE = re.compile(r"(?:我|俺|本人)(?:就)?(?:是|系)[他她]的?$")
 _DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[\s\-]?\d)*(?:[\s\-]?[Xx])?(?![0-9A-Za-z])")
 
 
@@ -175,7 +177,10 @@ class FormFiller:
             turn = self._read(self.wording.as_caller(text, note), today, identities, subject, last_kin, note)
             turn.form_subject = subject_role
             identities, subject = turn.identities, turn.subject
-            last_kin = self._last_kin(turn.text, identities) or last_kin
+            # 他/她 in the next message: whom the application is for once known (我弟弟…我是他的监护人，爸妈都不在了),
+            # else the person this message named last
+            known = subject if subject in self.roles.persons - identities else None
+            last_kin = known or self._last_kin(turn.text, identities) or last_kin
             turns.append(turn)
             kins.append(last_kin)
         # whom it is for, once said, was meant from the start (我孙子… then 孩子…身份证…)
@@ -311,7 +316,7 @@ class FormFiller:
             acting = ids | {s.role for s in slots if s.role in self.vocab.roles.acts_for}
             # (the word for the one helped, 老人叫…，身份证…, says it of itself)
             kin = [s.role for s in slots if s.type == "id_number" and s.role in (self._others(acting) | {SUBJECT}) - ids]
-            subject = kin[0] if kin else None
+            subject = kin[0] if kin else self._said_towards(text, slots, ids)
         if not ids and subject in self._spouse_of_subject:
             ids = {self._spouse_of_subject[subject]}  # 给媳妇迁户口…我房振东: the user is her husband
         return Turn(text=text, slots=slots, identities=ids, subject=subject)
@@ -328,6 +333,18 @@ class FormFiller:
             if cue is not None and self.roles.cues[cue.group(0)] == s.role and re.search(r"我的?$", text[:cue.start()]):
                 return [s.role]
         return []
+
+    def _said_towards(self, text: str, slots: list, identities: set[str]) -> str | None:
+        """Whom the user says what they are to (孩子叫…，我是她爸…): the person 他/她 there refers back to, when
+        they are of the user's family."""
+        taken = [(s.start, s.end) for s in slots if s.type not in ("relation", "subject")]
+        named = tuple((s.start, s.role) for s in slots if s.type == "name" and s.role)
+        for s in slots:
+            m = _TOWARDS_RE.search(text, 0, s.start) if s.type == "relation" and s.role == "applicant" else None
+            role = self.roles.person_before(text, m.start(), taken, named) if m else None
+            if role in self.roles.kin - identities:
+                return role
+        return None
 
     def _others(self, identities: set[str]) -> frozenset[str]:
         """Whom the user may apply for: their family, or anyone they name when they act for others (我是公司人事)."""

@@ -52,6 +52,7 @@ class Turn:
     kinds: dict[str, frozenset[str]] = dc_field(default_factory=dict)  # field key -> slot kinds it takes
     form_subject: str = SUBJECT  # the form's own word for whom it is for (Form.subject_role: employee, child…)
     subject_has_fields: bool = False  # the form has fields of the subject's own role (father_* for 孩子爸爸)
+    for_others_fields: bool = False  # the form has fields of one applying for someone else (代办人姓名)
 
 
 @dataclass
@@ -89,8 +90,11 @@ class Matcher:
         """Field key -> the value this turn gives it."""
         turn.kinds = {f.key: self.labels.slot_kinds(f) | ({f"enum:{f.key}"} if f.type == "enum" else set())
                       for f in fields}
+        persons = [f for f in fields if f.type in PERSON_VALUE_TYPES]
         turn.subject_has_fields = turn.subject is not None and any(
-            (self.vocab.fit(r, turn.subject) or 0) >= 9 for f in fields for r in self.roles.all_of_field(f))
+            (self.vocab.fit(r, turn.subject) or 0) >= 9 for f in persons for r in self.roles.all_of_field(f))
+        for_others = set(self.vocab.roles.for_others)
+        turn.for_others_fields = any(for_others & set(self.roles.all_of_field(f)) for f in persons)
         cores = [bracketless(f.label) for f in fields]
         shared_cores = {c for c in cores if cores.count(c) > 1}
         cands: list[Candidate] = []
@@ -187,9 +191,14 @@ class Matcher:
 
     def _of_form_subject(self, f: FormField, turn: Turn) -> bool:
         """A person field of the form's own subject (受伤害职工 on a 工伤 form): 俺儿…他身份证… fills it, when the form
-        has no field of the relative's own role (a newborn form's father_* keep the father's)."""
-        return not turn.subject_has_fields and turn.form_subject not in (SUBJECT, "applicant", *self.roles.not_persons) \
-            and self.roles.of_field(f) == turn.form_subject and f.type in PERSON_VALUE_TYPES
+        has no field of the relative's own role (a newborn form's father_* keep the father's). On a form for its
+        applicant with no field for one who applies for them (申请人（男方）姓名, no 代办人), the applicant's name, ID
+        number and birth date are those of whom the user applies for."""
+        if turn.subject_has_fields or self.roles.of_field(f) != turn.form_subject:
+            return False
+        if turn.form_subject == "applicant":
+            return not turn.for_others_fields and f.type in ("text", "id_number", "date")
+        return turn.form_subject not in (SUBJECT, *self.roles.not_persons) and f.type in PERSON_VALUE_TYPES
 
     @staticmethod
     def _counts_here(f: FormField, slot: Slot, turn: Turn, asking: Asking, kind: str) -> bool:

@@ -16,6 +16,7 @@ PERSON_VALUE_TYPES = ("text", "id_number", "phone", "date", "address")
 PERSON_SLOT_TYPES = ("name", "id_number", "phone", "date", "address")
 SUBJECT = "subject"  # the role of the person an application is for (corpus/roles.yaml)
 _SEARCH = object()  # of_value: find the nearest cue itself
+OWNER_RE = re.compile(r"(?:我|俺|咱)(?:们)?(?:家)?(?:的)?$")
 PRONOUN_RE = re.compile(r"(?<![其吉])[他她](?![们人])")
 
 
@@ -52,10 +53,10 @@ class Roles:
     # -- values in text ---------------------------------------------------------------------------------
 
     def of_value(self, text: str, start: int, end: int, taken: list[tuple[int, int]],
-                 best: re.Match | None | object = _SEARCH) -> str | None:
+                 best: re.Match | None | object = _SEARCH, named: tuple[tuple[int, str], ...] = ()) -> str | None:
         """Role from the nearest cue before the value in its sentence, else a '…是孩子妈妈' after it.
         他/她 as the nearest cue refers back to the last person named before it. ``best``: that nearest cue when
-        the caller already found it (``nearest_cue``)."""
+        the caller already found it (``nearest_cue``); ``named``: (position, role) of the names read so far."""
         lo = max(sentence_start(text, start), start - 60)
         if best is _SEARCH:
             best = self.nearest_cue(text, start, taken)
@@ -67,7 +68,7 @@ class Roles:
             if not any(a <= m.start() < b for a, b in taken):
                 pronoun = m
         if pronoun:
-            return self.person_before(text, pronoun.start(), taken)
+            return self.person_before(text, pronoun.start(), taken, named)
         return self.cues[best.group(0)] if best else None
 
     def cue_after(self, text: str, end: int) -> str | None:
@@ -83,14 +84,26 @@ class Roles:
                 best = m  # a cue word inside another value (公司 in …有限公司) says nothing
         return best
 
-    def person_before(self, text: str, pos: int, taken: list[tuple[int, int]]) -> str | None:
-        """The role of the last person cue before ``pos`` (any sentence): whom 他/她 refers to."""
-        role = None
+    def person_before(self, text: str, pos: int, taken: list[tuple[int, int]],
+                      named: tuple[tuple[int, str], ...] = ()) -> str | None:
+        """The role of the last person cue before ``pos`` (any sentence): whom 他/她 refers to. A person named
+        (``named``: position, role) before a later word for someone not the user's own and not named (独居老人孙秀兰，…，
+        侄女隔三岔五来看看…她身份证号…) is still the one meant: that word is the named person's relative."""
+        last = None
         for m in self.cue_re.finditer(text, max(0, pos - 200), pos):
-            r = self.cues[m.group(0)]
-            if r not in self.not_persons and not any(a <= m.start() < b for a, b in taken):
-                role = r
+            if self.cues[m.group(0)] not in self.not_persons and not any(a <= m.start() < b for a, b in taken):
+                last = m
+        role = self.cues[last.group(0)] if last else None
+        earlier = [r for at, r in named if at < pos and r in self.persons and (last is None or at < last.start())]
+        if earlier and last is not None and not self._own(text, last.start()) \
+                and not any(last.end() <= at < pos for at, _ in named):
+            return earlier[-1]
         return role
+
+    @staticmethod
+    def _own(text: str, at: int) -> bool:
+        """The person word is said of the user's own (我爸, 俺家闺女, 我的老伴)."""
+        return bool(OWNER_RE.search(text, max(0, at - 4), at))
 
     # -- form fields ------------------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ _MONEY_RE = re.compile(
 )
 _INT_RE = re.compile(rf"(?P<num>\d+|[{CN_NUM}]+)\s*(?P<unit>个|人|名|位|岁|间|套|次|户|辆|台|家|张|份|只|条|胎)")
 # "法人王建国，…，我本人来办": the applicant is the person just described.
+# The role of a workplace's staff (corpus/roles.yaml): "我是…厂劳资科的石慧" says the user is one of them.
+STAFF = "staff"
 _SELF_APPLY_RE = re.compile(r"(?:我本人|我自己|本人)(?:亲自)?(?:来|去|过来)?(?:办理?|申请|递交|提交)")
 
 
@@ -81,6 +83,16 @@ class SlotExtractor:
             # "我叫张伟，是孩子爸爸": the relation said of the name the user just gave.
             re.compile(rf"我(?:叫|是|名叫)[\u4e00-\u9fa5·]{{2,4}}[，,\s]*(?:我)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她)?的?({rel})"),
         )
+        # "我是济南一家公司的人事宋雅", "我是…社区的网格员刘晓燕": a job word after the user's workplace is said of them;
+        # "我是东岳机械厂劳资科的石慧": their workplace alone, right before their name, says they are its staff.
+        job_roles = set(self.vocab.roles.held_as) | set(self.vocab.roles.acts_for)
+        jobs = alternation(longest_first([w for w, r in cues.items() if r in job_roles]))
+        workplace = rf"[\u4e00-\u9fa5]{{0,12}}?(?:{alternation(longest_first(self.vocab.roles.workplace_endings))})"
+        self.job_res = (
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系){workplace}的?[\u4e00-\u9fa5]{{0,3}}?({jobs})"),
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系){workplace}(的)(?!{self.roles.cue_re.pattern})"
+                       rf"(?=[\u4e00-\u9fa5·]{{2,3}}(?:[，,。；;\s]|$))"),
+        ) if self.vocab.roles.workplace_endings and jobs else ()
         # "我老公叫…" says the user is the wife; "我老婆…" the husband.
         self.spouse_of_me_re = re.compile(rf"我(?:的)?({alternation(list(self.spouse_of_me))})")
         # The person an application is for, when it is not the user: "给我妈申请", "残疾人是我儿子".
@@ -138,9 +150,11 @@ class SlotExtractor:
                 continue
             taken = [t for t in found.taken if t != (s.start, s.end)]
             cue = self.roles.nearest_cue(norm, s.start, taken)
-            s.role = self.roles.of_value(norm, s.start, s.end, taken, cue)
+            named = tuple((n.start, n.role) for n in names if n.role is not None)
+            s.role = self.roles.of_value(norm, s.start, s.end, taken, cue, named)
             if s.role in self.vocab.roles.held_as and cue:  # 我是公司会计钱丽: the user, as 经办人
-                s.role = said_of_me.get(cue.span()) or said_words.get(cue.group(0), s.role)
+                s.role = said_of_me.get(cue.span()) or said_words.get(cue.group(0)) \
+                    or _said_just_before(norm, cue.start(), said_of_me) or s.role
             if s.type == "name":
                 if self._of_whom_i_am(norm, s, said_of_me):
                     s.role = None  # "我是苗雨桐的老公": the name is the other person's, not the user's
@@ -148,6 +162,8 @@ class SlotExtractor:
                         and not _labels(norm, cue, s.start, said_of_me):
                     # "…转到新单位，伍庆，身份证…": a name alone in its clause is not the body or relative said before
                     s.role = None
+                if s.role is None:  # "仓管员郭磊…。郭磊身份证…": a name said again is the same person
+                    s.role = next((n.role for n in reversed(names) if n.value == s.value and n.role), None)
                 names.append(s)
             else:
                 # A value said after a name, with no role word between, is that person's (姓名，身份证，电话).
@@ -174,6 +190,10 @@ class SlotExtractor:
         for rx in self.relation_res:
             for m in rx.finditer(norm):
                 self._relation(found, cues.get(m.group(1), "guardian"), m.start(1), m.end(1), m.start())
+        for rx in self.job_res:
+            for m in rx.finditer(norm):
+                if not any(r.type == "relation" and r.start == m.start(1) for r in found.slots):
+                    self._relation(found, cues.get(m.group(1), STAFF), m.start(1), m.end(1), m.start())
         for m in self.spouse_of_me_re.finditer(norm):
             self._relation(found, self.spouse_of_me[m.group(1)], m.start(1), m.end(1), m.start())
         for m in _SELF_APPLY_RE.finditer(norm):
@@ -206,7 +226,7 @@ class SlotExtractor:
             glued = [m.end() for m in self.roles.cue_re.finditer(text, max(0, a - 4), b) if m.start() < a < m.end()]
             if glued:  # LAC took a role word's last character into the name (卖方|文建华 read as 方文建华)
                 a, word = glued[-1], text[glued[-1]:b]
-            if looks_like_name(word, cues) and not found.overlaps((a, b)):
+            if looks_like_name(word, cues) and not found.overlaps((a, b)) and not _FROM_PLACE_RE.match(text, b):
                 found.add("name", word, a, b)
         # LAC misses some names; a cue like 我叫/名字是 plus a surname catches them.
         for m in _NAME_CUE.finditer(text):
@@ -343,6 +363,19 @@ _AFTER_NUMBER = re.compile(r"[\s，,、]+")
 # (谢谢您, 尽快, 方便吗); a verb or adjective of two characters or more is a word too (谢谢, 感谢).
 _NOT_IN_NAME_TAGS = frozenset({"r", "d", "p", "c", "u", "xc", "w", "m", "q", "LOC", "TIME"})
 _WORD_TAGS = frozenset({"v", "vd", "vn", "a", "ad", "an"})
+
+
+# "…，荣成的。": where the user is from, which LAC may read as a name; a person's name does not end a clause so.
+_FROM_PLACE_RE = re.compile(r"的(?:人)?(?:[，,。.；;！!？?\s]|$)")
+
+
+def _said_just_before(text: str, at: int, said_of_me: dict[tuple[int, int], str]) -> str | None:
+    """What the user said they are, when it ends right before ``at`` in the same words ("我是公司行政负责人计红": 负责人
+    goes on 行政)."""
+    for (a, b), role in said_of_me.items():
+        if b <= at and at - b <= 4 and re.fullmatch(r"[\u4e00-\u9fa5]*", text[b:at]):
+            return role
+    return None
 
 
 def _labels(text: str, cue: re.Match | None, at: int, said_of_me: dict[tuple[int, int], str]) -> bool:

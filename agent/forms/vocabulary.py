@@ -32,6 +32,8 @@ class RoleWords(BaseModel):
     spouse_of_me: dict[Word, str]
     held_as: dict[str, str] = {}  # role said of the user -> the role they apply in
     acts_for: list[str] = []  # roles held by one who applies for others (我是公司人事)
+    workplace_endings: Words = []  # 公司, 厂, 科: "我是…厂劳资科的石慧" says the user is its staff
+    for_others: list[str] = []  # field roles of one who applies for someone else (代办人, 监护人)
     applicant_side_words: Words = Field(min_length=1)
     field_keys: dict[Word, str] = Field(min_length=1)
     field_labels: dict[Word, str] = Field(min_length=1)
@@ -65,6 +67,7 @@ class RoleWords(BaseModel):
         out += [(("not_persons", i), r) for i, r in enumerate(self.not_persons)]
         out += [(("kin", i), r) for i, r in enumerate(self.kin)]
         out += [(("acts_for", i), r) for i, r in enumerate(self.acts_for)]
+        out += [(("for_others", i), r) for i, r in enumerate(self.for_others)]
         out += [(("spouse_of_me", w), r) for w, r in self.spouse_of_me.items()]
         for said, held in self.held_as.items():
             out += [(("held_as", said), said), (("held_as", said), held)]
