@@ -70,3 +70,11 @@ def test_a_broken_file_is_an_error_and_the_guides_stay_loaded(tmp_path):
         [(PHRASINGS, 4, "error", "phrasings")]
     assert len(corpus.matters) == 5 and corpus.scenarios["newborn-event"].phrasings == []
 
+
+
+def test_the_shipped_phrasings_are_current_and_indexed():
+    corpus = load_corpus()
+    assert not [p for p in corpus.problems if p.code == "phrasings"]
+    guides = [*corpus.scenarios.values(), *corpus.matters.values()]
+    with_phrasings = [d for d in guides if d.phrasings]
+    assert len(with_phrasings) >= 0.9 * len(guides)
