@@ -6,7 +6,6 @@ labelled examples and templates in ``agent/data/intents.yaml``. Nothing about
 intents is written as code branches here."""
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections import Counter
@@ -138,11 +137,6 @@ def llm_label(runner: LLMRunner, text: str, fallback: IntentResult) -> IntentRes
                                 probs=fallback.probs, source="llm")
     log.info("LLM intent label unreadable (%r); keeping the classifier's", out[:40])
     return fallback
-
-
-@functools.lru_cache(maxsize=2)
-def cached_classifier(corpus_key: int, corpus: "Corpus") -> IntentClassifier:  # noqa: ARG001 - key for the cache
-    return IntentClassifier.from_corpus(corpus)
 
 
 @dataclass

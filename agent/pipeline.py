@@ -26,6 +26,7 @@ from agent.forms.step import FormStep
 from agent.forms.text import corrections, missing_prompt
 from agent.formatter import ChannelFormatter
 from agent.guard import Guard, GuardStage
+from agent.guides import GuideClassifier
 from agent.homophones import HomophoneReader
 from agent.intent import IntentClassifier, IntentResult, IntentStep, load_examples
 from agent.lookalike import LookAlikes
@@ -89,7 +90,7 @@ class Assistant:
         self.intent = IntentStep(classifier, self.runner)
         self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent,
                                 LookAlikes.load(tokenizer=tokenizer))
-        self.router = Router(corpus, retriever, self.normalizer)
+        self.router = Router(corpus, retriever, self.normalizer, guides=GuideClassifier(corpus))
         self.scope = ScopeCheck(corpus, self.router, asks=lambda text: self.evidence.cues(text),
                                 staff_words=ContextWords.load().staff_words)
         self.responders = responder_table(self.words, status_lookup)

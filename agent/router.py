@@ -24,6 +24,7 @@ from index.types import SearchFilters
 
 if TYPE_CHECKING:
     from agent.evidence import Sentence
+    from agent.guides import GuideClassifier
     from corpus.loader import Corpus
     from index.types import Hit
 
@@ -140,7 +141,10 @@ class Router:
     clarify; else the top confident hit."""
 
     def __init__(self, corpus: "Corpus", retriever, normalizer: Normalizer, k: int = 8,
-                 close_margin: float = 0.03, max_options: int = 5, neighbour_margin: float = 0.3):
+                 close_margin: float = 0.03, max_options: int = 5, neighbour_margin: float = 0.3,
+                 guides: "GuideClassifier | None" = None, guide_margin: float = 0.0):
+        """``guides``: the learned classifier that chooses among confident neighbours (agent/guides.py), by at
+        least ``guide_margin`` of its decision value."""
         generic = load_data_file(DATA_DIR / "generic.yaml", GenericWords)
         self.generic_words = {normalize(w) for w in generic.words}
         self.generic_df = generic.min_title_df
@@ -151,6 +155,8 @@ class Router:
 
         self.corpus = corpus
         self.retriever = retriever
+        self.guides = guides
+        self.guide_margin = guide_margin
         self.normalizer = normalizer
         self.k = k
         self.close_margin = close_margin
@@ -474,10 +480,10 @@ class Router:
                 return RouteDecision(hits=hits, clarify=pc, reason=RouteReason.GENERIC)
         if not confident:
             return RouteDecision(hits=hits, no_match=True, reason=RouteReason.NO_MATCH)
-        top = confident[0]
+        top = self.learned_choice(msg, confident)
         # Close, unrelated candidates are worth a question only for short messages: a long story
         # already carries the details retrieval ranks on, and asking back would annoy.
-        close = [h for h in confident[1:] if top.score - h.score < self.close_margin
+        close = [h for h in confident if h.doc_id != top.doc_id and abs(top.score - h.score) < self.close_margin
                  and not self.related(top.doc_id, h.doc_id) and h.kind != "faq"] if len(topic) <= 3 else []
         if close:
             pc = self.clarify([top, *close], topic, "您问的是下面哪一项？请回复序号或名称。")
@@ -499,6 +505,19 @@ class Router:
                 route = Route(kind=hit.kind, id=hit.doc_id, title=hit.title, region=hit.region, score=hit.score)
         return RouteDecision(route=route, hits=hits, switched=current is not None and current.id != route.id,
                              reason=RouteReason.TOP_HIT, faq=top.doc_id if guide is not None else None)
+
+    def learned_choice(self, msg: Message, confident: list["Hit"]) -> "Hit":
+        """The top confident hit, or the guide among its confident neighbours (within the neighbour margin) that the
+        learned classifier prefers: retrieval says where, the classifier, trained on how each guide is asked for,
+        tells neighbours apart. An FAQ on top stays (it answers the message itself)."""
+        top = confident[0]
+        if self.guides is None or top.kind not in ("scenario", "matter"):
+            return top
+        rivals = [h for h in confident[1:] if h.kind in ("scenario", "matter")
+                  and top.score - h.score < self.neighbour_margin]
+        pick = self.guides.prefer(msg.search_text, top.doc_id, [h.doc_id for h in rivals], self.guide_margin) \
+            if rivals else None
+        return next((h for h in rivals if h.doc_id == pick), top)
 
     def bundle_asked(self, msg: Message, top: "Hit", confident: list["Hit"]) -> "Hit | None":
         """The confident 一件事 bundling the top member matter, so close to it that retrieval cannot tell them apart
