@@ -6,9 +6,22 @@ from pathlib import Path
 
 import yaml
 
-from corpus.schema import Form, Scenario
+from corpus.schema import Form, MatterGuide, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
+SHANDONG = ROOT / "corpus" / "data" / "shandong"
+
+
+def guide_form(path: str) -> Form:
+    """The application form of a shipped guide, by its path under corpus/data/shandong (matters/x.yaml)."""
+    model = Scenario if path.startswith("scenarios/") else MatterGuide
+    return model.model_validate(yaml.safe_load((SHANDONG / path).read_text(encoding="utf-8"))).application_form
+
+
+def role_values(state, role: str) -> dict[str, str]:
+    """The filled values of one person on a form state, by kind (name, id_number, phone…)."""
+    return {f.type if f.type != "text" else f.key.rsplit("_", 1)[-1]: f.value
+            for f in state.fields if f.value and f.role == role}
 
 
 def make_id(region: str = "370102", birth: str = "19900307", seq: str = "123") -> str:

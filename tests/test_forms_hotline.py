@@ -2,29 +2,18 @@
 agent/data/wording.yaml): 来电人 is the speaker, 其母 / 称女儿 before a name is the caller's family member the call is
 about, and the caller's own numbers (来电人电话…) stay the speaker's. Real filler and slot reader on the shipped
 forms; notes of our own."""
-from pathlib import Path
 
 import pytest
-import yaml
 
 from agent.forms.filler import FormFiller
 from agent.wording import Wording
-from corpus.schema import MatterGuide
-from tests.conftest_prefill import make_id, newborn_form
+from tests.conftest_prefill import guide_form, make_id, newborn_form, role_values
 
-SHANDONG = Path(__file__).resolve().parent.parent / "corpus/data/shandong"
 FATHER = make_id("370702", "19440312", "531")
 CALLER = make_id("370702", "19700805", "242")
 WORKER = make_id("370203", "19850617", "415")
 
 
-def _form(path: str):
-    return MatterGuide.model_validate(yaml.safe_load((SHANDONG / path).read_text(encoding="utf-8"))).application_form
-
-
-def values(state, role: str) -> dict[str, str]:
-    return {f.type if f.type != "text" else f.key.rsplit("_", 1)[-1]: f.value
-            for f in state.fields if f.value and f.role == role}
 
 
 @pytest.fixture(scope="module")
@@ -52,21 +41,21 @@ def test_outside_a_note_nothing_changes(wording):
 
 
 def test_the_caller_is_the_speaker_and_the_named_parent_the_subject():
-    state = FormFiller().fill(_form("matters/disability-certificate.yaml"), [
+    state = FormFiller().fill(guide_form("matters/disability-certificate.yaml"), [
         f"来电人郑玉兰，称其父郑德顺前年中风后右侧偏瘫，想给老人办残疾证，要求办理。老人身份证{FATHER}，"
         f"来电人身份证{CALLER}，电话13605328817。"])
-    subject = values(state, "subject")
+    subject = role_values(state, "subject")
     assert subject["name"] == "郑德顺" and subject["id_number"] == FATHER
-    agent = values(state, "agent")
+    agent = role_values(state, "agent")
     assert agent["name"] == "郑玉兰" and agent["phone"] == "13605328817"
     assert "来电人" not in {f.value for f in state.fields}
 
 
 def test_a_caller_at_a_named_business_applies_for_its_worker():
-    state = FormFiller().fill(_form("matters/work-injury-recognition.yaml"), [
+    state = FormFiller().fill(guide_form("matters/work-injury-recognition.yaml"), [
         "来电人系某食品厂人事孙悦，电话13605328817",
         f"称本厂职工鲍建军上月在车间被机器轧伤手指，单位为其申请工伤认定。职工身份证{WORKER}"])
-    employee = values(state, "employee")
+    employee = role_values(state, "employee")
     assert employee["name"] == "鲍建军" and employee["id_number"] == WORKER
     speaker = {f.value for f in state.fields if f.value and f.role in ("applicant", "agent")}
     assert {"孙悦", "13605328817"} <= speaker

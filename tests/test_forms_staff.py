@@ -11,7 +11,7 @@ import yaml
 from agent.forms import SlotExtractor
 from agent.forms.filler import FormFiller
 from corpus.schema import MatterGuide, Scenario
-from tests.conftest_prefill import make_id
+from tests.conftest_prefill import make_id, role_values
 
 ROOT = Path(__file__).resolve().parent.parent
 SHANDONG = ROOT / "corpus/data/shandong"
@@ -28,18 +28,14 @@ def filler():
     return FormFiller()
 
 
-def values(state, role: str) -> dict[str, str]:
-    return {f.type if f.type != "text" else f.key.rsplit("_", 1)[-1]: f.value
-            for f in state.fields if f.value and f.role == role}
-
 
 @pytest.mark.parametrize("said", ["我是单位里的出纳苏婉", "我是公司财务，叫苏婉，"])
 def test_a_job_word_said_of_the_speaker_makes_them_the_companys_agent(filler, said):
     form = _load("scenarios/enterprise-change.yaml", Scenario)
     state = filler.fill(form, [f"我们公司要改经营范围，青岛海澜贸易有限公司，{said}电话15866203317"])
-    applicant = values(state, "applicant")
+    applicant = role_values(state, "applicant")
     assert applicant["name"] == "苏婉" and applicant["phone"] == "15866203317"
-    assert "15866203317" not in values(state, "company").values()
+    assert "15866203317" not in role_values(state, "company").values()
 
 
 def test_an_employee_named_by_their_job_is_whom_a_staff_member_applies_for(filler):
@@ -48,9 +44,9 @@ def test_an_employee_named_by_their_job_is_whom_a_staff_member_applies_for(fille
     form = _load("matters/criminal-record-certificate.yaml", MatterGuide)
     state = filler.fill(form, [f"单位新来的出纳程雪要开个无犯罪证明，她身份证{WORKER}，我是单位人事孔德明，手机13953372280"])
     assert next(f.value for f in state.fields if f.key == "applies_for") == "代他人办理"
-    subject = values(state, "subject")
+    subject = role_values(state, "subject")
     assert subject["name"] == "程雪" and subject["id_number"] == WORKER
-    agent = values(state, "agent")
+    agent = role_values(state, "agent")
     assert agent["name"] == "孔德明" and agent["phone"] == "13953372280"
 
 
@@ -58,9 +54,9 @@ def test_he_in_a_later_message_is_the_employee_named_before(filler):
     form = _load("scenarios/work-injury-benefits.yaml", Scenario)
     state = filler.fill(form, ["我在厂里管人事，我们职工邱志强干活时摔伤了", "单位想把工伤的手续一起办",
                                f"他身份证{WORKER}，我叫简红，电话18765530129"])
-    employee = values(state, "employee")
+    employee = role_values(state, "employee")
     assert employee["name"] == "邱志强" and employee["id_number"] == WORKER
-    assert WORKER not in values(state, "applicant").values()
+    assert WORKER not in role_values(state, "applicant").values()
 
 
 @pytest.mark.parametrize("text,name", [
@@ -69,7 +65,7 @@ def test_he_in_a_later_message_is_the_employee_named_before(filler):
 ])
 def test_a_name_alone_in_its_clause_before_its_number(filler, text, name):
     form = _load("matters/flexible-employment-registration.yaml", MatterGuide)
-    subject = values(filler.fill(form, [text]), "subject")
+    subject = role_values(filler.fill(form, [text]), "subject")
     assert subject["name"] == name and subject["id_number"] == CLERK
 
 
