@@ -15,7 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from agent.intent import _prep
+from agent.intent import classifier_text
 
 if TYPE_CHECKING:
     from corpus.loader import Corpus
@@ -39,8 +39,8 @@ def training_texts(corpus: "Corpus") -> tuple[list[str], list[str]]:
 
 
 class GuideClassifier:
-    """TF-IDF over character 1-3 grams + a linear SVM (scikit-learn), one class per scenario or matter; fitted on
-    first use (a few seconds on the shipped corpus), once per assistant."""
+    """TF-IDF over character 1-3 grams + a linear SVM (scikit-learn), one class per scenario or matter; fitted
+    when the assistant warms up, or on first use (a few seconds on the shipped corpus), once per assistant."""
 
     def __init__(self, corpus: "Corpus"):
         self._corpus = corpus
@@ -48,12 +48,16 @@ class GuideClassifier:
         self._classes: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    def warm(self) -> None:
+        """Fit now (the assistant's start-up warming), not on the first routed turn."""
+        self._fitted()
+
     def _fitted(self):
         with self._lock:
             if self._model is None:
                 texts, labels = training_texts(self._corpus)
                 model = make_pipeline(
-                    TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=_prep),
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=classifier_text),
                     LinearSVC(C=0.5))
                 if len(set(labels)) >= 2:
                     model.fit(texts, labels)

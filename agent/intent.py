@@ -95,7 +95,7 @@ class IntentClassifier:
 
     def __init__(self, texts: list[str], labels: list[str]):
         self.model = make_pipeline(
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=_prep),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=classifier_text),
             LogisticRegression(C=20.0, max_iter=2000, class_weight="balanced"),
         )
         self.model.fit(texts, labels)
@@ -114,7 +114,7 @@ class IntentClassifier:
         return IntentResult(name=name, confidence=round(by_label[name], 3), probs=by_label)  # type: ignore[arg-type]
 
 
-def _prep(text: str) -> str:
+def classifier_text(text: str) -> str:
     text = normalize(text)
     # Numbers carry no intent, only their shape does: an ID, a phone, a receipt.
     text = re.sub(ID_NUMBER, " 身份证号 ", text)

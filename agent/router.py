@@ -247,8 +247,11 @@ class Router:
                 and (self.title_df(t) >= 1 or t in common)]
 
     def warm(self) -> None:
-        """Read the guides' words now (about 2 s over the whole corpus), not on the first no-match turn."""
+        """Read the guides' words and fit the guide classifier now (a few seconds each over the whole corpus), not
+        on the first turn that needs them."""
         self._guide_words()
+        if self.guides is not None:
+            self.guides.warm()
 
     def _guide_words(self) -> frozenset[str]:
         """The words at least GUIDE_WORD_DF guides use, read once (a second reader waits for the first)."""
