@@ -219,6 +219,10 @@ def retrieval(
         for m, r in result["modes"].items():
             typer.echo(f"| {m} | {r['recall@1']:.3f} | {r['recall@5']:.3f} | {r[f'recall@{k}']:.3f} | "
                        f"{r['mrr']:.3f} | {r['p50_ms']} |")
+        for source, per_mode in result["by_source"].items():
+            n = next(iter(per_mode.values()))["queries"]
+            typer.echo(f"{source} ({n} questions): " + "; ".join(f"{m} R@1 {r['recall@1']:.3f} MRR {r['mrr']:.3f}"
+                                                                for m, r in per_mode.items()))
         return
     mapping = {}
     for pair in map_:
