@@ -53,10 +53,12 @@ def _record(assistant, turn: dict) -> None:
 def collect(set_path: Path = typer.Option(ROOT / "eval" / "datasets" / "dev", "--set"),
             kind: str = typer.Option("consult"), every: int = typer.Option(4, min=1),
             start: int = typer.Option(0, help="skip this many sampled cases (resume a collection)"),
+            case_ids: Optional[list[str]] = typer.Option(None, "--case", help="only these cases (again after a fix)"),
             timeout_s: float = typer.Option(300.0), out: Path = typer.Option(..., "--out")) -> None:
     from eval.cases import load_cases
 
     cases = [c for c in load_cases(set_path) if c.expect.kind == kind][::every][start:]
+    cases = [c for c in cases if not case_ids or c.id in case_ids]
     assistant = _assistant(timeout_s)
     assistant.llm_warm.wait(timeout=600)
     turn: dict = {}
@@ -85,13 +87,15 @@ def replay(leads: Path, show: bool = typer.Option(True)) -> None:
     verifier = Verifier()
     rows = [json.loads(line) for line in leads.read_text(encoding="utf-8").splitlines() if line.strip()]
     judged = [r for r in rows if r.get("lead") is not None]
-    kept = 0
+    kept = empty = 0
     for r in judged:
         verdict = verifier.run(r["lead"], r["sources"])
         kept += verdict.ok and bool(r["lead"])
-        if show and not (verdict.ok and r["lead"]):
+        empty += not r["lead"]  # cut by the token cap before a whole sentence or item: counted as a fallback
+        if show and r["lead"] and not verdict.ok:
             print(f"- {r['case']} | {r['message'][:40]}\n  lead: {r['lead']!r}\n  unsupported: {verdict.unsupported}")
-    print(f"kept {kept}/{len(judged)} ({kept / max(len(judged), 1):.1%}); "
+    print(f"kept {kept}/{len(judged)} ({kept / max(len(judged), 1):.1%}), of the rest {empty} empty (cut); "
+          f"recorded at collection: {sum(bool(r['ok'] and r['lead']) for r in judged)} kept; "
           f"{len(rows) - len(judged)} turns without a lead (LLM unavailable)")
 
 
