@@ -7,14 +7,34 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus.datafile import load_data_file
 
 if TYPE_CHECKING:
     from agent.llm import LLMRunner
 
 log = logging.getLogger("daoban.agent")
+DATA_FILE = Path(__file__).parent / "data" / "phraser.yaml"
+
+
+class PhraserWords(BaseModel):
+    """``data/phraser.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    list_separators: list[str] = Field(min_length=1)
+    more: str = Field(min_length=1)
+
+
+@lru_cache(maxsize=1)
+def phraser_words() -> PhraserWords:
+    return load_data_file(DATA_FILE, PhraserWords)
 
 SYSTEM_PROMPT = (
     "你是政务服务“一件事”智能导办助手，只回答政务服务办事问题。"
@@ -146,12 +166,18 @@ class LLMPhraser:
     def finish(pieces: list[str], ended: bool = False) -> str:
         """The lead to show. ``ended``: the model ended its answer itself, so all of it stands (「20元」 needs no
         full stop). Otherwise the token cap may have stopped it mid-list, and a cut list reads as complete: keep
-        it up to its last finished sentence. Also drops a "根据资料，" opening, which tells the user nothing."""
+        it up to its last finished sentence, or, when the cap cut its first sentence mid-list, up to its last whole
+        item with a word that says the list goes on (身份证、户口簿等。). Also drops a "根据资料，" opening, which
+        tells the user nothing."""
         text = _SOURCE_OPENING.sub("", "".join(pieces).strip())
         if ended:
             return text + "。" if text and text[-1] not in _SENTENCE_END + "；;" else text
         cut = max(text.rfind(c) for c in _SENTENCE_END)
-        return text[: cut + 1] if cut >= 0 else ""
+        if cut >= 0:
+            return text[: cut + 1]
+        words = phraser_words()
+        item = max(text.rfind(c) for c in words.list_separators)
+        return text[:item] + words.more + "。" if item > 0 else ""
 
 
 _SENTENCE_END = "。！？!?"

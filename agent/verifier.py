@@ -13,12 +13,9 @@ from corpus.datafile import load_data_file
 from index.text import normalize
 
 DATA_FILE = Path(__file__).parent / "data" / "verifier.yaml"
-_MATERIAL_RE = re.compile(
-    r"[\u4e00-\u9fa5A-Za-z（）()《》]{0,12}?(?:证明|证件|证书|登记表|申请表|申请书|协议书?|合同|执照|户口簿|户口本|身份证|结婚证|照片|发票|存折|银行卡|报告|承诺书|委托书|复印件)")
 _MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*元")
 _DAYS_RE = re.compile(r"(\d+)\s*(?:个)?(?:工作日|自然日|天|日|个月|小时)")
 _PHONE_NUM_RE = re.compile(r"(?<!\d)(?:\d{3,4}-)?\d{5,11}(?!\d)")
-_FREE_WORDS = ("不收费", "免费", "无需缴费", "不收取")
 _CLAUSE = re.compile(r"(?<=[？?])|[，,。；;！!\n]")  # a question mark stays with its clause
 
 
@@ -28,6 +25,10 @@ class VerifierWords(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     generic_materials: list[str]
+    material_endings: list[str] = Field(min_length=1)
+    material_lead_words: list[str] = []
+    same_materials: list[list[str]] = []  # names of one material (户口本, 户口簿): one in a lead, another in sources
+    free_words: list[str] = Field(min_length=1)
     generic_departments: list[str]
     department_endings: list[str] = Field(min_length=1)
     department_lead_words: list[str] = []
@@ -48,6 +49,11 @@ class _Claims:
         self.department = re.compile(rf"[\u4e00-\u9fa5]{{2,12}}?(?:{_words_re(words.department_endings)})")
         lead = _words_re(words.department_lead_words)
         self.department_lead = re.compile(rf"^(?:{lead})+") if lead else None
+        self.material = re.compile(
+            rf"[\u4e00-\u9fa5A-Za-z（）()《》]{{0,12}}?(?:{_words_re(words.material_endings)})")
+        self.material_lead = re.compile(rf"^(?:{_words_re(words.material_lead_words)})+") \
+            if words.material_lead_words else None
+        self.same_material = {w: group for group in words.same_materials for w in group}
         negs = _words_re(words.negations)
         self.kinds = {kind: (re.compile(_words_re(ws)), re.compile(rf"(?:{negs})(?:{_words_re(ws)})"))
                       for kind, ws in words.modals.items()}
@@ -57,6 +63,20 @@ class _Claims:
         found = (self.department_lead.sub("", m.group(0)) if self.department_lead else m.group(0)
                  for m in self.department.finditer(text))
         return [d for d in found if d not in self.words.generic_departments and len(d) >= 3]
+
+    def materials(self, text: str) -> list[tuple[str, str]]:
+        """(phrase, ending) of each material a text names: the words before the name that are not part of it go."""
+        out = []
+        for m in self.material.finditer(text):
+            phrase = self.material_lead.sub("", m.group(0)) if self.material_lead else m.group(0)
+            phrase = phrase.strip("（）()《》")
+            ending = next(e for e in longest_first(self.words.material_endings) if phrase.endswith(e))
+            out.append((phrase, ending))
+        return out
+
+    def names_of(self, material: str) -> list[str]:
+        """A material's name and the other names of the same material."""
+        return list(self.same_material.get(material, [material]))
 
     def polarity(self, clause: str) -> dict[str, bool]:
         """Each kind of claim the clause makes (can, need, fee…): True for a yes, False for a no. A question
@@ -105,18 +125,17 @@ class Verifier:
         src_compact = re.sub(r"\s", "", src)
         body = normalize(text)
         bad: list[str] = []
-        for m in _MATERIAL_RE.finditer(body):
-            phrase = re.sub(r"^(?:需要|带上|带|提供|准备|提交|携带|及|和|与|或|以及|的|并|须|需|要)+", "", m.group(0))
-            phrase = phrase.strip("（）()《》")
+        for phrase, ending in self.claims.materials(body):
             if len(phrase) < 3 or phrase in self.words.generic_materials:
                 continue
-            if phrase in src_compact or _core_supported(phrase, src_compact):
+            if self._material_supported(phrase, ending, src_compact):
                 continue
             bad.append(phrase)
         for m in _MONEY_RE.finditer(body):
             if re.sub(r"\s", "", m.group(0)) not in src_compact:
                 bad.append(m.group(0))
-        if any(w in body for w in _FREE_WORDS) and not any(w in src for w in _FREE_WORDS):
+        free = self.words.free_words
+        if any(w in body for w in free) and not any(w in src for w in free):
             bad.append("免费")
         for m in _DAYS_RE.finditer(body):
             if not re.search(rf"(?<!\d){m.group(1)}(?!\d)", src):
@@ -129,9 +148,20 @@ class Verifier:
         bad += self.contradictions(body, src)
         return Verdict(ok=not bad, unsupported=list(dict.fromkeys(bad)))
 
+    def _material_supported(self, phrase: str, ending: str, src_compact: str) -> bool:
+        """The phrase is in the sources, or its distinctive tail is, or (the words before the name being the
+        lead's own: 父母双方的身份证) the name itself when it names one thing (身份证, 户口本; not 证明), by any
+        of its names."""
+        if phrase in src_compact or _core_supported(phrase, src_compact):
+            return True
+        if ending in self.words.generic_materials or len(ending) < 3:
+            return False
+        return any(name in src_compact for name in self.claims.names_of(ending))
+
     def unknown_departments(self, body: str, src_compact: str) -> list[str]:
         """Departments named in ``body`` (normalised) that the sources (normalised, no spaces) do not name."""
-        return [d for d in self.claims.departments(body) if not _department_supported(d, src_compact)]
+        named = self.claims.departments(src_compact)
+        return [d for d in self.claims.departments(body) if not _department_supported(d, src_compact, named)]
 
     def contradictions(self, body: str, src: str) -> list[str]:
         """Lead clauses that say yes where every source clause of the same kind about the same thing says no, or
@@ -151,12 +181,29 @@ class Verifier:
         return out
 
 
-def _department_supported(name: str, src: str) -> bool:
-    """A department is supported when the sources name it, or most of its words (市场监管局 for 市场监督管理局)."""
+def _department_supported(name: str, src: str, named: list[str] = ()) -> bool:
+    """A department is supported when the sources name it, or most of its words (市场监管局 for 市场监督管理局),
+    or it is a short name of one they name: its characters in order, from the first, with the same ending
+    (医保局 for 医疗保障局, 人社局 for 人力资源和社会保障局)."""
     if name in src or _core_supported(name, src):
         return True
     grams = {name[i:i + 2] for i in range(len(name) - 1)}
-    return sum(g in src for g in grams) >= 0.5 * len(grams)
+    if sum(g in src for g in grams) >= 0.5 * len(grams):
+        return True
+    return any(_short_name_of(name, full) for full in named)
+
+
+def _short_name_of(short: str, full: str) -> bool:
+    """``short`` takes ``full``'s characters in order and ends as it ends:
+    a Chinese short name (住建局 of 市住房和城乡建设局; not 税务局 of 市场监督管理局)."""
+    if len(short) >= len(full) or short[-1] != full[-1]:
+        return False
+    at = full.find(short[0])
+    for ch in short[1:]:
+        at = full.find(ch, at + 1)
+        if at < 0:
+            return False
+    return True
 
 
 def _core_supported(phrase: str, src: str) -> bool:

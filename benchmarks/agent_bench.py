@@ -34,6 +34,17 @@ def pct(values: list[float], q: float) -> float:
     return values[i]
 
 
+def _record_verdicts(assistant, checked: list[dict]) -> None:
+    """Wrap the assistant's verifier so that each lead it judges, its verdict and the sources land in ``checked``."""
+    run = assistant.verifier.run
+
+    def recording(text: str, sources: list[str]):
+        verdict = run(text, sources)
+        checked.append({"text": text, "ok": verdict.ok, "unsupported": verdict.unsupported, "sources": sources})
+        return verdict
+    assistant.verifier.run = recording
+
+
 def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | None, trace: list | None = None) -> dict:
     from agent.pipeline import Assistant
     from daoban.settings import get_settings
@@ -50,6 +61,9 @@ def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | Non
         load_s = time.perf_counter() - t0
     if not assistant.ready:
         raise typer.BadParameter(f"assistant not ready for backend {backend!r}: build the index / model first")
+    checked: list[dict] = []  # the verifier's calls this turn: lead, verdict and sources, for the trace
+    if trace is not None:
+        _record_verdicts(assistant, checked)
     turn_ms: list[float] = []
     first_token_ms: list[float] = []
     first_visible_ms: list[float] = []  # the draft (the composed answer) or the first token, whichever comes first
@@ -60,6 +74,7 @@ def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | Non
         reply = None
         for msg in case.messages:
             before = dict(assistant.runner.stats) if assistant.runner is not None else {}
+            checked.clear()
             started = time.perf_counter()
             first = visible = None
             for event in assistant.stream(msg, session_id=sid, channel=case.channel, region=case.region):
@@ -80,7 +95,8 @@ def run_backend(backend: str, cases, limit: int | None, llm_timeout: float | Non
                               "first_token_ms": None if first is None else round(first * 1000),
                               "first_visible_ms": None if visible is None else round(visible * 1000),
                               "llm": {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)},
-                              "intent": reply.intent.name, "route": reply.route.title if reply.route else None})
+                              "intent": reply.intent.name, "route": reply.route.title if reply.route else None,
+                              "lead": reply.lead, "verdicts": list(checked)})
         n += 1
         kind = case.expect.kind
         intent_ok += reply.intent.name in EXPECTED_INTENT[kind]

@@ -17,6 +17,7 @@ from agent.responders import ReplyTexts
 from agent.actions import ActionWords
 from agent.router import GenericWords
 from agent.verifier import VerifierWords
+from agent.phraser import PhraserWords
 from agent.wording import WordingVocabulary
 from corpus.datafile import DataFileError, load_data_file
 
@@ -24,7 +25,8 @@ DATA = Path(__file__).resolve().parent.parent / "agent" / "data"
 FILES = [("aspects.yaml", AspectWords), ("english.yaml", EnglishWords), ("generic.yaml", GenericWords),
          ("intents.yaml", IntentExamples), ("replies.yaml", ReplyTexts), ("safety.yaml", SafetyData), ("privacy.yaml", NameWords),
          ("evidence.yaml", EvidenceWords), ("verifier.yaml", VerifierWords), ("wording.yaml", WordingVocabulary),
-         ("context.yaml", ContextWords), ("actions.yaml", ActionWords)]
+         ("context.yaml", ContextWords), ("actions.yaml", ActionWords),
+         ("phraser.yaml", PhraserWords)]
 
 
 @pytest.mark.parametrize("name,model", FILES)

@@ -43,7 +43,9 @@ def corpus(assistant):
 def test_phraser_keeps_whole_sentences_and_clips_facts_at_separators():
     from agent.phraser import LLMPhraser, clip
     assert LLMPhraser.finish(["需要身份证、", "户口簿。另外还要", "结婚证、"]) == "需要身份证、户口簿。"
-    assert LLMPhraser.finish(["需要身份证、户口簿、"]) == ""        # a cut list is never shown as complete
+    # a list cut in the first sentence keeps its whole items and says it goes on: never shown as complete
+    assert LLMPhraser.finish(["需要身份证、户口簿、结"]) == "需要身份证、户口簿等。"
+    assert LLMPhraser.finish(["需要身份证"]) == ""                  # no whole item: nothing to show
     assert LLMPhraser.finish(["根据<资料>，", "可以一起办。"]) == "可以一起办。"
     facts = "身后一件事，一般10个工作日办结，不收费，需要准备死亡证明、户口簿、身份证、继承协议等材料。"
     clipped = clip(facts, 40)

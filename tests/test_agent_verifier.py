@@ -63,3 +63,35 @@ def test_the_composed_answers_pass_their_own_sources(corpus, verifier):
             body = normalize(text)
             flagged += verifier.unknown_departments(body, src.replace(" ", "")) + verifier.contradictions(body, src)
     assert len(flagged) <= 3, flagged[:10]
+
+
+def test_a_department_by_its_short_name_passes_and_another_short_name_is_caught(corpus, verifier):
+    """住建局 for 住房和城乡建设局, 医保局 for 医疗保障局: a short name takes the full name's characters in order."""
+    doc = next(m for m in corpus.catalog.values() if m.department.endswith("区医疗保障局"))
+    sources = _sources(corpus, doc)
+    assert verifier.run("到区医保局办理。", sources).ok
+    assert verifier.run("可以去医保局问问。", sources).ok
+    caught = verifier.run("到区民政局办理。", sources)
+    assert not caught.ok and "区民政局" in caught.unsupported
+
+
+def test_a_material_by_another_of_its_names_or_with_the_leads_own_words_passes(corpus, verifier):
+    """户口本 for 户口簿; 带上本人身份证: the words before the name are the lead's. An invented material is still
+    caught: a 证明 the sources do not name (证明 alone names nothing)."""
+    doc = corpus.matters["assistive-device-provision"]
+    sources = _sources(corpus, doc)
+    src = "".join(sources)
+    assert "户口簿" in src and "户口本" not in src and "身份证" in src
+    assert verifier.run("还要带上户口本和本人的身份证。", sources).ok
+    caught = verifier.run("还要带上收入证明。", sources)
+    assert not caught.ok and "收入证明" in caught.unsupported
+
+
+def test_free_is_supported_by_any_of_the_free_words(corpus, verifier):
+    doc = next(m for m in corpus.matters.values() if m.fee and "免收" in m.fee and "不收费" not in m.fee
+               and "免费" not in m.fee)
+    sources = _sources(corpus, doc)
+    assert verifier.run("首次申领免费。", sources).ok
+    doc = next(m for m in corpus.matters.values() if m.fee and "元" in m.fee
+               and not any(w in "".join(_sources(corpus, m)) for w in verifier.words.free_words))
+    assert not verifier.run("办理免费。", _sources(corpus, doc)).ok
