@@ -316,7 +316,7 @@ class EvidenceFinder:
 
     def _per_clause(self, ix: _Indexed, text: str, best: Sentence | None) -> list[Sentence]:
         """A message asking two details (最长几年？要提前多久？): each clause's own sentence, when it stands out;
-        the rest of the message counts a little (it names the service)."""
+        the clauses that ask nothing count a little (they name the service)."""
         parts = _CLAUSE.split(text)
         clauses = [c for c in parts if self.cues(c)]
         if len(clauses) < 2:
