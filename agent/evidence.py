@@ -37,6 +37,7 @@ _SPLIT = re.compile(r"[。；;！!？?\n]+")
 _CLAUSE = re.compile(r"[。；;！!？?，,\n]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 MAX_LINES = 2        # evidence lines at most: a message rarely asks more than two details at once
 CONTEXT_WEIGHT = 0.3  # a word from elsewhere in the message, next to one of the clause asked
+_EPS = 1e-9           # scores are sums of floats: 1.5 - 1.3 must clear a margin of 0.2
 
 
 class Cue(BaseModel):
@@ -61,6 +62,15 @@ class EvidenceWords(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cues: dict[str, Cue] = Field(min_length=1)
     broad: list[str] = Field(default_factory=list)
+    everyday: dict[str, str] = Field(default_factory=dict)  # a word people say -> the guides' word (买家 -> 买方)
+
+    @field_validator("everyday")
+    @classmethod
+    def _distinct(cls, value: dict[str, str]) -> dict[str, str]:
+        for said, written in value.items():
+            if not said or not written or said == written:
+                raise ValueError(f"everyday word {said!r}: needs a different guide word, got {written!r}")
+        return value
 
     @classmethod
     def load(cls, path: Path = DATA_FILE) -> "EvidenceWords":
@@ -217,6 +227,7 @@ class EvidenceFinder:
         self._cache: OrderedDict[tuple[str, str], _Indexed] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._everyday = sorted(self.words.everyday.items(), key=lambda kv: -len(kv[0]))  # longest first
 
     def cues(self, text: str) -> list[str]:
         """The focus cues ``text`` (normalised) asks with, in the data file's order."""
@@ -229,11 +240,22 @@ class EvidenceFinder:
         return any(p.search(plain) for p in self._holds[cue])
 
     def is_detail(self, text: str, cues: list[str]) -> bool:
-        """A detail question asks with a cue; a broad question (怎么办理) with only a loose cue (在哪) is not one."""
+        """A detail question asks with a cue; a broad question (怎么办理) with only a loose cue (在哪) is not one,
+        unless a clause of its own asks the detail: 老了怎么办 told in a story does not make 之前那8年还算不算 broad."""
         if not cues:
             return False
-        strict = any(self.words.cues[c].strict for c in cues)
-        return strict or not any(w in text for w in self.words.broad)
+        if any(self.words.cues[c].strict for c in cues) or not self._broad(text):
+            return True
+        return any(self.cues(c) and not self._broad(c) for c in _CLAUSE.split(text))
+
+    def _broad(self, text: str) -> bool:
+        return any(w in text for w in self.words.broad)
+
+    def everyday(self, text: str) -> str:
+        """``text`` with the words people say read as the guides' words (买家 -> 买方, 租约 -> 租期), for ranking."""
+        for said, written in self._everyday:
+            text = text.replace(said, written)
+        return text
 
     def run(self, doc, msg: "Message", bundle: list | tuple = ()) -> Evidence:
         """``bundle``: the guides bundled with ``doc`` (a 一件事's member matters, a matter's 一件事). Their
@@ -274,10 +296,10 @@ class EvidenceFinder:
                 distinct.append((score, s))
             if len(distinct) == 3:
                 break
-        if len(distinct) < 2 or distinct[1][0] < self.FLOOR:
+        if len(distinct) < 2 or distinct[1][0] < self.FLOOR - _EPS:
             return []
         third = distinct[2][0] if len(distinct) == 3 else 0.0
-        return [s for _, s in distinct[:2]] if distinct[1][0] - third >= self.MARGIN else []
+        return [s for _, s in distinct[:2]] if distinct[1][0] - third >= self.MARGIN - _EPS else []
 
     def holders(self, doc, msg: "Message", neighbours: list | tuple,
                 context: str = "") -> dict[str | None, tuple[float, Sentence]]:
@@ -294,13 +316,16 @@ class EvidenceFinder:
 
     def _per_clause(self, ix: _Indexed, text: str, best: Sentence | None) -> list[Sentence]:
         """A message asking two details (最长几年？要提前多久？): each clause's own sentence, when it stands out;
-        the rest of the message counts a little (it names the service)."""
-        clauses = [c for c in _CLAUSE.split(text) if self.cues(c)]
+        the clauses that ask nothing count a little (they name the service)."""
+        parts = _CLAUSE.split(text)
+        clauses = [c for c in parts if self.cues(c)]
         if len(clauses) < 2:
             return []
+        # the clauses that ask nothing name the service; another question's words would pull its answer in
+        context = " ".join(c for c in parts if c not in clauses)
         more: list[Sentence] = []
         for clause in clauses[:MAX_LINES]:
-            ranked = self._rank(ix, clause, self.cues(clause), context=text)
+            ranked = self._rank(ix, clause, self.cues(clause), context=context)
             # two sentences that stand out together (a FAQ's answer and a material's note saying the same) answer
             # the clause as well as one alone: its best is stated
             found = ranked[0][1] if ranked and (self._stands_out(ranked) or self._pair(ranked)) else None
@@ -311,14 +336,14 @@ class EvidenceFinder:
     def _stands_out(self, ranked: list[tuple[float, Sentence]]) -> bool:
         best = ranked[0][0]
         second = next((s for s, x in ranked[1:] if x.text != ranked[0][1].text), 0.0)
-        return best >= self.FLOOR and best - second >= self.MARGIN
+        return best >= self.FLOOR - _EPS and best - second >= self.MARGIN - _EPS
 
     def _rank(self, ix: _Indexed, text: str, cues: list[str], context: str = "") -> list[tuple[float, Sentence]]:
         query: dict[str, float] = {}
-        for t in self.tokenizer.tokenize(text):
+        for t in self.tokenizer.tokenize(self.everyday(text)):
             for part in ([t] if t in ix.idf else _parts(t, ix.idf)):
                 query[part] = 1.0
-        for t in self.tokenizer.tokenize(context):
+        for t in self.tokenizer.tokenize(self.everyday(context)):
             for part in ([t] if t in ix.idf else _parts(t, ix.idf)):
                 query.setdefault(part, CONTEXT_WEIGHT)
         lexical = np.array([self._bm25(query, tf, ix) for tf in ix.tokens])

@@ -40,7 +40,10 @@ _COMPANY_WORD = re.compile(r"有限|公司|集团|合作社|事务所")
 
 
 class AspectWords(RootModel[dict[str, list[str]]]):
-    """``data/aspects.yaml``: answer section -> the words that ask about it."""
+    """``data/aspects.yaml``: answer section -> the words that ask about it (``whole``: the whole answer)."""
+
+
+WHOLE = "whole"
 
 
 class EnglishWords(RootModel[dict[str, str]]):
@@ -231,7 +234,9 @@ class Normalizer:
         self.english = english if english is not None else EnglishTerms()
         if aspects is None:
             aspects = load_data_file(DATA_DIR / "aspects.yaml", AspectWords).root
-        self.aspects = {k: [w.lower() for w in v] for k, v in aspects.items()}
+        # ``whole`` is no section: its words ask for the whole answer, and no aspect is then noted
+        self.whole = [w.lower() for w in aspects.get(WHOLE, [])]
+        self.aspects = {k: [w.lower() for w in v] for k, v in aspects.items() if k != WHOLE}
         self.aspect_words = {w for ws in self.aspects.values() for w in ws}
         # Each turn reads the session's earlier messages again (情形 answers, form values): their Messages are
         # kept, about a fifth of a turn's CPU. Never one with personal data: it must not outlive its session.
@@ -265,7 +270,8 @@ class Normalizer:
         text = normalize(focused)
         name_only = self._name_only(raw)
         personal = bool(numbers or name_only or _NAME_RE.search(raw))
-        aspects = [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
+        aspects = [] if any(_has_word(text, w) for w in self.whole) else \
+            [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
         # names are only read when values are there (LAC costs a few ms)
         values = numbers + (self.names(raw) if personal and self.names is not None else [])
         # a company's name is a value too (公司叫青岛海润物流有限公司: 物流 asks for nothing)
