@@ -35,6 +35,8 @@ SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
 # "我是她…" right before a relation word: the user says what they are to the person 她 refers to.
 _TOWARDS_RE = re.compile(r"(?:我|俺|本人)(?:就)?(?:是|系)[他她]的?$")
+# The values a person named bare takes with them (their phone may be the user's contact: it stays unplaced).
+_BARE_TYPES = ("name", "id_number", "date", "address")
 _DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[\s\-]?\d)*(?:[\s\-]?[Xx])?(?![0-9A-Za-z])")
 
 
@@ -187,6 +189,8 @@ class FormFiller:
         first = next((t.subject for t in turns if t.subject is not None), None)
         for turn in turns:
             turn.subject = turn.subject or first
+        subject = self._named_before_me(turns) or subject
+        subject = self._spouse_side(turns) or subject
         for i, turn in enumerate(turns):
             if previous and i == len(texts) - 1:
                 asking.asked = list(previous.missing)
@@ -212,6 +216,59 @@ class FormFiller:
             asking.asked = [f.key for f in fields if self._required(f, answers)
                             and not (f.key in values and values[f.key].valid)]
         return values, subject, _speaker(turns, identities, today)
+
+    def _named_before_me(self, turns: list[Turn]) -> str | None:
+        """A name said bare, with no word for whose it is (冯桂香，370827…; 龙雪晴 3705…), before the user says who they
+        are under another name or what they are to her (…我叫刘晓东; 我是她妈龙桂芳): the name and the bare values
+        said with it are of someone else, whom the application is for. Their role: the subject already said, else
+        the user's spouse's side (我是她丈夫 -> wife), else the form's word for the one helped. Returns that role
+        when it made one the subject."""
+        own = [(i, s) for i, t in enumerate(turns) for s in t.slots
+               if s.type == "relation" and s.role == "applicant"
+               or s.type == "name" and (s.role == "applicant" or s.role in t.identities)]
+        if not own:
+            return None
+        own_names = {s.value for _, s in own if s.type == "name"}
+        last_i, last_s = own[-1]
+        role = next((t.subject for t in turns if t.subject is not None), None)
+        if role is None:
+            me = [r for t in turns for r in t.identities]
+            role = next((other for other, mine in self._spouse_of_subject.items() if mine in me), SUBJECT)
+        made = False
+        for i, turn in enumerate(turns):
+            if i > last_i:
+                break
+            limit = last_s.start if i == last_i else len(turn.text)
+            bare = [s for s in turn.slots if s.type == "name" and s.role is None and s.start < limit
+                    and s.value not in own_names]
+            if not bare:
+                continue
+            # the bare name and the bare values after it, up to what the user says of themself
+            start = bare[0].start
+            turn.slots = [s.model_copy(update={"role": role})
+                          if s.role is None and s.type in _BARE_TYPES and start <= s.start < limit else s
+                          for s in turn.slots]
+            made = True
+        if not made:
+            return None
+        for turn in turns:
+            turn.subject = turn.subject or role
+        return role
+
+    def _spouse_side(self, turns: list[Turn]) -> str | None:
+        """我帮我爱人弄…她叫…我是她丈夫: a spouse said without a side is the other side of what the user says they are
+        (wife), their values too. Returns that side when it changed whom the application is for."""
+        either = self.vocab.roles.either_spouse
+        sides = {mine: other for other, mine in self._spouse_of_subject.items()}
+        mine = [r for t in turns for r in t.identities if r in sides]
+        if either is None or not mine or not any(t.subject == either for t in turns):
+            return None
+        other = sides[mine[-1]]
+        for turn in turns:
+            turn.slots = [s.model_copy(update={"role": other}) if s.role == either and s.type in PERSON_SLOT_TYPES
+                          else s for s in turn.slots]
+            turn.subject = other if turn.subject == either else turn.subject
+        return other
 
     def _relation_fields(self, fields: list[FormField], merged: dict[str, _Value], subject: str | None,
                          speaker: "_Speaker", texts: list[str]) -> None:
@@ -344,6 +401,11 @@ class FormFiller:
             role = self.roles.person_before(text, m.start(), taken, named) if m else None
             if role in self.roles.kin - identities:
                 return role
+            # 厂里人事说她到岁数了…她叫臧玉霞…我是她对象: 她 is the person named last, whatever word named her
+            them = [n for n in slots if n.type == "name" and m and n.end <= m.start()
+                    and n.role in self.roles.persons - identities - {"applicant"}]
+            if them:
+                return them[-1].role
         return None
 
     def _others(self, identities: set[str]) -> frozenset[str]:

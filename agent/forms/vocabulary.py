@@ -30,6 +30,7 @@ class RoleWords(BaseModel):
     not_persons: list[str]
     kin: list[str] = Field(min_length=1)  # family of the user: whom they apply for by giving their ID number
     spouse_of_me: dict[Word, str]
+    either_spouse: str | None = None  # a spouse said without a side (爱人): the other side of what the user is
     held_as: dict[str, str] = {}  # role said of the user -> the role they apply in
     acts_for: list[str] = []  # roles held by one who applies for others (我是公司人事)
     workplace_endings: Words = []  # 公司, 厂, 科: "我是…厂劳资科的石慧" says the user is its staff
@@ -69,6 +70,7 @@ class RoleWords(BaseModel):
         out += [(("acts_for", i), r) for i, r in enumerate(self.acts_for)]
         out += [(("for_others", i), r) for i, r in enumerate(self.for_others)]
         out += [(("spouse_of_me", w), r) for w, r in self.spouse_of_me.items()]
+        out += [(("either_spouse",), self.either_spouse)] if self.either_spouse else []
         for said, held in self.held_as.items():
             out += [(("held_as", said), said), (("held_as", said), held)]
         out += [(("field_keys", k), r) for k, r in self.field_keys.items()]
