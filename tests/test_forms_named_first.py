@@ -61,3 +61,16 @@ def test_a_name_said_as_the_users_own_first_stays_the_users():
     ])
     values = _values(state)
     assert values["applicant_name"] == "卜思雨" and values["applicant_id_number"] == GRAD
+
+
+STAFF = make_id("370212", "19840619", "735")
+
+
+def test_an_employees_number_then_the_user_says_they_are_hr_is_the_employees_application():
+    state = _FILLER.fill(guide_form("matters/social-insurance-record-query.yaml"), [
+        "公司有个员工要办居住证，需要社保参保证明，单位帮他打一份。",
+        f"员工叫上官永春，身份证 {STAFF[:6]} {STAFF[6:14]} {STAFF[14:]}。",
+        "我是综合部的柏雪，电话 13573308126。",
+    ])
+    assert role_values(state, "subject") == {"name": "上官永春", "id_number": STAFF}
+    assert role_values(state, "agent") == {"name": "柏雪", "phone": "13573308126"}

@@ -189,6 +189,7 @@ class FormFiller:
         first = next((t.subject for t in turns if t.subject is not None), None)
         for turn in turns:
             turn.subject = turn.subject or first
+        subject = subject or self._subject_once_known(turns)
         subject = self._named_before_me(turns) or subject
         subject = self._spouse_side(turns) or subject
         for i, turn in enumerate(turns):
@@ -216,6 +217,21 @@ class FormFiller:
             asking.asked = [f.key for f in fields if self._required(f, answers)
                             and not (f.key in values and values[f.key].valid)]
         return values, subject, _speaker(turns, identities, today)
+
+    def _subject_once_known(self, turns: list[Turn]) -> str | None:
+        """员工叫司马俊，身份证… then 我是人事部的佟佳: a number given for someone the user may apply for, once the user
+        has said what they are in a later message (one acting for others may apply for anyone they name), is
+        whom the application is for, from the start."""
+        mine = {r for t in turns for r in t.identities}
+        acting = mine | {s.role for t in turns for s in t.slots if s.role in self.vocab.roles.acts_for}
+        if not mine:
+            return None
+        others = (self._others(acting) | {SUBJECT}) - mine
+        role = next((s.role for t in turns for s in t.slots if s.type == "id_number" and s.role in others), None)
+        if role is not None:
+            for turn in turns:
+                turn.subject = turn.subject or role
+        return role
 
     def _named_before_me(self, turns: list[Turn]) -> str | None:
         """A name said bare, with no word for whose it is (冯桂香，370827…; 龙雪晴 3705…), before the user says who they
