@@ -74,3 +74,24 @@ def test_an_employees_number_then_the_user_says_they_are_hr_is_the_employees_app
     ])
     assert role_values(state, "subject") == {"name": "上官永春", "id_number": STAFF}
     assert role_values(state, "agent") == {"name": "柏雪", "phone": "13573308126"}
+
+
+KID = make_id("370683", "20160812", "224")
+
+
+def test_a_young_relative_named_then_called_the_child_is_that_child():
+    state = _FILLER.fill(guide_form("matters/disability-certificate.yaml"), [
+        "我外甥桑子涵，他爸妈都在外地打工，一直跟着我过，我是他舅舅",
+        f"孩子视力不好，想办个残疾证，身份证{KID}",
+        "我叫蓝德明，电话15165520973",
+    ])
+    assert role_values(state, "subject")["name"] == "桑子涵" and role_values(state, "subject")["id_number"] == KID
+    agent = role_values(state, "agent")
+    assert agent["name"] == "蓝德明" and agent["phone"] == "15165520973"
+
+
+def test_an_older_relative_named_is_not_taken_for_the_child():
+    state = _FILLER.fill(guide_form("matters/disability-certificate.yaml"), [
+        f"我奶奶桑秀英陪着，孩子视力不好，想办个残疾证，身份证{KID}",
+    ])
+    assert "桑秀英" not in role_values(state, "subject").values()

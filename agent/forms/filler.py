@@ -192,6 +192,14 @@ class FormFiller:
         subject = subject or self._subject_once_known(turns)
         subject = self._named_before_me(turns) or subject
         subject = self._spouse_side(turns) or subject
+        young = self._young_kin(turns)
+        if young is not None:
+            subject = young
+            # the user is a relative of theirs (their aunt, brother), who applies as such (held_as: their guardian)
+            mine = self.vocab.roles.held_as.get(self.vocab.roles.young_kin.kin_of, self.vocab.roles.young_kin.kin_of)
+            identities = identities or {mine}
+            for turn in turns:
+                turn.identities = turn.identities or {mine}
         for i, turn in enumerate(turns):
             if previous and i == len(texts) - 1:
                 asking.asked = list(previous.missing)
@@ -285,6 +293,27 @@ class FormFiller:
                           else s for s in turn.slots]
             turn.subject = other if turn.subject == either else turn.subject
         return other
+
+    def _young_kin(self, turns: list[Turn]) -> str | None:
+        """我侄女华思琪…孩子听力残疾…身份证…: the one relative named with a word for someone who may be a minor, when
+        the child's values come with no child named, is that child. Returns the child's role when it applied."""
+        young = self.vocab.roles.young_kin
+        slots = [(t, s) for t in turns for s in t.slots]
+        if young is None or any(s.type == "name" and s.role == young.role for _, s in slots) or not any(
+                s.role == young.role and s.type in PERSON_SLOT_TYPES for _, s in slots):
+            return None
+        named = [(t, s) for t, s in slots if s.type == "name" and s.role in self.roles.kin - {young.role}]
+        if len({s.value for _, s in named}) != 1:
+            return None
+        turn, name = named[0]
+        cue = self.roles.nearest_cue(turn.text, name.start, [])
+        if cue is None or cue.group(0) not in young.words or not re.fullmatch(r"\s*", turn.text[cue.end():name.start]):
+            return None
+        for t in turns:
+            t.slots = [s.model_copy(update={"role": young.role}) if s.type == "name" and s.value == name.value else s
+                       for s in t.slots]
+            t.subject = young.role if t.subject in (None, name.role) else t.subject
+        return young.role
 
     def _relation_fields(self, fields: list[FormField], merged: dict[str, _Value], subject: str | None,
                          speaker: "_Speaker", texts: list[str]) -> None:
