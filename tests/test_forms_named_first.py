@@ -95,3 +95,12 @@ def test_an_older_relative_named_is_not_taken_for_the_child():
         f"我奶奶桑秀英陪着，孩子视力不好，想办个残疾证，身份证{KID}",
     ])
     assert "桑秀英" not in role_values(state, "subject").values()
+
+
+def test_a_rare_name_right_after_the_users_family_word_is_a_name():
+    from agent.forms.slots import SlotExtractor
+
+    found = SlotExtractor().extract("我女儿任欣然大三，想报名教师资格考试，我是她妈妈")
+    assert [(s.value, s.role) for s in found if s.type == "name"] == [("任欣然", "child")]
+    # a word after the family word that is no name stays none (毕业证, 今年)
+    assert not [s for s in SlotExtractor().extract("我女儿毕业证丢了，今年要补") if s.type == "name"]
