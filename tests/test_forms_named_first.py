@@ -104,3 +104,14 @@ def test_a_rare_name_right_after_the_users_family_word_is_a_name():
     assert [(s.value, s.role) for s in found if s.type == "name"] == [("任欣然", "child")]
     # a word after the family word that is no name stays none (毕业证, 今年)
     assert not [s for s in SlotExtractor().extract("我女儿毕业证丢了，今年要补") if s.type == "name"]
+
+
+def test_a_foreign_hire_named_in_latin_letters_and_the_hr_who_speaks_in_english_titles():
+    state = _FILLER.fill(guide_form("scenarios/employee-hiring.yaml"), [
+        "我们是烟台一家外资工程公司，新招了一位法国工程师，下个月入职。",
+        "要帮他办工作许可。She is not French, sorry: he is Lucas Moreau，护照号 18AB52731。",
+        "我是 HR Director 毕晓彤，手机 137 1355 2086。",
+    ])
+    values = _values(state)
+    assert values["employee_name"] == "Lucas Moreau"
+    assert role_values(state, "applicant") == {"name": "毕晓彤", "phone": "13713552086"}

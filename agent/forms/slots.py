@@ -56,6 +56,10 @@ class SlotExtractor:
         # and so do the words for a party to a deal (买方危明，身份证…)
         person_cues = [w for w, r in self.roles.cues.items() if r != "company"] + self.vocab.roles.party_words
         self.cue_end_re = re.compile(rf"(?:{alternation(longest_first(person_cues))})$")
+        latin = alternation(longest_first(self.vocab.words.latin_name_cues)) if self.vocab.words.latin_name_cues \
+            else "(?!)"
+        self.latin_name_re = re.compile(
+            rf"(?:{latin})[：:\s]*(?P<name>[A-Z][a-z]+(?:[ ·\-][A-Z][a-z]+){{1,2}})(?![A-Za-z])")
         # Each turn re-reads the session; a message's slots never change for the same day.
         self._cached = functools.lru_cache(maxsize=cache_size)(self._extract_tuple)
 
@@ -73,7 +77,7 @@ class SlotExtractor:
         business = rf"[\u4e00-\u9fa5]{{1,8}}?(?:{alternation(longest_first(self.vocab.words.company_endings))})"
         self.relation_res = (
             # "我是孩子妈妈", "我是单位里的会计" (a job word said of the user)
-            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|(?:该?(?:{body})|{business})里?)?的?({rel})"),
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)\s*(?:孩子|宝宝|新生儿|小孩|他|她|(?:该?(?:{body})|{business})里?)?的?({rel})"),
             re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:他|她)的?({rel1})(?![他她])"),
             # "法定代表人是我自己" / "联系人就是我本人"
             # (not "逝者是我父亲": 我 followed by a relative's word is that relative)
@@ -243,6 +247,9 @@ class SlotExtractor:
                 if looks_like_name(cand, cues) and ends_well and not found.overlaps((a, a + n)):
                     found.add("name", cand, a, a + n)
                     break
+        for m in self.latin_name_re.finditer(text):
+            if not found.overlaps(m.span("name")):
+                found.add("name", m.group("name"), *m.span("name"))
         self._names_beside_numbers(text, tokens, found)
         self._names_after_numbers(text, tokens, found)
         self._names_after_relations(text, found)
@@ -253,8 +260,11 @@ class SlotExtractor:
         LAC may read it as a place or miss it; there it can only be the user's name."""
         cues = self.roles.cues
         for rel in [s for s in found.slots if s.type == "relation"]:
+            # (我是 HR Manager 唐诗雨: a job title in Latin letters may go on before the name)
+            title = _LATIN_WORDS.match(text, rel.end)
             for n in (3, 2):
-                a, b = rel.end, rel.end + n
+                a = rel.end + (len(title.group(0)) if title else 0)
+                b = a + n
                 cand = text[a:b]
                 if b <= len(text) and (b == len(text) or text[b] in _CLAUSE_ENDS) and looks_like_name(cand, cues) \
                         and not is_time_word(cand) and not found.overlaps((a, b)):
@@ -375,6 +385,7 @@ class SlotExtractor:
 
 
 _CLAUSE_ENDS = " \t，,。.；;！!？?、"
+_LATIN_WORDS = re.compile(r"(?:\s*[A-Za-z]+)+\s*")
 # LAC's tags a rare name may come as: a person, or a verb or other word it does not know (任可欣 as a verb)
 _NAME_LIKE_TAGS = frozenset({"PER", "v", "nz", "ORG", "a", "vd", "ad"})
 _AFTER_NUMBER = re.compile(r"[\s，,、]+")

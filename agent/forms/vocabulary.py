@@ -131,6 +131,7 @@ class FormWords(BaseModel):
     org_label_endings: dict[Word, Word | None] = Field(min_length=1)
     government_endings: Words = Field(min_length=1)
     correction_cues: Words = Field(min_length=1)
+    latin_name_cues: Words = []  # before a name in Latin letters (He is Daniel Schmidt, 名叫 Anna Weber)
     part_cues: "PartCues"
     review: "ReviewWords"
 
