@@ -115,3 +115,4 @@ def test_a_foreign_hire_named_in_latin_letters_and_the_hr_who_speaks_in_english_
     values = _values(state)
     assert values["employee_name"] == "Lucas Moreau"
     assert role_values(state, "applicant") == {"name": "毕晓彤", "phone": "13713552086"}
+

@@ -245,14 +245,16 @@ class FormFiller:
         """A name said bare, with no word for whose it is (冯桂香，370827…; 龙雪晴 3705…), before the user says who they
         are under another name or what they are to her (…我叫刘晓东; 我是她妈龙桂芳): the name and the bare values
         said with it are of someone else, whom the application is for. Their role: the subject already said, else
-        the user's spouse's side (我是她丈夫 -> wife), else the form's word for the one helped. Returns that role
-        when it made one the subject."""
+        the user's spouse's side (我是她丈夫 -> wife), else the one helped (``subject``). Returns that role when it
+        made one the subject."""
         own = [(i, s) for i, t in enumerate(turns) for s in t.slots
                if s.type == "relation" and s.role == "applicant"
                or s.type == "name" and (s.role == "applicant" or s.role in t.identities)]
         if not own:
             return None
         own_names = {s.value for _, s in own if s.type == "name"}
+        if not own_names:
+            return None  # 王丽 139… then 我是孩子妈妈: with no other name of theirs, the bare name may be the user's
         last_i, last_s = own[-1]
         role = next((t.subject for t in turns if t.subject is not None), None)
         if role is None:
