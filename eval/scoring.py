@@ -142,12 +142,13 @@ ORGANISATION_ROLES = frozenset({"company"})
 COUPLE_ROLES = frozenset({"spouse", "wife", "husband"})
 
 
-def _person_roles(person: str, subject_role: str, relation: str | None) -> set[str]:
+def _person_roles(person: str, subject_role: str, relation: str | None, couple: bool = False) -> set[str]:
     """The field roles that hold ``person``'s facts. The subject (whom the application is for) is the form's
     ``subject_role``; the speaker acting for someone else is the applicant, agent or guardian, or the role they
-    have towards the subject (a mother applying for her newborn fills the mother fields too)."""
+    have towards the subject (a mother applying for her newborn fills the mother fields too). ``couple``: the form
+    has a spouse's side (女方), so it is the couple's."""
     subject = {subject_role, "subject"}
-    if subject_role == "applicant" and relation in COUPLE_ROLES:
+    if subject_role == "applicant" and relation in COUPLE_ROLES and couple:
         # a couple's form (结婚登记, 生育登记): both are applicants, the sides are 男方/女方 by sex, not by who speaks
         return {"applicant", "subject", *COUPLE_ROLES}
     if person == "subject":
@@ -167,8 +168,10 @@ def score_people(people: dict, relation: str | None, reply: Reply) -> tuple[Slot
     form = reply.form
     fields = form.fields if form else []
     subject_role = form.subject_role if form else "subject"
+    # a form for one applicant (失业登记) is no couple's: the spouse who speaks has no field there
+    couple = any(f.role in COUPLE_ROLES for f in fields)
     for person, facts in people.items():
-        roles = _person_roles(person, subject_role, relation)
+        roles = _person_roles(person, subject_role, relation, couple)
         for attribute, want in facts.model_dump(exclude_none=True).items():
             matching = [f for f in fields if f.role in roles and _ATTRIBUTE_FIELD[attribute](f)]
             if not matching:

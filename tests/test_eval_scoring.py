@@ -311,3 +311,17 @@ def test_people_on_a_couples_form_either_side_holds_either_spouse():
     assert not score_case(apply_case(people={"speaker": {"name": "周晓明"}, "subject": {"name": "周建国"}},
                                      relation="child"),
                           reply(intent="apply", route="居民身份证换领").model_copy(update={"form": child})).resolved
+
+
+def test_people_on_a_one_person_form_a_spouse_who_speaks_has_no_field():
+    """A form for its applicant with no spouse's side (失业登记: 姓名, 身份证号, 联系电话) is no couple's: the wife who
+    applies for her husband has no field on it, so her name is unplaced, not wrong; his name is still judged there."""
+    form = people_form("applicant", [("applicant_name", "text", "applicant", "钱立成"),
+                                     ("applicant_phone", "phone", "applicant", "13027914631")])
+    people = {"speaker": {"name": "仲晓丽", "phone": "13027914631"}, "subject": {"name": "钱立成"}}
+    got = score_case(apply_case(people=people, relation="spouse"),
+                     reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form}))
+    assert got.resolved and got.slots.true_positive == 1 and got.slots.unplaced == 2, got.reasons
+    wrong = people_form("applicant", [("applicant_name", "text", "applicant", "仲晓丽")])
+    assert not score_case(apply_case(people=people, relation="spouse"),
+                          reply(intent="apply", route="居民身份证换领").model_copy(update={"form": wrong})).resolved

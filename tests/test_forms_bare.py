@@ -96,3 +96,13 @@ def test_a_name_alone_then_the_numbers_fill_the_applicant():
     got = {f.key: f.value for f in state.fields}
     assert got["applicant_name"] == "裴晓帆" and got["applicant_id_number"] == ID
     assert got["applicant_phone"] == "13905317788"
+
+
+def test_an_id_whose_check_character_is_said_as_cha_ends_in_x():
+    body = said(X_ID[:-1])
+    assert typed(f"老伴身份证{body}叉 电话139 0531 7788") == [("id_number", X_ID), ("phone", "13905317788")]
+    grouped = f"{said(X_ID[:6])} {said(X_ID[6:10])} {said(X_ID[10:14])} {said(X_ID[14:17])}叉，我电话139 0531 7788"
+    assert ("id_number", X_ID) in typed(grouped)
+    # 叉 ends no run but the 18th character, and is never read inside a word
+    assert spoken_digits_to_digits("幺三九零五三幺七七八八叉车") == "13905317788叉车"
+    assert spoken_digits_to_digits("仓库里三台叉车") == "仓库里三台叉车"

@@ -35,6 +35,8 @@ SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
 # "我是她…" right before a relation word: the user says what they are to the person 她 refers to.
 _TOWARDS_RE = re.compile(r"(?:我|俺|本人)(?:就)?(?:是|系)[他她]的?$")
+# The values a person named bare takes with them (their phone may be the user's contact: it stays unplaced).
+_BARE_TYPES = ("name", "id_number", "date", "address")
 _DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[\s\-]?\d)*(?:[\s\-]?[Xx])?(?![0-9A-Za-z])")
 
 
@@ -187,6 +189,17 @@ class FormFiller:
         first = next((t.subject for t in turns if t.subject is not None), None)
         for turn in turns:
             turn.subject = turn.subject or first
+        subject = subject or self._subject_once_known(turns)
+        subject = self._named_before_me(turns) or subject
+        subject = self._spouse_side(turns) or subject
+        young = self._young_kin(turns)
+        if young is not None:
+            subject = young
+            # the user is a relative of theirs (their aunt, brother), who applies as such (held_as: their guardian)
+            mine = self.vocab.roles.held_as.get(self.vocab.roles.young_kin.kin_of, self.vocab.roles.young_kin.kin_of)
+            identities = identities or {mine}
+            for turn in turns:
+                turn.identities = turn.identities or {mine}
         for i, turn in enumerate(turns):
             if previous and i == len(texts) - 1:
                 asking.asked = list(previous.missing)
@@ -212,6 +225,97 @@ class FormFiller:
             asking.asked = [f.key for f in fields if self._required(f, answers)
                             and not (f.key in values and values[f.key].valid)]
         return values, subject, _speaker(turns, identities, today)
+
+    def _subject_once_known(self, turns: list[Turn]) -> str | None:
+        """员工叫司马俊，身份证… then 我是人事部的佟佳: a number given for someone the user may apply for, once the user
+        has said what they are in a later message (one acting for others may apply for anyone they name), is
+        whom the application is for, from the start."""
+        mine = {r for t in turns for r in t.identities}
+        acting = mine | {s.role for t in turns for s in t.slots if s.role in self.vocab.roles.acts_for}
+        if not mine:
+            return None
+        others = (self._others(acting) | {SUBJECT}) - mine
+        role = next((s.role for t in turns for s in t.slots if s.type == "id_number" and s.role in others), None)
+        if role is not None:
+            for turn in turns:
+                turn.subject = turn.subject or role
+        return role
+
+    def _named_before_me(self, turns: list[Turn]) -> str | None:
+        """A name said bare, with no word for whose it is (冯桂香，370827…; 龙雪晴 3705…), before the user says who they
+        are under another name or what they are to her (…我叫刘晓东; 我是她妈龙桂芳): the name and the bare values
+        said with it are of someone else, whom the application is for. Their role: the subject already said, else
+        the user's spouse's side (我是她丈夫 -> wife), else the one helped (``subject``). Returns that role when it
+        made one the subject."""
+        own = [(i, s) for i, t in enumerate(turns) for s in t.slots
+               if s.type == "relation" and s.role == "applicant"
+               or s.type == "name" and (s.role == "applicant" or s.role in t.identities)]
+        if not own:
+            return None
+        own_names = {s.value for _, s in own if s.type == "name"}
+        if not own_names:
+            return None  # 王丽 139… then 我是孩子妈妈: with no other name of theirs, the bare name may be the user's
+        last_i, last_s = own[-1]
+        role = next((t.subject for t in turns if t.subject is not None), None)
+        if role is None:
+            me = [r for t in turns for r in t.identities]
+            role = next((other for other, mine in self._spouse_of_subject.items() if mine in me), SUBJECT)
+        made = False
+        for i, turn in enumerate(turns):
+            if i > last_i:
+                break
+            limit = last_s.start if i == last_i else len(turn.text)
+            bare = [s for s in turn.slots if s.type == "name" and s.role is None and s.start < limit
+                    and s.value not in own_names]
+            if not bare:
+                continue
+            # the bare name and the bare values after it, up to what the user says of themself
+            start = bare[0].start
+            turn.slots = [s.model_copy(update={"role": role})
+                          if s.role is None and s.type in _BARE_TYPES and start <= s.start < limit else s
+                          for s in turn.slots]
+            made = True
+        if not made:
+            return None
+        for turn in turns:
+            turn.subject = turn.subject or role
+        return role
+
+    def _spouse_side(self, turns: list[Turn]) -> str | None:
+        """我帮我爱人弄…她叫…我是她丈夫: a spouse said without a side is the other side of what the user says they are
+        (wife), their values too. Returns that side when it changed whom the application is for."""
+        either = self.vocab.roles.either_spouse
+        sides = {mine: other for other, mine in self._spouse_of_subject.items()}
+        mine = [r for t in turns for r in t.identities if r in sides]
+        if either is None or not mine or not any(t.subject == either for t in turns):
+            return None
+        other = sides[mine[-1]]
+        for turn in turns:
+            turn.slots = [s.model_copy(update={"role": other}) if s.role == either and s.type in PERSON_SLOT_TYPES
+                          else s for s in turn.slots]
+            turn.subject = other if turn.subject == either else turn.subject
+        return other
+
+    def _young_kin(self, turns: list[Turn]) -> str | None:
+        """我侄女华思琪…孩子听力残疾…身份证…: the one relative named with a word for someone who may be a minor, when
+        the child's values come with no child named, is that child. Returns the child's role when it applied."""
+        young = self.vocab.roles.young_kin
+        slots = [(t, s) for t in turns for s in t.slots]
+        if young is None or any(s.type == "name" and s.role == young.role for _, s in slots) or not any(
+                s.role == young.role and s.type in PERSON_SLOT_TYPES for _, s in slots):
+            return None
+        named = [(t, s) for t, s in slots if s.type == "name" and s.role in self.roles.kin - {young.role}]
+        if len({s.value for _, s in named}) != 1:
+            return None
+        turn, name = named[0]
+        cue = self.roles.nearest_cue(turn.text, name.start, [])
+        if cue is None or cue.group(0) not in young.words or not re.fullmatch(r"\s*", turn.text[cue.end():name.start]):
+            return None
+        for t in turns:
+            t.slots = [s.model_copy(update={"role": young.role}) if s.type == "name" and s.value == name.value else s
+                       for s in t.slots]
+            t.subject = young.role if t.subject in (None, name.role) else t.subject
+        return young.role
 
     def _relation_fields(self, fields: list[FormField], merged: dict[str, _Value], subject: str | None,
                          speaker: "_Speaker", texts: list[str]) -> None:
@@ -344,6 +448,11 @@ class FormFiller:
             role = self.roles.person_before(text, m.start(), taken, named) if m else None
             if role in self.roles.kin - identities:
                 return role
+            # 厂里人事说她到岁数了…她叫臧玉霞…我是她对象: 她 is the person named last, whatever word named her
+            them = [n for n in slots if n.type == "name" and m and n.end <= m.start()
+                    and n.role in self.roles.persons - identities - {"applicant"}]
+            if them:
+                return them[-1].role
         return None
 
     def _others(self, identities: set[str]) -> frozenset[str]:

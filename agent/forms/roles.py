@@ -30,6 +30,8 @@ class Roles:
         self.kin = frozenset(words.kin)
         # roles of people other than the user and a body (他/她 may mean any of them)
         self.persons = frozenset(self.cues.values()) - self.not_persons
+        # 闺女身份证号我看错了一位，正确的是…: the user saying they made a mistake is no cue of whose the number is
+        self._mistake = alternation(longest_first(vocab.words.correction_cues))
         self.cue_re = re.compile("|".join(self._cue_pattern(w, words.service_kinds)
                                           for w in longest_first(self.cues)))
         self._cue_after_re = re.compile(rf"[\s，,]*(?:是|为|系)(?:孩子|宝宝|新生儿|小孩)?的?({self.cue_re.pattern})")
@@ -43,9 +45,11 @@ class Roles:
         self._inferred = functools.lru_cache(maxsize=4096)(self._infer)
         self._all = functools.lru_cache(maxsize=4096)(self._all_roles)
 
-    @staticmethod
-    def _cue_pattern(word: str, kinds: ServiceKinds | None) -> str:
-        """A cue word; one that also names a kind of service (职工 in 职工养老保险) only when no service noun follows."""
+    def _cue_pattern(self, word: str, kinds: ServiceKinds | None) -> str:
+        """A cue word; one that also names a kind of service (职工 in 职工养老保险) only when no service noun follows;
+        the user's own word not when they go on to say they got something wrong (我看错了, 我打错了)."""
+        if self.cues[word] == "applicant" and self._mistake:
+            return rf"{re.escape(word)}(?![\u4e00-\u9fa5]?(?:{self._mistake}))"
         if kinds is None or word not in kinds.words:
             return re.escape(word)
         return f"{re.escape(word)}(?!{alternation(longest_first(kinds.before))})"

@@ -56,6 +56,10 @@ class SlotExtractor:
         # and so do the words for a party to a deal (买方危明，身份证…)
         person_cues = [w for w, r in self.roles.cues.items() if r != "company"] + self.vocab.roles.party_words
         self.cue_end_re = re.compile(rf"(?:{alternation(longest_first(person_cues))})$")
+        latin = alternation(longest_first(self.vocab.words.latin_name_cues)) if self.vocab.words.latin_name_cues \
+            else "(?!)"
+        self.latin_name_re = re.compile(
+            rf"(?:{latin})[：:\s]*(?P<name>[A-Z][a-z]+(?:[ ·\-][A-Z][a-z]+){{1,2}})(?![A-Za-z])")
         # Each turn re-reads the session; a message's slots never change for the same day.
         self._cached = functools.lru_cache(maxsize=cache_size)(self._extract_tuple)
 
@@ -73,7 +77,7 @@ class SlotExtractor:
         business = rf"[\u4e00-\u9fa5]{{1,8}}?(?:{alternation(longest_first(self.vocab.words.company_endings))})"
         self.relation_res = (
             # "我是孩子妈妈", "我是单位里的会计" (a job word said of the user)
-            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:孩子|宝宝|新生儿|小孩|他|她|(?:该?(?:{body})|{business})里?)?的?({rel})"),
+            re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)\s*(?:孩子|宝宝|新生儿|小孩|他|她|(?:该?(?:{body})|{business})里?)?的?({rel})"),
             re.compile(rf"(?:我|俺|本人)(?:就)?(?:是|系)(?:他|她)的?({rel1})(?![他她])"),
             # "法定代表人是我自己" / "联系人就是我本人"
             # (not "逝者是我父亲": 我 followed by a relative's word is that relative)
@@ -96,6 +100,9 @@ class SlotExtractor:
         # "我老公叫…" says the user is the wife; "我老婆…" the husband.
         self.spouse_of_me_re = re.compile(rf"我(?:的)?({alternation(list(self.spouse_of_me))})")
         # The person an application is for, when it is not the user: "给我妈申请", "残疾人是我儿子".
+        # the user's own family word (我女儿, 我的侄女), right before a name
+        own_kin = alternation(longest_first([w for w, r in cues.items() if r in self.roles.kin and len(w) > 1]))
+        self.own_kin_re = re.compile(rf"(?:我|俺|咱)(?:家)?的?(?:{own_kin})")
         self.subject_for_re = re.compile(rf"(?:给|替|为|帮|代)(?:我|咱|俺)?(?:家)?的?({kin})(?:申请|申领|办理|办|报名|登记|参保|代办|换|补)")
         self.subject_is_re = re.compile(rf"([\u4e00-\u9fa5]{{1,3}}人)(?:是|为)(?:我|我家|咱家)的?({kin})")
         # "我妈要办身份证换领": the kin of the user wants the service, so it is theirs (the user applies for them).
@@ -240,22 +247,42 @@ class SlotExtractor:
                 if looks_like_name(cand, cues) and ends_well and not found.overlaps((a, a + n)):
                     found.add("name", cand, a, a + n)
                     break
+        for m in self.latin_name_re.finditer(text):
+            if not found.overlaps(m.span("name")):
+                found.add("name", m.group("name"), *m.span("name"))
         self._names_beside_numbers(text, tokens, found)
         self._names_after_numbers(text, tokens, found)
         self._names_after_relations(text, found)
+        self._names_after_kin(text, tokens, found)
 
     def _names_after_relations(self, text: str, found: Found) -> None:
         """A name glued to what the user says they are, ending its clause ("我是她爹季长顺，…", "…我是她儿子桂林"):
         LAC may read it as a place or miss it; there it can only be the user's name."""
         cues = self.roles.cues
         for rel in [s for s in found.slots if s.type == "relation"]:
+            # (我是 HR Manager 唐诗雨: a job title in Latin letters may go on before the name)
+            title = _LATIN_WORDS.match(text, rel.end)
             for n in (3, 2):
-                a, b = rel.end, rel.end + n
+                a = rel.end + (len(title.group(0)) if title else 0)
+                b = a + n
                 cand = text[a:b]
                 if b <= len(text) and (b == len(text) or text[b] in _CLAUSE_ENDS) and looks_like_name(cand, cues) \
                         and not is_time_word(cand) and not found.overlaps((a, b)):
                     found.add("name", cand, a, b)
                     break
+
+    def _names_after_kin(self, text: str, tokens: list[Token], found: Found) -> None:
+        """A full name right after a family word of the user's (称我女儿任可欣大三, 我侄女华思琪): LAC may read a rare
+        given name as a verb (任可欣); a word of its own of three characters starting with a surname, glued to the
+        family word, is that person's name."""
+        cues = self.roles.cues
+        for m in self.own_kin_re.finditer(text):
+            token = next((t for t in tokens if t.start == m.end()), None)
+            if token is None or len(token.word) != 3 or token.tag not in _NAME_LIKE_TAGS:
+                continue
+            if looks_like_name(token.word, cues) and not is_time_word(token.word) \
+                    and not found.overlaps((token.start, token.end)):
+                found.add("name", token.word, token.start, token.end)
 
     def _names_beside_numbers(self, text: str, tokens: list[Token], found: Found) -> None:
         """A name said right before its ID number or phone, with no 叫 (LAC misses rare surnames): alone in its
@@ -358,6 +385,9 @@ class SlotExtractor:
 
 
 _CLAUSE_ENDS = " \t，,。.；;！!？?、"
+_LATIN_WORDS = re.compile(r"(?:\s*[A-Za-z]+)+\s*")
+# LAC's tags a rare name may come as: a person, or a verb or other word it does not know (任可欣 as a verb)
+_NAME_LIKE_TAGS = frozenset({"PER", "v", "nz", "ORG", "a", "vd", "ad"})
 _AFTER_NUMBER = re.compile(r"[\s，,、]+")
 # LAC's tags for what a name is never made of: a pronoun, adverb, preposition, conjunction, particle, punctuation
 # (谢谢您, 尽快, 方便吗); a verb or adjective of two characters or more is a word too (谢谢, 感谢).

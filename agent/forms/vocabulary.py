@@ -30,6 +30,8 @@ class RoleWords(BaseModel):
     not_persons: list[str]
     kin: list[str] = Field(min_length=1)  # family of the user: whom they apply for by giving their ID number
     spouse_of_me: dict[Word, str]
+    either_spouse: str | None = None  # a spouse said without a side (爱人): the other side of what the user is
+    young_kin: "YoungKin | None" = None  # 我侄女X … 孩子身份证…: a young relative later called 孩子
     held_as: dict[str, str] = {}  # role said of the user -> the role they apply in
     acts_for: list[str] = []  # roles held by one who applies for others (我是公司人事)
     workplace_endings: Words = []  # 公司, 厂, 科: "我是…厂劳资科的石慧" says the user is its staff
@@ -69,6 +71,9 @@ class RoleWords(BaseModel):
         out += [(("acts_for", i), r) for i, r in enumerate(self.acts_for)]
         out += [(("for_others", i), r) for i, r in enumerate(self.for_others)]
         out += [(("spouse_of_me", w), r) for w, r in self.spouse_of_me.items()]
+        out += [(("either_spouse",), self.either_spouse)] if self.either_spouse else []
+        out += [(("young_kin", "role"), self.young_kin.role), (("young_kin", "kin_of"), self.young_kin.kin_of)] \
+            if self.young_kin else []
         for said, held in self.held_as.items():
             out += [(("held_as", said), said), (("held_as", said), held)]
         out += [(("field_keys", k), r) for k, r in self.field_keys.items()]
@@ -77,6 +82,16 @@ class RoleWords(BaseModel):
             out.append((("role_fit", field_role), field_role))
             out += [(("role_fit", field_role, r), r) for r in fits if r != UNSTATED]
         return out
+
+
+class YoungKin(BaseModel):
+    """Relative words for one who may be a minor (侄女, 外甥): named so, then called by the child word with no child
+    named, they are that child."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: str
+    kin_of: str  # what the user is to them
+    words: Words = Field(min_length=1)
 
 
 class ServiceKinds(BaseModel):
@@ -116,6 +131,7 @@ class FormWords(BaseModel):
     org_label_endings: dict[Word, Word | None] = Field(min_length=1)
     government_endings: Words = Field(min_length=1)
     correction_cues: Words = Field(min_length=1)
+    latin_name_cues: Words = []  # before a name in Latin letters (He is Daniel Schmidt, 名叫 Anna Weber)
     part_cues: "PartCues"
     review: "ReviewWords"
 
