@@ -1,9 +1,10 @@
 """Intent recognition: a char n-gram logistic regression trained on data, plus
 forced-choice labelling by the LLM when it is on and the model is unsure.
 
-Training data: every ``sample_questions`` entry of the corpus (consult), and the
-labelled examples and templates in ``agent/data/intents.yaml``. Nothing about
-intents is written as code branches here."""
+Training data: every ``sample_questions`` entry and blind-written phrasing of the corpus (consult), the
+labelled examples and templates in ``agent/data/intents.yaml``, and the messages
+written blind for each intent in ``agent/data/intent_phrasings.yaml``. Nothing
+about intents is written as code branches here."""
 from __future__ import annotations
 
 import logging
@@ -11,10 +12,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -57,6 +58,27 @@ class IntentExamples(BaseModel):
     templates: dict[IntentName, list[str]] = {}
 
 
+class IntentPhrasings(BaseModel):
+    """``data/intent_phrasings.yaml``: messages written blind by outside authors, labelled by intent.
+
+    Training data only: they may hold deliberate typos and homophones, so they never feed a vocabulary."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    authors: list[str]
+    examples: dict[IntentName, list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                                      max_length=300)]]]
+
+    @model_validator(mode="after")
+    def _one_label_each(self) -> "IntentPhrasings":
+        seen: dict[str, str] = {}
+        for label, messages in self.examples.items():
+            for m in messages:
+                if seen.setdefault(m, label) != label:
+                    raise ValueError(f"{m!r} is labelled both {seen[m]} and {label}")
+        return self
+
+
 @dataclass
 class IntentResult:
     name: IntentName
@@ -67,7 +89,8 @@ class IntentResult:
 
 def load_examples(corpus: "Corpus | None" = None, path: Path | None = None,
                   max_titles: int = 400) -> tuple[list[str], list[str]]:
-    """(texts, labels) from intents.yaml, its templates over corpus titles, and the corpus sample questions."""
+    """(texts, labels) from intents.yaml, its templates over corpus titles, and the corpus's sample questions and
+    phrasings (consult)."""
     data = load_data_file(path or DATA_DIR / "intents.yaml", IntentExamples)
     texts: list[str] = []
     labels: list[str] = []
@@ -84,10 +107,18 @@ def load_examples(corpus: "Corpus | None" = None, path: Path | None = None,
                 texts.append(templates[i % len(templates)].format(title=title))
                 labels.append(label)
         for doc in list(corpus.scenarios.values()) + list(corpus.matters.values()) + list(corpus.faqs.values()):
-            for q in getattr(doc, "sample_questions", []) or []:
+            # how people ask about a guide: its sample questions, and the phrasings written blind for it
+            for q in [*(getattr(doc, "sample_questions", []) or []), *(getattr(doc, "phrasings", []) or [])]:
                 texts.append(q)
                 labels.append("consult")
     return texts, labels
+
+
+def load_phrasings(path: Path = DATA_DIR / "intent_phrasings.yaml") -> tuple[list[str], list[str]]:
+    """(texts, labels) of the blind-written messages."""
+    data = load_data_file(path, IntentPhrasings)
+    pairs = [(m, label) for label, messages in data.examples.items() for m in messages]
+    return [m for m, _ in pairs], [label for _, label in pairs]
 
 
 class IntentClassifier:
@@ -103,8 +134,12 @@ class IntentClassifier:
         self.n_examples = len(texts)
 
     @classmethod
-    def from_corpus(cls, corpus: "Corpus | None") -> "IntentClassifier":
+    def from_corpus(cls, corpus: "Corpus | None", phrasings: Path | None = DATA_DIR / "intent_phrasings.yaml"
+                    ) -> "IntentClassifier":
         texts, labels = load_examples(corpus)
+        if phrasings is not None:
+            more, their_labels = load_phrasings(phrasings)
+            texts, labels = texts + more, labels + their_labels
         return cls(texts, labels)
 
     def predict(self, text: str) -> IntentResult:
