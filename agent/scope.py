@@ -63,6 +63,11 @@ class ScopeCheck:
         # A message naming a service by its title is about that service, whatever the wording around it.
         if self.router.named_docs(msg):
             return seen
+        # A detail question with no topic of its own (要多少钱, 能网上办吗) asks about the service in hand: the
+        # commercial look-alikes it resembles name their own object (套餐要多少钱).
+        if session.route is not None and self.asks is not None and self.asks(msg.text) \
+                and not self.router.normalizer.topic_tokens(msg):
+            return seen
         # An action of ours without its object (怎么迁过去) is no chitchat: the router asks which service.
         if self.router.names_only_an_action(msg):
             return seen

@@ -452,3 +452,14 @@ def test_a_follow_up_that_names_nothing_of_the_top_hit_stays_on_the_current_rout
     router = Router(corpus, RecordedHits([hit(fund, 0.71)]), normalizer)
     decision = router.run(normalizer.run("公积金怎么提取"), session, "山东省")
     assert decision.route.id == fund and not decision.followup
+
+
+def test_a_detail_question_with_no_topic_of_its_own_asks_about_the_service_in_hand(assistant):
+    first = assistant.handle("结婚登记在哪里办")
+    sid = first.session_id
+    assert first.route is not None
+    fee = assistant.handle("收费不", session_id=sid)
+    assert fee.intent.name == "consult" and fee.route is not None and fee.route.id == first.route.id
+    # the commercial look-alike names its own object, and stays out of scope in the same session
+    plan = assistant.handle("宽带套餐一个月得交多少钱", session_id=sid)
+    assert plan.intent.name == "out_of_scope" and plan.route is None
