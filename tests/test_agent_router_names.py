@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent.guides import GuideClassifier
 from agent.normalize import Normalizer
 from agent.reply import ClarifyOption, Route
 from agent.router import RouteReason, Router
@@ -48,8 +49,14 @@ def route_of(corpus, doc_id: str) -> Route:
     return Route(kind=doc.kind, id=doc.id, title=doc.title, region=doc.region, score=1.0)
 
 
-def decide(corpus, normalizer, text: str, hits: list[Hit], session: SessionState | None = None):
-    router = Router(corpus, RecordedHits(hits), normalizer)
+@pytest.fixture(scope="module")
+def guides(corpus):
+    return GuideClassifier(corpus)
+
+
+def decide(corpus, normalizer, text: str, hits: list[Hit], session: SessionState | None = None,
+           guides: GuideClassifier | None = None):
+    router = Router(corpus, RecordedHits(hits), normalizer, guides=guides)
     return router.run(normalizer.run(text), session or SessionState(session_id="t"), "山东省")
 
 
@@ -70,6 +77,20 @@ def test_a_name_retrieval_also_finds_or_that_is_close_to_the_top_stays_named(cor
     decision = decide(corpus, normalizer, text,
                       [hit(corpus, allowance, 0.75), hit(corpus, low, low_score, low_confident)])
     assert decision.reason == RouteReason.NAMED and decision.route.id == low
+
+
+def test_a_name_gives_way_when_retrieval_and_the_classifier_agree_on_another_guide(corpus, normalizer, ids, guides):
+    """公积金贷款 is an alias of the loan application, said here as what the debt is; what is asked is paying it off
+    early. Retrieval ranks the prepayment well above the named matter and the classifier prefers it too."""
+    loan, prepay = ids["个人住房公积金贷款申请"], ids["住房公积金贷款提前还款"]
+    text = "房子是公积金贷款买的，手头宽裕了，想把剩下的贷款提前还掉"
+    hits = [hit(corpus, prepay, 0.80), hit(corpus, loan, 0.45)]
+    decision = decide(corpus, normalizer, text, hits, guides=guides)
+    assert decision.route is not None and decision.route.id == prepay
+    # retrieval alone (confident of the named matter too) or retrieval close to the name: the name stands
+    assert decide(corpus, normalizer, text, hits).route.id == loan
+    close = [hit(corpus, prepay, 0.80), hit(corpus, loan, 0.75)]
+    assert decide(corpus, normalizer, text, close, guides=guides).route.id == loan
 
 
 def test_a_name_after_an_asking_verb_is_asked_for_whatever_retrieval_ranks(corpus, normalizer, ids):
