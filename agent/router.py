@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from agent.actions import action_words
+from agent.forms.vocabulary import load_role_words
 from agent.normalize import Message, Normalizer
 from agent.reply import ClarifyOption, Route
 from agent.session import PendingClarify, SessionState
@@ -45,6 +46,7 @@ class GenericWords(BaseModel):
     empty: list[str] = []
     asking: list[str] = []
     frames: list[str] = []
+    contact: list[str] = []
 
 
 class RouteReason(str, Enum):
@@ -57,6 +59,7 @@ class RouteReason(str, Enum):
     NAMED = "title or alias named"
     GENERIC = "generic wording"
     NO_MATCH = "no confident match"
+    INTRODUCTION = "only who the people are, with their data"
     CLOSE = "close candidates"
     TOP_HIT = "top hit"
 
@@ -158,6 +161,12 @@ class Router:
         self.object_words = sorted({normalize(w) for w in generic.objects}, key=len, reverse=True)
         self.asking_verbs = [normalize(w) for w in generic.asking]
         self.frame_words = {normalize(w) for w in generic.frames}
+        # Who the speaker is and how to reach them (我是…社区的网格员, 孩子的信息, 我婆婆): with personal data and
+        # nothing else, a message introduces people and asks for no service (agent/data/roles.yaml, generic.yaml).
+        roles = load_role_words()
+        self.workplaces = [normalize(w) for w in roles.workplace_endings if len(w) >= 2]
+        self.introduction_words = {normalize(w) for role, words in roles.cues.items() if role not in roles.not_persons
+                                   for w in words} | {normalize(w) for w in [*roles.workplace_endings, *generic.contact]}
 
         self.corpus = corpus
         self.retriever = retriever
@@ -407,7 +416,17 @@ class Router:
             hit = next((h for h in hits if h.doc_id == doc_id), None)
             return RouteDecision(route=self.route_of(doc_id, hit.score if hit else 1.0), hits=hits,
                                  switched=current is not None and current.id != doc_id, reason=RouteReason.NAMED)
+        if current is None and self.introduces_only(msg):
+            return RouteDecision(hits=hits, no_match=True, reason=RouteReason.INTRODUCTION)
         return self._by_retrieval(msg, topic, hits, region, current)
+
+    def introduces_only(self, msg: Message) -> bool:
+        """Personal data, and besides it only who the people are (孩子, 我婆婆, 网格员) and where they work (…社区):
+        whatever retrieval finds in those words (a 网格员 in 特困人员's steps), no service is asked for yet. The data
+        is kept until the message that names one (agent/pipeline.py, ``_holds``)."""
+        if not msg.has_personal_data:
+            return False
+        return all(w in self.introduction_words or w.endswith(tuple(self.workplaces)) for w in self.service_words(msg))
 
     def _followup(self, msg: Message, current: Route, topic: list[str], named: list[str],
                   hits: list["Hit"]) -> RouteReason | None:

@@ -171,3 +171,25 @@ def test_a_need_spanning_members_goes_to_their_one_thing(corpus, normalizer, ids
     # well ahead of its 一件事, the member is what retrieval read the message as: the other word is context
     ahead = decide(corpus, normalizer, "孩子刚生下来，上户口和参保要一起去吗", [hit(corpus, household, 0.7), found[1]])
     assert ahead.route.id == household
+
+
+@pytest.mark.parametrize("text", [
+    "我是东关街道幸福社区的网格员周敏，电话 138 1234 5678",   # who the speaker is and where they work
+    "老人的信息：王桂兰，身份证 370102194501012345",          # whose data, nothing asked
+    "我公公 李长河 370102 1950 0101 2345",
+])
+def test_people_and_their_data_alone_ask_for_no_service(corpus, normalizer, ids, text):
+    """Retrieval finds guides in person words (a 网格员 in the steps of 特困人员救助供养认定), yet such a message asks
+    for nothing yet: no route, so the data is kept for the service the next message names."""
+    decision = decide(corpus, normalizer, text, [hit(corpus, ids["特困人员救助供养认定"], 0.6)])
+    assert decision.route is None and decision.reason == RouteReason.INTRODUCTION
+
+
+def test_people_with_a_need_or_within_a_session_still_route(corpus, normalizer, ids):
+    care = ids["特困人员救助供养认定"]
+    hits = [hit(corpus, care, 0.6)]
+    text = "我是网格员周敏，电话13812345678，帮孤寡老人申请特困供养"   # a need said beside the people
+    assert decide(corpus, normalizer, text, hits).route.id == care
+    session = SessionState(session_id="t", route=route_of(corpus, care))      # data for the service in hand
+    followup = decide(corpus, normalizer, "我是网格员周敏，电话13812345678", hits, session)
+    assert followup.route is not None and followup.route.id == care
