@@ -586,16 +586,13 @@ class Router:
         """The confident 一件事 bundling the top member matter, so close to it that retrieval cannot tell them apart
         (the close margin), when the message also says a title word of another of its members that the top title
         lacks (退伍回来，户口、安置怎么弄: the 户口 member ranks first, yet 安置 is another member's): the need spans
-        members, which the 一件事 answers. Further behind, such a word is context (刚领了结婚证 before 户口本要改吗); and
-        when the 一件事 ranks clearly above the member, the classifier chose the member over it (住院没能直接结算，回来想
-        申请报销: the 报销 step, 直接结算 its context)."""
+        members, which the 一件事 answers. Further behind, such a word is context (刚领了结婚证 before 户口本要改吗)."""
         if top.kind != "matter":
             return None
         top_title = self._title_text.get(top.doc_id, "")
         for scenario in confident:
             members = self.members.get(scenario.doc_id, set())
-            # a 一件事 retrieval ranks clearly above the member is one the classifier already passed over for it
-            if top.doc_id not in members or abs(top.score - scenario.score) >= self.close_margin:
+            if top.doc_id not in members or top.score - scenario.score >= self.close_margin:
                 continue
             others = {w for m in members - {top.doc_id} for w in self._own_words.get(m, ())
                       if w not in self.generic_words and w not in top_title}

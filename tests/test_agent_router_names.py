@@ -193,15 +193,3 @@ def test_people_with_a_need_or_within_a_session_still_route(corpus, normalizer, 
     session = SessionState(session_id="t", route=route_of(corpus, care))      # data for the service in hand
     followup = decide(corpus, normalizer, "我是网格员周敏，电话13812345678", hits, session)
     assert followup.route is not None and followup.route.id == care
-
-
-def test_a_member_the_classifier_chose_over_its_one_thing_is_not_handed_back(corpus, normalizer, ids, guides):
-    """直接结算 is another member's title word, said here as what failed; the ask is the 报销 step. The classifier
-    chose the member over the 一件事 retrieval put first, and the other member's word does not hand it back."""
-    scenario, refund = ids["异地就医一件事"], ids["异地就医费用手工（零星）报销"]
-    text = "在北京看病没能直接结算，自己垫了钱，回来怎么报销"
-    hits = [hit(corpus, scenario, 0.60), hit(corpus, refund, 0.48)]
-    assert decide(corpus, normalizer, text, hits, guides=guides).route.id == refund
-    # neck and neck, the other member's word says the need spans members: the 一件事
-    close = [hit(corpus, refund, 0.60), hit(corpus, scenario, 0.59)]
-    assert decide(corpus, normalizer, text, close).route.id == scenario
