@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from agent.actions import action_words
+from agent.forms.vocabulary import load_role_words
 from agent.normalize import Message, Normalizer
 from agent.reply import ClarifyOption, Route
 from agent.session import PendingClarify, SessionState
@@ -45,6 +46,7 @@ class GenericWords(BaseModel):
     empty: list[str] = []
     asking: list[str] = []
     frames: list[str] = []
+    contact: list[str] = []
 
 
 class RouteReason(str, Enum):
@@ -57,6 +59,7 @@ class RouteReason(str, Enum):
     NAMED = "title or alias named"
     GENERIC = "generic wording"
     NO_MATCH = "no confident match"
+    INTRODUCTION = "only who the people are, with their data"
     CLOSE = "close candidates"
     TOP_HIT = "top hit"
 
@@ -142,9 +145,15 @@ class Router:
 
     def __init__(self, corpus: "Corpus", retriever, normalizer: Normalizer, k: int = 8,
                  close_margin: float = 0.03, max_options: int = 5, neighbour_margin: float = 0.3,
-                 guides: "GuideClassifier | None" = None, guide_margin: float = 0.0):
+                 guides: "GuideClassifier | None" = None, guide_margin: float = 0.0, guide_weight: float = 1.0,
+                 guide_floor: float = 0.1, guide_reach: float = 0.5, named_guide_margin: float = 0.2,
+                 named_score_margin: float = 0.1):
         """``guides``: the learned classifier that chooses among confident neighbours (agent/guides.py), by at
-        least ``guide_margin`` of its decision value."""
+        least ``guide_margin`` of its decision value. Further down retrieval's list (a hit scoring at least
+        ``guide_floor``, within ``guide_reach`` of the top, confident or not) a guide wins when its score plus
+        ``guide_weight`` times its decision value beats the choice's. A name said in the message gives way when
+        retrieval's confident top stands ``named_score_margin`` above it and the classifier prefers that top by
+        ``named_guide_margin``: two readers of the whole message agree that the name is context."""
         generic = load_data_file(DATA_DIR / "generic.yaml", GenericWords)
         self.generic_words = {normalize(w) for w in generic.words}
         self.generic_df = generic.min_title_df
@@ -152,11 +161,22 @@ class Router:
         self.object_words = sorted({normalize(w) for w in generic.objects}, key=len, reverse=True)
         self.asking_verbs = [normalize(w) for w in generic.asking]
         self.frame_words = {normalize(w) for w in generic.frames}
+        # Who the speaker is and how to reach them (我是…社区的网格员, 孩子的信息, 我婆婆): with personal data and
+        # nothing else, a message introduces people and asks for no service (agent/data/roles.yaml, generic.yaml).
+        roles = load_role_words()
+        self.workplaces = [normalize(w) for w in roles.workplace_endings if len(w) >= 2]
+        self.introduction_words = {normalize(w) for role, words in roles.cues.items() if role not in roles.not_persons
+                                   for w in words} | {normalize(w) for w in [*roles.workplace_endings, *generic.contact]}
 
         self.corpus = corpus
         self.retriever = retriever
         self.guides = guides
         self.guide_margin = guide_margin
+        self.guide_weight = guide_weight
+        self.guide_floor = guide_floor
+        self.guide_reach = guide_reach
+        self.named_guide_margin = named_guide_margin
+        self.named_score_margin = named_score_margin
         self.normalizer = normalizer
         self.k = k
         self.close_margin = close_margin
@@ -396,7 +416,17 @@ class Router:
             hit = next((h for h in hits if h.doc_id == doc_id), None)
             return RouteDecision(route=self.route_of(doc_id, hit.score if hit else 1.0), hits=hits,
                                  switched=current is not None and current.id != doc_id, reason=RouteReason.NAMED)
+        if current is None and self.introduces_only(msg):
+            return RouteDecision(hits=hits, no_match=True, reason=RouteReason.INTRODUCTION)
         return self._by_retrieval(msg, topic, hits, region, current)
+
+    def introduces_only(self, msg: Message) -> bool:
+        """Personal data, and besides it only who the people are (孩子, 我婆婆, 网格员) and where they work (…社区):
+        whatever retrieval finds in those words (a 网格员 in 特困人员's steps), no service is asked for yet. The data
+        is kept until the message that names one (agent/pipeline.py, ``_holds``)."""
+        if not msg.has_personal_data:
+            return False
+        return all(w in self.introduction_words or w.endswith(tuple(self.workplaces)) for w in self.service_words(msg))
 
     def _followup(self, msg: Message, current: Route, topic: list[str], named: list[str],
                   hits: list["Hit"]) -> RouteReason | None:
@@ -441,6 +471,8 @@ class Router:
         top = next((h for h in hits if h.confident), None)
         if top is None or top.doc_id == doc_id or self.related(top.doc_id, doc_id) or self.part_of(doc_id, top.doc_id):
             return False
+        if self._agree_past(doc_id, top, hits, msg):
+            return True
         # the name as the object of an asking verb (得先办居住证, 申请低保) is what is asked for, whatever retrieval ranks
         verbs, text = tuple(self.asking_verbs), msg.text
         if verbs and any(n.startswith(verbs) or any(text.endswith(verbs, 0, m.start()) for m in re.finditer(re.escape(n), text))
@@ -450,6 +482,19 @@ class Router:
         if named is not None and named.confident:
             return False
         return top.score - (named.score if named is not None else 0.0) >= self.neighbour_margin
+
+    def _agree_past(self, doc_id: str, top: "Hit", hits: list["Hit"], msg: Message) -> bool:
+        """Retrieval's confident top guide stands clearly above the named one and the learned classifier, which
+        reads the whole message too, clearly prefers it (教师资格认定的体检 names 教师资格认定; 公积金贷款想提前还
+        names 公积金贷款): the name is what the message is about, not what it asks for. Either reader alone is not
+        enough: retrieval ranks long stories by their context words, the classifier alone never routes."""
+        if self.guides is None or top.kind not in ("scenario", "matter"):
+            return False
+        named = next((h for h in hits if h.doc_id == doc_id), None)
+        if top.score - (named.score if named is not None else 0.0) < self.named_score_margin:
+            return False
+        scores = self.guides.scores(msg.search_text, [top.doc_id, doc_id])
+        return len(scores) == 2 and scores[top.doc_id] - scores[doc_id] >= self.named_guide_margin
 
     def _named_choice(self, named: list[str], topic: list[str], hits: list["Hit"]) -> str:
         """The longest name wins, unless the message says more than that matter and the top hit is
@@ -483,7 +528,7 @@ class Router:
                 return RouteDecision(hits=hits, clarify=pc, reason=RouteReason.GENERIC)
         if not confident:
             return RouteDecision(hits=hits, no_match=True, reason=RouteReason.NO_MATCH)
-        top = self.learned_choice(msg, confident)
+        top = self.learned_choice(msg, confident, hits)
         # Close, unrelated candidates are worth a question only for short messages: a long story
         # already carries the details retrieval ranks on, and asking back would annoy.
         close = [h for h in confident if h.doc_id != top.doc_id and abs(top.score - h.score) < self.close_margin
@@ -509,10 +554,13 @@ class Router:
         return RouteDecision(route=route, hits=hits, switched=current is not None and current.id != route.id,
                              reason=RouteReason.TOP_HIT, faq=top.doc_id if guide is not None else None)
 
-    def learned_choice(self, msg: Message, confident: list["Hit"]) -> "Hit":
+    def learned_choice(self, msg: Message, confident: list["Hit"], hits: list["Hit"] | None = None) -> "Hit":
         """The top confident hit, or the guide among its confident neighbours (within the neighbour margin) that the
         learned classifier prefers: retrieval says where, the classifier, trained on how each guide is asked for,
-        tells neighbours apart. An FAQ on top stays (it answers the message itself)."""
+        tells neighbours apart. Further down ``hits`` (not confident, or beyond the margin), a guide whose score plus
+        the classifier's weighted decision value beats the choice's is taken: retrieval alone misreads a story
+        whose context words outnumber its ask (孩子上学 told through 租房、户口), and the classifier alone would route
+        out-of-scope messages. An FAQ on top stays (it answers the message itself)."""
         top = confident[0]
         if self.guides is None or top.kind not in ("scenario", "matter"):
             return top
@@ -520,7 +568,19 @@ class Router:
                   and top.score - h.score < self.neighbour_margin]
         pick = self.guides.prefer(msg.search_text, top.doc_id, [h.doc_id for h in rivals], self.guide_margin) \
             if rivals else None
-        return next((h for h in rivals if h.doc_id == pick), top)
+        choice = next((h for h in rivals if h.doc_id == pick), top)
+        near = {top.doc_id, *(h.doc_id for h in rivals)}
+        far = [h for h in hits or [] if h.kind in ("scenario", "matter") and h.doc_id not in near
+               and h.score >= self.guide_floor and top.score - h.score <= self.guide_reach]
+        if not far:
+            return choice
+        values = self.guides.scores(msg.search_text, [choice.doc_id, *(h.doc_id for h in far)])
+        if choice.doc_id not in values:
+            return choice
+        def combined(h: "Hit") -> float:
+            return h.score + self.guide_weight * values[h.doc_id]
+        best = max((h for h in far if h.doc_id in values), key=combined, default=None)
+        return best if best is not None and combined(best) > combined(choice) else choice
 
     def bundle_asked(self, msg: Message, top: "Hit", confident: list["Hit"]) -> "Hit | None":
         """The confident 一件事 bundling the top member matter, so close to it that retrieval cannot tell them apart

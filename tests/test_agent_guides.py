@@ -63,3 +63,22 @@ def test_the_router_lets_the_classifier_choose_only_among_close_confident_guides
     assert router.learned_choice(msg, [faq, close]).doc_id == "lost-id-card"  # an FAQ answers the message itself
     plain = Router(corpus, retriever=None, normalizer=Normalizer())  # no classifier: retrieval's order
     assert plain.learned_choice(msg, [top, close]).doc_id == "pension-certification"
+
+
+def test_further_down_the_list_a_guide_wins_on_retrieval_and_classifier_together(tmp_path):
+    """A guide retrieval is not confident of, or ranks beyond the neighbour margin, is taken when its score plus the
+    classifier's decision value beats the top's: the story's context words misled retrieval, the ask did not."""
+    corpus = _corpus(tmp_path)
+    router = Router(corpus, retriever=None, normalizer=Normalizer(), guides=GuideClassifier(corpus))
+    msg = router.normalizer.run("在外地租房子住，想把单位交的公积金拿出来付房租")
+    top = _hit("pension-certification", "matter", 0.55)
+    unsure = Hit(doc_id="housing-fund-withdrawal", kind="matter", title="住房公积金提取", region="测试省",
+                 score=0.30, confident=False)
+    assert router.learned_choice(msg, [top], [top, unsure]).doc_id == "housing-fund-withdrawal"
+    assert router.learned_choice(msg, [top]).doc_id == "pension-certification"  # no further hits: nothing to weigh
+    faint = unsure.model_copy(update={"score": 0.05})                          # below the floor: noise
+    assert router.learned_choice(msg, [top], [top, faint]).doc_id == "pension-certification"
+    asked = router.normalizer.run("我妈退休了，每年领钱前都要刷脸核身份吗")  # the top is what the classifier reads too
+    assert router.learned_choice(asked, [top], [top, unsure]).doc_id == "pension-certification"
+    plain = Router(corpus, retriever=None, normalizer=Normalizer())
+    assert plain.learned_choice(msg, [top], [top, unsure]).doc_id == "pension-certification"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent.guides import GuideClassifier
 from agent.normalize import Normalizer
 from agent.reply import ClarifyOption, Route
 from agent.router import RouteReason, Router
@@ -48,8 +49,14 @@ def route_of(corpus, doc_id: str) -> Route:
     return Route(kind=doc.kind, id=doc.id, title=doc.title, region=doc.region, score=1.0)
 
 
-def decide(corpus, normalizer, text: str, hits: list[Hit], session: SessionState | None = None):
-    router = Router(corpus, RecordedHits(hits), normalizer)
+@pytest.fixture(scope="module")
+def guides(corpus):
+    return GuideClassifier(corpus)
+
+
+def decide(corpus, normalizer, text: str, hits: list[Hit], session: SessionState | None = None,
+           guides: GuideClassifier | None = None):
+    router = Router(corpus, RecordedHits(hits), normalizer, guides=guides)
     return router.run(normalizer.run(text), session or SessionState(session_id="t"), "山东省")
 
 
@@ -70,6 +77,20 @@ def test_a_name_retrieval_also_finds_or_that_is_close_to_the_top_stays_named(cor
     decision = decide(corpus, normalizer, text,
                       [hit(corpus, allowance, 0.75), hit(corpus, low, low_score, low_confident)])
     assert decision.reason == RouteReason.NAMED and decision.route.id == low
+
+
+def test_a_name_gives_way_when_retrieval_and_the_classifier_agree_on_another_guide(corpus, normalizer, ids, guides):
+    """公积金贷款 is an alias of the loan application, said here as what the debt is; what is asked is paying it off
+    early. Retrieval ranks the prepayment well above the named matter and the classifier prefers it too."""
+    loan, prepay = ids["个人住房公积金贷款申请"], ids["住房公积金贷款提前还款"]
+    text = "房子是公积金贷款买的，手头宽裕了，想把剩下的贷款提前还掉"
+    hits = [hit(corpus, prepay, 0.80), hit(corpus, loan, 0.45)]
+    decision = decide(corpus, normalizer, text, hits, guides=guides)
+    assert decision.route is not None and decision.route.id == prepay
+    # retrieval alone (confident of the named matter too) or retrieval close to the name: the name stands
+    assert decide(corpus, normalizer, text, hits).route.id == loan
+    close = [hit(corpus, prepay, 0.80), hit(corpus, loan, 0.75)]
+    assert decide(corpus, normalizer, text, close, guides=guides).route.id == loan
 
 
 def test_a_name_after_an_asking_verb_is_asked_for_whatever_retrieval_ranks(corpus, normalizer, ids):
@@ -150,3 +171,25 @@ def test_a_need_spanning_members_goes_to_their_one_thing(corpus, normalizer, ids
     # well ahead of its 一件事, the member is what retrieval read the message as: the other word is context
     ahead = decide(corpus, normalizer, "孩子刚生下来，上户口和参保要一起去吗", [hit(corpus, household, 0.7), found[1]])
     assert ahead.route.id == household
+
+
+@pytest.mark.parametrize("text", [
+    "我是东关街道幸福社区的网格员周敏，电话 138 1234 5678",   # who the speaker is and where they work
+    "老人的信息：王桂兰，身份证 370102194501012345",          # whose data, nothing asked
+    "我公公 李长河 370102 1950 0101 2345",
+])
+def test_people_and_their_data_alone_ask_for_no_service(corpus, normalizer, ids, text):
+    """Retrieval finds guides in person words (a 网格员 in the steps of 特困人员救助供养认定), yet such a message asks
+    for nothing yet: no route, so the data is kept for the service the next message names."""
+    decision = decide(corpus, normalizer, text, [hit(corpus, ids["特困人员救助供养认定"], 0.6)])
+    assert decision.route is None and decision.reason == RouteReason.INTRODUCTION
+
+
+def test_people_with_a_need_or_within_a_session_still_route(corpus, normalizer, ids):
+    care = ids["特困人员救助供养认定"]
+    hits = [hit(corpus, care, 0.6)]
+    text = "我是网格员周敏，电话13812345678，帮孤寡老人申请特困供养"   # a need said beside the people
+    assert decide(corpus, normalizer, text, hits).route.id == care
+    session = SessionState(session_id="t", route=route_of(corpus, care))      # data for the service in hand
+    followup = decide(corpus, normalizer, "我是网格员周敏，电话13812345678", hits, session)
+    assert followup.route is not None and followup.route.id == care
