@@ -6,32 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.evidence import EvidenceFinder, EvidenceWords, Sentence
-from agent.normalize import Normalizer
+from agent.evidence import EvidenceWords, Sentence
 from corpus.datafile import DataFileError
-from corpus.loader import load_corpus
-from index.text import Tokenizer
-from tests.conftest_agent import ROOT
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return load_corpus(ROOT / "corpus" / "data")
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return Tokenizer()  # its own: never teach the shared plain tokenizer words
-
-
-@pytest.fixture(scope="module")
-def finder(tokenizer):
-    return EvidenceFinder(tokenizer)
-
-
-@pytest.fixture(scope="module")
-def normalizer(tokenizer):
-    return Normalizer(tokenizer=tokenizer)
+from tests.test_agent_evidence import corpus, finder, normalizer, tokenizer  # noqa: F401 - the same fixtures
 
 
 def _sentence_with(doc, fact: str) -> str:
