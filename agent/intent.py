@@ -11,6 +11,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -121,15 +122,22 @@ def load_phrasings(path: Path = DATA_DIR / "intent_phrasings.yaml") -> tuple[lis
     return [m for m, _ in pairs], [label for _, label in pairs]
 
 
+@lru_cache(maxsize=4)
+def _fitted(texts: tuple[str, ...], labels: tuple[str, ...]):
+    """The fitted model for these examples: fitting takes seconds over thousands of them, and every assistant of a
+    process (workers, tests) trains on the same; read-only once fitted."""
+    model = make_pipeline(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=classifier_text),
+        LogisticRegression(C=20.0, max_iter=2000, class_weight="balanced"),
+    )
+    return model.fit(list(texts), list(labels))
+
+
 class IntentClassifier:
     """TF-IDF over character 1-3 grams + multinomial logistic regression (scikit-learn)."""
 
     def __init__(self, texts: list[str], labels: list[str]):
-        self.model = make_pipeline(
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=classifier_text),
-            LogisticRegression(C=20.0, max_iter=2000, class_weight="balanced"),
-        )
-        self.model.fit(texts, labels)
+        self.model = _fitted(tuple(texts), tuple(labels))
         self.classes: list[str] = list(self.model.classes_)
         self.n_examples = len(texts)
 
