@@ -1,7 +1,7 @@
 """Intent recognition: a char n-gram logistic regression trained on data, plus
 forced-choice labelling by the LLM when it is on and the model is unsure.
 
-Training data: every ``sample_questions`` entry and blind-written phrasing of the corpus (consult), the
+Training data: every ``sample_questions`` entry of the corpus (consult), the
 labelled examples and templates in ``agent/data/intents.yaml``, and the messages
 written blind for each intent in ``agent/data/intent_phrasings.yaml``. Nothing
 about intents is written as code branches here."""
@@ -90,8 +90,7 @@ class IntentResult:
 
 def load_examples(corpus: "Corpus | None" = None, path: Path | None = None,
                   max_titles: int = 400) -> tuple[list[str], list[str]]:
-    """(texts, labels) from intents.yaml, its templates over corpus titles, and the corpus's sample questions and
-    phrasings (consult)."""
+    """(texts, labels) from intents.yaml, its templates over corpus titles, and the corpus sample questions."""
     data = load_data_file(path or DATA_DIR / "intents.yaml", IntentExamples)
     texts: list[str] = []
     labels: list[str] = []
@@ -108,8 +107,7 @@ def load_examples(corpus: "Corpus | None" = None, path: Path | None = None,
                 texts.append(templates[i % len(templates)].format(title=title))
                 labels.append(label)
         for doc in list(corpus.scenarios.values()) + list(corpus.matters.values()) + list(corpus.faqs.values()):
-            # how people ask about a guide: its sample questions, and the phrasings written blind for it
-            for q in [*(getattr(doc, "sample_questions", []) or []), *(getattr(doc, "phrasings", []) or [])]:
+            for q in getattr(doc, "sample_questions", []) or []:
                 texts.append(q)
                 labels.append("consult")
     return texts, labels

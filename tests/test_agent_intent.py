@@ -54,9 +54,9 @@ def test_the_phrasings_train_the_classifier_but_never_feed_a_vocabulary(corpus):
     # their deliberate homophones must not reach the pinyin reader's words
     vocabulary = set(_vocabulary(corpus))
     assert not (set(texts) - set(trained)) & vocabulary
-    # the corpus's blind phrasings count as consult examples
+    # the guides' blind phrasings are consult examples whatever region a deployment loads
     phrased = next(d for d in corpus.matters.values() if d.phrasings)
-    assert phrased.phrasings[0] in trained
+    assert labels[texts.index(phrased.phrasings[0])] == "consult"
 
 
 @pytest.mark.parametrize("message,intent", [

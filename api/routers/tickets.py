@@ -33,8 +33,9 @@ NOT_FOUND = ("ticket_not_found", "没有查到该工单：请核对工单号和�
 CREATE_ERRORS = {**SESSION_ERRORS, 422: {"description": "bad fields, or a contact without consent"}}
 
 
-def _session_service(rt: Runtime, session_id: str):
-    """The service the conversation is about: the session's route, else its last routed reply."""
+def _session_service(rt: Runtime, session_id: str, said: list[str] | None = None):
+    """The service the conversation is about: the session's route, else its last routed reply, else the service
+    the caller's words name (a complaint is answered without routing: 新生儿出生一件事网上办不了)."""
     state = rt.session_store.load(session_id)
     route_id = state.route.id if state is not None and state.route is not None else None
     if route_id is None:
@@ -42,6 +43,9 @@ def _session_service(rt: Runtime, session_id: str):
             route_id = s.scalars(select(ReplyRow.route_id).where(ReplyRow.session_id == session_id,
                                                                  ReplyRow.route_id.is_not(None))
                                  .order_by(ReplyRow.created_at.desc())).first()
+    if route_id is None and said and rt.assistant is not None:
+        router, normalizer = rt.assistant.router, rt.assistant.normalizer
+        route_id = next((named[0] for text in said if (named := router.named_docs(normalizer.run(text)))), None)
     return doc_service(rt.corpus().get(route_id)) if route_id else (None, None, None)
 
 
@@ -114,7 +118,7 @@ def ticket_draft(session_id: str, rt: Runtime = Depends(get_runtime)):
     if not said:
         raise ApiError(404, "session_not_found", "找不到该来电的会话")
     kind = _INTENT_KIND.get(intent or "", "consult")
-    service = _session_service(rt, session_id)
+    service = _session_service(rt, session_id, said)
     return {"kind": kind, "kind_label": vocabulary().ticket_kinds[kind], "service_id": service[0],
             "service_title": service[1], "department": service[2], "points": list(reversed(said))}
 
