@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from corpus.loader import Corpus
 
 OOS_OVERRULED_BY_HIT = 0.9   # a weakly out-of-scope message that retrieval matches this well is a consult
+COMPLAINT_WEAK_BELOW = 0.6   # a complaint read with less confidence than this may be a detail question
 OOS_WEAK_BELOW = 0.6         # out of scope with less confidence than this is checked against retrieval
 
 
@@ -31,7 +32,10 @@ class ScopeCheck:
 
     def run(self, seen: Understood, session: SessionState, region: str | None) -> Understood:
         intent = seen.intent
-        if intent.name == "human" and self._asks_the_route(seen, session):
+        # a detail question about the service in hand read as a request for a person, or weakly as a complaint
+        # (在哪个窗口领: 窗口 is a complaint's word too), is a consult about that service
+        if (intent.name == "human" or intent.name == "complaint" and intent.confidence < COMPLAINT_WEAK_BELOW) \
+                and self._asks_the_route(seen, session):
             seen = replace(seen, intent=IntentResult("consult", intent.confidence, intent.probs, "rule"))
             intent = seen.intent
         if intent.name in ("chitchat", "out_of_scope"):
