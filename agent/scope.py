@@ -51,8 +51,8 @@ class ScopeCheck:
         return seen
 
     def _asks_the_route(self, seen: Understood, session: SessionState) -> bool:
-        """A detail question about the service in hand (能不能让家里人替我们去办 after 结婚登记) read as a request for a
-        person: it names no one of ours (人工, 客服, 工作人员…)."""
+        """A detail question about the service in hand (能不能让家里人替我们去办 after 结婚登记) that names no one of
+        ours (人工, 客服, 工作人员…): however the classifier read it (a person, a complaint, out of scope)."""
         text = seen.msg.text
         return session.route is not None and self.asks is not None and bool(self.asks(text)) \
             and not any(w in text for w in self.staff_words)
@@ -69,8 +69,7 @@ class ScopeCheck:
             return seen
         # A detail question with no topic of its own (要多少钱, 能网上办吗) asks about the service in hand: the
         # commercial look-alikes it resembles name their own object (套餐要多少钱).
-        if session.route is not None and self.asks is not None and self.asks(msg.text) \
-                and not self.router.normalizer.topic_tokens(msg):
+        if self._asks_the_route(seen, session) and not self.router.normalizer.topic_tokens(msg):
             return seen
         # An action of ours without its object (怎么迁过去) is no chitchat: the router asks which service.
         if self.router.names_only_an_action(msg):
