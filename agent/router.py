@@ -100,6 +100,20 @@ def pick_option(msg: Message, options: list[ClarifyOption], keywords: dict[str, 
     return None
 
 
+_BARE_LEFTOVER = re.compile(r"[\W_个项种条的吧呀啊吗嘛就是这那选要]*")
+
+
+def only_picks(msg: Message, options: list[ClarifyOption]) -> bool:
+    """The message is an option and nothing more (a clicked button, 第二个, 2): it carries no wish of its own,
+    so it means what the question it answers was asked for."""
+    if pick_option(msg, options) is None:
+        return False
+    text = _ORDINAL_RE.sub("", msg.raw.strip())
+    for o in sorted(options, key=lambda o: -len(o.title)):
+        text = normalize(text).replace(normalize(o.title), "")
+    return _BARE_LEFTOVER.fullmatch(text) is not None
+
+
 _PLACE_LEVEL = re.compile(r".+?(?:自治区|自治州|特别行政区|省|市|州|盟|地区|区|县|旗)")
 _PLACE_SEP = re.compile(r"\s{2,}")
 

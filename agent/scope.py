@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
 from agent.intent import IntentResult
-from agent.router import Router, pick_option
+from agent.router import Router, only_picks, pick_option
 from agent.session import SessionState
 from agent.turn import Understood
 from index.text import normalize
@@ -43,11 +43,18 @@ class ScopeCheck:
             if rescued is None:
                 return seen
             seen = replace(rescued, intent=IntentResult("consult", intent.confidence, intent.probs, "rule"))
+        # The answer to a which-service question goes on with what it was asked for: an application whenever it
+        # picks an option; a consult when it is the option and nothing more (a clicked title reads as a wish).
         pending = session.pending
-        if pending is not None and pending.kind == "route" and pending.intent == "apply" \
-                and pick_option(seen.msg, pending.options):
-            apply = IntentResult("apply", max(seen.intent.confidence, 0.6), seen.intent.probs, "rule")
-            seen = replace(seen, intent=apply)
+        if pending is not None and pending.kind == "route":
+            carried = None
+            if pending.intent == "apply" and pick_option(seen.msg, pending.options):
+                carried = "apply"
+            elif pending.intent == "consult" and seen.intent.name == "apply" and only_picks(seen.msg, pending.options):
+                carried = "consult"
+            if carried is not None:
+                seen = replace(seen, intent=IntentResult(carried, max(seen.intent.confidence, 0.6), seen.intent.probs,
+                                                         "rule"))
         return seen
 
     def _asks_the_route(self, seen: Understood, session: SessionState) -> bool:

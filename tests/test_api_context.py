@@ -46,3 +46,21 @@ def test_data_before_the_service_is_kept_masked_and_fills_the_form_named_next(ht
     stored = api_server.all_text()
     assert session[0] in stored and MY_ID not in stored and MY_PHONE not in stored
     assert MY_ID not in api_server.log() and MY_PHONE not in api_server.log()
+
+
+def test_a_clicked_option_goes_on_with_what_the_question_was_asked_for(http):
+    """A button's title sent alone reads to the intent classifier like a wish to apply (on this corpus
+    新生儿出生一件事 alone is apply); as the answer to a consult's which-service question it is that consult,
+    and no form opens. Words of its own still count."""
+    first = _chat(http, "出生了要办什么", new_session(http))
+    assert first["clarify"] and first["clarify"]["kind"] == "route"
+    for option in first["clarify"]["options"]:
+        session = new_session(http)
+        _chat(http, "出生了要办什么", session)
+        picked = _chat(http, option["title"], session)
+        assert picked["route"]["id"] == option["id"]
+        assert picked["intent"]["name"] == "consult" and picked["form"] is None, option["title"]
+    session = new_session(http)
+    _chat(http, "出生了要办什么", session)
+    applied = _chat(http, f"{first['clarify']['options'][0]['title']}，我要办", session)
+    assert applied["intent"]["name"] == "apply" and applied["form"] is not None
