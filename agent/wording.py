@@ -41,6 +41,8 @@ class DeathWords(BaseModel):
 
     words: list[str] = Field(min_length=1)
     standard: str = Field(min_length=1)
+    not_after: list[str] = Field(default_factory=list)  # right before the word: a time still to come
+    not_before: list[str] = Field(default_factory=list)  # right after it
 
 
 class CallerWords(BaseModel):
@@ -99,6 +101,8 @@ class Wording:
             family_words = family_words if family_words is not None else family
         self._death = re.compile(rf"((?:{_alternation(kin_words)})[^，,。.！!？?；;]{{0,10}}?)(?:{_alternation(v.death.words)})")
         self._died = v.death.standard
+        self._to_come = (re.compile(f"(?:{_alternation(v.death.not_after)})$") if v.death.not_after else None,
+                         re.compile(_alternation(v.death.not_before)) if v.death.not_before else None)
         self._map = {**v.standard, **v.operator, **{f: "" for f in v.fillers}}
         self._standard_map = dict(v.standard)
         self._standard = re.compile(_alternation(self._standard_map)) if self._standard_map else None
@@ -144,8 +148,14 @@ class Wording:
         rest = self.without_purpose(rest)
         if self._words is not None:
             rest = self._words.sub(lambda m: self._map[m.group(0)], rest)
-        rest = self._death.sub(lambda m: m.group(1) + self._died, rest)
+        rest = self._death.sub(self._as_died, rest)
         return Reworded(_SPACES.sub(" ", rest).strip(" ，,。"), switched)
+
+    def _as_died(self, m: re.Match) -> str:
+        before, after = self._to_come
+        if before is not None and before.search(m.group(1)) or after is not None and after.match(m.string, m.end()):
+            return m.group(0)  # 以后老了, 老了以后: growing old, still to come
+        return m.group(1) + self._died
 
     def switch_rest(self, text: str) -> tuple[str, bool]:
         """What follows the last switch cue (with, after an 'aside' cue, the old topic up to the next comma), when

@@ -215,7 +215,7 @@ def enrich_corpus(corpus: "Corpus") -> None:
     try:
         kinds = load_kinds()
     except DataFileError as exc:
-        corpus.problems.extend(_problems(exc, "catalog-kinds"))
+        corpus.problems.extend(problems_of(exc, "catalog-kinds"))
         kinds = KindWords(kinds={})
     by_folder: dict[Path, list] = {}
     for doc in corpus.catalog.values():
@@ -232,11 +232,11 @@ def enrich_corpus(corpus: "Corpus") -> None:
                 region = corpus.regions.get(region_dir.name)
                 corpus.departments[region.name if region else docs[0].region] = loaded
             except DataFileError as exc:
-                corpus.problems.extend(_problems(exc, "departments"))
+                corpus.problems.extend(problems_of(exc, "departments"))
         try:
             cache = load_cache(region_dir / CACHE)
         except DataFileError as exc:
-            corpus.problems.extend(_problems(exc, "catalog-enrich"))
+            corpus.problems.extend(problems_of(exc, "catalog-enrich"))
         entries = cache.by_id() if cache is not None else {}
         for doc in docs:
             entry = entries.get(doc.id)
@@ -245,7 +245,8 @@ def enrich_corpus(corpus: "Corpus") -> None:
             doc.plain = plain_words(doc, depts, kinds, entry, cache)
 
 
-def _problems(exc: DataFileError, code: str) -> list[Problem]:
+def problems_of(exc: DataFileError, code: str) -> list[Problem]:
+    """A broken data file's problems (``file:line: message``) as corpus problems under ``code``."""
     out = []
     for p in exc.problems:
         file, _, rest = p.partition(":")

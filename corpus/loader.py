@@ -127,7 +127,8 @@ def read_yaml(path: Path, text: str | None = None) -> tuple[Any, SourceInfo]:
     return yaml.load(text, Loader=_Loader), info
 
 
-def _rel(path: Path, root: Path) -> str:
+def relative_path(path: Path, root: Path) -> str:
+    """A corpus file as problems name it: relative to the repository when the corpus is the shipped one."""
     try:
         return str(path.relative_to(root.parent.parent if root.name == "data" else root))
     except ValueError:
@@ -137,7 +138,7 @@ def _rel(path: Path, root: Path) -> str:
 def parse_document(path: Path, model: type[BaseModel], root: Path,
                    text: str | None = None) -> tuple[BaseModel | dict | None, SourceInfo, list[Problem]]:
     """The document, or on schema errors its raw mapping (for further checks) with the problems."""
-    rel = _rel(path, root)
+    rel = relative_path(path, root)
     try:
         data, info = read_yaml(path, text)
     except yaml.YAMLError as exc:
@@ -201,8 +202,8 @@ def load_corpus(root: Path | str | None = None, regions: Iterable[str] | None = 
                 if doc.id in corpus.sources:  # type: ignore[attr-defined]
                     first = corpus.sources[doc.id].file  # type: ignore[attr-defined]
                     corpus.problems.append(
-                        Problem(_rel(path, root), info.line_of(("id",)), "id",
-                                f"duplicate id {doc.id!r} (first in {_rel(first, root)})", "duplicate-id"))
+                        Problem(relative_path(path, root), info.line_of(("id",)), "id",
+                                f"duplicate id {doc.id!r} (first in {relative_path(first, root)})", "duplicate-id"))
                     continue
                 table[doc.id] = doc  # type: ignore[attr-defined]
                 corpus.sources[doc.id] = info  # type: ignore[attr-defined]

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from corpus.datafile import DataFileError
-from corpus.enrich import EnrichCache, _problems, indexed_parts, load_cache
-from corpus.loader import Problem, _rel, read_yaml
+from corpus.enrich import EnrichCache, problems_of, indexed_parts, load_cache
+from corpus.loader import Problem, relative_path, read_yaml
 
 if TYPE_CHECKING:
     from corpus.loader import Corpus
@@ -40,7 +40,7 @@ def attach_phrasings(corpus: "Corpus") -> None:
         try:
             cache: EnrichCache = load_cache(path)
         except DataFileError as exc:
-            corpus.problems.extend(_problems(exc, "phrasings"))
+            corpus.problems.extend(problems_of(exc, "phrasings"))
             continue
         guides = {d.id: d for d in docs}
         info = None
@@ -50,7 +50,7 @@ def attach_phrasings(corpus: "Corpus") -> None:
                 why = (f"no scenario or matter {entry.id!r} in this region" if doc is None
                        else f"written for the title {entry.title!r}, now {doc.title!r}: review and update its title")
                 info = info or read_yaml(path)[1]  # lines only when there is something to point at
-                corpus.problems.append(Problem(_rel(path, corpus.root), info.line_of(("entries", i)), f"entries.{i}",
+                corpus.problems.append(Problem(relative_path(path, corpus.root), info.line_of(("entries", i)), f"entries.{i}",
                                                f"{why}; not indexed", "phrasings", "warning"))
                 continue
             doc.phrasings = list(indexed_parts(entry, cache)[1])

@@ -5,7 +5,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from corpus.loader import Corpus, Problem, _rel, load_corpus
+from corpus.loader import Corpus, Problem, relative_path, load_corpus
 from corpus.roles import known_roles
 from corpus.schema import APPLIES_FOR, Condition, Form, MatterGuide, Scenario
 
@@ -31,7 +31,7 @@ class _Checker:
     def add(self, doc_id: str, path: tuple, message: str, code: str, severity: str = "error") -> None:
         info = self.corpus.sources.get(doc_id) or self.corpus.invalid[doc_id][2]
         self.problems.append(Problem(
-            _rel(info.file, self.corpus.root), info.line_of(path),
+            relative_path(info.file, self.corpus.root), info.line_of(path),
             ".".join(str(p) for p in path), message, code, severity))
 
     # -- checks -------------------------------------------------------------

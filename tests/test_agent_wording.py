@@ -207,6 +207,9 @@ def test_the_purpose_clause_is_not_what_routing_searches():
     ("我的钱没了", False),  # no family word: a thing gone
     ("快递员走了，件没送到", False),
     ("孩子走了三个月了还没上户口", False),  # a child who left, as people say it far more often
+    ("我爸以后老了没人照顾咋办", False),  # growing old, still to come
+    ("老伴说再不交保险老了以后没指望", False),
+    ("俺娘前年就老了，房子要过户", True),
 ])
 def test_how_people_say_a_relative_died_is_read_as_died(text, died):
     assert ("去世" in Wording().run(text).text) is died
