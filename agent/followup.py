@@ -89,9 +89,8 @@ class FollowupHolder:
         if doc.kind == "scenario":
             near += sorted(members.get(doc.id, ()))
         else:
-            for scenario, matters in sorted(members.items()):
-                if doc.id in matters:
-                    near += [scenario, *sorted(matters)]
+            for scenario in self.router.bundles.get(doc.id, ()):
+                near += [scenario, *sorted(members[scenario])]
         far: list[str] = []
         for h in [h for h in decision.hits if h.confident][:MAX_HITS]:
             guide = self.router.guide_of_faq(h, decision.hits, region) if h.kind == "faq" else h.doc_id

@@ -212,6 +212,10 @@ class Router:
         # A scan of every title (3 ms on the full corpus), asked a few times a turn for the same everyday words.
         self.title_df = functools.lru_cache(maxsize=8192)(self._title_df)
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
+        self.bundles: dict[str, list[str]] = {}  # a matter's 一件事, by id
+        for scenario_id, matters in sorted(self.members.items()):
+            for matter in matters:
+                self.bundles.setdefault(matter, []).append(scenario_id)
         self._title_words = {d.id: set(normalizer.tokenizer.tokenize(d.title)) for d in corpus.documents()
                              if d.kind in ("scenario", "matter")}
         empty = {normalize(w) for w in generic.empty}

@@ -40,6 +40,14 @@ _BARE_TYPES = ("name", "id_number", "date", "address")
 _DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[\s\-]?\d)*(?:[\s\-]?[Xx])?(?![0-9A-Za-z])")
 
 
+def _for_all(turns: list[Turn], role: str | None) -> None:
+    """Whom the application is for, once known, was meant from the first message on (a message that said its
+    own keeps it)."""
+    if role is not None:
+        for turn in turns:
+            turn.subject = turn.subject or role
+
+
 @dataclass
 class _Value:
     value: str
@@ -72,6 +80,7 @@ class FormFiller:
         # The user's role when the application is for their spouse (wife -> husband), from 我老公 -> wife.
         self._spouse_of_subject = {self.roles.cues[w]: me for w, me in vocab.roles.spouse_of_me.items()
                                    if w in self.roles.cues}
+        self._spouse_of_me = {me: other for other, me in self._spouse_of_subject.items()}  # husband -> wife
 
     def warm_up(self) -> None:
         """Load LAC, cn2an and jionlp's ID region and location tables now rather than on the first message."""
@@ -186,9 +195,7 @@ class FormFiller:
             turns.append(turn)
             kins.append(last_kin)
         # whom it is for, once said, was meant from the start (我孙子… then 孩子…身份证…)
-        first = next((t.subject for t in turns if t.subject is not None), None)
-        for turn in turns:
-            turn.subject = turn.subject or first
+        _for_all(turns, next((t.subject for t in turns if t.subject is not None), None))
         subject = subject or self._subject_once_known(turns)
         subject = self._named_before_me(turns) or subject
         subject = self._spouse_side(turns) or subject
@@ -236,9 +243,7 @@ class FormFiller:
             return None
         others = (self._others(acting) | {SUBJECT}) - mine
         role = next((s.role for t in turns for s in t.slots if s.type == "id_number" and s.role in others), None)
-        if role is not None:
-            for turn in turns:
-                turn.subject = turn.subject or role
+        _for_all(turns, role)
         return role
 
     def _named_before_me(self, turns: list[Turn]) -> str | None:
@@ -259,7 +264,7 @@ class FormFiller:
         role = next((t.subject for t in turns if t.subject is not None), None)
         if role is None:
             me = [r for t in turns for r in t.identities]
-            role = next((other for other, mine in self._spouse_of_subject.items() if mine in me), SUBJECT)
+            role = next((self._spouse_of_me[r] for r in me if r in self._spouse_of_me), SUBJECT)
         made = False
         for i, turn in enumerate(turns):
             if i > last_i:
@@ -277,15 +282,14 @@ class FormFiller:
             made = True
         if not made:
             return None
-        for turn in turns:
-            turn.subject = turn.subject or role
+        _for_all(turns, role)
         return role
 
     def _spouse_side(self, turns: list[Turn]) -> str | None:
         """我帮我爱人弄…她叫…我是她丈夫: a spouse said without a side is the other side of what the user says they are
         (wife), their values too. Returns that side when it changed whom the application is for."""
         either = self.vocab.roles.either_spouse
-        sides = {mine: other for other, mine in self._spouse_of_subject.items()}
+        sides = self._spouse_of_me
         mine = [r for t in turns for r in t.identities if r in sides]
         if either is None or not mine or not any(t.subject == either for t in turns):
             return None
