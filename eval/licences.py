@@ -221,6 +221,7 @@ class LicencePrefill(BaseModel):
     prefilled: int
     certified: int
     conflicts: list[str] = Field(default_factory=list, description="labels whose conversation value a licence contradicted")
+    missing: list[str] = Field(default_factory=list, description="keys of the required fields still without a valid value")
 
 
 def sign_in_and_refill(assistant, case: Case, session_id: str) -> LicencePrefill | None:
@@ -242,4 +243,5 @@ def sign_in_and_refill(assistant, case: Case, session_id: str) -> LicencePrefill
     required = [f for f in form.fields if f.required]
     return LicencePrefill(required=len(required), prefilled=sum(bool(f.value) and f.valid for f in required),
                           certified=sum(f.source == "e_license" for f in form.fields),
-                          conflicts=[c.label for c in form.conflicts])
+                          conflicts=[c.label for c in form.conflicts],
+                          missing=[f.key for f in required if not (f.value and f.valid)])

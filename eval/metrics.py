@@ -59,6 +59,8 @@ class Summary(BaseModel):
     # cases where that was measured (--licences household); the conversation-only figure above is unchanged.
     prefill_rate_with_licences: float | None = None
     licence_conflicts: int | None = None
+    licence_missing: dict[str, int] = Field(default_factory=dict, description="after the sign-in, the required "
+                                            "fields most often still empty (key -> applications), most first")
     verifier_fallback_rate: float | None = None
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
@@ -113,6 +115,7 @@ def summarize(results: list[CaseResult]) -> Summary:
         prefill_rate_with_licences=_rate(sum(r.licence_prefilled_fields or 0 for r in signed_in),
                                          sum(r.licence_required_fields or 0 for r in signed_in)),
         licence_conflicts=sum(len(r.licence_conflicts) for r in signed_in) if signed_in else None,
+        licence_missing=dict(Counter(k for r in signed_in for k in r.licence_missing).most_common(15)),
         verifier_fallback_rate=_rate(sum(bool(r.verifier_fallback) for r in llm_answers), len(llm_answers)),
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),

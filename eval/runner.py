@@ -52,6 +52,7 @@ def run_case(responder: Responder, case: Case, search: Search | None = None,
             result.licence_required_fields = signed.required
             result.licence_prefilled_fields = signed.prefilled
             result.licence_conflicts = signed.conflicts
+            result.licence_missing = signed.missing
     return result
 
 

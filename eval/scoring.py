@@ -93,6 +93,8 @@ class CaseResult(BaseModel):
     licence_prefilled_fields: int | None = None
     licence_conflicts: list[str] = Field(default_factory=list, description="labels whose conversation value a "
                                          "licence contradicted (reported to the user, the certified value filled)")
+    licence_missing: list[str] = Field(default_factory=list, description="required fields (keys) still empty after "
+                                       "the sign-in: what neither the conversation nor a licence filled")
     target_rank: int | None = None   # retrieval rank of the target (1-based), None when absent/not measured
     single_turn: bool = True
     latency_ms: int = 0

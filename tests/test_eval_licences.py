@@ -68,6 +68,12 @@ def test_the_household_run_reports_both_prefill_figures_and_leaves_the_conversat
     assert father["licence_prefilled_fields"] > father["prefilled_fields"]
     assert rows["t-newborn"]["licence_prefilled_fields"] > rows["t-newborn"]["prefilled_fields"]
     assert rows["t-consult"]["licence_required_fields"] is None
+    # what is still empty is named per case and counted in the summary
+    for row in rows.values():
+        if row["licence_required_fields"] is not None:
+            assert len(row["licence_missing"]) == row["licence_required_fields"] - row["licence_prefilled_fields"]
+    assert sum(signed["licence_missing"].values()) == sum(len(r["licence_missing"]) for r in rows.values())
+    assert plain["licence_missing"] == {}
 
 
 def test_an_unknown_licences_mode_is_refused(env):
