@@ -59,6 +59,12 @@ class CallerWords(BaseModel):
     formal_kin: dict[str, str] = {}               # 其母 -> 母亲
 
 
+class NameWords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    glue_after: list[str] = Field(min_length=1)
+
+
 class WordingVocabulary(BaseModel):
     """``data/wording.yaml``."""
 
@@ -71,6 +77,7 @@ class WordingVocabulary(BaseModel):
     purpose: PurposeWords
     death: DeathWords
     caller: CallerWords
+    names: NameWords
 
 
 @dataclass(frozen=True)
@@ -114,12 +121,16 @@ class Wording:
                                    rf"|(?:{_alternation(p.starts)})\S{{1,16}})$")
         self._asks = re.compile(_alternation(p.not_with))
         self._caller, self._their = _caller_patterns(v.caller, kin_words + list(family_words or []))
+        self._glued = re.compile(rf"({_alternation([*v.names.glue_after, *kin_words, *(family_words or [])])})"
+                                 r"[ \t\u3000]+(?=[\u4e00-\u9fa5])")
         self._formal_kin = v.caller.formal_kin
 
     def standard(self, text: str) -> str:
         """Only the dialect and spoken words read as standard ones (俺娘 -> 我母亲): what a form reads values
-        from, every other word and number kept as written."""
-        return self._standard.sub(lambda m: self._standard_map[m.group(0)], text) if self._standard_map else text
+        from, every other word and number kept as written; a space after a name's cue or a family word dropped
+        (我叫 胡长水 -> 我叫胡长水)."""
+        text = self._standard.sub(lambda m: self._standard_map[m.group(0)], text) if self._standard_map else text
+        return self._glued.sub(r"\1", text)
 
     def is_operator_note(self, text: str) -> bool:
         """Whether ``text`` speaks of the caller in the third person (来电人…, 诉求人…)."""

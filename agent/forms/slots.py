@@ -25,6 +25,8 @@ from agent.zh.patterns import alternation, longest_first
 from agent.zh.sentences import sentence_start
 from agent.zh.width import to_halfwidth_in_place
 
+_NAME_CUE_BEFORE = re.compile(r"(?:叫|叫做|名叫|名字是|姓名是|姓名[：:]?)[：:]?$")
+_HAN_CHAR = re.compile(r"[\u4e00-\u9fa5]")
 _NAME_CUE = re.compile(r"(?:我叫|名叫|叫做|名字叫|名字是|姓名是|姓名[：:]?|取名叫?|起名叫?|起名为|叫|是)[：:\s]*")
 _NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|[{CN_NUM}点]+)"
 _MONEY_RE = re.compile(
@@ -233,6 +235,11 @@ class SlotExtractor:
             glued = [m.end() for m in self.roles.cue_re.finditer(text, max(0, a - 4), b) if m.start() < a < m.end()]
             if glued:  # LAC took a role word's last character into the name (卖方|文建华 read as 方文建华)
                 a, word = glued[-1], text[glued[-1]:b]
+            # a name introduced by 叫 runs to the end of its clause: LAC may cut a rare given name short (胡长|水)
+            if len(word) == 2 and _NAME_CUE_BEFORE.search(text, 0, a) and _HAN_CHAR.match(text, b) \
+                    and not _HAN_CHAR.match(text, b + 1) and looks_like_name(text[a:b + 1], cues) \
+                    and not is_time_word(text[a:b + 1]):
+                word, b = text[a:b + 1], b + 1
             if looks_like_name(word, cues) and not found.overlaps((a, b)) and not _FROM_PLACE_RE.match(text, b):
                 found.add("name", word, a, b)
         # LAC misses some names; a cue like 我叫/名字是 plus a surname catches them.
