@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from corpus.datafile import load_data_file
 
@@ -41,8 +41,16 @@ class DeathWords(BaseModel):
 
     words: list[str] = Field(min_length=1)
     standard: str = Field(min_length=1)
-    not_after: list[str] = Field(default_factory=list)  # right before the word: a time still to come
+    ambiguous: list[str] = Field(default_factory=list)  # words that also say growing old (老了)
+    not_after: list[str] = Field(default_factory=list)  # right before an ambiguous word: a time still to come
     not_before: list[str] = Field(default_factory=list)  # right after it
+
+    @model_validator(mode="after")
+    def _ambiguous_are_death_words(self) -> "DeathWords":
+        unknown = [w for w in self.ambiguous if w not in self.words]
+        if unknown:
+            raise ValueError(f"ambiguous words must be among words: {unknown}")
+        return self
 
 
 class CallerWords(BaseModel):
@@ -108,6 +116,7 @@ class Wording:
             family_words = family_words if family_words is not None else family
         self._death = re.compile(rf"((?:{_alternation(kin_words)})[^，,。.！!？?；;]{{0,10}}?)(?:{_alternation(v.death.words)})")
         self._died = v.death.standard
+        self._ambiguous = set(v.death.ambiguous)
         self._to_come = (re.compile(f"(?:{_alternation(v.death.not_after)})$") if v.death.not_after else None,
                          re.compile(_alternation(v.death.not_before)) if v.death.not_before else None)
         self._map = {**v.standard, **v.operator, **{f: "" for f in v.fillers}}
@@ -164,7 +173,8 @@ class Wording:
 
     def _as_died(self, m: re.Match) -> str:
         before, after = self._to_come
-        if before is not None and before.search(m.group(1)) or after is not None and after.match(m.string, m.end()):
+        if m.group(0)[len(m.group(1)):] in self._ambiguous and (
+                before is not None and before.search(m.group(1)) or after is not None and after.match(m.string, m.end())):
             return m.group(0)  # 以后老了, 老了以后: growing old, still to come
         return m.group(1) + self._died
 

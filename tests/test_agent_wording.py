@@ -210,6 +210,8 @@ def test_the_purpose_clause_is_not_what_routing_searches():
     ("我爸以后老了没人照顾咋办", False),  # growing old, still to come
     ("老伴说再不交保险老了以后没指望", False),
     ("俺娘前年就老了，房子要过户", True),
+    ("俺爹走了咋办", True),  # only 老了 also says growing old
+    ("我爸走了以后户口怎么销", True),
 ])
 def test_how_people_say_a_relative_died_is_read_as_died(text, died):
     assert ("去世" in Wording().run(text).text) is died
