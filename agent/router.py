@@ -108,9 +108,9 @@ def only_picks(msg: Message, options: list[ClarifyOption]) -> bool:
     so it means what the question it answers was asked for."""
     if pick_option(msg, options) is None:
         return False
-    text = _ORDINAL_RE.sub("", msg.raw.strip())
+    text = normalize(_ORDINAL_RE.sub("", msg.raw.strip()))
     for o in sorted(options, key=lambda o: -len(o.title)):
-        text = normalize(text).replace(normalize(o.title), "")
+        text = text.replace(normalize(o.title), "")
     return _BARE_LEFTOVER.fullmatch(text) is not None
 
 

@@ -241,7 +241,7 @@ def sign_in_and_refill(assistant, case: Case, session_id: str) -> LicencePrefill
     identities.attach(session_id, platform.assertion(who, nonce=nonce.value))
     form = assistant.drafts.edit(session_id, guide, {})
     required = [f for f in form.fields if f.required]
-    return LicencePrefill(required=len(required), prefilled=sum(bool(f.value) and f.valid for f in required),
+    missing = [f.key for f in required if not (f.value and f.valid)]
+    return LicencePrefill(required=len(required), prefilled=len(required) - len(missing),
                           certified=sum(f.source == "e_license" for f in form.fields),
-                          conflicts=[c.label for c in form.conflicts],
-                          missing=[f.key for f in required if not (f.value and f.valid)])
+                          conflicts=[c.label for c in form.conflicts], missing=missing)
