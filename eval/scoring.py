@@ -138,8 +138,10 @@ _ATTRIBUTE_FIELD = {
 }
 
 
-# Subjects that are not a person: whoever speaks applies for them as their 法定代表人 or 经办人.
+# Subjects that are not a person: whoever speaks applies for them as their 法定代表人 or 经办人. A case's subject
+# there is the company, or the person the company applies about (减员 for an employee).
 ORGANISATION_ROLES = frozenset({"company"})
+ORGANISATION_PEOPLE = frozenset({"employee", "pharmacist"})
 # A speaker and a subject who are a couple.
 COUPLE_ROLES = frozenset({"spouse", "wife", "husband"})
 
@@ -154,7 +156,7 @@ def _person_roles(person: str, subject_role: str, relation: str | None, couple: 
         # a couple's form (结婚登记, 生育登记): both are applicants, the sides are 男方/女方 by sex, not by who speaks
         return {"applicant", "subject", *COUPLE_ROLES}
     if person == "subject":
-        return subject
+        return subject | ORGANISATION_PEOPLE if subject_role in ORGANISATION_ROLES else subject
     if subject_role in ORGANISATION_ROLES:  # a person never is the company: they apply as its representative
         return {"applicant", "agent", "legal_rep"} | ({relation} if relation else set())
     if relation is None:  # applying for themselves

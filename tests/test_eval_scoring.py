@@ -325,3 +325,17 @@ def test_people_on_a_one_person_form_a_spouse_who_speaks_has_no_field():
     wrong = people_form("applicant", [("applicant_name", "text", "applicant", "仲晓丽")])
     assert not score_case(apply_case(people=people, relation="spouse"),
                           reply(intent="apply", route="居民身份证换领").model_copy(update={"form": wrong})).resolved
+
+
+def test_people_a_company_applies_about_its_employee():
+    """A company's 减员 for an employee: the case's subject is the employee, held in the employee's fields; the
+    company's own name field never stands for a person, and the employee's name elsewhere is still wrong."""
+    def form(employee):
+        return people_form("company", [("company_name", "text", "company", None),
+                                       ("agent_name", "text", "agent", "韩冰"),
+                                       ("employee_name", "text", "employee", employee)])
+    c = apply_case(people={"speaker": {"name": "韩冰"}, "subject": {"name": "郭磊"}}, relation="agent")
+    right = score_case(c, reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form("郭磊")}))
+    assert right.resolved and right.slots.true_positive == 2, right.reasons
+    wrong = score_case(c, reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form("韩冰")}))
+    assert not wrong.resolved
