@@ -82,7 +82,8 @@ class Assistant:
         # the stages, in turn order
         tokenizer = getattr(retriever, "tokenizer", None)  # the retriever's: its dictionary knows the corpus words
         homophones = HomophoneReader(lambda: _service_words(corpus, retriever), lambda: _names(corpus), tokenizer)
-        self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s)
+        self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s,
+                              scenarios_for=lambda text, region: self.router.scenarios_for(text, region))
         self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus), tokenizer),
                                      focus=getattr(retriever, "focus", None), tokenizer=tokenizer,
                                      homophones=homophones, names=self.forms.filler.slot_extractor.name_spans,
@@ -251,14 +252,14 @@ class Assistant:
         steered = self.context.steer(seen, session, decision)
         decision = steered.decision
         doc, route = None, decision.route
+        texts = [self.normalizer.run(x) for x in _served_user_texts(session.turns)] + [seen.msg]
         if route is not None:
             doc, route = self.forms.target(self.corpus.get(route.id), route, decision, seen.intent.name,
-                                           seen.msg.search_text)
+                                           seen.msg.search_text, " ".join(m.search_text for m in texts))
         if doc is None:  # a which-service question, nothing found, or the index ahead of the corpus
             yield self._unrouted(t, seen, decision)
             return
         set_aside = self._enter(t, route, decision, steered.turn)
-        texts = [self.normalizer.run(x) for x in _served_user_texts(session.turns)] + [seen.msg]
         situations = self.situations.step(doc, session, texts, seen.msg.aspects, seen.intent.name)
         before = session.form
         form = self.forms.run(doc, session, texts, seen.msg, seen.intent.name, t.stats, situations.matter)

@@ -116,3 +116,24 @@ def test_a_part_correction_may_say_it_was_wrong_before_the_new_digits():
     wrong = HUSBAND[:-4] + "0000"
     state = FormFiller().fill(form, [f"我叫房振东，身份证{wrong}", f"身份证后四位我写错了，应该是{HUSBAND[-4:]}"])
     assert _values(state)["subject_id_number"] == HUSBAND
+
+
+@pytest.mark.parametrize("texts, phone", [
+    # the child's own phone, said with the child, is the graduate's contact even when the mother's follows it
+    ([f"孩子的信息：黎思远，身份证{CHILD}，手机19853271146。我是他妈妈申丽华，电话13562179803"], "19853271146"),
+    # the same over two messages
+    ([f"孩子的信息：黎思远，身份证{CHILD}，手机19853271146。", "我是他妈妈申丽华，电话13562179803，我来帮他弄"],
+     "19853271146"),
+    # the child's phone said after the mother's
+    ([f"帮我儿子黎思远办报到，身份证{CHILD}。我是他妈妈申丽华，电话13562179803", "他手机19853271146"],
+     "19853271146"),
+    # without it, the mother who applies is who they call
+    ([f"帮我儿子黎思远办报到，身份证{CHILD}，我是他妈妈申丽华，电话13562179803"], "13562179803"),
+])
+def test_on_a_form_of_its_applicant_alone_the_applied_for_persons_own_phone_is_the_contact(texts, phone):
+    """A form with only the applicant's fields (就业报到), applied for by a mother: the name and ID number are the
+    son's, and so is the phone when his is said; hers stands in for it only when it is not."""
+    state = FormFiller().fill(_form("corpus/data/shandong/scenarios/graduate-employment.yaml", Scenario), texts)
+    values = _values(state)
+    assert values["applicant_name"] == "黎思远" and values["applicant_id_number"] == CHILD
+    assert values["applicant_phone"] == phone

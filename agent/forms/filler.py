@@ -55,6 +55,7 @@ class _Value:
     valid: bool = True
     error: str | None = None
     turn: int = -1  # which text set it (-1: from ``previous``)
+    whose: str | None = None  # the role the value was said with (孩子…手机… -> child)
 
 
 class FormFiller:
@@ -213,8 +214,13 @@ class FormFiller:
             assigned = self.matcher.assign(fields, turn, asking)
             for key, cand in assigned.items():
                 f = by_key[key]
+                whose = turn.slots[cand.slot_id].role if cand.slot_id is not None else None
+                earlier = values.get(key)
+                if cand.identity and earlier is not None and turn.subject is not None and earlier.whose == turn.subject:
+                    continue  # the speaker's own phone stands in for the applied-for person's only when theirs is unsaid
                 checked = self.validator.validate(f.type, cand.value, f.options, today=today)
-                values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i)
+                values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i,
+                                     whose=whose)
                 for kind in self.labels.slot_kinds(f) or {f"enum:{key}"}:
                     asking.last_set[kind] = key
             for part in self.parts.find(turn.text):

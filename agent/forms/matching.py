@@ -193,11 +193,13 @@ class Matcher:
         """A person field of the form's own subject (受伤害职工 on a 工伤 form): 俺儿…他身份证… fills it, when the form
         has no field of the relative's own role (a newborn form's father_* keep the father's). On a form for its
         applicant with no field for one who applies for them (申请人（男方）姓名, no 代办人), the applicant's name, ID
-        number and birth date are those of whom the user applies for."""
+        number and birth date are those of whom the user applies for, and so is the phone when theirs is said in
+        the message (the user's own is the contact only in its place)."""
         if turn.subject_has_fields or self.roles.of_field(f) != turn.form_subject:
             return False
         if turn.form_subject == "applicant":
-            return not turn.for_others_fields and f.type in ("text", "id_number", "date")
+            theirs = f.type == "phone" and any(s.type == "phone" and s.role == turn.subject for s in turn.slots)
+            return not turn.for_others_fields and (f.type in ("text", "id_number", "date") or theirs)
         return turn.form_subject not in (SUBJECT, *self.roles.not_persons) and f.type in PERSON_VALUE_TYPES
 
     @staticmethod

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from agent.compose import Composed
 from agent.llm import LLMRunner, RunnerChat
@@ -31,17 +31,22 @@ log = logging.getLogger("daoban.agent")
 
 
 class FormStep:
-    def __init__(self, corpus: "Corpus", runner: LLMRunner | None, budget_s: float):
+    def __init__(self, corpus: "Corpus", runner: LLMRunner | None, budget_s: float,
+                 scenarios_for: "Callable[[str, str | None], list[str]] | None" = None):
+        """``scenarios_for``: the 一件事 retrieval ranks for a conversation, which of a matter's 一件事 it is about."""
         self.corpus = corpus
+        self.scenarios_for = scenarios_for
         # Extraction has its own budget and does not trip the phrasing circuit breaker.
         self.filler = FormFiller(llm=RunnerChat(runner, timeout_s=budget_s, breaker=False) if runner else None)
         self.actions = ActionRoute()
 
-    def target(self, doc, route: Route, decision: "RouteDecision", intent: str, text: str = "") -> tuple[object, Route]:
+    def target(self, doc, route: Route, decision: "RouteDecision", intent: str, text: str = "",
+               conversation: str = "") -> tuple[object, Route]:
         """The guide an application on ``doc`` goes through: the neighbour whose title holds what ``text`` asks
         done when the route's does not (查验, 换: ``ActionRoute``); a matter with its own form keeps it; a FAQ, or a
         matter without a form of its own, goes through the 一件事 it belongs to (一表申请), else a FAQ through the
-        matter it answers for; a matter in no 一件事 keeps its generic form."""
+        matter it answers for; a matter in no 一件事 keeps its generic form. Of several 一件事 (出生登记 is in
+        婚育 and 新生儿出生), the one the whole ``conversation`` is about, as retrieval ranks them."""
         if doc is not None and intent == "apply" and decision.reason in (RouteReason.TOP_HIT, RouteReason.NAMED):
             hit = self.actions.neighbour(doc.title, text, decision.hits)
             if hit is not None and self.corpus.get(hit.doc_id) is not None:
@@ -60,7 +65,10 @@ class FormStep:
         if not owners:
             return doc, route
         rank = {h.doc_id: i for i, h in enumerate(decision.hits)}
-        guide = min(owners, key=lambda s: (rank.get(s.id, len(rank)), s.id))
+        about = {}
+        if len(owners) > 1 and conversation and self.scenarios_for is not None:
+            about = {d: i for i, d in enumerate(self.scenarios_for(conversation, doc.region))}
+        guide = min(owners, key=lambda s: (about.get(s.id, len(about)), rank.get(s.id, len(rank)), s.id))
         return guide, Route(kind=guide.kind, id=guide.id, title=guide.title, region=guide.region, score=route.score)
 
     def run(self, doc, session: SessionState, texts: list[Message], msg: Message, intent: str,
