@@ -70,6 +70,13 @@ def uscc(rng: random.Random) -> str:
     return body + alphabet[(31 - total % 31) % 31]
 
 
+def bank_card(rng: random.Random) -> str:
+    """A 19-digit bank card number (a 社会保障卡's 金融账户) with its Luhn check digit."""
+    body = "621" + "".join(str(rng.randint(0, 9)) for _ in range(15))
+    total = sum(sum(divmod(int(d) * (2 if i % 2 == 0 else 1), 10)) for i, d in enumerate(reversed(body)))
+    return body + str(-total % 10)
+
+
 class Person(BaseModel):
     name: str
     id_number: str
@@ -159,7 +166,7 @@ def household_for(case: Case, corpus=None) -> Household:
         lc("居民户口簿", {"name": speaker.name, "id_number": sid, **about, "ethnicity": ethnicity,
                           "marital_status": married, "address": address}, household_id=household),
         lc("社会保障卡", {"card_number": f"{rng.choice('ABCDEFGHJK')}{rng.randrange(10**8):08d}",
-                          "bank_name": rng.choice(words.banks)}),
+                          "bank_name": rng.choice(words.banks), "financial_account": bank_card(rng)}),
         lc("学历证书", {"school": rng.choice(words.schools), "major": rng.choice(words.majors),
                         "graduation_date": f"{int(sid[6:10]) + 22 if sid[6:10].isdigit() else 2010}-07-01",
                         "education_level": rng.choice(words.education)}),

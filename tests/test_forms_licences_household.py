@@ -166,3 +166,22 @@ def test_another_persons_number_in_the_subjects_fields_keeps_the_speaker_out_of_
     got = _fill(guide, f"我要申请居民身份证换领，身份证号{colleague}", _zhou())
     assert got["subject_id_number"].value == colleague and got["subject_id_number"].source != "e_license"
     assert got["subject_name"].value != ZHOU.name and got["hukou_address"].value is None
+
+
+def _matter(name: str) -> MatterGuide:
+    return MatterGuide.model_validate(yaml.safe_load((ROOT / f"corpus/data/shandong/matters/{name}.yaml")
+                                                     .read_text(encoding="utf-8")))
+
+
+def test_the_social_security_cards_bank_account_fills_a_payout_account_not_one_to_be_debited():
+    """Benefits are paid to the 社会保障卡's 金融账户: it fills 补贴发放账号 on the holder's own application, never an
+    account the user chooses to be debited (委托扣款银行账号), nor someone else's application."""
+    card = Licence(licence="社会保障卡", holder_id=ZHOU.id_number,
+                   values={"card_number": "A12345678", "bank_name": "农业银行", "financial_account": "6228480012345678907"})
+    subsidy = _fill(_matter("housing-rental-subsidy"), "我要申请租房补贴", _zhou(extra=[card]))
+    assert subsidy["bank_account"].value == "6228480012345678907" and subsidy["bank_account"].source == "e_license"
+    assert subsidy["bank_name"].value == "农业银行"
+    debit = _fill(_matter("flexible-employment-housing-fund-deposit"), "我要办灵活就业缴存公积金", _zhou(extra=[card]))
+    assert not any(f.value == "6228480012345678907" for f in debit.values())
+    other = _fill(_matter("housing-rental-subsidy"), f"给我妈申请租房补贴，她身份证{make_id()}", _zhou(extra=[card]))
+    assert other["bank_account"].value is None
