@@ -53,6 +53,8 @@ class LookAlikeData(BaseModel):
     # the classifier's intent kept when a term of one of these classes occurs (human: the message asks for a person)
     keep: dict[IntentName, list[str]] = {}
     classes: dict[str, TermClass]
+    # the classes whose words say a message is a grievance (a weak complaint without them may be a question)
+    grievance: list[str] = []
     rules: list[LookAlikeRule] = Field(min_length=1)
     # what the user reads for an out-of-scope kind ({hotline}); a complaint gets the complaint reply
     replies: dict[LookAlikeKind, str] = {}
@@ -66,6 +68,9 @@ class LookAlikeData(BaseModel):
         unknown = sorted({c for names in self.keep.values() for c in names} - set(self.classes))
         if unknown:
             raise ValueError(f"keep: unknown class {', '.join(unknown)}")
+        unknown = sorted(set(self.grievance) - set(self.classes))
+        if unknown:
+            raise ValueError(f"grievance: unknown class {', '.join(unknown)}")
         return self
 
 
@@ -110,6 +115,11 @@ class LookAlikes:
             return intent, None
         log.info("look-alike: %s (%s)", verdict.kind.value, ", ".join(verdict.evidence))
         return IntentResult(INTENT_OF[verdict.kind], max(intent.confidence, 0.6), intent.probs, "lookalike"), verdict
+
+    def grieves(self, text: str) -> bool:
+        """The message holds a grievance's words (推来推去, 一个多月了, 态度差, 凭什么)."""
+        folded = fold(text)
+        return any(self.matchers[c].find(folded) for c in self.data.grievance)
 
     def _kept(self, intent: IntentName, texts: tuple[str, ...]) -> bool:
         """The message says what its intent is (a grievance that asks for a person stays a request for one)."""

@@ -89,11 +89,11 @@ class Assistant:
                                      homophones=homophones, names=self.forms.filler.slot_extractor.name_spans,
                                      companies=self.forms.filler.slot_extractor.company_spans)
         self.intent = IntentStep(classifier, self.runner)
-        self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent,
-                                LookAlikes.load(tokenizer=tokenizer))
+        lookalikes = LookAlikes.load(tokenizer=tokenizer)
+        self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent, lookalikes)
         self.router = Router(corpus, retriever, self.normalizer, guides=GuideClassifier(corpus))
         self.scope = ScopeCheck(corpus, self.router, asks=lambda text: self.evidence.cues(text),
-                                staff_words=ContextWords.load().staff_words)
+                                staff_words=ContextWords.load().staff_words, grieves=lookalikes.grieves)
         self.responders = responder_table(self.words, status_lookup)
         self.no_match = NoMatchResponder(self.words)
         self.situations = SituationResolver()

@@ -22,12 +22,13 @@ OOS_WEAK_BELOW = 0.6         # out of scope with less confidence than this is ch
 
 class ScopeCheck:
     def __init__(self, corpus: "Corpus", router: Router, asks: Callable[[str], list[str]] | None = None,
-                 staff_words: list[str] | None = None):
+                 staff_words: list[str] | None = None, grieves: Callable[[str], bool] | None = None):
         """``asks``: the detail cues a text asks with (``EvidenceFinder.cues``); ``staff_words``: who a request for
-        a person names (``data/context.yaml``)."""
+        a person names (``data/context.yaml``); ``grieves``: the text holds a grievance's words (``LookAlikes``)."""
         self.corpus = corpus
         self.router = router
         self.asks = asks
+        self.grieves = grieves
         self.staff_words = [normalize(w) for w in staff_words or []]
 
     def run(self, seen: Understood, session: SessionState, region: str | None) -> Understood:
@@ -38,6 +39,10 @@ class ScopeCheck:
                 and self._asks_the_route(seen, session):
             seen = replace(seen, intent=IntentResult("consult", intent.confidence, intent.probs, "rule"))
             intent = seen.intent
+        elif intent.name == "complaint" and intent.confidence < COMPLAINT_WEAK_BELOW and session.route is None:
+            asked = self._asks_a_service(seen, region)
+            if asked is not None:
+                seen, intent = asked, asked.intent
         if intent.name in ("chitchat", "out_of_scope"):
             rescued = self._rescued(seen, session, region)
             if rescued is None:
@@ -63,6 +68,19 @@ class ScopeCheck:
         text = seen.msg.text
         return session.route is not None and self.asks is not None and bool(self.asks(text)) \
             and not any(w in text for w in self.staff_words)
+
+    def _asks_a_service(self, seen: Understood, region: str | None) -> Understood | None:
+        """A weak complaint that is a detail question (多久, 在哪) about a service retrieval finds with confidence,
+        and holds no grievance's words and no one of ours: a consult, with the hits the router reuses."""
+        text = seen.msg.text
+        if self.asks is None or self.grieves is None or not self.asks(text) or self.grieves(seen.msg.raw) \
+                or self.grieves(text) or any(w in text for w in self.staff_words):
+            return None
+        hits = self.router.search(seen.msg.search_text, region)
+        if not hits or not hits[0].confident:
+            return None
+        return Understood(seen.msg, IntentResult("consult", seen.intent.confidence, seen.intent.probs, "rule"),
+                          hits=hits)
 
     def _rescued(self, seen: Understood, session: SessionState, region: str | None) -> Understood | None:
         """The message to route instead of a chitchat/out-of-scope reply, or None."""

@@ -155,3 +155,24 @@ def test_a_kept_intent_names_a_class_the_file_defines(tmp_path):
     with pytest.raises(DataFileError) as err:
         load_lookalike_data(path)
     assert any("keep: unknown class asks_for_persons" in p for p in err.value.problems), err.value.problems
+
+
+@pytest.mark.parametrize("message,consult", [
+    ("退休手续窗口办的话，多久给结果", True),          # 窗口 and 多久 are a complaint's words too: a detail question
+    ("开饭店的食品经营许可在哪个窗口交材料", True),
+    ("退休手续交了一个多月了还没批，到底要多久", False),  # waiting: a grievance
+    ("窗口态度太差了，开饭店的许可要等多久", False),      # turned away
+    ("为什么退休手续要等这么久", False),                  # indignation
+])
+def test_a_weak_complaint_that_asks_a_detail_of_a_service_is_a_consult(assistant, message, consult):
+    """Read weakly as a complaint (as the classifier may read 窗口…多久), a message without a grievance's words that
+    asks a detail of a service retrieval finds is a consult; with them it stays the complaint it is."""
+    from agent.session import SessionState
+    from agent.turn import Understood
+    msg = assistant.normalizer.run(message)
+    seen = assistant.scope.run(Understood(msg, IntentResult("complaint", 0.4, {}, "model")),
+                               SessionState(session_id="weak-complaint"), None)
+    assert (seen.intent.name == "consult") is consult, seen.intent
+    strong = assistant.scope.run(Understood(msg, IntentResult("complaint", 0.8, {}, "model")),
+                                 SessionState(session_id="strong-complaint"), None)
+    assert strong.intent.name == "complaint"
