@@ -137,3 +137,22 @@ def test_on_a_form_of_its_applicant_alone_the_applied_for_persons_own_phone_is_t
     values = _values(state)
     assert values["applicant_name"] == "黎思远" and values["applicant_id_number"] == CHILD
     assert values["applicant_phone"] == phone
+
+
+TODDLER = make_id("370203", "20230615", "758")
+GRANDMA = make_id("370203", "19580615", "762")
+
+
+@pytest.mark.parametrize("texts, child_id, guardian_id", [
+    # the child's number on its own, the message after her name: a three-year-old is not the one typing
+    (["孙女三岁了，该送幼儿园了，她叫夏雨桐", f"身份证{TODDLER}", "我电话19937363378"], TODDLER, None),
+    # the grandmother's own number said bare stays hers
+    (["孙女三岁了，该送幼儿园了，她叫夏雨桐", f"身份证{GRANDMA}", "我电话19937363378"], None, GRANDMA),
+    (["孙女叫夏雨桐，该上幼儿园了", f"{TODDLER}", f"我是她奶奶，身份证{GRANDMA}"], TODDLER, GRANDMA),
+])
+def test_a_bare_id_number_of_a_young_child_is_the_childs(texts, child_id, guardian_id):
+    """An ID number said with no one's word belongs to the user, unless its birth date says its holder is a
+    child too young to be typing (roles.yaml youngest_speaker): then it is the person the application is for."""
+    state = FormFiller().fill(_form("corpus/data/shandong/scenarios/kindergarten-enrollment.yaml", Scenario), texts)
+    values = _values(state)
+    assert values.get("child_id_number") == child_id and values.get("applicant_id_number") == guardian_id, values

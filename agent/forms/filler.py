@@ -408,6 +408,7 @@ class FormFiller:
         text = self.wording.standard(text)
         # 电话1345…，不对，是1345…: the number corrected in the same breath is not read
         slots = replaced(text, self.slot_extractor.extract(text, today), self.parts.correction)
+        slots = [s.model_copy(update={"role": SUBJECT}) if self._a_childs(s, today) else s for s in slots]
         if last_kin is not None:
             # 他/她 before a value with no cue of its own in this message: the relative the last one named
             # (她叫X，身份证…: her name as well as her number).
@@ -434,6 +435,14 @@ class FormFiller:
         if not ids and subject in self._spouse_of_subject:
             ids = {self._spouse_of_subject[subject]}  # 给媳妇迁户口…我房振东: the user is her husband
         return Turn(text=text, slots=slots, identities=ids, subject=subject)
+
+    def _a_childs(self, slot, today: dt.date) -> bool:
+        """An ID number said with no one's word whose holder is too young to be the one typing (roles.yaml)."""
+        youngest = self.vocab.roles.youngest_speaker
+        if slot.type != "id_number" or slot.role is not None or youngest is None:
+            return False
+        info = id_number_info(slot.value, today)
+        return info is not None and info.age < youngest
 
     def _introduced(self, text: str, slots: list) -> list[str]:
         """In an operator's note, the family member the caller introduces by name (来电人称其母尹秀芳…, read as

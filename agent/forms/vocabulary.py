@@ -32,6 +32,7 @@ class RoleWords(BaseModel):
     spouse_of_me: dict[Word, str]
     either_spouse: str | None = None  # a spouse said without a side (爱人): the other side of what the user is
     young_kin: "YoungKin | None" = None  # 我侄女X … 孩子身份证…: a young relative later called 孩子
+    youngest_speaker: int | None = Field(default=None, ge=1, le=18)  # a younger holder's bare ID number is not theirs
     held_as: dict[str, str] = {}  # role said of the user -> the role they apply in
     acts_for: list[str] = []  # roles held by one who applies for others (我是公司人事)
     workplace_endings: Words = []  # 公司, 厂, 科: "我是…厂劳资科的石慧" says the user is its staff
