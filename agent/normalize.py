@@ -35,6 +35,7 @@ _PERSONAL_KINDS = ("id", "mobile", "uscc")
 # A message that may be only a name: its characters (a compound surname and two more), the marks around it.
 _NAME_ONLY_CHARS = 4
 _NAME_ONLY_STRIP = " \t\n，,。.！!～~"
+_FIRST_CLAUSE = re.compile(r"[，,。\s]")
 # Words a company's name ends with: only a message holding one is read for companies (LAC costs a few ms).
 _COMPANY_WORD = re.compile(r"有限|公司|集团|合作社|事务所")
 
@@ -269,7 +270,7 @@ class Normalizer:
         focused = self.focus(plain.text)
         text = normalize(focused)
         name_only = self._name_only(raw)
-        personal = bool(numbers or name_only or _NAME_RE.search(raw))
+        personal = bool(numbers or name_only or _NAME_RE.search(raw) or self._name_first(raw))
         aspects = [] if any(_has_word(text, w) for w in self.whole) else \
             [k for k, words in self.aspects.items() if any(_has_word(text, w) for w in words)]
         # names are only read when values are there (LAC costs a few ms)
@@ -288,6 +289,11 @@ class Normalizer:
             return False
         at = raw.index(bare)
         return (at, at + len(bare)) in self.names(raw)
+
+    def _name_first(self, raw: str) -> bool:
+        """The message opens with a person's name alone, then a comma or a space (柳春华，想把这些手续都弄好)."""
+        head = _FIRST_CLAUSE.split(raw.strip(), maxsplit=1)
+        return len(head) == 2 and bool(head[1].strip()) and self._name_only(head[0])
 
     def plain(self, text: str) -> Reworded:
         """``text`` as the guides would word it: dialect, filler, an operator's note and a switch cue read

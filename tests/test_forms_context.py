@@ -215,3 +215,17 @@ def test_a_matter_in_two_yijianshi_is_applied_for_on_the_one_the_conversation_is
     r2 = assistant.handle("户外招牌设置审批我要办，我叫孙秀兰，电话13705318842", session_id=r1.session_id)
     assert r2.form is not None and r2.route is not None and r2.route.id == scenario, r2.route
     assert "孙秀兰" in _values(r2).values()
+
+
+def test_a_name_said_first_while_a_form_is_open_goes_on_with_the_application(assistant):
+    """柳春华，想把这些手续都弄好: a message that opens with the user's name alone gives it, so with a form open it is
+    the application going on (not a consult), and the name fills the form; a greeting first gives no name."""
+    assert assistant.normalizer.run("孙秀兰，想把这些手续都弄好").has_personal_data
+    assert not assistant.normalizer.run("你好，想把这些手续都弄好").has_personal_data
+    r1 = assistant.handle("到年纪了，想把退休手续办了")
+    pid = make_id("370103", "19660412", "031")
+    r2 = assistant.handle(f"身份证{pid}，电话13705318842", session_id=r1.session_id)
+    assert r2.form is not None
+    r3 = assistant.handle("孙秀兰，想把这些手续都弄好", session_id=r1.session_id)
+    assert r3.intent.name == "apply" and r3.form is not None
+    assert "孙秀兰" in _values(r3).values() and pid in _values(r3).values()
