@@ -255,7 +255,7 @@ class Assistant:
         texts = [self.normalizer.run(x) for x in _served_user_texts(session.turns)] + [seen.msg]
         if route is not None:
             doc, route = self.forms.target(self.corpus.get(route.id), route, decision, seen.intent.name,
-                                           seen.msg.search_text, " ".join(m.search_text for m in texts))
+                                           seen.msg.search_text, texts)
         if doc is None:  # a which-service question, nothing found, or the index ahead of the corpus
             yield self._unrouted(t, seen, decision)
             return

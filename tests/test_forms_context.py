@@ -229,3 +229,16 @@ def test_a_name_said_first_while_a_form_is_open_goes_on_with_the_application(ass
     r3 = assistant.handle("孙秀兰，想把这些手续都弄好", session_id=r1.session_id)
     assert r3.intent.name == "apply" and r3.form is not None
     assert "孙秀兰" in _values(r3).values() and pid in _values(r3).values()
+
+
+@pytest.mark.parametrize("message, guide", [
+    ("给我妈家里装个宽带，宽带报装我要办，我叫孙秀兰，电话13705318842", "broadband-connection"),
+    ("我们公司新租的办公室要装宽带，宽带报装我要办，我是经办人孙秀兰，电话13705318842", "utility-connection"),
+])
+def test_a_person_applies_for_a_household_matter_on_its_own_form_not_an_organisations_yijianshi(
+        assistant, message, guide):
+    """宽带报装 serves persons and organisations; its only 一件事 (水电气网联合报装) is for organisations. A person
+    applies on the matter's own form; an organisation that says so goes through the 一件事."""
+    r = assistant.handle(message)
+    assert r.form is not None and r.route is not None and r.route.id == guide, r.route
+    assert "孙秀兰" in _values(r).values()

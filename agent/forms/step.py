@@ -41,12 +41,14 @@ class FormStep:
         self.actions = ActionRoute()
 
     def target(self, doc, route: Route, decision: "RouteDecision", intent: str, text: str = "",
-               conversation: str = "") -> tuple[object, Route]:
+               texts: "list[Message] | None" = None) -> tuple[object, Route]:
         """The guide an application on ``doc`` goes through: the neighbour whose title holds what ``text`` asks
         done when the route's does not (查验, 换: ``ActionRoute``); a matter with its own form keeps it; a FAQ, or a
         matter without a form of its own, goes through the 一件事 it belongs to (一表申请), else a FAQ through the
         matter it answers for; a matter in no 一件事 keeps its generic form. Of several 一件事 (出生登记 is in
-        婚育 and 新生儿出生), the one the whole ``conversation`` is about, as retrieval ranks them."""
+        婚育 and 新生儿出生), the one the conversation (``texts``, the user's messages) is about, as retrieval ranks
+        them; a person (no organisation said) never through a 一件事 for organisations only."""
+        texts = texts or []
         if doc is not None and intent == "apply" and decision.reason in (RouteReason.TOP_HIT, RouteReason.NAMED):
             hit = self.actions.neighbour(doc.title, text, decision.hits)
             if hit is not None and self.corpus.get(hit.doc_id) is not None:
@@ -60,16 +62,26 @@ class FormStep:
             owners = [self.corpus.scenarios[r] for r in doc.related if r in self.corpus.scenarios]
         else:
             owners = [sc for sc in self.corpus.scenarios.values() if any(m.matter == doc.id for m in sc.members)]
+            if "个人" in doc.audience and not self._organisation_applies(" ".join(m.raw for m in texts) or text):
+                # a person applies: not through a 一件事 for organisations only (宽带报装 for a mother's home)
+                owners = [sc for sc in owners if "个人" in sc.audience]
         if not owners and doc.kind == "faq":
             owners = [self.corpus.matters[r] for r in doc.related if r in self.corpus.matters]
         if not owners:
             return doc, route
         rank = {h.doc_id: i for i, h in enumerate(decision.hits)}
         about = {}
-        if len(owners) > 1 and conversation and self.scenarios_for is not None:
+        conversation = " ".join(m.search_text for m in texts)
+        if len(owners) > 1 and conversation.strip() and self.scenarios_for is not None:
             about = {d: i for i, d in enumerate(self.scenarios_for(conversation, doc.region))}
         guide = min(owners, key=lambda s: (about.get(s.id, len(about)), rank.get(s.id, len(rank)), s.id))
         return guide, Route(kind=guide.kind, id=guide.id, title=guide.title, region=guide.region, score=route.score)
+
+    def _organisation_applies(self, text: str) -> bool:
+        """The conversation names a company (青岛海润物流有限公司, a USCC) or says an organisation applies (我们公司)."""
+        words = self.filler.vocab.words.organisation_words
+        return any(w in text for w in words) or any(
+            s.type in ("company", "uscc") for s in self.filler.slot_extractor.extract(text))
 
     def run(self, doc, session: SessionState, texts: list[Message], msg: Message, intent: str,
             stats: Counter, situation: "Situation | None" = None) -> FormState | None:
