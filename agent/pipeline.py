@@ -82,8 +82,7 @@ class Assistant:
         # the stages, in turn order
         tokenizer = getattr(retriever, "tokenizer", None)  # the retriever's: its dictionary knows the corpus words
         homophones = HomophoneReader(lambda: _service_words(corpus, retriever), lambda: _names(corpus), tokenizer)
-        self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s,
-                              scenarios_for=lambda text, region: self.router.scenarios_for(text, region))
+        self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s)
         self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus), tokenizer),
                                      focus=getattr(retriever, "focus", None), tokenizer=tokenizer,
                                      homophones=homophones, names=self.forms.filler.slot_extractor.name_spans,

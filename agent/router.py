@@ -149,10 +149,6 @@ class RouteDecision:
 GUIDE_WORD_DF = 3  # guides whose text uses a word for it to name something our services know
 
 
-def _without_places(text: str, region: str | None) -> str:
-    return (_PLACE_SEP.sub(" ", place_names(region).sub("", text)).strip() or text) if region else text
-
-
 class Router:
     """一句话办事: route a message to a scenario, matter, FAQ or catalogue matter, or ask which one.
 
@@ -341,14 +337,9 @@ class Router:
     def search(self, text: str, region: str | None) -> list["Hit"]:
         """The top hits in ``region``. The region's own place names (在广安区…) are left out of what is searched:
         the filter already says where, and as words they pull towards guides that speak of places (异地办理)."""
-        return self.retriever.search(_without_places(text, region), k=self.k,
-                                     filters=SearchFilters(region=region) if region else None)
-
-    def scenarios_for(self, text: str, region: str | None) -> list[str]:
-        """The 一件事 retrieval ranks for ``text``, best first (which of a matter's 一件事 a conversation is about)."""
-        hits = self.retriever.search(_without_places(text, region), k=len(self.members),
-                                     filters=SearchFilters(region=region, kinds=["scenario"]))
-        return [h.doc_id for h in hits]
+        if region:
+            text = _PLACE_SEP.sub(" ", place_names(region).sub("", text)).strip() or text
+        return self.retriever.search(text, k=self.k, filters=SearchFilters(region=region) if region else None)
 
     def options_from(self, hits: list["Hit"], topic: list[str]) -> list["Hit"]:
         """Distinct candidates for a clarify question: hits sharing a topic word first, then by score."""

@@ -206,17 +206,6 @@ def test_personal_data_while_a_situation_question_waits_fills_the_form_and_the_q
     assert r2.clarify is not None and r2.clarify.kind == "situation" and r2.clarify.question == r1.clarify.question
 
 
-@pytest.mark.parametrize("business, scenario", [("在老家开个农家小旅馆，有八间客房", "hotel-opening"),
-                                                ("在街边开了家小饭馆，卖炒菜和面条", "restaurant-opening")])
-def test_a_matter_in_two_yijianshi_is_applied_for_on_the_one_the_conversation_is_about(assistant, business, scenario):
-    """户外招牌设置审批 has no form of its own and belongs to both 开办旅馆 and 开办餐饮店: the application goes
-    through the 一件事 the whole conversation is about, not the first by rank or id."""
-    r1 = assistant.handle(f"我{business}，门口想挂个大招牌")
-    r2 = assistant.handle("户外招牌设置审批我要办，我叫孙秀兰，电话13705318842", session_id=r1.session_id)
-    assert r2.form is not None and r2.route is not None and r2.route.id == scenario, r2.route
-    assert "孙秀兰" in _values(r2).values()
-
-
 def test_a_name_said_first_while_a_form_is_open_goes_on_with_the_application(assistant):
     """柳春华，想把这些手续都弄好: a message that opens with the user's name alone gives it, so with a form open it is
     the application going on (not a consult), and the name fills the form; a greeting first gives no name."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from agent.compose import Composed
 from agent.llm import LLMRunner, RunnerChat
@@ -31,11 +31,8 @@ log = logging.getLogger("daoban.agent")
 
 
 class FormStep:
-    def __init__(self, corpus: "Corpus", runner: LLMRunner | None, budget_s: float,
-                 scenarios_for: "Callable[[str, str | None], list[str]] | None" = None):
-        """``scenarios_for``: the 一件事 retrieval ranks for a conversation, which of a matter's 一件事 it is about."""
+    def __init__(self, corpus: "Corpus", runner: LLMRunner | None, budget_s: float):
         self.corpus = corpus
-        self.scenarios_for = scenarios_for
         # Extraction has its own budget and does not trip the phrasing circuit breaker.
         self.filler = FormFiller(llm=RunnerChat(runner, timeout_s=budget_s, breaker=False) if runner else None)
         self.actions = ActionRoute()
@@ -45,9 +42,8 @@ class FormStep:
         """The guide an application on ``doc`` goes through: the neighbour whose title holds what ``text`` asks
         done when the route's does not (查验, 换: ``ActionRoute``); a matter with its own form keeps it; a FAQ, or a
         matter without a form of its own, goes through the 一件事 it belongs to (一表申请), else a FAQ through the
-        matter it answers for; a matter in no 一件事 keeps its generic form. Of several 一件事 (出生登记 is in
-        婚育 and 新生儿出生), the one the conversation (``texts``, the user's messages) is about, as retrieval ranks
-        them; a person (no organisation said) never through a 一件事 for organisations only."""
+        matter it answers for; a matter in no 一件事 keeps its generic form. A person (no organisation said in
+        ``texts``, the user's messages) never goes through a 一件事 for organisations only."""
         texts = texts or []
         if doc is not None and intent == "apply" and decision.reason in (RouteReason.TOP_HIT, RouteReason.NAMED):
             hit = self.actions.neighbour(doc.title, text, decision.hits)
@@ -70,11 +66,7 @@ class FormStep:
         if not owners:
             return doc, route
         rank = {h.doc_id: i for i, h in enumerate(decision.hits)}
-        about = {}
-        conversation = " ".join(m.search_text for m in texts)
-        if len(owners) > 1 and conversation.strip() and self.scenarios_for is not None:
-            about = {d: i for i, d in enumerate(self.scenarios_for(conversation, doc.region))}
-        guide = min(owners, key=lambda s: (about.get(s.id, len(about)), rank.get(s.id, len(rank)), s.id))
+        guide = min(owners, key=lambda s: (rank.get(s.id, len(rank)), s.id))
         return guide, Route(kind=guide.kind, id=guide.id, title=guide.title, region=guide.region, score=route.score)
 
     def _organisation_applies(self, text: str) -> bool:
