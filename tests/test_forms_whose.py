@@ -156,3 +156,13 @@ def test_a_bare_id_number_of_a_young_child_is_the_childs(texts, child_id, guardi
     state = FormFiller().fill(_form("corpus/data/shandong/scenarios/kindergarten-enrollment.yaml", Scenario), texts)
     values = _values(state)
     assert values.get("child_id_number") == child_id and values.get("applicant_id_number") == guardian_id, values
+
+
+def test_a_young_childs_number_said_with_her_pronoun_stays_with_the_person_named():
+    """她现在叫X，…身份证<a 12-year-old's>: the pronoun names whose it is before the age rule does, so the name and
+    the number stay together (the applied-for daughter's)."""
+    girl = make_id("370102", "20140312", "220")
+    state = FormFiller().fill(_form("corpus/data/shandong/matters/name-change-registration.yaml"), [
+        "我想给闺女改个名", f"她现在叫连子萱，想改成连思语，身份证{girl}", "我是她妈妈连海燕，电话18606312347"])
+    values = _values(state)
+    assert values.get("subject_name") == "连子萱" and values.get("subject_id_number") == girl, values

@@ -408,13 +408,13 @@ class FormFiller:
         text = self.wording.standard(text)
         # 电话1345…，不对，是1345…: the number corrected in the same breath is not read
         slots = replaced(text, self.slot_extractor.extract(text, today), self.parts.correction)
-        slots = [s.model_copy(update={"role": SUBJECT}) if self._a_childs(s, today) else s for s in slots]
         if last_kin is not None:
             # 他/她 before a value with no cue of its own in this message: the relative the last one named
             # (她叫X，身份证…: her name as well as her number).
             slots = [s.model_copy(update={"role": last_kin})
                      if s.role is None and s.type in PERSON_SLOT_TYPES and PRONOUN_RE.search(text, 0, s.start) else s
                      for s in slots]
+        slots = [s.model_copy(update={"role": SUBJECT}) if self._a_childs(s, today) else s for s in slots]
         said = {s.value for s in slots if s.type == "relation"}
         # "我是孩子妈妈": the applicant is the mother (a new statement replaces an older one)
         ids = said or set(identities)
