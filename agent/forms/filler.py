@@ -217,7 +217,7 @@ class FormFiller:
                 whose = turn.slots[cand.slot_id].role if cand.slot_id is not None else None
                 earlier = values.get(key)
                 if cand.identity and earlier is not None and turn.subject is not None and earlier.whose == turn.subject:
-                    continue  # the speaker's own phone stands in for the applied-for person's only when theirs is unsaid
+                    continue  # the speaker's own value stands in for the applied-for person's only while theirs is unsaid
                 checked = self.validator.validate(f.type, cand.value, f.options, today=today)
                 values[key] = _Value(checked.value, SOURCE_CONVERSATION, checked.valid, checked.error, turn=i,
                                      whose=whose)
