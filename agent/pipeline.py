@@ -250,9 +250,9 @@ class Assistant:
             return
         steered = self.context.steer(seen, session, decision)
         decision = steered.decision
-        doc, route = None, decision.route
-        texts = [self.normalizer.run(x) for x in _served_user_texts(session.turns)] + [seen.msg]
+        doc, route, texts = None, decision.route, []
         if route is not None:
+            texts = [self.normalizer.run(x) for x in _served_user_texts(session.turns)] + [seen.msg]
             doc, route = self.forms.target(self.corpus.get(route.id), route, decision, seen.intent.name,
                                            seen.msg.search_text, texts)
         if doc is None:  # a which-service question, nothing found, or the index ahead of the corpus

@@ -114,7 +114,7 @@ class Wording:
             # not a child's words: 孩子走了 is far more often a child who left than one who died
             kin_words = kin_words if kin_words is not None else [w for w in family if vocab.role_cues[w] != "child"]
             family_words = family_words if family_words is not None else family
-        self._death = re.compile(rf"((?:{_alternation(kin_words)})[^，,。.！!？?；;]{{0,10}}?)(?:{_alternation(v.death.words)})")
+        self._death = re.compile(rf"((?:{_alternation(kin_words)})[^，,。.！!？?；;]{{0,10}}?)({_alternation(v.death.words)})")
         self._died = v.death.standard
         self._ambiguous = set(v.death.ambiguous)
         self._to_come = (re.compile(f"(?:{_alternation(v.death.not_after)})$") if v.death.not_after else None,
@@ -173,7 +173,7 @@ class Wording:
 
     def _as_died(self, m: re.Match) -> str:
         before, after = self._to_come
-        if m.group(0)[len(m.group(1)):] in self._ambiguous and (
+        if m.group(2) in self._ambiguous and (
                 before is not None and before.search(m.group(1)) or after is not None and after.match(m.string, m.end())):
             return m.group(0)  # 以后老了, 老了以后: growing old, still to come
         return m.group(1) + self._died

@@ -58,7 +58,7 @@ class FormStep:
             owners = [self.corpus.scenarios[r] for r in doc.related if r in self.corpus.scenarios]
         else:
             owners = [sc for sc in self.corpus.scenarios.values() if any(m.matter == doc.id for m in sc.members)]
-            if "个人" in doc.audience and not self._organisation_applies(" ".join(m.raw for m in texts) or text):
+            if "个人" in doc.audience and not self._organisation_applies([m.raw for m in texts] or [text]):
                 # a person applies: not through a 一件事 for organisations only (宽带报装 for a mother's home)
                 owners = [sc for sc in owners if "个人" in sc.audience]
         if not owners and doc.kind == "faq":
@@ -69,11 +69,12 @@ class FormStep:
         guide = min(owners, key=lambda s: (rank.get(s.id, len(rank)), s.id))
         return guide, Route(kind=guide.kind, id=guide.id, title=guide.title, region=guide.region, score=route.score)
 
-    def _organisation_applies(self, text: str) -> bool:
-        """The conversation names a company (青岛海润物流有限公司, a USCC) or says an organisation applies (我们公司)."""
+    def _organisation_applies(self, texts: list[str]) -> bool:
+        """The conversation names a company (青岛海润物流有限公司, a USCC) or says an organisation applies (我们公司).
+        Read message by message: the slot extractor's cache holds the earlier ones."""
         words = self.filler.vocab.words.organisation_words
-        return any(w in text for w in words) or any(
-            s.type in ("company", "uscc") for s in self.filler.slot_extractor.extract(text))
+        return any(w in text for text in texts for w in words) or any(
+            s.type in ("company", "uscc") for text in texts for s in self.filler.slot_extractor.extract(text))
 
     def run(self, doc, session: SessionState, texts: list[Message], msg: Message, intent: str,
             stats: Counter, situation: "Situation | None" = None) -> FormState | None:
