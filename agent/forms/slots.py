@@ -25,9 +25,7 @@ from agent.zh.patterns import alternation, longest_first
 from agent.zh.sentences import sentence_start
 from agent.zh.width import to_halfwidth_in_place
 
-_NAME_CUE_BEFORE = re.compile(r"(?:叫|叫做|名叫|名字是|姓名是|姓名[：:]?)[：:]?$")
 _HAN_CHAR = re.compile(r"[\u4e00-\u9fa5]")
-_NAME_CUE = re.compile(r"(?:我叫|名叫|叫做|名字叫|名字是|姓名是|姓名[：:]?|取名叫?|起名叫?|起名为|叫|是)[：:\s]*")
 _NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|[{CN_NUM}点]+)"
 _MONEY_RE = re.compile(
     rf"(?P<cur>¥|￥|人民币)?\s*(?P<num>{_NUM}(?:[亿万千](?:\d|[一二两三四五六七八九])?)?)\s*(?P<unit>元|块钱|块|万元)?"
@@ -49,6 +47,9 @@ class SlotExtractor:
         self.numbers = NumberReader(self.vocab.words)
         self.organisations = OrganisationReader(self.vocab.words, self.roles)
         self.money_cue = re.compile(alternation(self.vocab.words.money_cues))
+        name_cues = alternation(longest_first(self.vocab.words.name_cues))
+        self.name_cue_re = re.compile(rf"(?:{name_cues})[：:\s]*")
+        self.name_cue_before_re = re.compile(rf"(?:{name_cues})[：:]?$")
         self._relation_patterns()
         # Between a name and its number: "尚婉清，身份证…", "孩子雷诺，身份证号是…", "钮佳 370102…".
         number_words = alternation(longest_first([*self.vocab.words.number_cues.id_number,
@@ -236,17 +237,15 @@ class SlotExtractor:
             if glued:  # LAC took a role word's last character into the name (卖方|文建华 read as 方文建华)
                 a, word = glued[-1], text[glued[-1]:b]
             # a name introduced by 叫 runs to the end of its clause: LAC may cut a rare given name short (胡长|水)
-            if len(word) == 2 and _NAME_CUE_BEFORE.search(text, 0, a) and _HAN_CHAR.match(text, b) \
+            if len(word) == 2 and self.name_cue_before_re.search(text, 0, a) and _HAN_CHAR.match(text, b) \
                     and not _HAN_CHAR.match(text, b + 1) and looks_like_name(text[a:b + 1], cues) \
                     and not is_time_word(text[a:b + 1]):
                 word, b = text[a:b + 1], b + 1
             if looks_like_name(word, cues) and not found.overlaps((a, b)) and not _FROM_PLACE_RE.match(text, b):
                 found.add("name", word, a, b)
         # LAC misses some names; a cue like 我叫/名字是 plus a surname catches them.
-        for m in _NAME_CUE.finditer(text):
+        for m in self.name_cue_re.finditer(text):
             a = m.end()
-            if m.group(0).startswith("是") and not re.search(r"(?:名字|姓名)$", text[max(0, m.start() - 3):m.start()]):
-                continue  # bare 是 only after 名字/姓名
             for n in (3, 2, 4):
                 cand = text[a:a + n]
                 nxt = text[a + n:a + n + 1]

@@ -133,6 +133,7 @@ class FormWords(BaseModel):
     government_endings: Words = Field(min_length=1)
     organisation_words: Words = []  # an organisation applies (我们公司…): its 一件事 for 法人 is the one
     correction_cues: Words = Field(min_length=1)
+    name_cues: Words = Field(min_length=1)
     latin_name_cues: Words = []  # before a name in Latin letters (He is Daniel Schmidt, 名叫 Anna Weber)
     part_cues: "PartCues"
     review: "ReviewWords"
