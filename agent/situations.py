@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from agent.actions import action_words
 from agent.normalize import Message
 from agent.reply import ClarifyOption
 from agent.router import pick_option
@@ -107,10 +108,14 @@ class SituationResolver:
         # Words of the matter's own name do not tell its 情形 apart (居住证 in every 居住证 situation).
         own = normalize(" ".join([doc.title, *doc.aliases]))
         tokens = [t for m in texts for t in m.tokens if len(t) >= 2 and t not in own]
+        said = " ".join(m.text for m in texts)
+        titles = [normalize(s.title) for s in doc.situations]
+        # an action some of the titles name, said as people say it (身份证丢了 -> 遗失补领, 卡找到了 -> 解挂)
+        actions = [w for w, forms in action_words().actions.items() if w not in tokens
+                   and any(w in t for t in titles) and not all(w in t for t in titles) and any(f in said for f in forms)]
         scored = []
-        for sit in doc.situations:
-            title = normalize(sit.title)
-            overlap = sum(len(t) for t in tokens if t in title)
+        for sit, title in zip(doc.situations, titles):
+            overlap = sum(len(t) for t in tokens if t in title) + sum(len(w) for w in actions if w in title)
             scored.append((overlap, sit.id))
         scored.sort(reverse=True)
         if scored[0][0] > 0 and scored[0][0] > scored[1][0]:

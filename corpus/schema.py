@@ -225,6 +225,8 @@ class FormField(Strict):
 # someone else" (代办). The assistant fills it from the conversation (给我爸办 -> the second); a field's ``when`` may
 # name it like any enum field of the form, e.g. agent fields ``when: {applies_for: [代他人办理]}``.
 APPLIES_FOR = "applies_for"
+# A matter's form field with this key is its 情形 choice: its options are the matter's situation titles.
+SITUATION = "situation"
 
 
 class FormCheck(Strict):

@@ -14,13 +14,14 @@ import logging
 import re
 from dataclasses import dataclass
 
-from corpus.schema import APPLIES_FOR, Form, FormField, condition_holds
+from corpus.schema import APPLIES_FOR, SITUATION, Form, FormField, condition_holds
 from agent.forms.extraction import StreamingChat, ask_for_fields, grounded
 from agent.forms.labels import Labels
 from agent.forms.matching import Asking, Candidate, Matcher, Turn
 from agent.forms.parts import FULL_LENGTH, PART_TYPES, Part, PartReader, replaced, splice
 from agent.forms.relation import RelationFields
 from agent.forms.roles import PERSON_SLOT_TYPES, PRONOUN_RE, SUBJECT
+from agent.forms.situation_fit import FormFacts, SituationFit
 from agent.forms.slots import SlotExtractor, default_slot_extractor
 from agent.forms.validators import Validator, default_validator, id_number_info
 from agent.reply import FormFieldValue, FormState
@@ -78,6 +79,7 @@ class FormFiller:
         self.vocab = vocab
         self.parts = PartReader(vocab.words, self.slot_extractor.numbers)
         self.relations = RelationFields(self.roles, self.validator)
+        self.situation_fit = SituationFit(vocab.words.situation_fit)
         # The user's role when the application is for their spouse (wife -> husband), from 我老公 -> wife.
         self._spouse_of_subject = {self.roles.cues[w]: me for w, me in vocab.roles.spouse_of_me.items()
                                    if w in self.roles.cues}
@@ -115,6 +117,7 @@ class FormFiller:
                 self._merge_llm(fields, new_texts, merged, today)
         self._picked(fields, merged, picked or {})
         self._applies_for(form, merged, subject)
+        self._situation_left(form, fields, merged, subject, today)
         # fields under an enum choice of the form itself (代他人办理 -> the 代办人 fields) follow what it holds now
         answers = self._form_answers(form, answers, merged)
         fields = self._active_fields(form, answers)
@@ -510,6 +513,30 @@ class FormFiller:
             merged[APPLIES_FOR] = _Value(field.options[1], SOURCE_CONVERSATION)
         elif APPLIES_FOR not in merged:
             merged[APPLIES_FOR] = _Value(field.options[0], SOURCE_DERIVED)
+
+    def _situation_left(self, form: Form, fields: list[FormField], merged: dict[str, _Value], subject: str | None,
+                        today: dt.date) -> None:
+        """The one 情形 the person's age and who applies leave (未满16周岁… for a child of nine); a choice said or
+        made stays, a pick of an earlier turn is read again (the ID may have changed)."""
+        field = next((f for f in fields if f.key == SITUATION and f.type == "enum"), None)
+        if field is None or (SITUATION in merged and merged[SITUATION].source != SOURCE_DERIVED):
+            return
+        ids = [merged[f.key] for f in fields if f.type == "id_number" and f.key in merged and merged[f.key].valid
+               and self.roles.of_field(f) == form.subject_role]
+        info = id_number_info(ids[0].value, today) if ids else None
+        applies = merged.get(APPLIES_FOR)
+        choice = next((f for f in fields if f.key == APPLIES_FOR), None)
+        if form.subject_role == "company":
+            party = "organisation"
+        elif applies is not None and choice is not None and choice.options:
+            party = "self" if applies.value == choice.options[0] else "proxy"
+        else:
+            party = "proxy" if subject not in (None, "applicant") else "self"
+        pick = self.situation_fit.pick(field.options, FormFacts(age=info.age if info else None, party=party))
+        if pick is not None:
+            merged[SITUATION] = _Value(pick, SOURCE_DERIVED)
+        else:
+            merged.pop(SITUATION, None)
 
     @staticmethod
     def _form_answers(form: Form, answers: dict[str, str], merged: dict[str, _Value]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from corpus.datafile import load_data_file
 from corpus.loader import SourceInfo
 from corpus.roles import known_roles
+from agent.forms.situation_fit import SituationFitWords
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 UNSTATED = "unstated"  # role_fit key for a value said without a role cue
@@ -137,6 +138,7 @@ class FormWords(BaseModel):
     latin_name_cues: Words = []  # before a name in Latin letters (He is Daniel Schmidt, 名叫 Anna Weber)
     part_cues: "PartCues"
     review: "ReviewWords"
+    situation_fit: SituationFitWords
 
 
 class PartCues(BaseModel):
