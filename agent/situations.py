@@ -110,8 +110,12 @@ class SituationResolver:
         tokens = [t for m in texts for t in m.tokens if len(t) >= 2 and t not in own]
         said = " ".join(m.text for m in texts)
         titles = [normalize(s.title) for s in doc.situations]
-        # an action some of the titles name, said as people say it (身份证丢了 -> 遗失补领, 卡找到了 -> 解挂)
-        actions = [w for w, forms in action_words().actions.items() if w not in tokens
+        # an action some of the titles name, said as people say it (身份证丢了 -> 遗失补领, 卡找到了 -> 解挂); the
+        # matter's own action tells its situations apart only when its name has two (挂失与解挂, 换领、补领): 迁过来
+        # is what 户口迁移 does in every situation, whichever title happens to say 迁移
+        vocabulary = action_words().actions
+        owned = [w for w in vocabulary if w in own]
+        actions = [w for w, forms in vocabulary.items() if w not in tokens and (w not in own or len(owned) >= 2)
                    and any(w in t for t in titles) and not all(w in t for t in titles) and any(f in said for f in forms)]
         scored = []
         for sit, title in zip(doc.situations, titles):

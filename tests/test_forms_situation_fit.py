@@ -96,3 +96,9 @@ def test_an_everyday_action_picks_the_situation_naming_it(corpus, text, title):
 def test_no_action_said_picks_nothing(corpus):
     assert SituationResolver.matter_situation(_matter(corpus, "居民身份证换领、补领"),
                                               [Normalizer().run("身份证怎么换")]) is None
+
+
+def test_the_matters_own_action_tells_nothing(corpus):
+    # every 户口迁移 situation moves a 户口; that one title says 迁移 does not make 迁过来 its situation
+    assert SituationResolver.matter_situation(_matter(corpus, "户口迁移（迁入落户）"),
+                                              [Normalizer().run("能把户口迁过来吗，要什么材料")]) is None
