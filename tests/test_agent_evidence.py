@@ -206,3 +206,29 @@ def test_a_clause_answered_by_two_agreeing_sentences_gets_its_line(corpus, finde
     found = finder.run(doc, normalizer.run(text))
     assert found.detail and {"yesno", "duration"} <= set(found.cues)
     assert any(s.text in answer or "作废声明" in s.text for s in found.more), [s.text for s in found.more]
+
+
+@pytest.mark.parametrize("text, cue", [
+    ("孩子户口中不中迁过来", "yesno"),        # A不A, whatever the verb
+    ("工伤那几个月单位还发工资不", "yesno"),   # a clause ending with 不
+    ("补交的那几年有用没", "yesno"),          # …with 没
+    ("材料寄过去了到了没有", "yesno"),
+    ("是先办执照，还是先刻章", "yesno"),      # a choice between two
+    ("领失业金期间医保谁来交", "who"),
+    ("契税按百分之几交", "amount"),
+])
+def test_yes_no_questions_are_read_by_their_grammar(finder, normalizer, text, cue):
+    assert cue in finder.cues(normalizer.run(text).text)
+
+
+@pytest.mark.parametrize("text", ["我什么证也没有", "孩子户口还没", "俺娘也不", "要带什么材料"])
+def test_statements_and_what_questions_ask_no_yes_or_no(finder, normalizer, text):
+    assert "yesno" not in finder.cues(normalizer.run(text).text)
+
+
+def test_a_dialect_yes_no_question_gets_the_faq_that_answers_it(corpus, finder, normalizer):
+    doc = corpus.get("unemployment-insurance-benefit")
+    i, answer = _faq_answer_with(doc, "一般不能领取")
+    found = finder.run(doc, normalizer.run("俺是主动辞的工作 失业金还给发不"))
+    assert found.detail and "yesno" in found.cues
+    assert found.best is not None and found.best.section == f"faq:{i}"
