@@ -39,6 +39,8 @@ class Summary(BaseModel):
     resolution_rate: float | None
     # Resolved with the expected title itself, not the other half of its 一件事/member or FAQ/guide pair.
     strict_resolution_rate: float | None = None
+    # 精准回答: of the consults with required facts routed right, the share whose reply states them in its first line.
+    precise_answer_rate: float | None = None
     by_kind: dict[str, dict] = Field(default_factory=dict)
     by_target: dict[str, dict] = Field(default_factory=dict)
     by_channel: dict[str, dict] = Field(default_factory=dict)
@@ -92,11 +94,13 @@ def summarize(results: list[CaseResult]) -> Summary:
     llm_answers = [r for r in results if r.verifier_fallback is not None]
     latencies = [r.latency_ms for r in results]
     signed_in = [r for r in results if r.licence_required_fields is not None]
+    detailed = [r for r in results if r.fact_first is not None]
     return Summary(
         cases=len(results),
         resolved=sum(r.resolved for r in results),
         resolution_rate=_rate(sum(r.resolved for r in results), len(results)),
         strict_resolution_rate=_rate(sum(r.resolved and r.route_exact is not False for r in results), len(results)),
+        precise_answer_rate=_rate(sum(bool(r.fact_first) for r in detailed), len(detailed)),
         by_kind=_group(results, lambda r: r.kind),
         by_target=_group(results, lambda r: r.target),
         by_channel=_group(results, lambda r: r.channel),
@@ -124,7 +128,7 @@ def summarize(results: list[CaseResult]) -> Summary:
     )
 
 
-HEADLINE = ["resolution_rate", "strict_resolution_rate", "intent_accuracy", "routing_top1", "retrieval_recall_at_1", "retrieval_recall_at_5",
+HEADLINE = ["resolution_rate", "strict_resolution_rate", "precise_answer_rate", "intent_accuracy", "routing_top1", "retrieval_recall_at_1", "retrieval_recall_at_5",
             "retrieval_mrr", "clarify_precision", "clarify_recall", "slot_precision", "slot_recall",
             "prefill_rate", "prefill_rate_with_licences", "verifier_fallback_rate", "latency_p50_ms", "latency_p95_ms"]
 

@@ -16,7 +16,7 @@ LABELS = {
     "resolution_rate": "咨询解决率", "intent_accuracy": "意图准确率", "routing_top1": "路由首位命中",
     "retrieval_recall_at_1": "检索 recall@1", "retrieval_recall_at_5": "检索 recall@5", "retrieval_mrr": "检索 MRR",
     "clarify_precision": "澄清精确率", "clarify_recall": "澄清召回率", "slot_precision": "槽位精确率",
-    "slot_recall": "槽位召回率", "strict_resolution_rate": "严格解决率", "prefill_rate": "预填率（仅对话）",
+    "slot_recall": "槽位召回率", "strict_resolution_rate": "严格解决率", "precise_answer_rate": "首句答所问（精准回答）", "prefill_rate": "预填率（仅对话）",
     "prefill_rate_with_licences": "预填率（登录后电子证照免填写）", "verifier_fallback_rate": "校验回退率", "latency_p50_ms": "延迟 p50 (ms)",
     "latency_p95_ms": "延迟 p95 (ms)",
 }

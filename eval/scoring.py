@@ -99,6 +99,9 @@ class CaseResult(BaseModel):
     single_turn: bool = True
     latency_ms: int = 0
     verifier_fallback: bool | None = None
+    # 精准回答: a consult with required facts, routed right: whether the reply's first line states them all (the
+    # detail asked, before the guide's sections); None for other cases.
+    fact_first: bool | None = None
     answer: str = ""
 
 
@@ -245,6 +248,9 @@ def score_case(case: Case, reply: Reply, target_rank: int | None = None,
         missing = [f for f in e.must if not fact_present(f, reply.answer)]
         if missing:
             reasons.append("answer lacks " + ", ".join(repr(m) for m in missing))
+        if e.must and route_ok:
+            first_line = reply.answer.strip().split("\n", 1)[0]
+            result.fact_first = all(fact_present(f, first_line) for f in e.must)
         present = [f for f in e.must_not if fact_present(f, reply.answer)]
         if present:
             reasons.append("answer contains " + ", ".join(repr(m) for m in present))

@@ -339,3 +339,13 @@ def test_people_a_company_applies_about_its_employee():
     assert right.resolved and right.slots.true_positive == 2, right.reasons
     wrong = score_case(c, reply(intent="apply", route="居民身份证换领").model_copy(update={"form": form("韩冰")}))
     assert not wrong.resolved
+
+
+def test_precise_answer_rate_counts_facts_stated_in_the_first_line():
+    first = score_case(case("consult", **CONSULT), reply(route="新生儿出生", answer="需要出生医学证明和户口簿。\n其余内容"))
+    later = score_case(case("consult", **CONSULT), reply(route="新生儿出生", answer="关于新生儿出生：\n出生医学证明 户口"))
+    misrouted = score_case(case("consult", **CONSULT), reply(route="企业开办", answer="出生医学证明 户口"))
+    no_facts = score_case(case("consult", target="新生儿出生一件事"), reply(route="新生儿出生", answer="x"))
+    assert first.resolved and later.resolved  # both answer; only the first states the detail first
+    assert (first.fact_first, later.fact_first, misrouted.fact_first, no_facts.fact_first) == (True, False, None, None)
+    assert summarize([first, later, misrouted, no_facts]).precise_answer_rate == 0.5
