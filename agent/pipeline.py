@@ -97,7 +97,9 @@ class Assistant:
         self.no_match = NoMatchResponder(self.words)
         self.situations = SituationResolver()
         self.composer = AnswerComposer(corpus)
-        self.evidence = EvidenceFinder(self.normalizer.tokenizer)  # the retriever's, or jieba's own without one
+        # the retriever's tokenizer (or jieba's own without one) and, when on, its embedder behind the vector cache
+        vectors = getattr(retriever, "text_embeddings", None) if settings.index.sentence_vectors else None
+        self.evidence = EvidenceFinder(self.normalizer.tokenizer, embed=vectors)
         self.context = FormContext(self.router, self.evidence)
         self.followup = FollowupHolder(corpus, self.router, self.evidence)
         cold_budget = settings.llm.cold_prompt_tokens if settings.llm.backend == "local" else 0

@@ -18,6 +18,7 @@ WORKER_THREADS_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_
 def _build_index(settings) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from agent.evidence import warm_sentence_vectors
     from index.build import build_index
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -30,6 +31,7 @@ def _build_index(settings) -> None:
             bar.update(tasks[stage], completed=done, total=max(total, 1))
 
         report = build_index(settings, progress=progress)
+        warm_sentence_vectors(settings, progress=progress)
     typer.secho(f"index built: {report.documents} documents, {report.units} units in {report.seconds} s", fg="green")
 
 

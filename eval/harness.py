@@ -8,6 +8,7 @@ from typing import Callable
 
 import yaml
 
+from agent.evidence import warm_sentence_vectors
 from agent.pipeline import Assistant
 from corpus.importers import ImportFailed, _read_rows, _resolve_columns
 from daoban.settings import Settings, get_settings
@@ -23,8 +24,10 @@ class QADatasetError(ValueError):
 
 def ensure_index(settings: Settings) -> None:
     """Incremental build before a run (seconds when nothing changed), so a fresh checkout can run the
-    eval straight away and a run never scores a stale index."""
+    eval straight away and a run never scores a stale index; the evidence finder's sentence vectors too, so that no
+    turn's latency pays for embedding a guide it meets first."""
     build_index(settings)
+    warm_sentence_vectors(settings)
 
 
 def build_assistant(llm: str | None, settings: Settings | None = None):

@@ -21,6 +21,7 @@ def build(region: Optional[list[str]] = typer.Option(None, "--region", "-r",
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from daoban.settings import get_settings
+    from agent.evidence import warm_sentence_vectors
     from index.build import build_index
 
     console = Console()
@@ -36,6 +37,7 @@ def build(region: Optional[list[str]] = typer.Option(None, "--region", "-r",
 
         try:
             report = build_index(settings, regions=region or None, progress=progress)
+            warm_sentence_vectors(settings, progress=progress)  # the evidence finder's, kept beside the index
         except FileNotFoundError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2)

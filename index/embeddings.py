@@ -6,6 +6,7 @@ backend talks to whatever endpoint ``base_url`` names."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -150,3 +151,22 @@ def get_embeddings(settings: "Settings", for_build: bool = False) -> Embeddings:
             raise ValueError(f"unknown embedding backend {e.backend!r}")
         _CACHE[key] = emb
         return emb
+
+
+def cached_embeddings(settings: "Settings", embeddings: Embeddings | None = None, for_build: bool = False) -> Embeddings:
+    """``embeddings`` (the configured backend by default) behind a disk cache of document vectors keyed by the
+    text's hash, in the index folder under the embedding's id: texts that are not index units (a guide's sentences
+    for the evidence finder) are embedded once, not at every start. LangChain's CacheBackedEmbeddings over a file
+    store: every worker of a host shares it, and a write is a whole file put in place."""
+    from langchain_classic.embeddings import CacheBackedEmbeddings  # lazy: only where sentence vectors are used
+    from langchain_classic.storage import LocalFileStore
+
+    store = LocalFileStore(settings.index_dir / "text-vectors")
+    inner = embeddings if embeddings is not None else get_embeddings(settings, for_build=for_build)
+    return CacheBackedEmbeddings.from_bytes_store(inner, store, namespace=_safe_namespace(embedding_id(settings)),
+                                                  key_encoder="sha256")
+
+
+def _safe_namespace(name: str) -> str:
+    """A file-name-safe namespace for an embedding id (an OpenAI id holds a URL)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) + "-"

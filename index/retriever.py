@@ -14,7 +14,7 @@ import bm25s
 import numpy as np
 
 from index import store
-from index.embeddings import embedding_id, get_embeddings
+from index.embeddings import cached_embeddings, embedding_id, get_embeddings
 from index.focus import focus, keyness, unit_df
 from index.rerank import llm_judge_from_settings
 from index.text import Tokenizer, normalize
@@ -103,6 +103,7 @@ class HybridRetriever:
     def __init__(self, settings: "Settings", embeddings=None, client=None, llm_judge: LLMJudge | None = None):
         self.settings = settings
         self._embeddings = embeddings
+        self._text_embeddings = None
         self._client = client
         self.llm_judge = llm_judge
         self._lock = threading.RLock()
@@ -125,6 +126,13 @@ class HybridRetriever:
         if self._embeddings is None:
             self._embeddings = get_embeddings(self.settings)
         return self._embeddings
+
+    @property
+    def text_embeddings(self):
+        """The same embedder behind the disk cache of text vectors (a guide's sentences for the evidence finder)."""
+        if self._text_embeddings is None:
+            self._text_embeddings = cached_embeddings(self.settings, self.embeddings)
+        return self._text_embeddings
 
     @property
     def client(self):

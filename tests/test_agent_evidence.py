@@ -4,6 +4,7 @@ corpus YAML."""
 from __future__ import annotations
 
 import pytest
+from langchain_core.embeddings import Embeddings
 
 from agent.evidence import Evidence, EvidenceFinder, EvidenceWords, sentences_of
 from agent.normalize import Normalizer
@@ -232,3 +233,35 @@ def test_a_dialect_yes_no_question_gets_the_faq_that_answers_it(corpus, finder, 
     found = finder.run(doc, normalizer.run("俺是主动辞的工作 失业金还给发不"))
     assert found.detail and "yesno" in found.cues
     assert found.best is not None and found.best.section == f"faq:{i}"
+
+
+class _Counting(Embeddings):
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.documents = inner, 0
+
+    def embed_documents(self, texts):
+        self.documents += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def test_sentence_vectors_find_a_detail_said_in_other_words_and_are_kept_on_disk(corpus, normalizer, tmp_path):
+    """档案…自个儿带过去 shares no word with the sentence that answers it (机要转递…本人携带): the term overlap finds
+    nothing, the sentence vectors find it. The vectors are kept on disk: a second finder (a restart) embeds none."""
+    from daoban.settings import load_settings
+    from index.embeddings import cached_embeddings, get_embeddings
+
+    settings = load_settings(data_dir=tmp_path / "var")
+    doc = next(m for m in corpus.matters.values() if m.title == "流动人员人事档案接收和转递")
+    msg = normalizer.run("档案能不能我自个儿带过去")
+    assert EvidenceFinder(normalizer.tokenizer).run(doc, msg).best is None
+    first = _Counting(get_embeddings(settings))
+    found = EvidenceFinder(normalizer.tokenizer, embed=cached_embeddings(settings, first)).run(doc, msg)
+    assert found.best is not None and "机要" in found.best.text and first.documents > 0
+    again = _Counting(get_embeddings(settings))
+    found = EvidenceFinder(normalizer.tokenizer, embed=cached_embeddings(settings, again)).run(doc, msg)
+    assert found.best is not None and "机要" in found.best.text and again.documents == 0
