@@ -113,6 +113,12 @@ def test_words_that_only_look_like_a_term_do_not_fire(guard, message):
     "我交了八年新农合养老。我同事都领上钱了。我就想问问我这种情况还要补交几年",
     # the speaker does not know where to turn: no request for anybody's records
     "孩子住院花了不少钱，同事凑了点但不够，我也不知道找谁申请救助",
+    # who the story was heard from is no one whose records are asked for
+    "听邻居说娃上小学国家还给发钱，我家这个能领多少",
+    # 照顾人的 is no name (顾 is a surname)
+    "老伴瘫在床上，我天天照顾人的，有没有护理的钱能领",
+    # an employer's step for its staff is a procedure, not their records
+    "我们单位有个员工下个月离职，社保停保要在多少天内办",
 ])
 def test_a_story_that_mentions_others_but_asks_about_ones_own_case_is_no_request(guard, message):
     assert not guard.check(message), guard.check(message).evidence
@@ -121,6 +127,7 @@ def test_a_story_that_mentions_others_but_asks_about_ones_own_case_is_no_request
 def test_another_persons_records_asked_across_a_full_stop_are_still_refused(guard):
     assert guard.check("我邻居老张。帮我查查他的社保交了多少").kind is GuardKind.others_records
     assert guard.check("我同事王芳的电话，你帮我查一下").kind is GuardKind.others_records
+    assert guard.check("同事说他社保交了十年，我想知道他的社保每月交多少").kind is GuardKind.others_records
 
 
 def test_every_rule_names_known_classes_and_every_kind_has_a_refusal():
