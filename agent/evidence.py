@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.compose import SECTION_TITLES, time_line
+from agent.zh.patterns import checked_pattern
 from corpus.datafile import load_data_file
 from index.text import normalize
 
@@ -50,12 +51,7 @@ class Cue(BaseModel):
     @field_validator("holds", "asks")
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:  # a broken pattern stops the start with its file and line
-                raise ValueError(f"bad pattern {pattern!r}: {exc}") from exc
-        return value
+        return [checked_pattern(p) for p in value]
 
 
 class EvidenceWords(BaseModel):

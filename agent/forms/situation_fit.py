@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent.zh.patterns import checked_pattern
+
 Party = Literal["self", "proxy", "organisation"]
 
 
@@ -25,11 +27,7 @@ class AgeBound(BaseModel):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:  # a broken pattern stops the start with its file and line
-            raise ValueError(f"bad pattern {value!r}: {exc}") from exc
-        return value
+        return checked_pattern(value)
 
 
 class SituationFitWords(BaseModel):
