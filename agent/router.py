@@ -262,6 +262,11 @@ class Router:
         topic = [t for t in topic if t not in self.frame_words]
         if not topic:
             return True
+        # one shared word and a way of asking how (社保卡咋整), with no action said the everyday way (社保卡丢了怎么办
+        # says 丢了): which of that word's services is meant
+        if len(topic) == 1 and self.title_df(topic[0]) >= self.single_word_df \
+                and not any(f in msg.text for forms in self.action_forms.values() for f in forms):
+            return True
         if all(t in self.generic_words or t in self.bare_actions for t in topic):
             return True  # 证件丢了怎么办, 注销咋办: an action, no object
         # two words that many titles share (办个 + 许可证), unless only one title holds both (公积金 + 提取 ->

@@ -193,3 +193,15 @@ def test_people_with_a_need_or_within_a_session_still_route(corpus, normalizer, 
     session = SessionState(session_id="t", route=route_of(corpus, care))      # data for the service in hand
     followup = decide(corpus, normalizer, "我是网格员周敏，电话13812345678", hits, session)
     assert followup.route is not None and followup.route.id == care
+
+
+@pytest.mark.parametrize("text, generic", [
+    ("社保卡咋整", True),           # one word six services share, and a way of asking how
+    ("公积金咋弄", True),
+    ("社保卡丢了怎么办", False),     # 丢了 says what is to be done (补, 挂失)
+    ("社保卡怎么激活", False),
+])
+def test_one_shared_word_asked_how_is_generic_unless_an_action_is_said(corpus, normalizer, text, generic):
+    router = Router(corpus, RecordedHits([]), normalizer)
+    msg = normalizer.run(text)
+    assert router.is_generic(msg, normalizer.topic_tokens(msg)) is generic
