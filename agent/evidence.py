@@ -306,9 +306,7 @@ class EvidenceFinder:
         if indexed is None or not indexed.sentences:
             return {}
         best: dict[str | None, tuple[float, Sentence]] = {}
-        # words only: where a follow-up goes is decided across guides on the words it shares with them (the vectors
-        # drew 那去医院拿药怎么结算, after a lost 社保卡, to 异地就医直接结算)
-        for score, s in self._rank(indexed, msg.text, self.cues(msg.text), context=context, dense=False):
+        for score, s in self._rank(indexed, msg.text, self.cues(msg.text), context=context):
             best.setdefault(s.guide[0] if s.guide else None, (score, s))
         return best
 
@@ -336,8 +334,7 @@ class EvidenceFinder:
         second = next((s for s, x in ranked[1:] if x.text != ranked[0][1].text), 0.0)
         return best >= self.FLOOR - _EPS and best - second >= self.MARGIN - _EPS
 
-    def _rank(self, ix: _Indexed, text: str, cues: list[str], context: str = "",
-              dense: bool = True) -> list[tuple[float, Sentence]]:
+    def _rank(self, ix: _Indexed, text: str, cues: list[str], context: str = "") -> list[tuple[float, Sentence]]:
         query: dict[str, float] = {}
         for t in self.tokenizer.tokenize(self.everyday(text)):
             for part in ([t] if t in ix.idf else _parts(t, ix.idf)):
@@ -349,7 +346,7 @@ class EvidenceFinder:
         if not lexical.max() > 0:
             return []  # no word of the question is in the guide: nothing to point at
         score = lexical / lexical.max()
-        if dense and ix.vectors is not None:
+        if ix.vectors is not None:
             q = np.asarray(self.embed.embed_query(text), dtype=np.float32)
             sims = ix.vectors @ (q / (np.linalg.norm(q) or 1.0))
             spread = sims.max() - sims.min()
