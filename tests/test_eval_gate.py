@@ -27,6 +27,7 @@ def shipped_settings(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # a whole index build and 506 cases: 470 s here (281 s building, 189 s playing)
 def test_dev_set_resolution_rate_meets_the_gate(shipped_settings, tmp_path):
     cases = load_cases(ROOT / GATE["set"])
     assert len(cases) >= 400
