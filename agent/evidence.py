@@ -406,21 +406,29 @@ class EvidenceFinder:
         return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
 
 
-def warm_sentence_vectors(settings, corpus=None, progress: Callable[[str, int, int], None] | None = None) -> int:
+def warm_sentence_vectors(settings, report=None, progress: Callable[[str, int, int], None] | None = None) -> int:
     """Embed every scenario's and matter's sentences into the vector cache now (``daoban index build``, a start):
-    a turn then reads them from disk instead of embedding a guide it meets first (about 1 s on a CPU). Returns
-    how many guides; 0 when sentence vectors are off."""
+    a turn then reads them from disk instead of embedding a guide it meets first (about 1 s on a CPU). ``report``:
+    the index build's (``BuildReport``); when its region versions are the ones last warmed, nothing is read (a
+    start or an eval over an unchanged corpus pays nothing). Returns how many guides were read; 0 when sentence
+    vectors are off or already warm."""
     if not settings.index.sentence_vectors:
         return 0
     from corpus.loader import load_corpus
-    from index.embeddings import cached_embeddings
+    from index.embeddings import cached_embeddings, text_vectors_namespace
     from index.text import Tokenizer
 
-    corpus = corpus if corpus is not None else load_corpus(settings.corpus_dir)
-    guides = [d for d in corpus.documents() if d.kind in ("scenario", "matter")]
+    marker = Path(settings.index_dir) / "text-vectors.warmed"
+    stamp = text_vectors_namespace(settings) + " " + " ".join(sorted(f"{r.region}:{r.version}" for r in report.regions)) \
+        if report is not None else None
+    if stamp is not None and marker.is_file() and marker.read_text(encoding="utf-8") == stamp:
+        return 0
+    guides = [d for d in load_corpus(settings.corpus_dir).documents() if d.kind in ("scenario", "matter")]
     finder = EvidenceFinder(Tokenizer(), embed=cached_embeddings(settings, for_build=True), cache_size=1)
     for i, doc in enumerate(guides, 1):
         finder._indexed(doc)
         if progress is not None:
             progress("sentence vectors", i, len(guides))
+    if stamp is not None:
+        marker.write_text(stamp, encoding="utf-8")
     return len(guides)

@@ -31,7 +31,7 @@ def _build_index(settings) -> None:
             bar.update(tasks[stage], completed=done, total=max(total, 1))
 
         report = build_index(settings, progress=progress)
-        warm_sentence_vectors(settings, progress=progress)
+        warm_sentence_vectors(settings, report, progress=progress)
     typer.secho(f"index built: {report.documents} documents, {report.units} units in {report.seconds} s", fg="green")
 
 

@@ -26,8 +26,7 @@ def ensure_index(settings: Settings) -> None:
     """Incremental build before a run (seconds when nothing changed), so a fresh checkout can run the
     eval straight away and a run never scores a stale index; the evidence finder's sentence vectors too, so that no
     turn's latency pays for embedding a guide it meets first."""
-    build_index(settings)
-    warm_sentence_vectors(settings)
+    warm_sentence_vectors(settings, build_index(settings))
 
 
 def build_assistant(llm: str | None, settings: Settings | None = None):

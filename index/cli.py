@@ -37,7 +37,7 @@ def build(region: Optional[list[str]] = typer.Option(None, "--region", "-r",
 
         try:
             report = build_index(settings, regions=region or None, progress=progress)
-            warm_sentence_vectors(settings, progress=progress)  # the evidence finder's, kept beside the index
+            warm_sentence_vectors(settings, report, progress=progress)  # the evidence finder's, kept beside the index
         except FileNotFoundError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2)

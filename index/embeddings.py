@@ -163,10 +163,10 @@ def cached_embeddings(settings: "Settings", embeddings: Embeddings | None = None
 
     store = LocalFileStore(settings.index_dir / "text-vectors")
     inner = embeddings if embeddings is not None else get_embeddings(settings, for_build=for_build)
-    return CacheBackedEmbeddings.from_bytes_store(inner, store, namespace=_safe_namespace(embedding_id(settings)),
+    return CacheBackedEmbeddings.from_bytes_store(inner, store, namespace=text_vectors_namespace(settings),
                                                   key_encoder="sha256")
 
 
-def _safe_namespace(name: str) -> str:
-    """A file-name-safe namespace for an embedding id (an OpenAI id holds a URL)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) + "-"
+def text_vectors_namespace(settings: "Settings") -> str:
+    """The text vectors' namespace: the embedding id, file-name safe (an OpenAI id holds a URL)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", embedding_id(settings)) + "-"

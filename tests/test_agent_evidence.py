@@ -265,3 +265,23 @@ def test_sentence_vectors_find_a_detail_said_in_other_words_and_are_kept_on_disk
     again = _Counting(get_embeddings(settings))
     found = EvidenceFinder(normalizer.tokenizer, embed=cached_embeddings(settings, again)).run(doc, msg)
     assert found.best is not None and "机要" in found.best.text and again.documents == 0
+
+
+def test_sentence_vectors_are_warmed_once_per_index_version(tmp_path):
+    """A start or an eval over an unchanged index reads nothing; a new index version is warmed again (from disk)."""
+    from agent.evidence import warm_sentence_vectors
+    from daoban.settings import load_settings
+    from index.build import BuildReport, RegionReport
+
+    corpus_dir = agent_settings("none").corpus_dir  # the indexed test corpus: a few guides
+    settings = load_settings(data_dir=tmp_path / "var", corpus_dir=corpus_dir)
+
+    def report(version: str) -> BuildReport:
+        return BuildReport(version=version, regions=[RegionReport(region="山东省", version=version, documents=1,
+                                                                  units=1, embedded=0, reused=0, removed=0)])
+
+    guides = warm_sentence_vectors(settings, report("v1"))
+    assert guides > 0 and any((settings.index_dir / "text-vectors").iterdir())
+    assert warm_sentence_vectors(settings, report("v1")) == 0
+    assert warm_sentence_vectors(settings, report("v2")) == guides
+    assert warm_sentence_vectors(settings) == guides  # no report: always read
