@@ -635,3 +635,24 @@ def test_a_name_after_she_in_a_later_message_is_the_relative_named_before():
     v = values(FormFiller().fill(form, texts, today=TODAY))
     assert (v["spouse_name"], v["spouse_id_number"]) == ("曹雪梅", wife)
     assert v["applicant_name"] == "顾海洋"
+
+
+@pytest.mark.parametrize("said, key", [
+    ("现在住在济南市市中区经七路100号", "residence_address"),
+    ("我家住济南市市中区经七路100号", "residence_address"),
+    ("户口在济南市市中区经七路100号", "hukou_address"),
+])
+def test_the_everyday_word_for_a_label_word_picks_the_address_field(said, key):
+    """住在 is 居住 and 户口在 is 户籍 (label_words_said in form_words.yaml), though neither shares a character pair
+    with its label: the address goes to that field, not to the first address field of the form."""
+    import yaml
+
+    from corpus.schema import MatterGuide
+    from tests.conftest_prefill import ROOT
+
+    path = ROOT / "corpus/data/shandong/matters/residence-permit.yaml"
+    guide = MatterGuide.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    state = FormFiller().fill(guide.application_form, ["我要办居住证，" + said], guide_id=guide.id, today=TODAY,
+                              guide_kind="matter")
+    got = {f.key: f.value for f in state.fields if f.type == "address" and f.value}
+    assert got == {key: "济南市市中区经七路100号"}

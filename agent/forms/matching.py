@@ -83,6 +83,7 @@ class Matcher:
         cues = words.number_cues
         self.type_words = {kind: frozenset().union(*(bigrams(w) for w in ws))
                            for kind, ws in (("id_number", cues.id_number), ("phone", cues.phone))}
+        self.said_for = [(re.compile(alternation(said)), bigrams(word)) for word, said in words.label_words_said.items()]
 
     # -- choosing ---------------------------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ class Matcher:
                 froles = (*froles, SUBJECT)  # 其母尹秀芳…老人身份证…: the word for the one helped is that same person
         if slot.type in _ROLELESS_SLOT_TYPES:
             froles, srole = (), None  # a USCC, company name, amount or count is matched by label words only
-        overlap = len(self.labels.words(f) & bigrams(_around(turn, slot))
+        overlap = len(self.labels.words(f) & self._context_words(_around(turn, slot))
                       - (self.type_words.get(slot.type, frozenset()) if f.type == slot.type else frozenset()))
         if slot.type == "title" and not set(re.sub(r"[的名字称叫是为：:\s]", "", slot.context)) & set(title_words(f)):
             return None  # "旅馆名字叫…" fills 旅馆名称, not 项目名称
@@ -188,6 +189,14 @@ class Matcher:
             score = max(score, _CORRECTION)
         native = srole is not None and any((self.vocab.fit(r, srole) or 0) >= 9 for r in froles)
         return score + 2 * overlap, identity, native
+
+    def _context_words(self, around: str) -> set[str]:
+        """The word pairs next to a value, with those of a label word said the everyday way (住在 -> 居住)."""
+        out = bigrams(around)
+        for said, word in self.said_for:
+            if said.search(around):
+                out |= word
+        return out
 
     def _of_form_subject(self, f: FormField, turn: Turn) -> bool:
         """A person field of the form's own subject (受伤害职工 on a 工伤 form): 俺儿…他身份证… fills it, when the form

@@ -136,6 +136,7 @@ class FormWords(BaseModel):
     correction_cues: Words = Field(min_length=1)
     name_cues: Words = Field(min_length=1)
     latin_name_cues: Words = []  # before a name in Latin letters (He is Daniel Schmidt, 名叫 Anna Weber)
+    label_words_said: dict[Word, Words] = {}  # a label's word -> how people say it next to a value (居住: 住在)
     part_cues: "PartCues"
     review: "ReviewWords"
     situation_fit: SituationFitWords
