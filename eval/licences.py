@@ -1,7 +1,8 @@
 """``daoban eval run --licences household``: each application played as a logged-in citizen.
 
 For each apply case the harness builds a synthetic city platform (a ``LicenceProvider`` and ``IdentityProvider``)
-holding the electronic licences of the case's speaker and household: names, ID numbers and phones from the case's
+holding the electronic licences of the case's speaker and household, and the address the speaker saved in their
+account (常用地址, unverified: it fills only an empty field): names, ID numbers and phones from the case's
 declared people where given, every other value synthetic but well-formed (eval/data/household.yaml), all picked
 deterministically from the case id. After the conversation, the citizen signs in the way the widget's
 用电子证照填写 does: the session asks for a login nonce, the platform signs an assertion for it, the session verifies
@@ -23,7 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.forms.identity import SessionIdentities
-from agent.forms.licences import DemoLicences, Licence, VerifiedIdentity
+from agent.forms.licences import SOURCE_LICENCE, DemoLicences, Licence, VerifiedIdentity
 from agent.forms.licence_map import licence_map
 from corpus.datafile import load_data_file
 from eval.cases import Case
@@ -159,8 +160,13 @@ def household_for(case: Case, corpus=None) -> Household:
         return Licence(licence=kind, holder_id=holder, values={k: v for k, v in values.items() if v},
                        household=household_id)
 
+    # where the speaker lives now, as saved in their account (常用地址); often not their 户籍 address. Its own
+    # generator, so that the other values stay what they were before accounts held one.
+    own = random.Random(hashlib.sha256(f"{case.id}:account".encode()).hexdigest())
+    lives_at = f"{own.choice(words.streets)}{own.randint(1, 300)}号{own.randint(1, 6)}单元{own.randint(1, 30)}0{own.randint(1, 4)}室"
     licences = [
         lc("统一身份认证账户", {"phone": speaker.phone}),
+        lc("账户常用信息", {"address": lives_at}),
         lc("居民身份证", {"name": speaker.name, "id_number": sid, **about, "ethnicity": ethnicity,
                           "address": address}),
         lc("居民户口簿", {"name": speaker.name, "id_number": sid, **about, "ethnicity": ethnicity,
@@ -250,5 +256,5 @@ def sign_in_and_refill(assistant, case: Case, session_id: str) -> LicencePrefill
     required = [f for f in form.fields if f.required]
     missing = [f.key for f in required if not (f.value and f.valid)]
     return LicencePrefill(required=len(required), prefilled=len(required) - len(missing),
-                          certified=sum(f.source == "e_license" for f in form.fields),
+                          certified=sum(f.source == SOURCE_LICENCE for f in form.fields),
                           conflicts=[c.label for c in form.conflicts], missing=missing)

@@ -85,7 +85,7 @@ def test_an_attached_identity_fills_and_marks_the_certified_fields(http):
     sid, auth, _ = _signed_in(http)
     view = http.get(f"/v1/sessions/{sid}/identity", headers=auth).json()
     assert view["name_masked"] == "周**" and view["id_number_masked"] == "370***********3410"
-    assert set(view["licences"]) == {"居民身份证", "户口簿", "营业执照"}
+    assert set(view["licences"]) == {"居民身份证", "户口簿", "营业执照", "账户常用信息"}
     reply = _chat(http, sid, auth, "我要申请居民身份证换领，电话13912345678")
     assert reply["route"]["id"] == FORM_MATTER
     got = _fields(reply["form"])

@@ -148,7 +148,7 @@ def test_a_session_accepts_an_assertion_for_its_own_live_nonce_once(demo):
     assert err.value.code == "assertion_not_for_session" and ids.held("s1") is None
     nonce = ids.challenge("s1").value
     held = ids.attach("s1", demo.assertion(ZHOU, nonce=nonce, now=clock.now))
-    assert held.identity == ZHOU and held.identity.nonce is None and len(held.licences) == 3
+    assert held.identity == ZHOU and held.identity.nonce is None and len(held.licences) == 4
     assert store.load("s1").login_nonce is None
 
 
@@ -192,7 +192,7 @@ def test_the_provider_is_chosen_by_settings():
     assert isinstance(demo, DemoLicences) and demo.licences(ZHOU)
     city = load_provider(load_settings(licences={"provider": "agent.forms.licences:DemoLicences",
                                                  "options": {"key": "daoban-demo-licence-key", "records": str(RECORDS)}}))
-    assert isinstance(city, DemoLicences) and len(city.licences(ZHOU)) == 3
+    assert isinstance(city, DemoLicences) and len(city.licences(ZHOU)) == 4
     with pytest.raises(TypeError):
         load_provider(load_settings(licences={"provider": "collections:OrderedDict"}))  # neither method
 
@@ -212,3 +212,37 @@ def test_the_pre_review_takes_certified_values_as_verified_and_flags_the_typed_o
     flagged = {i.key for i in result.fixes}
     assert "subject_id_number" in flagged and "subject_birth_date" not in flagged
     assert "subject_birth_date" in result.certified and "subject_id_number" not in result.certified
+
+
+SAVED_ADDRESS = "济南市历下区文化东路59号2单元301室"  # ZHOU's 常用地址 in the demo account
+
+
+def test_the_address_saved_in_the_account_fills_an_empty_field_only_and_stays_the_holders_to_check(demo):
+    from agent.forms.licences import covered_materials, mask_certified
+
+    path = ROOT / "corpus/data/shandong/matters/residence-permit.yaml"
+    guide = MatterGuide.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    form, filler = guide.application_form, FormFiller()
+    state = filler.fill(form, ["我要办居住证"], guide_id=guide.id, today=TODAY, guide_kind="matter")
+    assert "residence_address" in state.missing
+    own = apply_licences(guide, state, _held(demo, ZHOU))
+    got = {f.key: f for f in own.fields}
+    assert got["residence_address"].value == SAVED_ADDRESS and got["residence_address"].source == "account"
+    assert got["residence_address"].licence == "账户常用信息"
+    # the card's 住址 is the 户籍 address, a different field and a certified one
+    assert got["hukou_address"].value == "济南市历下区泉城路88号" and got["hukou_address"].source == "e_license"
+    assert "residence_address" not in own.missing and not own.conflicts
+    # nothing to leave at home because of it (免提交 follows certified values only)
+    assert covered_materials(form, own, ["账户常用信息", "常用地址证明"]) == []
+    assert mask_certified(own).fields[[f.key for f in own.fields].index("residence_address")].value != SAVED_ADDRESS
+
+    said = filler.fill(form, ["我要办居住证，现在住在济南市市中区经七路100号"], guide_id=guide.id, today=TODAY,
+                       guide_kind="matter")
+    got = {f.key: f for f in apply_licences(guide, said, _held(demo, ZHOU)).fields}
+    assert "经七路100号" in got["residence_address"].value and got["residence_address"].source == "conversation"
+
+    # for someone else: where the speaker lives is not where the person applied for lives
+    other = filler.apply_edits(form, own, {"applies_for": "代他人办理"}, today=TODAY)
+    other = apply_licences(guide, other, _held(demo, ZHOU), previous=own)
+    got = {f.key: f for f in other.fields}
+    assert got["residence_address"].value is None and "residence_address" in other.missing

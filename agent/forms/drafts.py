@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Callable
 
 from agent.forms.filler import FormFiller
-from agent.forms.licences import SOURCE_LICENCE, apply_licences, decline
+from agent.forms.licences import PLATFORM_SOURCES, apply_licences, decline
 from agent.reply import FormFieldValue, FormState
 from agent.session import SessionState, SessionStore
 
@@ -68,9 +68,9 @@ class FormDrafts:
                 else blank_form(guide, self.filler)
             form = apply_licences(guide, form, state.identity)
             cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
-            # A certified value sent back unchanged (the whole form posted on submit) stays certified; one changed
-            # or cleared is the user's from now on.
-            certified = {f.key: f.value for f in form.fields if f.source == SOURCE_LICENCE}
+            # A platform value (certified, or saved in the account) sent back unchanged (the whole form posted on
+            # submit) stays the platform's; one changed or cleared is the user's from now on.
+            certified = {f.key: f.value for f in form.fields if f.source in PLATFORM_SOURCES}
             cleaned = {k: v for k, v in cleaned.items() if k not in certified or (v or "") != certified[k]}
             taken = [k for k in cleaned if k in certified]
             # 情形 answers come from chat; a session that never chatted keeps the form's own gating

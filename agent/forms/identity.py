@@ -12,7 +12,7 @@ import time
 from contextlib import AbstractContextManager
 from typing import Callable, Protocol
 
-from agent.forms.licences import SOURCE_LICENCE, HeldLicences, Licence, VerifiedIdentity
+from agent.forms.licences import PLATFORM_SOURCES, HeldLicences, Licence, VerifiedIdentity
 from agent.session import LoginNonce, SessionState, SessionStore
 
 
@@ -87,7 +87,7 @@ class SessionIdentities:
             state.identity = None
             if state.form is not None:
                 fields = [f.model_copy(update={"value": None, "source": None, "licence": None})
-                          if f.source == SOURCE_LICENCE else f for f in state.form.fields]
+                          if f.source in PLATFORM_SOURCES else f for f in state.form.fields]
                 missing = state.form.missing + [f.key for f in fields if f.required and not f.value
                                                 and f.key not in state.form.missing]
                 state.form = state.form.model_copy(update={"fields": fields, "missing": missing, "conflicts": [],

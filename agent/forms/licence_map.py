@@ -55,6 +55,8 @@ class LicenceKind(BaseModel):
     names: list[str] = Field(default_factory=list, description="other names a platform gives this licence")
     household: bool = False
     kin_of_holder: bool = False
+    # the holder's own saved values (an account's 常用地址), not certified: they fill an empty field only
+    declared: bool = False
     gendered: dict[str, dict[str, str]] = Field(default_factory=dict, description="person -> holder's gender -> role")
     values: dict[str, Certified] = Field(min_length=1)
 
@@ -93,6 +95,11 @@ class LicenceMap(BaseModel):
     def spec(self, name: str) -> LicenceKind | None:
         kind = self.kind(name)
         return self.licences[kind] if kind else None
+
+    def declared(self, name: str) -> bool:
+        """Whether the licence ``name`` stands for holds the holder's own saved values rather than certified ones."""
+        spec = self.spec(name)
+        return spec is not None and spec.declared
 
     def names_of(self, name: str) -> list[str]:
         """Every name of the licence ``name`` stands for (to find it in a material's or a field's wording)."""

@@ -29,6 +29,9 @@ from agent.reply import FieldConflict, FormFieldValue, FormState
 from corpus.schema import APPLIES_FOR, Form
 
 SOURCE_LICENCE = "e_license"
+# A value the holder saved in their account (常用地址, licences.yaml `declared`): theirs to check, not certified.
+SOURCE_ACCOUNT = "account"
+PLATFORM_SOURCES = frozenset({SOURCE_LICENCE, SOURCE_ACCOUNT})
 # Roles the verified speaker fills whoever the application is for; the subject's too only when it is for themselves.
 _SPEAKER_ROLES = frozenset({"applicant", "legal_rep", "company"})
 
@@ -137,7 +140,8 @@ def speaker_roles(form: Form, state: FormState) -> tuple[frozenset[str], bool]:
         for_other = chosen is not None and chosen.value == choice.options[1]
         roles = _SPEAKER_ROLES | ({"agent"} if for_other else {"subject"} if own_form else set())
     else:
-        named_agent = any(f.value and f.source not in (None, SOURCE_LICENCE) for f in state.fields if f.role == "agent")
+        named_agent = any(f.value and f.source not in (None, *PLATFORM_SOURCES) for f in state.fields
+                          if f.role == "agent")
         for_other = named_agent or not own_form
         roles = _SPEAKER_ROLES | {"agent"} | ({"subject"} if not for_other else set())
     if for_other:
@@ -193,7 +197,7 @@ def _said(state: FormState, role: str, kind: str, lmap) -> list[str]:
     fields = [f for f in state.fields if f.role == role and f.value and f.valid
               and (f.type == "id_number" if kind == "id_number" else
                    (m := lmap.item_of(f.key, f.label, f.type)) is not None and m[0] == "name")]
-    return [f.value for f in sorted(fields, key=lambda f: f.source == SOURCE_LICENCE)]
+    return [f.value for f in sorted(fields, key=lambda f: f.source in PLATFORM_SOURCES)]
 
 
 def _member(state: FormState, role: str, members: list[Licence], lmap) -> Licence | None:
@@ -274,7 +278,9 @@ def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
     in ``conflicts``. A value the user typed (source ``user``) or a field they took over (``licence_declined``)
     stays. ``holder_id``: the verified person, whose own values fill the roles they hold (``speaker_roles``);
     another person's values fill another role only as ``certified_values`` says. A certified value whose role the
-    speaker no longer holds (本人办理 changed to 代他人办理) is taken out again."""
+    speaker no longer holds (本人办理 changed to 代他人办理) is taken out again. A value the holder saved in their
+    account (``declared`` in licences.yaml) fills an empty field only, with source ``account``."""
+    lmap = licence_map()
     declared = {f.key: f for f in form.fields}
     roles, for_other = speaker_roles(form, state)
     if not for_other and _names_someone_else(state, holder_id):
@@ -290,7 +296,12 @@ def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
             fields.append(field)
             continue
         found = _certified(spec, field, state, values, roles)
-        if found:
+        if found and lmap.declared(found[1]):
+            # the holder's own saved value: only where nothing else is, and never reported as a conflict
+            if not field.value or field.source in PLATFORM_SOURCES:
+                field = field.model_copy(update={"value": found[0], "source": SOURCE_ACCOUNT, "licence": found[1],
+                                                 "valid": True, "error": None})
+        elif found:
             value, licence = found
             if field.value and field.source != SOURCE_LICENCE and field.value != value:
                 conflicts[field.key] = FieldConflict(
@@ -298,11 +309,12 @@ def fill_from_licences(form: Form, state: FormState, licences: list[Licence],
                     message=f"您在对话中提供的{field.label}与{licence}不一致，已按{licence}填写；如证照信息有误，请直接修改")
             field = field.model_copy(update={"value": value, "source": SOURCE_LICENCE, "licence": licence,
                                              "valid": True, "error": None})
-        elif field.source == SOURCE_LICENCE:
+        elif field.source in PLATFORM_SOURCES:
             field = field.model_copy(update={"value": None, "source": None, "licence": None})
         fields.append(field)
     certified = {f.key for f in fields if f.source == SOURCE_LICENCE}
-    missing = [k for k in state.missing if k not in certified]
+    filled = {f.key for f in fields if f.source in PLATFORM_SOURCES and f.value}
+    missing = [k for k in state.missing if k not in filled]
     missing += [f.key for f in fields if f.required and not f.value and f.key not in missing]
     return state.model_copy(update={
         "fields": fields, "missing": missing,
@@ -392,10 +404,10 @@ def load_provider(settings) -> "DemoLicences | object | None":
 
 
 def mask_certified(form: FormState) -> FormState:
-    """The draft as someone other than the verified person sees it (a hotline agent): certified values masked,
-    since they tell who signed in."""
+    """The draft as someone other than the verified person sees it (a hotline agent): the platform's values
+    (certified or saved in the account) masked, since they tell who signed in."""
     from agent.forms.text import masked_value
 
     return form.model_copy(update={"fields": [
-        f.model_copy(update={"value": masked_value(f)}) if f.source == SOURCE_LICENCE and f.value else f
+        f.model_copy(update={"value": masked_value(f)}) if f.source in PLATFORM_SOURCES and f.value else f
         for f in form.fields]})

@@ -14,7 +14,7 @@ from agent.llm import LLMRunner, RunnerChat
 from agent.normalize import Message
 from agent.forms.actions import ActionRoute
 from agent.forms.filler import FormFiller
-from agent.forms.licences import SOURCE_LICENCE, apply_licences
+from agent.forms.licences import SOURCE_ACCOUNT, SOURCE_LICENCE, apply_licences
 from agent.forms.text import masked_value, missing_prompt
 from agent.reply import FormState, Route
 from agent.session import SessionState
@@ -130,6 +130,9 @@ class FormStep:
                 if f.source == SOURCE_LICENCE:
                     # the user never said it: their transcript (kept masked by patterns) gets it masked here
                     lines.append(f"- {f.label}：{masked_value(f)}（已由电子证照{f.licence or ''}核验）")
+                    continue
+                if f.source == SOURCE_ACCOUNT:
+                    lines.append(f"- {f.label}：{masked_value(f)}（取自您账户的{f.licence or '常用信息'}，请核对）")
                     continue
                 lines.append(f"- {f.label}：{f.value}{flag}")
         for conflict in form.conflicts:

@@ -370,7 +370,7 @@
   }
 
   var INPUT_TYPES = { date: "date", phone: "tel", int: "number", money: "text" };
-  var SOURCE_NAMES = { conversation: "已从对话中填入", derived: "已自动推算", e_license: "已从电子证照调取", user: "" };
+  var SOURCE_NAMES = { conversation: "已从对话中填入", derived: "已自动推算", e_license: "已从电子证照调取", account: "取自账户常用地址，请核对", user: "" };
 
   function asJson(r) { return r.json().then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); }
 
