@@ -38,6 +38,10 @@ _SPLIT = re.compile(r"[。；;！!？?\n]+")
 _CLAUSE = re.compile(r"[。；;！!？?，,\n]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 MAX_LINES = 2        # evidence lines at most: a message rarely asks more than two details at once
 CONTEXT_WEIGHT = 0.3  # a word from elsewhere in the message, next to one of the clause asked
+# A word of the routed guide's title (低保 in 能否申请低保) says which guide, not which of its sentences: it counts as
+# little as a word from elsewhere, so a material named after the service (最低生活保障申请书) does not outrank the
+# sentence about what was asked.
+TITLE_WEIGHT = CONTEXT_WEIGHT
 _EPS = 1e-9           # scores are sums of floats: 1.5 - 1.3 must clear a margin of 0.2
 
 
@@ -273,10 +277,11 @@ class EvidenceFinder:
         indexed = self._indexed(doc, bundle)
         if indexed is None or not indexed.sentences:
             return found
-        found.ranked = self._rank(indexed, text, cues)
+        topic = self._topic(doc, indexed)
+        found.ranked = self._rank(indexed, text, cues, topic=topic)
         if found.ranked and self._stands_out(found.ranked):
             found.best = found.ranked[0][1]
-        found.more = self._per_clause(indexed, text, found.best)
+        found.more = self._per_clause(indexed, text, found.best, topic)
         if found.best is None and not found.more:
             pair = self._pair(found.ranked)
             if pair:
@@ -310,7 +315,8 @@ class EvidenceFinder:
             best.setdefault(s.guide[0] if s.guide else None, (score, s))
         return best
 
-    def _per_clause(self, ix: _Indexed, text: str, best: Sentence | None) -> list[Sentence]:
+    def _per_clause(self, ix: _Indexed, text: str, best: Sentence | None,
+                    topic: frozenset[str] = frozenset()) -> list[Sentence]:
         """A message asking two details (最长几年？要提前多久？): each clause's own sentence, when it stands out;
         the clauses that ask nothing count a little (they name the service)."""
         parts = _CLAUSE.split(text)
@@ -321,7 +327,7 @@ class EvidenceFinder:
         context = " ".join(c for c in parts if c not in clauses)
         more: list[Sentence] = []
         for clause in clauses[:MAX_LINES]:
-            ranked = self._rank(ix, clause, self.cues(clause), context=context)
+            ranked = self._rank(ix, clause, self.cues(clause), context=context, topic=topic)
             # two sentences that stand out together (a FAQ's answer and a material's note saying the same) answer
             # the clause as well as one alone: its best is stated
             found = ranked[0][1] if ranked and (self._stands_out(ranked) or self._pair(ranked)) else None
@@ -334,11 +340,19 @@ class EvidenceFinder:
         second = next((s for s, x in ranked[1:] if x.text != ranked[0][1].text), 0.0)
         return best >= self.FLOOR - _EPS and best - second >= self.MARGIN - _EPS
 
-    def _rank(self, ix: _Indexed, text: str, cues: list[str], context: str = "") -> list[tuple[float, Sentence]]:
+    def _topic(self, doc, ix: _Indexed) -> frozenset[str]:
+        """The words of ``doc``'s title, as the sentence index splits them."""
+        words = set()
+        for t in self.tokenizer.tokenize(normalize(doc.title)):
+            words.update([t] if t in ix.idf else _parts(t, ix.idf))
+        return frozenset(words)
+
+    def _rank(self, ix: _Indexed, text: str, cues: list[str], context: str = "",
+              topic: frozenset[str] = frozenset()) -> list[tuple[float, Sentence]]:
         query: dict[str, float] = {}
         for t in self.tokenizer.tokenize(self.everyday(text)):
             for part in ([t] if t in ix.idf else _parts(t, ix.idf)):
-                query[part] = 1.0
+                query[part] = TITLE_WEIGHT if part in topic else 1.0
         for t in self.tokenizer.tokenize(self.everyday(context)):
             for part in ([t] if t in ix.idf else _parts(t, ix.idf)):
                 query.setdefault(part, CONTEXT_WEIGHT)

@@ -285,3 +285,21 @@ def test_sentence_vectors_are_warmed_once_per_index_version(tmp_path):
     assert warm_sentence_vectors(settings, report("v1")) == 0
     assert warm_sentence_vectors(settings, report("v2")) == guides
     assert warm_sentence_vectors(settings) == guides  # no report: always read
+
+
+def test_the_guides_own_title_words_do_not_pick_its_sentence(corpus, normalizer, tmp_path, monkeypatch):
+    """身份证…重新办…要钱不 on the ID card reissue guide: 身份证 and 补领 name the guide, every fee sentence has them
+    (临时居民身份证10元 too). Counted as little as a word from elsewhere, they leave the choice to what was asked,
+    and the reissue fee stands out; counted in full, nothing does."""
+    import agent.evidence as evidence
+    from daoban.settings import load_settings
+    from index.embeddings import cached_embeddings, get_embeddings
+
+    settings = load_settings(data_dir=tmp_path / "var")
+    doc = next(m for m in corpus.matters.values() if m.title == "居民身份证换领、补领")
+    finder = EvidenceFinder(normalizer.tokenizer, embed=cached_embeddings(settings, get_embeddings(settings)))
+    msg = normalizer.run("身份证丢了重新办一张要钱不")
+    found = finder.run(doc, msg)
+    assert found.best is not None and "40元" in found.best.text and found.best.section.startswith("fee")
+    monkeypatch.setattr(evidence, "TITLE_WEIGHT", 1.0)
+    assert finder.run(doc, msg).best is None
