@@ -132,7 +132,7 @@ class FormStep:
                     lines.append(f"- {f.label}：{masked_value(f)}（已由电子证照{f.licence or ''}核验）")
                     continue
                 if f.source == SOURCE_ACCOUNT:
-                    lines.append(f"- {f.label}：{masked_value(f)}（取自您账户的{f.licence or '常用信息'}，请核对）")
+                    lines.append(f"- {f.label}：{masked_value(f)}（取自您账户中保存的常用信息，请核对）")
                     continue
                 lines.append(f"- {f.label}：{f.value}{flag}")
         for conflict in form.conflicts:
