@@ -105,12 +105,20 @@ class PinyinReader:
                     counts[w] = counts.get(w, 0) + 1
         table: dict[str, tuple[int, str]] = {}
         for w, n in counts.items():
-            py = "".join(re.sub(r"\d", "", x) for x in jionlp().pinyin(w, formater="simple"))
+            py = _pinyin_key(w)
             if py and (py not in table or table[py][0] < n):
                 table[py] = (n, w)
         self._table = {k: v[1] for k, v in table.items()}
         self._freq = {k: v[0] for k, v in table.items()}
         self._max = max((len(k) for k in self._table), default=0)
+
+    def sounds_known(self, word: str) -> bool:
+        """``word`` (Chinese) sounds like a word of the corpus's vocabulary (身分证 -> 身份证, 公机金 -> 公积金)."""
+        if not re.fullmatch(r"[\u4e00-\u9fa5]{2,10}", word):
+            return False
+        if self._table is None:
+            self.warm()
+        return _pinyin_key(word) in self._table
 
     @staticmethod
     def looks_like_pinyin(text: str) -> bool:
@@ -159,6 +167,11 @@ class PinyinReader:
         if total == 0 or read_chars < 0.7 * total:
             return None  # English, or pinyin we cannot read: leave the message as it is
         return "".join(out)
+
+
+def _pinyin_key(word: str) -> str:
+    """A word's toneless pinyin (身份证 -> shenfenzheng): homophones share it."""
+    return "".join(re.sub(r"\d", "", x) for x in jionlp().pinyin(word, formater="simple"))
 
 
 def _has_word(text: str, word: str) -> bool:

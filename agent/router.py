@@ -47,6 +47,14 @@ class GenericWords(BaseModel):
     asking: list[str] = []
     frames: list[str] = []
     contact: list[str] = []
+    unspecified: list[str] = []  # the speaker says which one is not known (未说明具体事项, 说不清是啥事)
+
+
+def _dictionary_tag(word: str) -> str | None:
+    """The part of speech jieba's own dictionary gives ``word`` (None when it does not list it)."""
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab.get(word)
 
 
 class RouteReason(str, Enum):
@@ -146,6 +154,9 @@ class RouteDecision:
     held: "Sentence | None" = None  # the sentence a follow-up moved the route for (agent/followup.py)
 
 
+# The general dictionary's tags of a thing named (名词, 其他专名, 名动词): 叉车, 面包车. A person's name (nr), a place
+# (ns) or a pronoun is no service, and filler is no noun.
+THING_TAGS = frozenset({"n", "nz", "vn"})
 GUIDE_WORD_DF = 3  # guides whose text uses a word for it to name something our services know
 
 
@@ -175,6 +186,7 @@ class Router:
         self.object_words = sorted({normalize(w) for w in generic.objects}, key=len, reverse=True)
         self.asking_verbs = [normalize(w) for w in generic.asking]
         self.frame_words = {normalize(w) for w in generic.frames}
+        self.unspecified = [normalize(w) for w in generic.unspecified]
         # Who the speaker is and how to reach them (我是…社区的网格员, 孩子的信息, 我婆婆): with personal data and
         # nothing else, a message introduces people and asks for no service (agent/data/roles.yaml, generic.yaml).
         roles = load_role_words()
@@ -211,6 +223,7 @@ class Router:
         self._titles = [(self._title_text[d.id], d.id) for d in corpus.documents() if d.kind != "faq"]
         # A scan of every title (3 ms on the full corpus), asked a few times a turn for the same everyday words.
         self.title_df = functools.lru_cache(maxsize=8192)(self._title_df)
+        self.abbreviates_title = functools.lru_cache(maxsize=8192)(self._abbreviates)
         self.members: dict[str, set[str]] = {s.id: {m.matter for m in s.members} for s in corpus.scenarios.values()}
         self.bundles: dict[str, list[str]] = {}  # a matter's 一件事, by id
         for scenario_id, matters in sorted(self.members.items()):
@@ -226,7 +239,7 @@ class Router:
         self._own_words = {d.id: {t for t in normalizer.tokenizer.tokenize(d.title)
                                   if len(t) >= 2 and not t.isdigit() and normalize(t) not in empty}
                            for d in corpus.documents() if d.kind != "faq"}
-        self._known_words: frozenset[str] | None = None
+        self._known_words: tuple[frozenset[str], frozenset[str]] | None = None
         self._known_words_lock = threading.Lock()
         self.situation_words: dict[str, set[str]] = {
             s.id: {normalize(k) for q in s.questions for o in q.options for k in o.keywords if len(k) >= 2}
@@ -255,6 +268,12 @@ class Router:
 
     def is_generic(self, msg: Message, topic: list[str]) -> bool:
         """Generic: no topic word, or every topic word appears in many titles (我想办个证, 我要提取)."""
+        # A word no guide and no title uses (俺寻思, 那事儿, 咋交嘞, my card) is the way of speaking, not a detail of
+        # a service: it does not make a vague message specific. Kept when nothing else is (红烧肉 is no service).
+        known = [t for t in topic if self._known_to_guides(t)]
+        topic = known or topic
+        if any(w in msg.text for w in self.unspecified):
+            return True  # 来电人咨询户口迁移…未说明迁移原因: the message itself says which is left open
         if len(topic) == 1 and self.title_df(topic[0]) >= self.single_word_df:
             return True  # one bare word that several services share: 社保, 公积金, 过户
         # 怎么办, 咋弄 ask how, not what (the one-word rule above keeps them: 社保卡丢了怎么办 lost its 丢了 to the
@@ -293,11 +312,16 @@ class Router:
         """Read the guides' words and fit the guide classifier now (a few seconds each over the whole corpus), not
         on the first turn that needs them."""
         self._guide_words()
+        _dictionary_tag("")  # jieba's part-of-speech table, read on import
         if self.guides is not None:
             self.guides.warm()
 
     def _guide_words(self) -> frozenset[str]:
         """The words at least GUIDE_WORD_DF guides use, read once (a second reader waits for the first)."""
+        return self._vocabulary()[0]
+
+    def _vocabulary(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(the words at least GUIDE_WORD_DF guides use, the words any guide uses), read once."""
         with self._known_words_lock:
             if self._known_words is None:
                 df: Counter[str] = Counter()
@@ -305,8 +329,25 @@ class Router:
                     if d.kind in ("scenario", "matter"):
                         df.update({t for u in document_units(d) if is_vocabulary(u.section)
                                    for t in self.normalizer.tokenizer.tokenize(u.text)})
-                self._known_words = frozenset(t for t, n in df.items() if n >= GUIDE_WORD_DF)
+                self._known_words = (frozenset(t for t, n in df.items() if n >= GUIDE_WORD_DF), frozenset(df))
             return self._known_words
+
+    def _known_to_guides(self, word: str) -> bool:
+        """A word some title or guide uses, one that sounds like a word of theirs (身分证, a homophone typo), a
+        short form of a title's words (公墓 of 公共墓地, 出租车 of 出租汽车), or a thing the general dictionary
+        knows (叉车证: what the person has, though no title names it)."""
+        pinyin = self.normalizer.pinyin
+        return word in self.generic_words or word in self.frame_words or word in self.bare_actions \
+            or self.title_df(word) >= 1 or word in self._vocabulary()[1] \
+            or (pinyin is not None and pinyin.sounds_known(word)) or self.abbreviates_title(word) \
+            or _dictionary_tag(word) in THING_TAGS
+
+    def _abbreviates(self, word: str) -> bool:
+        """The word's characters stand in a title in order, close together, as a Chinese short form takes them."""
+        if len(word) < 2 or not re.fullmatch(r"[\u4e00-\u9fa5]+", word):
+            return False
+        pattern = re.compile(".{0,2}".join(re.escape(c) for c in word))
+        return any(pattern.search(title) for title, _ in self._titles)
 
     def in_title(self, doc_id: str, word: str) -> bool:
         """The word is in the document's title or one of its aliases."""
