@@ -268,7 +268,7 @@ class Router:
 
     def is_generic(self, msg: Message, topic: list[str]) -> bool:
         """Generic: no topic word, or every topic word appears in many titles (我想办个证, 我要提取)."""
-        # A word no guide and no title uses (俺寻思, 那事儿, 咋交嘞, my card) is the way of speaking, not a detail of
+        # A word no guide and no title uses (俺寻思, 个证, 咋交嘞, my card) is the way of speaking, not a detail of
         # a service: it does not make a vague message specific. Kept when nothing else is (红烧肉 is no service).
         known = [t for t in topic if self._known_to_guides(t)]
         topic = known or topic
