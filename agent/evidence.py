@@ -340,22 +340,21 @@ class EvidenceFinder:
         second = next((s for s, x in ranked[1:] if x.text != ranked[0][1].text), 0.0)
         return best >= self.FLOOR - _EPS and best - second >= self.MARGIN - _EPS
 
+    def _terms(self, text: str, ix: _Indexed) -> list[str]:
+        """The words of ``text`` as the sentence index splits them (a word it does not hold, by its known parts)."""
+        return [part for t in self.tokenizer.tokenize(text) for part in ([t] if t in ix.idf else _parts(t, ix.idf))]
+
     def _topic(self, doc, ix: _Indexed) -> frozenset[str]:
         """The words of ``doc``'s title, as the sentence index splits them."""
-        words = set()
-        for t in self.tokenizer.tokenize(normalize(doc.title)):
-            words.update([t] if t in ix.idf else _parts(t, ix.idf))
-        return frozenset(words)
+        return frozenset(self._terms(normalize(doc.title), ix))
 
     def _rank(self, ix: _Indexed, text: str, cues: list[str], context: str = "",
               topic: frozenset[str] = frozenset()) -> list[tuple[float, Sentence]]:
         query: dict[str, float] = {}
-        for t in self.tokenizer.tokenize(self.everyday(text)):
-            for part in ([t] if t in ix.idf else _parts(t, ix.idf)):
-                query[part] = TITLE_WEIGHT if part in topic else 1.0
-        for t in self.tokenizer.tokenize(self.everyday(context)):
-            for part in ([t] if t in ix.idf else _parts(t, ix.idf)):
-                query.setdefault(part, CONTEXT_WEIGHT)
+        for part in self._terms(self.everyday(text), ix):
+            query[part] = TITLE_WEIGHT if part in topic else 1.0
+        for part in self._terms(self.everyday(context), ix):
+            query.setdefault(part, CONTEXT_WEIGHT)
         lexical = np.array([self._bm25(query, tf, ix) for tf in ix.tokens])
         if not lexical.max() > 0:
             return []  # no word of the question is in the guide: nothing to point at
