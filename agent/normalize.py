@@ -38,6 +38,10 @@ _NAME_ONLY_STRIP = " \t\n，,。.！!～~"
 _FIRST_CLAUSE = re.compile(r"[，,。\s]")
 # Words a company's name ends with: only a message holding one is read for companies (LAC costs a few ms).
 _COMPANY_WORD = re.compile(r"有限|公司|集团|合作社|事务所")
+# a clause ends at a punctuation mark, or at a space between Chinese words (voice input): not between English ones
+_CLAUSE = re.compile(r"[，,。！!？?；;、：:]+\s*|(?<=[\u4e00-\u9fa5])\s+(?=[\u4e00-\u9fa5])")
+_PRONOUNS = "我你他她它俺咱们是叫的"
+_WORD = re.compile(r"[\u4e00-\u9fa5A-Za-z]")
 
 
 class AspectWords(RootModel[dict[str, list[str]]]):
@@ -62,14 +66,16 @@ class Message:
     identifiers: bool = False      # an ID number, mobile or USCC in it: someone giving these wants to apply
     name_only: bool = False        # the message is a person's name and nothing else: a value given bare
     aspects: list[str] = field(default_factory=list)  # materials, time_limit, fee, places, online, ...
-    search_text: str = ""          # the focus without personal values: what retrieval searches
+    search_text: str | None = None  # the focus without personal values: what retrieval searches ("" when the
+                                    # message was personal values and nothing else)
     focused: str = ""              # raw in plain words (data/wording.yaml, homophones read), or for a long message
                                    # its sentences richest in service words
     switched: bool = False         # the message sets the topic so far aside (先不说这个了，…)
 
     def __post_init__(self) -> None:
         self.focused = self.focused or self.raw
-        self.search_text = self.search_text or self.focused
+        if self.search_text is None:
+            self.search_text = self.focused
 
 
 _LATIN = re.compile(r"[a-z]")
@@ -236,12 +242,16 @@ class Normalizer:
                  tokenizer: Tokenizer | None = None, wording: Wording | None = None,
                  homophones: HomophoneReader | None = None,
                  names: Callable[[str], list[tuple[int, int]]] | None = None,
-                 companies: Callable[[str], list[tuple[int, int]]] | None = None, cache_size: int = 2048):
+                 companies: Callable[[str], list[tuple[int, int]]] | None = None,
+                 people: Callable[[str], bool] | None = None, cache_size: int = 2048):
         self.pinyin = pinyin
         self.wording = wording if wording is not None else Wording()
         self.homophones = homophones  # built from the corpus by its owner; None: homophones stay as written
         self.names = names  # where people's names are (the form filler's reader); None: names stay in the search
         self.companies = companies  # where companies' names are (the same reader); None: they stay in the search
+        # Whether a word only says who a person is (孙子, 网格员, 电话): a clause of such words alone (我是她孙子,
+        # 孩子叫…) is left out of the search. None: every clause is searched.
+        self.people = people
         self.tokenizer = tokenizer or plain_tokenizer()  # the retriever's: its dictionary knows the corpus words
         # Bounds what is searched, tokenised and classified (the retriever's ``focus``); None: the whole message.
         self.focus = focus or (lambda text: text)
@@ -291,9 +301,31 @@ class Normalizer:
         # a company's name is a value too (公司叫青岛海润物流有限公司: 物流 asks for nothing)
         values += self.companies(raw) if self.companies is not None and _COMPANY_WORD.search(raw) else []
         search_text = self.focus(self.plain(_without_values(raw, values)).text) if values or personal else focused
-        return Message(raw=raw, text=text, tokens=self.tokenizer.tokenize(search_text or focused), has_personal_data=personal,
+        search_text = self._without_introductions(search_text)
+        if (values or personal) and not _WORD.search(search_text):
+            search_text = ""  # 我叫X 身份证… 电话…: nothing to search, not the values and their labels
+        elif not search_text:
+            search_text = focused
+        return Message(raw=raw, text=text, tokens=self.tokenizer.tokenize(search_text), has_personal_data=personal,
                        identifiers=bool(numbers), name_only=name_only,
-                       aspects=aspects, search_text=search_text or focused, focused=focused, switched=plain.switched)
+                       aspects=aspects, search_text=search_text, focused=focused, switched=plain.switched)
+
+    def _without_introductions(self, text: str) -> str:
+        """``text`` without its clauses that only say who the people are (我是她孙子, 孩子叫…, 电话留我的): they
+        name no service, yet as words they pull retrieval to the guides about those people (孙子 to 入学 and 出生
+        登记). Kept when nothing else is left."""
+        if self.people is None or not text:
+            return text
+        clauses = _CLAUSE.split(text)
+        kept = [c for c in clauses if not self._introduces(c)]
+        if len(kept) == len(clauses) or not any(c.strip() for c in kept):
+            return text
+        return "，".join(c for c in kept if c.strip())
+
+    def _introduces(self, clause: str) -> bool:
+        tokens = [t.strip(_PRONOUNS) for t in self.tokenizer.tokenize(clause)]  # 他妈, 我是: without who and 是
+        return any(self.people(t) for t in tokens if t) \
+            and all(self.people(t) for t in tokens if len(t) >= 2 and not t.isdigit())
 
     def _name_only(self, raw: str) -> bool:
         """The whole message is one person's name (裴一帆): a short message, read by the form filler's reader."""

@@ -36,7 +36,7 @@ from agent.phraser import SYSTEM_PROMPT, LLMPhraser
 from agent.privacy import install_log_masking
 from agent.reply import Clarify, FormState, Intent, LeadOutcome, Reply, Route
 from agent.responders import Ask, NoMatchResponder, ReplyTexts, Simple, department_hint, responder_table
-from agent.router import RouteDecision, RouteReason, Router
+from agent.router import PeopleWords, RouteDecision, RouteReason, Router
 from agent.scope import ScopeCheck
 from agent.session import InMemorySessionStore, PendingClarify, SessionState, SessionStore, Turn
 from agent.situations import SituationResolver
@@ -82,15 +82,17 @@ class Assistant:
         # the stages, in turn order
         tokenizer = getattr(retriever, "tokenizer", None)  # the retriever's: its dictionary knows the corpus words
         homophones = HomophoneReader(lambda: _service_words(corpus, retriever), lambda: _names(corpus), tokenizer)
-        self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s)
+        guides = GuideClassifier(corpus)  # the router's, and the form step's for a matter's 一件事
+        self.forms = FormStep(corpus, self.runner, settings.llm.form_timeout_s, guides)
+        people = PeopleWords.load()
         self.normalizer = Normalizer(pinyin=PinyinReader(lambda: _vocabulary(corpus), tokenizer),
                                      focus=getattr(retriever, "focus", None), tokenizer=tokenizer,
                                      homophones=homophones, names=self.forms.filler.slot_extractor.name_spans,
-                                     companies=self.forms.filler.slot_extractor.company_spans)
+                                     companies=self.forms.filler.slot_extractor.company_spans, people=people.person)
         self.intent = IntentStep(classifier, self.runner)
         lookalikes = LookAlikes.load(tokenizer=tokenizer)
         self.guard = GuardStage(Guard.load(tokenizer=tokenizer), self.normalizer, self.intent, lookalikes)
-        self.router = Router(corpus, retriever, self.normalizer, guides=GuideClassifier(corpus))
+        self.router = Router(corpus, retriever, self.normalizer, guides=guides, people=people)
         self.scope = ScopeCheck(corpus, self.router, asks=lambda text: self.evidence.cues(text),
                                 staff_words=ContextWords.load().staff_words, grieves=lookalikes.grieves)
         self.responders = responder_table(self.words, status_lookup)

@@ -48,6 +48,7 @@ class GenericWords(BaseModel):
     frames: list[str] = []
     contact: list[str] = []
     unspecified: list[str] = []  # the speaker says which one is not known (未说明具体事项, 说不清是啥事)
+    back_references: list[str] = []  # a later message points back at the service in hand (办这个要钱吗)
 
 
 def _dictionary_tag(word: str) -> str | None:
@@ -55,6 +56,32 @@ def _dictionary_tag(word: str) -> str | None:
     import jieba.posseg
 
     return jieba.posseg.dt.word_tag_tab.get(word)
+
+
+class PeopleWords:
+    """Words that only say who a person is and how to reach them: the persons' role words (孙子, 网格员; agent/data/
+    roles.yaml), where one works (…社区, …公司) and the contact words (电话, 姓名; generic.yaml)."""
+
+    def __init__(self, persons: set[str], workplaces: list[str]):
+        self.persons = frozenset(persons)
+        self.workplaces = tuple(workplaces)
+
+    @classmethod
+    def load(cls) -> "PeopleWords":
+        roles = load_role_words()
+        contact = load_data_file(DATA_DIR / "generic.yaml", GenericWords).contact
+        persons = {normalize(w) for role, ws in roles.cues.items() if role not in roles.not_persons for w in ws}
+        return cls(persons | {normalize(w) for w in contact}, [normalize(w) for w in roles.workplace_endings])
+
+    def __call__(self, word: str) -> bool:
+        """A person's word, a contact word or a workplace (…社区, 公司)."""
+        return self.person(word) or word in self.workplaces or word.endswith(tuple(w for w in self.workplaces
+                                                                                     if len(w) >= 2))
+
+    def person(self, word: str) -> bool:
+        """A word for a person (孙子, 网格员) or for how to reach them (电话, 姓名): not where they work, which says
+        what kind of applicant they are (公司)."""
+        return word in self.persons
 
 
 class RouteReason(str, Enum):
@@ -172,7 +199,7 @@ class Router:
                  close_margin: float = 0.03, max_options: int = 5, neighbour_margin: float = 0.3,
                  guides: "GuideClassifier | None" = None, guide_margin: float = 0.0, guide_weight: float = 1.0,
                  guide_floor: float = 0.1, guide_reach: float = 0.5, named_guide_margin: float = 0.2,
-                 named_score_margin: float = 0.1):
+                 named_score_margin: float = 0.1, people: "PeopleWords | None" = None):
         """``guides``: the learned classifier that chooses among confident neighbours (agent/guides.py), by at
         least ``guide_margin`` of its decision value. Further down retrieval's list (a hit scoring at least
         ``guide_floor``, within ``guide_reach`` of the top, confident or not) a guide wins when its score plus
@@ -187,12 +214,10 @@ class Router:
         self.asking_verbs = [normalize(w) for w in generic.asking]
         self.frame_words = {normalize(w) for w in generic.frames}
         self.unspecified = [normalize(w) for w in generic.unspecified]
+        self.back_references = [normalize(w) for w in generic.back_references]
         # Who the speaker is and how to reach them (我是…社区的网格员, 孩子的信息, 我婆婆): with personal data and
-        # nothing else, a message introduces people and asks for no service (agent/data/roles.yaml, generic.yaml).
-        roles = load_role_words()
-        self.workplaces = [normalize(w) for w in roles.workplace_endings if len(w) >= 2]
-        self.introduction_words = {normalize(w) for role, words in roles.cues.items() if role not in roles.not_persons
-                                   for w in words} | {normalize(w) for w in [*roles.workplace_endings, *generic.contact]}
+        # nothing else, a message introduces people and asks for no service.
+        self.people = people if people is not None else PeopleWords.load()
 
         self.corpus = corpus
         self.retriever = retriever
@@ -383,6 +408,8 @@ class Router:
     def search(self, text: str, region: str | None) -> list["Hit"]:
         """The top hits in ``region``. The region's own place names (在广安区…) are left out of what is searched:
         the filter already says where, and as words they pull towards guides that speak of places (异地办理)."""
+        if not text.strip():
+            return []  # personal values and nothing else: nothing to search
         if region:
             text = _PLACE_SEP.sub(" ", place_names(region).sub("", text)).strip() or text
         return self.retriever.search(text, k=self.k, filters=SearchFilters(region=region) if region else None)
@@ -490,7 +517,7 @@ class Router:
         is kept until the message that names one (agent/pipeline.py, ``_holds``)."""
         if not msg.has_personal_data:
             return False
-        return all(w in self.introduction_words or w.endswith(tuple(self.workplaces)) for w in self.service_words(msg))
+        return all(self.people(w) for w in self.service_words(msg))
 
     def _followup(self, msg: Message, current: Route, topic: list[str], named: list[str],
                   hits: list["Hit"]) -> RouteReason | None:
@@ -505,6 +532,8 @@ class Router:
             return RouteReason.FOLLOWUP_NO_TOPIC
         if other_named:
             return None
+        if any(w in msg.text for w in self.back_references):
+            return RouteReason.FOLLOWUP  # 办这个要钱吗: about the service in hand, whatever retrieval finds
         # Words no title uses (拿到, 第一次, 交钱) do not name a new service; nor does an answer to
         # the current scenario's 情形 question, nor a hit that is part of the current route.
         topical = [t for t in topic if t not in self.generic_words and self.title_df(t) >= 1]  # not 一件, 申请

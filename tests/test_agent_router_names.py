@@ -224,8 +224,43 @@ def reading_normalizer(corpus):
     ("建公墓要谁审批", False),                    # 公墓 is the short form of 公共墓地 in a title: kept
     ("挖掘机的操作证丢了咋补", False),             # 挖掘机: a thing the dictionary knows, though no title says it
     ("俺寻思把居住证签注一下", False),            # a service named among the dialect words
+    ("医保那事儿咋整，中不中", True),              # 事儿 is 事情 said in the north; 中不中 asks, names nothing
+    ("户口弄回来咋弄", True),                     # 回来 says which way, not which of the 户口 services
 ])
 def test_words_no_guide_uses_do_not_make_a_vague_message_specific(corpus, reading_normalizer, text, generic):
     router = Router(corpus, RecordedHits([]), reading_normalizer)
     msg = reading_normalizer.run(text)
     assert router.is_generic(msg, reading_normalizer.topic_tokens(msg)) is generic
+
+
+def test_a_later_message_pointing_back_at_the_service_in_hand_stays_on_it(corpus, normalizer, ids):
+    """医院 and 证明 find 出生医学证明 first; 办这个 points back at the 门诊慢特病 application being discussed."""
+    chronic, birth = ids["门诊慢特病待遇认定"], ids["出生医学证明首次签发"]
+    session = SessionState(session_id="t", route=route_of(corpus, chronic))
+    hits = [hit(corpus, birth, 0.8)]
+    decision = decide(corpus, normalizer, "对了 办这个要钱吗 要不要去医院开证明", hits, session)
+    assert decision.followup and decision.route.id == chronic
+    moved = decide(corpus, normalizer, "对了 要不要去医院开证明", hits, session)
+    assert moved.route is not None and moved.route.id == birth
+
+
+def test_clauses_that_only_say_who_the_people_are_are_not_searched():
+    """我是她孙子 names no service, yet 孙子 finds 入学 and 出生登记: such clauses are left out of what is searched,
+    unless nothing else is left."""
+    from agent.router import PeopleWords
+
+    people = Normalizer(people=PeopleWords.load().person)
+    text = "奶奶去世了，要去派出所把她户口销了，我是她孙子，电话留我的"
+    assert "孙子" not in people.run(text).search_text and "户口销了" in people.run(text).search_text
+    assert "孙子" in Normalizer().run(text).search_text
+    assert "孩子爸爸" in people.run("我是孩子爸爸").search_text
+
+
+def test_a_message_of_personal_values_only_searches_nothing_and_asks_no_which_service(corpus, normalizer, ids):
+    """身份证… 电话… in groups: without its values nothing is left to search. Searching the values' labels instead
+    (身份证) asked which 证 was meant; the data is kept until a message names the service."""
+    msg = normalizer.run("身份证370181 1998 0923 0985 电话176 5753 7990")
+    assert msg.has_personal_data and msg.search_text == "" and msg.tokens == []
+    card = ids["居民身份证换领、补领"]
+    decision = decide(corpus, normalizer, "身份证370181 1998 0923 0985 电话176 5753 7990", [hit(corpus, card, 0.5)])
+    assert decision.clarify is None and decision.route is None and decision.reason == RouteReason.INTRODUCTION

@@ -83,3 +83,23 @@ def test_a_neighbour_below_the_no_match_threshold_is_not_taken(corpus):
     hits = _hits(corpus, VACCINATION, VACCINATION_CHECK)
     hits[1] = hits[1].model_copy(update={"confident": False})
     assert ActionRoute().neighbour(hits[0].title, "幼儿园要查验预防接种证", hits) is None
+
+
+def test_a_matter_in_two_one_things_goes_through_the_one_the_conversation_reads_like(corpus):
+    """出生登记 has no form of its own and belongs to 婚育一件事 and 新生儿出生一件事. With neither among the hits, the
+    guide classifier chooses the 一件事 the user's words read like (a newborn's 户口), not the first id."""
+    from agent.guides import GuideClassifier
+    from agent.normalize import Normalizer
+
+    birth = next(m for m in corpus.matters.values() if m.title == "出生登记（新生儿入户）")
+    owners = {s.title: s.id for s in corpus.scenarios.values() if any(m.matter == birth.id for m in s.members)}
+    assert {"婚育一件事", "新生儿出生一件事"} <= set(owners)
+    route = Route(kind="matter", id=birth.id, title=birth.title, region=birth.region, score=0.6)
+    decision = RouteDecision(route=route, hits=_hits(corpus, birth.id), reason=RouteReason.TOP_HIT)
+    texts = [Normalizer().run("想给我儿子报户口，他上个月出生的")]
+    guide, _ = FormStep(corpus, None, 1.0, GuideClassifier(corpus)).target(birth, route, decision, "apply",
+                                                                          texts[0].search_text, texts)
+    assert guide.id == owners["新生儿出生一件事"]
+    # without the classifier the tie falls to the id order, which is the other one
+    assert FormStep(corpus, None, 1.0).target(birth, route, decision, "apply", "", texts)[0].id \
+        == min(owners.values())

@@ -23,6 +23,7 @@ from corpus.generic_form import contact_form
 from agent.router import RouteReason
 
 if TYPE_CHECKING:
+    from agent.guides import GuideClassifier
     from agent.router import RouteDecision
     from corpus.loader import Corpus
     from corpus.schema import Situation
@@ -31,8 +32,11 @@ log = logging.getLogger("daoban.agent")
 
 
 class FormStep:
-    def __init__(self, corpus: "Corpus", runner: LLMRunner | None, budget_s: float):
+    def __init__(self, corpus: "Corpus", runner: LLMRunner | None, budget_s: float,
+                 guides: "GuideClassifier | None" = None):
+        """``guides``: the router's learned classifier, which tells a matter's 一件事 apart when retrieval found none."""
         self.corpus = corpus
+        self.guides = guides
         # Extraction has its own budget and does not trip the phrasing circuit breaker.
         self.filler = FormFiller(llm=RunnerChat(runner, timeout_s=budget_s, breaker=False) if runner else None)
         self.actions = ActionRoute()
@@ -66,7 +70,11 @@ class FormStep:
         if not owners:
             return doc, route
         rank = {h.doc_id: i for i, h in enumerate(decision.hits)}
-        guide = min(owners, key=lambda s: (rank.get(s.id, len(rank)), s.id))
+        # none found by retrieval: the one the conversation reads most like (出生登记 for a newborn goes through
+        # 新生儿出生一件事, not 婚育一件事)
+        said = " ".join([m.search_text for m in texts] or [text])
+        fit = self.guides.scores(said, [s.id for s in owners]) if self.guides is not None and len(owners) > 1 else {}
+        guide = min(owners, key=lambda s: (rank.get(s.id, len(rank)), -fit.get(s.id, 0.0), s.id))
         return guide, Route(kind=guide.kind, id=guide.id, title=guide.title, region=guide.region, score=route.score)
 
     def _organisation_applies(self, texts: list[str]) -> bool:
