@@ -66,3 +66,24 @@ def test_the_name_given_to_a_newborn_is_the_childs():
         f"来电人聂远航称其妻上周在市妇幼保健院生了一个女孩，取名聂思语，要求办理出生医学证明。来电人身份证{CALLER}"])
     names = {f.role: f.value for f in state.fields if f.value == "聂思语" or f.value == "聂远航"}
     assert names.get("child") == "聂思语", names
+
+
+RESIDENT = make_id("371302", "19700918", "415")
+
+
+def test_a_resident_named_by_a_grid_worker_is_whom_the_application_is_for():
+    """辖区居民X: the one a 网格员 helps, named by the word for them (居民), is the person the form is about, though
+    their number comes in a sentence of its own; 居民身份证 is the card's name and names no one."""
+    form = guide_form("matters/minimum-living-security.yaml")
+    state = FormFiller().fill(form, [
+        f"我是街道网格员周敏，电话13564348300。辖区居民韩宝山，家里困难，给他报低保。身份证号：{RESIDENT}"])
+    subject = role_values(state, "subject")
+    assert subject["name"] == "韩宝山" and subject["id_number"] == RESIDENT
+    assert next(f.value for f in state.fields if f.key == "applies_for") == "代他人办理"
+    # 我是他们邻居，叫X: X is the speaker, though 邻居 is a word for the one helped; with nobody else named, the
+    # form is not made out to X as someone the speaker applies for
+    helper = FormFiller().fill(form, ["邻居家老两口困难，想给他们报低保。我是他们邻居，叫阮静，电话13723981564"])
+    assert next(f.value for f in helper.fields if f.key == "applies_for") == "本人办理"
+    own = FormFiller().fill(form, [f"我要申请低保，我叫王红梅，我的居民身份证号{RESIDENT}"])
+    assert role_values(own, "subject")["name"] == "王红梅"
+    assert next(f.value for f in own.fields if f.key == "applies_for") == "本人办理"

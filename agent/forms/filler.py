@@ -35,6 +35,8 @@ log = logging.getLogger("daoban.agent.prefill")
 SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
 # "我是她…" right before a relation word: the user says what they are to the person 她 refers to.
+# The user says what they are, in the clause before a name (我是他们邻居，叫X): the name is theirs.
+_SELF_SAID = re.compile(r"(?:我|俺|本人)(?:就|们)?(?:是|系)[^。；;！!？?]{0,8}[，,]?\s*(?:叫|名叫)?\s*$")
 _TOWARDS_RE = re.compile(r"(?:我|俺|本人)(?:就)?(?:是|系)[他她]的?$")
 # The values a person named bare takes with them (their phone may be the user's contact: it stays unplaced).
 _BARE_TYPES = ("name", "id_number", "date", "address")
@@ -435,6 +437,9 @@ class FormFiller:
             # (the word for the one helped, 老人叫…，身份证…, says it of itself)
             kin = [s.role for s in slots if s.type == "id_number" and s.role in (self._others(acting) | {SUBJECT}) - ids]
             subject = kin[0] if kin else self._said_towards(text, slots, ids)
+            if subject is None and SUBJECT not in ids and any(
+                    s.type == "name" and s.role == SUBJECT and not _SELF_SAID.search(text, 0, s.start) for s in slots):
+                subject = SUBJECT  # 辖区居民X…给他报…身份证号…: the one helped, named by the word for them
         if not ids and subject in self._spouse_of_subject:
             ids = {self._spouse_of_subject[subject]}  # 给媳妇迁户口…我房振东: the user is her husband
         return Turn(text=text, slots=slots, identities=ids, subject=subject)

@@ -52,7 +52,7 @@ class Roles:
             return rf"{re.escape(word)}(?![\u4e00-\u9fa5]?(?:{self._mistake}))"
         if kinds is None or word not in kinds.words:
             return re.escape(word)
-        return f"{re.escape(word)}(?!{alternation(longest_first(kinds.before))})"
+        return f"{re.escape(word)}(?!{alternation(longest_first([*kinds.before, *kinds.also_before.get(word, [])]))})"
 
     # -- values in text ---------------------------------------------------------------------------------
 

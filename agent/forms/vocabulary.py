@@ -58,12 +58,16 @@ class RoleWords(BaseModel):
         return out
 
     def service_kind_problems(self) -> list[tuple[tuple, str]]:
-        """(field path, problem) of each service_kinds word that is not a cue word."""
+        """(field path, problem) of each service_kinds word that is not a cue word, and of each also_before word
+        that is not one of the service_kinds words."""
         if not self.service_kinds:
             return []
         cue_words = {w for words in self.cues.values() for w in words}
+        kinds = self.service_kinds
         return [(("service_kinds", "words", i), f"{w!r} is not a cue word")
-                for i, w in enumerate(self.service_kinds.words) if w not in cue_words]
+                for i, w in enumerate(kinds.words) if w not in cue_words] \
+            + [(("service_kinds", "also_before", w), f"{w!r} is not one of service_kinds.words")
+               for w in kinds.also_before if w not in kinds.words]
 
     def role_names(self) -> list[tuple[tuple, str]]:
         """(field path, role) of every role the file names, to check against the role list."""
@@ -102,6 +106,7 @@ class ServiceKinds(BaseModel):
     model_config = ConfigDict(extra="forbid")
     words: Words = Field(min_length=1)  # each one of ``cues``
     before: Words = Field(min_length=1)
+    also_before: dict[Word, Words] = {}  # nouns after which only that word names a thing (居民身份证, not 职工身份证)
 
 
 class OptionWords(BaseModel):
