@@ -64,7 +64,8 @@ class PeopleWords:
 
     def __init__(self, persons: set[str], workplaces: list[str]):
         self.persons = frozenset(persons)
-        self.workplaces = tuple(workplaces)
+        self.workplaces = frozenset(workplaces)
+        self._endings = tuple(w for w in workplaces if len(w) >= 2)  # …社区, …公司: one character (厂, 村) is too short
 
     @classmethod
     def load(cls) -> "PeopleWords":
@@ -75,8 +76,7 @@ class PeopleWords:
 
     def __call__(self, word: str) -> bool:
         """A person's word, a contact word or a workplace (…社区, 公司)."""
-        return self.person(word) or word in self.workplaces or word.endswith(tuple(w for w in self.workplaces
-                                                                                     if len(w) >= 2))
+        return self.person(word) or word in self.workplaces or word.endswith(self._endings)
 
     def person(self, word: str) -> bool:
         """A word for a person (孙子, 网格员) or for how to reach them (电话, 姓名): not where they work, which says

@@ -35,9 +35,9 @@ log = logging.getLogger("daoban.agent.prefill")
 SOURCE_CONVERSATION, SOURCE_DERIVED, SOURCE_LLM, SOURCE_USER = "conversation", "derived", "llm", "user"
 _STICKY_SOURCES = {SOURCE_USER, "e_license"}
 # "我是她…" right before a relation word: the user says what they are to the person 她 refers to.
+_TOWARDS_RE = re.compile(r"(?:我|俺|本人)(?:就)?(?:是|系)[他她]的?$")
 # The user says what they are, in the clause before a name (我是他们邻居，叫X): the name is theirs.
 _SELF_SAID = re.compile(r"(?:我|俺|本人)(?:就|们)?(?:是|系)[^。；;！!？?]{0,8}[，,]?\s*(?:叫|名叫)?\s*$")
-_TOWARDS_RE = re.compile(r"(?:我|俺|本人)(?:就)?(?:是|系)[他她]的?$")
 # The values a person named bare takes with them (their phone may be the user's contact: it stays unplaced).
 _BARE_TYPES = ("name", "id_number", "date", "address")
 _DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[\s\-]?\d)*(?:[\s\-]?[Xx])?(?![0-9A-Za-z])")
