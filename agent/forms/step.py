@@ -70,10 +70,11 @@ class FormStep:
         if not owners:
             return doc, route
         rank = {h.doc_id: i for i, h in enumerate(decision.hits)}
-        # none found by retrieval: the one the conversation reads most like (出生登记 for a newborn goes through
-        # 新生儿出生一件事, not 婚育一件事)
-        said = " ".join([m.search_text for m in texts] or [text])
-        fit = self.guides.scores(said, [s.id for s in owners]) if self.guides is not None and len(owners) > 1 else {}
+        fit: dict[str, float] = {}
+        if self.guides is not None and len(owners) > 1 and not any(s.id in rank for s in owners):
+            # none found by retrieval: the one the conversation reads most like (出生登记 for a newborn goes through
+            # 新生儿出生一件事, not 婚育一件事); a ranked one wins without asking the classifier
+            fit = self.guides.scores(" ".join([m.search_text for m in texts] or [text]), [s.id for s in owners])
         guide = min(owners, key=lambda s: (rank.get(s.id, len(rank)), -fit.get(s.id, 0.0), s.id))
         return guide, Route(kind=guide.kind, id=guide.id, title=guide.title, region=guide.region, score=route.score)
 
